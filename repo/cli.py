@@ -1,0 +1,196 @@
+"""The ``ipd`` command: parse arguments, call the core, render the result.
+
+No logic lives here. This is the one place that catches RepoError: it prints
+the message on one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from . import __version__
+from .console import Bars, emit_json, error, out, short
+from .errors import RepoError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                  help="ipd: a versioned repository for clinical-trial individual participant data.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+RepoOption = Annotated[Path, typer.Option("--repo", "-C", help="The repository (default: the current directory).")]
+
+
+def command(func=None, *, name: str | None = None):
+    """Register a command whose RepoErrors become one-line messages and exit codes."""
+
+    def register(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except RepoError as exc:
+                error(str(exc))
+                raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt:
+                error("interrupted; the repository is as it was before the command")
+                raise typer.Exit(130) from None
+            except Exception as exc:  # a bug in ipd: still one line, with the way to see more
+                if os.environ.get("IPD_DEBUG"):
+                    raise
+                error(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+                      "(set IPD_DEBUG=1 to see the traceback)")
+                raise typer.Exit(3) from None
+
+        return app.command(name=name)(wrapper)
+
+    return register(func) if func else register
+
+
+def _open(path: Path):
+    from .repository import Repository
+
+    return Repository.find(path)
+
+
+@command
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to create the repository.")] = Path("."),
+    remote: Annotated[Optional[str], typer.Option(help="DVC remote for the data: a directory or any DVC URL "
+                                                  "(default: a directory under ~/.local/share/ipd/remotes).")] = None,
+) -> None:
+    """Create (or adopt) a repository: git, DVC, the layout and ipd.toml."""
+    from .repository import Repository
+
+    result = Repository.init(path, remote)
+    verb = "Initialised" if result.created else "Already initialised:"
+    out.print(f"{verb} ipd repository in {result.root}")
+    out.print(f"DVC remote: {result.remote}")
+
+
+@command
+def ingest(
+    trial: Annotated[str, typer.Argument(help="Trial name, e.g. actg175.")],
+    file: Annotated[Path, typer.Argument(help="The delivery: CSV/TSV, Excel, Parquet, SAS, Stata or SPSS.")],
+    key: Annotated[Optional[str], typer.Option(help="Participant key column (required for a new trial).")] = None,
+    arm: Annotated[Optional[str], typer.Option(help="Column holding the randomised arm.")] = None,
+    randomised: Annotated[Optional[str], typer.Option(help="Column holding the randomisation date.")] = None,
+    message: Annotated[Optional[str], typer.Option("--message", "-m", help="What this delivery is.")] = None,
+    origin: Annotated[Optional[str], typer.Option(help="Where the delivery came from (recorded).")] = None,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """Take in a delivery as the trial's next version."""
+    from .ingest import IngestOptions, ingest as run
+
+    options = IngestOptions(trial, file, key, arm, randomised, message, origin)
+    result = run(_open(repo), options, Bars())
+    record = result.record
+    if json:
+        emit_json({"trial": record.trial, "redelivery": result.redelivery, **record.summary()})
+        return
+    what = "re-delivery" if result.redelivery else "delivery"
+    out.print(f"{record.trial}@{record.version}: {what} of {record.rows} rows × {len(record.columns)} columns "
+              f"in {len(record.parts)} part(s), fingerprint {short(record.fingerprint)}")
+
+
+@command(name="list")
+def list_trials(repo: RepoOption = Path("."), json: JsonOption = False) -> None:
+    """The trials in the repository, with their latest versions."""
+    repository = _open(repo)
+    rows = []
+    for trial in repository.trials():
+        records = repository.dataset(trial).records()
+        latest = records[-1] if records else None
+        rows.append({"trial": trial, "versions": len(records), "latest": latest and latest.version,
+                     "rows": latest and latest.rows, "fingerprint": latest and latest.fingerprint,
+                     "updated": latest and latest.created})
+    if json:
+        emit_json(rows)
+        return
+    if not rows:
+        out.print("No trials yet: add one with `ipd ingest TRIAL FILE --key COLUMN`.")
+        return
+    table = Table("trial", "latest", "versions", "rows", "fingerprint", "updated")
+    for row in rows:
+        table.add_row(row["trial"], row["latest"] or "-", str(row["versions"]), str(row["rows"] or "-"),
+                      short(row["fingerprint"] or ""), row["updated"] or "-")
+    out.print(table)
+
+
+@command
+def log(
+    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """The versions of a trial: number, date, author, message, rows, fingerprint."""
+    from .refs import check_trial_name
+
+    records = _open(repo).dataset(check_trial_name(trial)).records()
+    if json:
+        emit_json([r.summary() for r in records])
+        return
+    table = Table("version", "created", "author", "rows", "fingerprint", "message")
+    for r in records:
+        table.add_row(r.version, r.created, r.author, str(r.rows), short(r.fingerprint), r.message)
+    out.print(table)
+
+
+@command
+def show(
+    ref: Annotated[str, typer.Argument(metavar="TRIAL[@vN]", help="Trial, and version (default: latest).")],
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """One version: its summary and its data dictionary."""
+    from .refs import Ref
+    from .show import describe
+
+    parsed = Ref.parse(ref)
+    summary = describe(_open(repo), parsed)
+    if json:
+        emit_json(summary)
+        return
+    from .console import render_summary
+
+    render_summary(summary)
+
+
+@command
+def pull(
+    ref: Annotated[str, typer.Argument(metavar="TRIAL[@vN]", help="Trial and version to pull (default: latest).")],
+    source: Annotated[str, typer.Option("--from", help="The repository: a path or a git URL.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the data and pin file into.")],
+    format: Annotated[str, typer.Option(help="parquet, csv, xpt (SAS transport), dta (Stata) or sav (SPSS).")] = "parquet",
+    json: JsonOption = False,
+) -> None:
+    """Pull a pinned version from a repository, checked against its fingerprint."""
+    from dataclasses import asdict
+
+    from .pull import PullOptions, pull as run
+    from .refs import Ref
+
+    pin = run(PullOptions(Ref.parse(ref), source, out_dir, format), Bars())
+    if json:
+        emit_json(asdict(pin))
+        return
+    out.print(f"Pulled {pin.trial}@{pin.version} ({pin.rows} rows, fingerprint {short(pin.fingerprint)} verified) "
+              f"into {out_dir}: {', '.join(pin.files)}")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"ipd-repo {__version__}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,79 @@
+"""Terminal output for the CLI: progress bars, tables, JSON, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Bars:
+    """A Progress (see repo.progress) drawn on stderr, so --json output stays clean."""
+
+    @contextmanager
+    def step(self, description: str, total: int | None = None) -> Iterator:
+        if not err.is_terminal:
+            yield lambda n: None
+            return
+        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        if total:
+            columns += [BarColumn(), MofNCompleteColumn()]
+        with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n: bar.advance(task, n)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def error(message: str) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+
+
+def short(fingerprint: str) -> str:
+    return fingerprint.removeprefix("sha256:")[:12]
+
+
+def _range(column: dict) -> str:
+    if "values" in column:
+        shown = [f"{v['value']}" + (f"={v['label']}" if v.get("label") else "") + f" ({v['count']})"
+                 for v in column["values"]]
+        return ", ".join(shown)
+    if "min" in column:
+        return f"{column['min']} … {column['max']}"
+    return ""
+
+
+def render_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    out.print(f"[bold]{summary['trial']}@{summary['version']}[/]" +
+              (f"  {escape(summary['title'])}" if summary.get("title") else ""))
+    facts = [
+        ("created", summary["created"]), ("author", summary["author"]), ("message", summary["message"]),
+        ("kind", summary["kind"] + (f" (after {summary['parent']})" if summary["parent"] else "")),
+        ("rows", f"{summary['rows']} × {summary['columns_count']} columns, key {summary['key']}"),
+        ("roles", ", ".join(f"{k}={v}" for k, v in summary["roles"].items()) or "-"),
+        ("storage", f"{summary['parts']} Parquet part(s), {summary['bytes']:,} bytes"),
+        ("fingerprint", summary["fingerprint"]),
+    ]
+    if summary.get("delivery"):
+        d = summary["delivery"]
+        facts.append(("delivery", f"{d['file']} ({d['format']}, sha256 {d['sha256'][:12]})"))
+    for name, value in facts:
+        out.print(f"  {name:<12} {escape(str(value))}")
+    table = Table("column", "type", "label", "missing", "distinct", "range / values")
+    for c in summary["columns"]:
+        table.add_row(c["name"], c["type"], c.get("label", ""), str(c.get("missing", "")),
+                      str(c.get("distinct", "")), _range(c))
+    out.print(table)

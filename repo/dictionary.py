@@ -1,0 +1,100 @@
+"""The data dictionary inferred from a delivery.
+
+For every column: its logical type, the label the format carried (SAS, Stata
+and SPSS do), how many values are missing and distinct, the range of numbers
+and dates, and for categorical columns the value set with counts and value
+labels. Curators edit it afterwards; a re-delivery keeps their labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, quote, type_class
+from .formats import Delivery
+
+MAX_CATEGORIES = 12
+RANGED = {INTEGER, NUMBER, DECIMAL, DATE, DATETIME}
+
+
+def _plain(value: Any) -> Any:
+    """A value as YAML can hold it."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def infer(delivery: Delivery) -> list[dict[str, Any]]:
+    table = delivery.table
+    con = duckdb.connect()
+    con.register("delivery", table)
+    stats = _column_stats(con, table.schema)
+    columns = []
+    for field in table.schema:
+        kind = type_class(field.type)
+        missing, distinct, low, high = stats[field.name]
+        entry: dict[str, Any] = {"name": field.name, "type": kind}
+        if field.name in delivery.labels:
+            entry["label"] = delivery.labels[field.name]
+        entry["missing"] = missing
+        entry["distinct"] = distinct
+        if kind in RANGED and low is not None:
+            entry["min"], entry["max"] = _plain(low), _plain(high)
+        value_labels = delivery.value_labels.get(field.name, {})
+        if _categorical(kind, distinct, bool(value_labels), table.num_rows):
+            entry["values"] = _value_set(con, field.name, value_labels)
+        columns.append(entry)
+    return columns
+
+
+def _column_stats(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> dict[str, tuple]:
+    parts = []
+    for field in schema:
+        c = quote(field.name)
+        ranged = type_class(field.type) in RANGED
+        parts += [f"count(*) - count({c})", f"count(DISTINCT {c})",
+                  f"min({c})" if ranged else "NULL", f"max({c})" if ranged else "NULL"]
+    row = con.sql(f"SELECT {', '.join(parts)} FROM delivery").fetchall()[0]
+    return {f.name: tuple(row[4 * i: 4 * i + 4]) for i, f in enumerate(schema)}
+
+
+def _categorical(kind: str, distinct: int, labelled: bool, rows: int) -> bool:
+    if labelled or kind == BOOLEAN:
+        return True
+    few = distinct <= MAX_CATEGORIES and distinct < rows
+    return few and kind in (INTEGER, STRING)
+
+
+def _value_set(con: duckdb.DuckDBPyConnection, name: str, labels: dict) -> list[dict[str, Any]]:
+    c = quote(name)
+    rows = con.sql(f"SELECT {c}, count(*) FROM delivery WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
+    values = []
+    for value, count in rows:
+        entry: dict[str, Any] = {"value": _plain(value), "count": count}
+        label = labels.get(value, labels.get(float(value)) if isinstance(value, int) else None)
+        if label:
+            entry["label"] = label
+        values.append(entry)
+    return values
+
+
+def merge_curated(inferred: list[dict[str, Any]], previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep labels and notes a curator wrote when a re-delivery is inferred afresh."""
+    before = {c["name"]: c for c in previous}
+    for column in inferred:
+        old = before.get(column["name"], {})
+        for key in ("label", "description", "unit"):
+            if key in old and key not in column:
+                column[key] = old[key]
+    return inferred
+
+
+def labels_of(columns: list[dict[str, Any]]) -> dict[str, str]:
+    return {c["name"]: c["label"] for c in columns if c.get("label")}

@@ -1,0 +1,161 @@
+"""Reading deliveries of every format into Arrow, and writing versions out.
+
+CSV and TSV go through DuckDB's sniffer over the whole file (types, dates in
+any common layout); SAS, Stata and SPSS through pyreadstat, which also gives
+variable labels and value labels; Excel through pandas/openpyxl.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from .errors import InvalidInput
+
+NULL_STRINGS = ["", "NA", "N/A", "NULL", "NaN"]
+
+READERS = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "csv",
+    ".xlsx": "excel", ".xlsm": "excel",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".sas7bdat": "sas7bdat", ".xpt": "xpt",
+    ".dta": "dta", ".sav": "sav", ".zsav": "sav",
+}
+EXPORTS = ("parquet", "csv", "xpt", "dta", "sav")
+
+
+@dataclass
+class Delivery:
+    """A delivery read into Arrow, with what its format said about the columns."""
+
+    table: pa.Table
+    format: str
+    labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict] = field(default_factory=dict)
+    file_label: str = ""
+
+
+def detect(path: Path) -> str:
+    fmt = READERS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(READERS))
+        raise InvalidInput(f"{path}: unknown file type {path.suffix or '(none)'!r}; ipd reads {known}")
+    return fmt
+
+
+def read(path: Path) -> Delivery:
+    fmt = detect(path)
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{path}: the file is empty")
+    try:
+        delivery = _READ[fmt](path)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # each reader raises its own kinds; all mean "unreadable"
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise InvalidInput(f"{path}: cannot be read as {fmt}: {message[:300]}") from exc
+    _check_columns(path, delivery.table)
+    if delivery.table.num_rows == 0:
+        raise InvalidInput(f"{path}: the delivery has no rows")
+    return delivery
+
+
+def _check_columns(path: Path, table: pa.Table) -> None:
+    seen: set[str] = set()
+    for name in table.column_names:
+        if not name.strip():
+            raise InvalidInput(f"{path}: a column has no name")
+        if name in seen:
+            raise InvalidInput(f"{path}: column {name!r} appears twice")
+        seen.add(name)
+
+
+def _read_text(path: Path, delimiter: str | None) -> Delivery:
+    import duckdb
+
+    options = {"sample_size": -1, "na_values": NULL_STRINGS, "header": True}
+    if delimiter:
+        options["delim"] = delimiter
+    con = duckdb.connect()
+    table = con.read_csv(str(path), **options).to_arrow_table()
+    return Delivery(table, "tsv" if delimiter == "\t" else "csv")
+
+
+def _read_csv(path: Path) -> Delivery:
+    return _read_text(path, None)
+
+
+def _read_tsv(path: Path) -> Delivery:
+    return _read_text(path, "\t")
+
+
+def _read_excel(path: Path) -> Delivery:
+    import pandas as pd
+
+    frame = pd.read_excel(path, sheet_name=0, engine="openpyxl")
+    frame.columns = [str(c) for c in frame.columns]
+    return Delivery(pa.Table.from_pandas(frame, preserve_index=False), "excel")
+
+
+def _read_parquet(path: Path) -> Delivery:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return Delivery(table.replace_schema_metadata(None), "parquet")
+
+
+def _read_stat(reader_name: str, fmt: str):
+    def read_stat(path: Path) -> Delivery:
+        import pyreadstat
+
+        reader = getattr(pyreadstat, reader_name)
+        frame, meta = reader(str(path), dates_as_pandas_datetime=False, user_missing=False)
+        labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return Delivery(table, fmt, labels, dict(meta.variable_value_labels or {}), meta.file_label or "")
+
+    return read_stat
+
+
+_READ = {
+    "csv": _read_csv, "tsv": _read_tsv, "excel": _read_excel, "parquet": _read_parquet,
+    "sas7bdat": _read_stat("read_sas7bdat", "sas7bdat"), "xpt": _read_stat("read_xport", "xpt"),
+    "dta": _read_stat("read_dta", "dta"), "sav": _read_stat("read_sav", "sav"),
+}
+
+
+# -- writing a version out ------------------------------------------------------
+
+def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str = "") -> None:
+    """Write ``table`` as ``fmt``; statistical formats carry the dictionary's variable labels."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path, compression="zstd")
+    elif fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(table, path)
+    else:
+        _write_stat(table, path, fmt, labels, title)
+
+
+def _write_stat(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str) -> None:
+    import pyreadstat
+
+    frame = table.to_pandas()
+    column_labels = [labels.get(c) for c in frame.columns]
+    if fmt == "xpt":
+        version = 5 if all(len(c) <= 8 for c in frame.columns) else 8
+        pyreadstat.write_xport(frame, str(path), file_label=title[:40], column_labels=column_labels,
+                               table_name="DATA", file_format_version=version)
+    elif fmt == "dta":
+        pyreadstat.write_dta(frame, str(path), file_label=title[:80], column_labels=column_labels)
+    elif fmt == "sav":
+        pyreadstat.write_sav(frame, str(path), file_label=title, column_labels=column_labels)
+    else:
+        raise InvalidInput(f"unknown output format {fmt!r}; choose one of {', '.join(EXPORTS)}")

@@ -1,0 +1,108 @@
+"""Git plumbing through gitpython: the one module that touches git."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from .errors import NotFound, RepoError
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class Git:
+    """A git work tree, with just the operations ipd needs."""
+
+    def __init__(self, root: Path) -> None:
+        try:
+            self.repo = git.Repo(root)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+            raise RepoError(f"{root} is not a git repository") from exc
+        self.root = Path(self.repo.working_tree_dir)
+
+    @staticmethod
+    def init(root: Path) -> Git:
+        if not (root / ".git").exists():
+            git.Repo.init(root, initial_branch="main")
+        return Git(root)
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self.repo.git_dir)
+
+    def identity(self) -> Identity:
+        """The curator as git knows them; falls back to the login so CI machines work."""
+        reader = self.repo.config_reader()
+        name = reader.get_value("user", "name", default="") or getpass.getuser()
+        email = reader.get_value("user", "email", default="") or f"{getpass.getuser()}@{socket.gethostname()}"
+        return Identity(str(name), str(email))
+
+    def head(self) -> str | None:
+        try:
+            return self.repo.head.commit.hexsha
+        except ValueError:
+            return None
+
+    def branch_ref(self) -> str:
+        return self.repo.head.ref.path if not self.repo.head.is_detached else "HEAD"
+
+    def commit(self, paths: list[str], message: str) -> str:
+        """Stage exactly these paths (additions and deletions) and commit them."""
+        who = self.identity()
+        actor = git.Actor(who.name, who.email)
+        self.repo.git.add("--all", "--", *paths)
+        commit = self.repo.index.commit(message, author=actor, committer=actor)
+        return commit.hexsha
+
+    def tag(self, name: str, commit: str, message: str) -> None:
+        who = self.identity()
+        self.repo.git.tag("-a", name, commit, "-m", message,
+                          env={"GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email})
+
+    def tags(self, prefix: str = "") -> dict[str, str]:
+        """Tag name -> the commit it points at."""
+        return {t.name: t.commit.hexsha for t in self.repo.tags if t.name.startswith(prefix)}
+
+    def delete_tag(self, name: str) -> None:
+        if name in {t.name for t in self.repo.tags}:
+            self.repo.delete_tag(name)
+
+    def set_ref(self, ref: str, commit: str) -> None:
+        self.repo.git.update_ref(ref, commit)
+
+    def reset_index(self, commit: str, paths: list[str]) -> None:
+        self.repo.git.reset("-q", commit, "--", *paths)
+
+    def commit_adding(self, path: str) -> str | None:
+        """The commit that first added ``path``: how a version is found without its tag."""
+        out = self.repo.git.log("--diff-filter=A", "--format=%H", "--", path)
+        lines = out.split()
+        return lines[-1] if lines else None
+
+    def read(self, rev: str, path: str) -> str:
+        try:
+            return self.repo.git.show(f"{rev}:{path}")
+        except git.GitCommandError as exc:
+            raise NotFound(f"{path} does not exist at {rev}") from exc
+
+    def has_changes(self, paths: list[str]) -> bool:
+        existing = [p for p in paths if (self.root / p).exists() or self.read_ok("HEAD", p)]
+        return bool(existing) and bool(self.repo.git.status("--porcelain", "--", *existing).strip())
+
+    def read_ok(self, rev: str, path: str) -> bool:
+        try:
+            self.repo.git.cat_file("-e", f"{rev}:{path}")
+            return True
+        except git.GitCommandError:
+            return False

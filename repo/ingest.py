@@ -1,0 +1,146 @@
+"""Taking in a trial's delivery as its next version.
+
+The delivery is read and checked before anything is written. Then, under the
+repository lock and inside one transaction: the file is kept byte-for-byte
+under ``source/vN/``, the rows are written as Parquet parts, DVC stores and
+pushes both, and ``dataset.yaml``, the version record and the provenance
+record are committed and tagged. Data reach the remote before the commit that
+refers to them, so a pushed commit never points at missing bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__, dictionary, formats, provenance, storage
+from .datasets import dump_metadata, load_metadata
+from .errors import InvalidInput
+from .fingerprint import EMPTY, fingerprint
+from .keys import check_key
+from .parts import parts_for, write_parts
+from .progress import SILENT, Progress
+from .refs import check_trial_name, tag_name, version_name
+from .repository import Repository
+from .versions import PartRecord, VersionRecord, record_path
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    trial: str
+    file: Path
+    key: str | None
+    arm: str | None = None
+    randomised: str | None = None
+    message: str | None = None
+    origin: str | None = None  # where the delivery came from, in words or as a URL
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    record: VersionRecord
+    redelivery: bool
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_roles(options: IngestOptions, columns: list[str]) -> dict[str, str]:
+    roles = {"arm": options.arm, "randomised": options.randomised}
+    for role, column in roles.items():
+        if column is not None and column not in columns:
+            raise InvalidInput(f"{options.file}: no {role} column {column!r}; the columns are {', '.join(columns)}")
+    return {role: column for role, column in roles.items() if column}
+
+
+def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT) -> IngestResult:
+    trial = check_trial_name(options.trial)
+    with progress.step(f"reading {options.file.name}"):
+        delivery = formats.read(options.file)
+    base = f"datasets/{trial}"
+    dataset_dir = repo.root / base
+    previous = load_metadata((dataset_dir / "dataset.yaml").read_text(), f"{base}/dataset.yaml") \
+        if (dataset_dir / "dataset.yaml").exists() else None
+    key = options.key or (previous or {}).get("key")
+    if key is None:
+        raise InvalidInput(f"{trial} is a new trial: name its participant key column with --key")
+    check_key(delivery.table, key, str(options.file))
+    roles = _check_roles(options, delivery.table.column_names)
+
+    paths = [base, f"provenance/{trial}"]
+    if (store := storage.remote_path_in_tree(repo.root)) is not None:
+        paths.append(store)
+    parent = repo.dataset(trial).latest() if previous else None
+    version = version_name(parent.number + 1 if parent else 1)
+
+    with repo.writing(paths, [tag_name(trial, version)]):
+        when = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        source_rel = f"source/{version}/{options.file.name}"
+        (dataset_dir / source_rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(options.file, dataset_dir / source_rel)
+
+        nparts = previous["partitioning"]["parts"] if previous else parts_for(delivery.table.num_rows)
+        shutil.rmtree(dataset_dir / "data", ignore_errors=True)
+        with progress.step("writing Parquet parts", total=nparts) as advance:
+            parts = write_parts(delivery.table, key, nparts, dataset_dir / "data", advance)
+        total = sum((p.digest for p in parts), EMPTY)
+
+        with progress.step("storing in the DVC cache"):
+            storage.add(repo.root, [f"{base}/source", f"{base}/data"])
+        with progress.step("pushing to the remote"):
+            storage.push(repo.root, [f"{base}/source", f"{base}/data"])
+
+        identity = repo.scm.identity()
+        delivery_info = {
+            "file": source_rel, "original_name": options.file.name, "format": delivery.format,
+            "sha256": sha256_of(options.file), "size": options.file.stat().st_size,
+            **({"origin": options.origin} if options.origin else {}),
+        }
+        record = VersionRecord(
+            trial=trial, version=version, created=when.isoformat(), author=str(identity),
+            message=options.message or f"{'Re-delivery' if parent else 'Delivery'} {options.file.name}",
+            kind="redelivery" if parent else "delivery", parent=parent.version if parent else None,
+            rows=delivery.table.num_rows, columns=delivery.table.column_names,
+            fingerprint=fingerprint(delivery.table.schema, total), key=key, nparts=nparts,
+            parts=[PartRecord(p.name, p.md5, p.size, p.rows, f"{p.digest.total:032x}") for p in parts],
+            delivery=delivery_info, tool={"name": provenance.TOOL_NAME, "version": __version__},
+        )
+        metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
+        (dataset_dir / "dataset.yaml").write_text(dump_metadata(metadata))
+        (repo.root / record_path(trial, version)).parent.mkdir(parents=True, exist_ok=True)
+        (repo.root / record_path(trial, version)).write_text(record.to_json())
+        prov_path = repo.root / provenance.record_path(trial, version)
+        prov_path.parent.mkdir(parents=True, exist_ok=True)
+        previous_hash = provenance.previous_record_hash(repo.root, trial, record.parent)
+        prov_path.write_text(provenance.version_document(record, identity, previous_hash))
+
+        commit = repo.scm.commit(paths, f"{trial} {version}: {record.message}")
+        repo.scm.tag(tag_name(trial, version), commit, f"{trial} {version} ({record.fingerprint})")
+    return IngestResult(record, redelivery=parent is not None)
+
+
+def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts: int,
+              delivery: formats.Delivery, previous: dict | None, record: VersionRecord) -> dict:
+    columns = dictionary.infer(delivery)
+    deliveries = list(previous.get("deliveries", [])) if previous else []
+    deliveries.append({"version": record.version, "received": record.created, **record.delivery})
+    metadata = dict(previous or {"trial": trial})
+    if previous:
+        columns = dictionary.merge_curated(columns, previous.get("columns", []))
+        roles = {**previous.get("roles", {}), **roles}
+    if delivery.file_label and "title" not in metadata:
+        metadata["title"] = delivery.file_label
+    metadata.update({
+        "key": record.key, "roles": roles,
+        "partitioning": {"scheme": "md5(key) mod parts", "parts": nparts},
+        "deliveries": deliveries, "columns": columns,
+    })
+    return metadata

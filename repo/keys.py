@@ -1,0 +1,35 @@
+"""The participant key must be present and unique in every delivery."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from .columns import STRING, quote, type_class
+from .errors import InvalidInput
+
+SHOW = 5
+ROW_COLUMN = "__ipd_row"
+
+
+def check_key(table: pa.Table, key: str, source: str) -> None:
+    """Refuse missing or repeated keys, naming them and their (1-based) rows."""
+    if key not in table.column_names:
+        raise InvalidInput(f"{source}: no key column {key!r}; the columns are {', '.join(table.column_names)}")
+    con = duckdb.connect()
+    rows = pa.array(range(1, table.num_rows + 1), pa.int64())
+    con.register("delivery", pa.table({key: table.column(key), ROW_COLUMN: rows}))
+    k = quote(key)
+    blank = f" OR trim({k}) = ''" if type_class(table.schema.field(key).type) == STRING else ""
+    missing = [r for (r,) in con.sql(
+        f"SELECT {ROW_COLUMN} FROM delivery WHERE {k} IS NULL{blank} ORDER BY 1").fetchall()]
+    if missing:
+        shown = ", ".join(map(str, missing[:SHOW])) + (", …" if len(missing) > SHOW else "")
+        raise InvalidInput(f"{source}: key {key!r} is missing in {len(missing)} row(s): {shown}")
+    repeated = con.sql(
+        f"SELECT {k}, list({ROW_COLUMN} ORDER BY {ROW_COLUMN}) FROM delivery GROUP BY {k} "
+        f"HAVING count(*) > 1 ORDER BY min({ROW_COLUMN})").fetchall()
+    if repeated:
+        shown = "; ".join(f"{value!r} in rows {', '.join(map(str, rs))}" for value, rs in repeated[:SHOW])
+        more = f"; and {len(repeated) - SHOW} more" if len(repeated) > SHOW else ""
+        raise InvalidInput(f"{source}: key {key!r} is not unique: {len(repeated)} repeated value(s): {shown}{more}")

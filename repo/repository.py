@@ -1,0 +1,138 @@
+"""Find, open and initialise a repository; its settings; locking.
+
+A repository is a git work tree with DVC initialised, an ``ipd.toml`` and the
+layout ``datasets/ expectations/ provenance/``. Every command that writes runs
+under the repository lock and inside a transaction, so two commands at once
+cannot interleave and a failed one leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomlkit
+from filelock import FileLock, Timeout
+
+from . import storage
+from .errors import InvalidInput, NotARepository, NotFound, RepoError, RepositoryBusy
+from .gitscm import Git
+from .refs import check_trial_name
+from .transaction import Transaction, transaction
+
+SETTINGS = "ipd.toml"
+LAYOUT = ("datasets", "expectations", "provenance")
+LOCK_TIMEOUT = float(os.environ.get("IPD_LOCK_TIMEOUT", "10"))
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root: Path
+    remote: str
+    created: bool
+
+
+def default_remote(root: Path) -> Path:
+    """A local directory outside the work tree, under the user's data directory."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "ipd" / "remotes" / f"{root.name}-{storage.short_id(str(root.resolve()))}"
+
+
+def _settings_text(name: str) -> str:
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment("ipd repository settings"))
+    doc["name"] = name
+    remotes = tomlkit.table()
+    remotes.add(tomlkit.comment("DVC remote (by name, see .dvc/config) for each kind of data"))
+    remotes["restricted"] = storage.RESTRICTED_REMOTE
+    doc["remotes"] = remotes
+    return tomlkit.dumps(doc)
+
+
+class Repository:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.scm = Git(root)
+        self.settings = tomllib.loads((root / SETTINGS).read_text())
+
+    # -- finding and creating -------------------------------------------------
+
+    @classmethod
+    def find(cls, path: str | Path = ".") -> Repository:
+        start = Path(path).resolve()
+        if not start.exists():
+            raise NotARepository(f"{path}: no such directory")
+        for candidate in (start, *start.parents):
+            if (candidate / SETTINGS).is_file() and (candidate / ".dvc").is_dir():
+                return cls(candidate)
+        raise NotARepository(f"{path} is not inside an ipd repository (run `ipd init` first)")
+
+    @classmethod
+    def init(cls, path: str | Path = ".", remote: str | None = None) -> InitResult:
+        root = Path(path).resolve()
+        if root.exists() and not root.is_dir():
+            raise InvalidInput(f"{path} exists and is not a directory")
+        root.mkdir(parents=True, exist_ok=True)
+        created = not (root / SETTINGS).exists()
+        scm = Git.init(root)
+        url = remote or str(default_remote(root))
+        with _locked(scm):
+            storage.init(root, url)
+            for folder in LAYOUT:
+                (root / folder).mkdir(exist_ok=True)
+                keep = root / folder / ".gitkeep"
+                if not any((root / folder).iterdir()):
+                    keep.touch()
+            if created:
+                (root / SETTINGS).write_text(_settings_text(root.name))
+            paths = [SETTINGS, ".dvc/config", ".dvc/.gitignore", ".dvcignore",
+                     *[f"{f}/.gitkeep" for f in LAYOUT if (root / f / ".gitkeep").exists()]]
+            if scm.has_changes(paths):
+                scm.commit(paths, "ipd init")
+        return InitResult(root, storage.remote_url(root), created)
+
+    # -- reading ----------------------------------------------------------------
+
+    def trials(self) -> list[str]:
+        base = self.root / "datasets"
+        return sorted(p.parent.name for p in base.glob("*/dataset.yaml"))
+
+    def dataset(self, trial: str):  # -> datasets.Dataset (imported lazily: it pulls in pyarrow)
+        from .datasets import Dataset
+
+        check_trial_name(trial)
+        if not (self.root / "datasets" / trial / "dataset.yaml").is_file():
+            raise NotFound(f"no trial {trial!r} in {self.root} (see `ipd list`)")
+        return Dataset(self, trial)
+
+    # -- writing ----------------------------------------------------------------
+
+    @contextmanager
+    def writing(self, paths: list[str], tags: list[str]) -> Iterator[None]:
+        """Hold the lock and make the change to ``paths`` all-or-nothing."""
+        with _locked(self.scm):
+            with transaction(self.scm, paths, tags):
+                yield
+
+
+@contextmanager
+def _locked(scm: Git) -> Iterator[None]:
+    lock = FileLock(scm.git_dir / "ipd" / "lock")
+    (scm.git_dir / "ipd").mkdir(exist_ok=True)
+    try:
+        lock.acquire(timeout=LOCK_TIMEOUT)
+    except Timeout as exc:
+        raise RepositoryBusy(
+            f"{scm.root} is busy: another ipd command is writing to it (waited {LOCK_TIMEOUT:g} s)"
+        ) from exc
+    try:
+        pending = Transaction(scm)
+        if pending.pending():
+            pending.rollback()  # an earlier command was killed part-way: undo it first
+        yield
+    finally:
+        lock.release()

@@ -1,0 +1,180 @@
+"""DVC plumbing: the one module that touches DVC.
+
+DVC stores the bytes (sources and Parquet parts), content-addressed by md5, in
+the repository's cache and its remotes; git holds the small ``.dvc`` pointer
+files. DVC is imported inside these functions: it costs a noticeable fraction
+of a second, and commands that only read metadata never need it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import StorageError
+
+RESTRICTED_REMOTE = "restricted"
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+
+def short_id(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """DVC talks to the terminal; ipd's core never does."""
+    logging.getLogger("dvc").setLevel(logging.CRITICAL)
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield
+
+
+@contextlib.contextmanager
+def _dvc(root: Path, action: str) -> Iterator[object]:
+    """Open DVC quietly at ``root`` and turn its errors into one-line StorageErrors."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with _quiet(), Repo(str(root)) as repo:
+            yield repo
+    except DvcException as exc:
+        raise StorageError(f"{action} failed: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if exc.__cause__ and str(exc.__cause__).strip():
+        text = f"{text} ({str(exc.__cause__).strip()})"
+    return " ".join(text.split())
+
+
+def is_local(url: str) -> bool:
+    scheme = urlparse(url).scheme
+    return scheme in ("", "file") or len(scheme) == 1  # a Windows drive letter is not a scheme
+
+
+def init(root: Path, url: str) -> None:
+    """Initialise DVC in ``root`` (if needed) and point the restricted remote at ``url``."""
+    from dvc.repo import Repo
+
+    if not (root / ".dvc").is_dir():
+        with _quiet():
+            Repo.init(str(root))
+    if is_local(url):
+        path = Path(urlparse(url).path if url.startswith("file:") else url).expanduser()
+        path = (Path.cwd() / path).resolve() if not path.is_absolute() else path
+        path.mkdir(parents=True, exist_ok=True)
+        # A remote inside the work tree travels with git, so it must be stored relative
+        # to .dvc/; DVC writes a relative path that way when given one relative to the cwd.
+        url = str(path)
+        if path.is_relative_to(root):
+            url = os.path.relpath(path, Path.cwd())
+            _ignore_in_dvc(root, os.path.relpath(path, root))
+    with _dvc(root, "configuring the DVC remote") as repo:
+        with repo.config.edit() as conf:
+            conf["core"]["analytics"] = False
+            conf["core"]["remote"] = RESTRICTED_REMOTE
+            conf["remote"][RESTRICTED_REMOTE] = {"url": url}
+
+
+def _ignore_in_dvc(root: Path, relative: str) -> None:
+    ignore = root / ".dvcignore"
+    lines = ignore.read_text().splitlines() if ignore.exists() else []
+    if f"/{relative}" not in lines:
+        ignore.write_text("\n".join([*lines, f"/{relative}"]) + "\n")
+
+
+def remote_url(root: Path, name: str = RESTRICTED_REMOTE) -> str:
+    with _dvc(root, "reading the DVC config") as repo:
+        return repo.config["remote"].get(name, {}).get("url", "")
+
+
+def remote_path_in_tree(root: Path) -> str | None:
+    """The remote's path relative to the work tree when it lives inside it (then git carries it)."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(root / ".dvc" / "config")
+    url = config.get(f"'remote \"{RESTRICTED_REMOTE}\"'", "url", fallback="")
+    if not url or not is_local(url) or Path(url).is_absolute():
+        return None
+    path = (root / ".dvc" / url).resolve()
+    return os.path.relpath(path, root) if path.is_relative_to(root) else None
+
+
+def add(root: Path, paths: list[str]) -> None:
+    with _dvc(root, "storing data in the DVC cache") as repo:
+        repo.add(paths)
+
+
+def push(root: Path, targets: list[str]) -> None:
+    url = remote_url(root)
+    if is_local(url) and not Path(root / ".dvc" / url).exists():
+        raise StorageError(f"the DVC remote {url} cannot be reached (no such directory)")
+    with _dvc(root, f"pushing to the DVC remote {url}") as repo:
+        repo.push(targets=targets, remote=RESTRICTED_REMOTE)
+
+
+def cache_path(root: Path, md5: str) -> Path:
+    return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def fetch(root: Path, targets: list[str], rev: str) -> None:
+    with _dvc(root, "fetching from the DVC remote") as repo:
+        repo.fetch(targets=targets, revs=[rev], remote=RESTRICTED_REMOTE)
+
+
+class RemoteRepository:
+    """A repository at a path or git URL, as of one revision, read through git and its DVC remote."""
+
+    def __init__(self, url: str, rev: str | None) -> None:
+        self.url, self.rev = url, rev
+        self._fs = None
+
+    def __enter__(self) -> RemoteRepository:
+        from dvc.api import DVCFileSystem
+
+        with self._translated("open"):
+            self._fs = DVCFileSystem(self.url, rev=self.rev)
+            self._fs.ls("", detail=False)  # clone now, so a bad URL fails here
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._fs is not None:
+            self._fs.close() if hasattr(self._fs, "close") else None
+
+    @contextlib.contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        from dvc.exceptions import DvcException
+        from dvc.scm import SCMError
+
+        try:
+            with _quiet():
+                yield
+        except (DvcException, SCMError, OSError) as exc:
+            at = f" at {self.rev}" if self.rev else ""
+            raise StorageError(f"could not {what} {self.url}{at}: {_one_line(exc)}") from exc
+
+    def exists(self, path: str) -> bool:
+        with self._translated(f"read {path} from"):
+            return self._fs.exists(path)
+
+    def listdir(self, path: str) -> list[str]:
+        with self._translated(f"list {path} in"):
+            return [entry.rsplit("/", 1)[-1] for entry in self._fs.ls(path, detail=False)]
+
+    def read_text(self, path: str) -> str:
+        with self._translated(f"read {path} from"):
+            return self._fs.read_text(path)
+
+    def get(self, path: str, out: Path) -> None:
+        with self._translated(f"fetch {path} from"):
+            self._fs.get(path, str(out), recursive=True)
