@@ -58,6 +58,9 @@ class Repository:
         self.root = root
         self.scm = Git(root)
         self.settings = tomllib.loads((root / SETTINGS).read_text())
+        if Transaction(self.scm).pending():
+            with _locked(self.scm):  # an interrupted change is undone before anyone reads
+                pass
 
     # -- finding and creating -------------------------------------------------
 
