@@ -58,12 +58,14 @@ class Git:
         return self.repo.head.ref.path if not self.repo.head.is_detached else "HEAD"
 
     def commit(self, paths: list[str], message: str) -> str:
-        """Stage exactly these paths (additions and deletions) and commit them."""
+        """Commit exactly these paths (additions and deletions); anything else the user staged stays staged."""
         who = self.identity()
-        actor = git.Actor(who.name, who.email)
-        self.repo.git.add("--all", "--", *paths)
-        commit = self.repo.index.commit(message, author=actor, committer=actor)
-        return commit.hexsha
+        env = {"GIT_AUTHOR_NAME": who.name, "GIT_AUTHOR_EMAIL": who.email,
+               "GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email}
+        known = [p for p in paths if (self.root / p).exists() or self.read_ok("HEAD", p)]
+        self.repo.git.add("--all", "--", *known)
+        self.repo.git.commit("-q", "-m", message, "--only", "--", *known, env=env)
+        return self.repo.head.commit.hexsha
 
     def tag(self, name: str, commit: str, message: str) -> None:
         who = self.identity()

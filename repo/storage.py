@@ -110,9 +110,14 @@ def remote_path_in_tree(root: Path) -> str | None:
     return os.path.relpath(path, root) if path.is_relative_to(root) else None
 
 
+def _absolute(root: Path, paths: list[str]) -> list[str]:
+    """DVC resolves relative targets against the cwd, which need not be the repository."""
+    return [str(root / p) for p in paths]
+
+
 def add(root: Path, paths: list[str]) -> None:
     with _dvc(root, "storing data in the DVC cache") as repo:
-        repo.add(paths)
+        repo.add(_absolute(root, paths))
 
 
 def push(root: Path, targets: list[str]) -> None:
@@ -120,7 +125,7 @@ def push(root: Path, targets: list[str]) -> None:
     if is_local(url) and not Path(root / ".dvc" / url).exists():
         raise StorageError(f"the DVC remote {url} cannot be reached (no such directory)")
     with _dvc(root, f"pushing to the DVC remote {url}") as repo:
-        repo.push(targets=targets, remote=RESTRICTED_REMOTE)
+        repo.push(targets=_absolute(root, targets), remote=RESTRICTED_REMOTE)
 
 
 def cache_path(root: Path, md5: str) -> Path:
@@ -129,7 +134,7 @@ def cache_path(root: Path, md5: str) -> Path:
 
 def fetch(root: Path, targets: list[str], rev: str) -> None:
     with _dvc(root, "fetching from the DVC remote") as repo:
-        repo.fetch(targets=targets, revs=[rev], remote=RESTRICTED_REMOTE)
+        repo.fetch(targets=_absolute(root, targets), revs=[rev], remote=RESTRICTED_REMOTE)
 
 
 class RemoteRepository:
