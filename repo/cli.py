@@ -118,7 +118,7 @@ def list_trials(repo: RepoOption = Path("."), json: JsonOption = False) -> None:
     table = Table("trial", "latest", "versions", "rows", "fingerprint", "updated")
     for row in rows:
         table.add_row(row["trial"], row["latest"] or "-", str(row["versions"]), str(row["rows"] or "-"),
-                      short(row["fingerprint"] or ""), row["updated"] or "-")
+                      short(row["fingerprint"] or ""), (row["updated"] or "-")[:16].replace("T", " "))
     out.print(table)
 
 
@@ -135,9 +135,10 @@ def log(
     if json:
         emit_json([r.summary() for r in records])
         return
-    table = Table("version", "created", "author", "rows", "fingerprint", "message")
+    table = Table("version", "created (UTC)", "author", "rows", "fingerprint", "message")
     for r in records:
-        table.add_row(r.version, r.created, r.author, str(r.rows), short(r.fingerprint), r.message)
+        table.add_row(r.version, r.created[:16].replace("T", " "), r.author.split(" <")[0], str(r.rows),
+                      short(r.fingerprint), r.message)
     out.print(table)
 
 

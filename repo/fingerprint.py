@@ -1,9 +1,9 @@
 """Content fingerprints computed from rows, not from file bytes.
 
 Each row is written as canonical JSON (columns in name order, values in their
-logical type) and hashed with MD5; the 128-bit hashes are summed. A sum does
-not depend on row order and is additive, so a part's digest is stored once
-and a new version only re-hashes the parts it rewrote. The fingerprint is the
+logical type) and hashed with MD5; the 128-bit hashes are summed modulo 2**128.
+A sum does not depend on row order and is additive, so a part's digest is
+stored once and a new version only re-hashes the parts it rewrote. The fingerprint is the
 SHA-256 of the schema (names and logical types), the row count and the sum.
 """
 
@@ -19,6 +19,7 @@ import pyarrow as pa
 from .columns import canonical_expression, quote, type_class
 
 MASK = (1 << 128) - 1
+LOW_BITS = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,11 @@ def digests_by(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema,
     """Digest of each value of column ``group`` in ``relation`` (or of all of it, as group 0)."""
     row = row_json_sql(schema)
     key = quote(group) if group else "0"
+    # MD5 once per row (as a 128-bit number); its halves are summed separately so
+    # the sums cannot overflow, and recombined exactly below.
     sql = (
-        "SELECT g, count(*), sum(md5_number_upper(j)), sum(md5_number_lower(j)) "
-        f"FROM (SELECT {key} AS g, {row} AS j FROM {relation}) GROUP BY g"
+        f"SELECT g, count(*), sum((h >> 64)::UBIGINT), sum((h & {LOW_BITS}::UHUGEINT)::UBIGINT) "
+        f"FROM (SELECT {key} AS g, md5_number({row}) AS h FROM {relation}) GROUP BY g"
     )
     out = {}
     for g, n, hi, lo in con.execute(sql).fetchall():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from .columns import STRING, quote, type_class
@@ -17,10 +18,14 @@ def check_key(table: pa.Table, key: str, source: str) -> None:
     if key not in table.column_names:
         raise InvalidInput(f"{source}: no key column {key!r}; the columns are {', '.join(table.column_names)}")
     con = duckdb.connect()
-    rows = pa.array(range(1, table.num_rows + 1), pa.int64())
-    con.register("delivery", pa.table({key: table.column(key), ROW_COLUMN: rows}))
     k = quote(key)
     blank = f" OR trim({k}) = ''" if type_class(table.schema.field(key).type) == STRING else ""
+    con.register("keys", pa.table({key: table.column(key)}))
+    if con.sql(f"SELECT count(*) = count(DISTINCT {k}) AND count(*) FILTER ({k} IS NULL{blank}) = 0 "
+               "FROM keys").fetchall()[0][0]:
+        return  # the usual case, checked in one pass; only a bad delivery pays for the details
+    rows = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
+    con.register("delivery", pa.table({key: table.column(key), ROW_COLUMN: rows}))
     missing = [r for (r,) in con.sql(
         f"SELECT {ROW_COLUMN} FROM delivery WHERE {k} IS NULL{blank} ORDER BY 1").fetchall()]
     if missing:
