@@ -53,12 +53,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_roles(options: IngestOptions, columns: list[str]) -> dict[str, str]:
-    roles = {"arm": options.arm, "randomised": options.randomised}
+def _check_roles(options: IngestOptions, previous: dict | None, columns: list[str]) -> dict[str, str]:
+    """The roles of columns, as given now or kept from earlier deliveries; each must name a column."""
+    given = {role: column for role, column in
+             {"arm": options.arm, "randomised": options.randomised}.items() if column}
+    roles = {**(previous or {}).get("roles", {}), **given}
     for role, column in roles.items():
-        if column is not None and column not in columns:
+        if column not in columns:
             raise InvalidInput(f"{options.file}: no {role} column {column!r}; the columns are {', '.join(columns)}")
-    return {role: column for role, column in roles.items() if column}
+    return roles
 
 
 def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT) -> IngestResult:
@@ -73,7 +76,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
     if key is None:
         raise InvalidInput(f"{trial} is a new trial: name its participant key column with --key")
     check_key(delivery.table, key, str(options.file))
-    roles = _check_roles(options, delivery.table.column_names)
+    roles = _check_roles(options, previous, delivery.table.column_names)
 
     paths = [base, f"provenance/{trial}"]
     if (store := storage.remote_path_in_tree(repo.root)) is not None:
@@ -135,7 +138,6 @@ def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts:
     metadata = dict(previous or {"trial": trial})
     if previous:
         columns = dictionary.merge_curated(columns, previous.get("columns", []))
-        roles = {**previous.get("roles", {}), **roles}
     if delivery.file_label and "title" not in metadata:
         metadata["title"] = delivery.file_label
     metadata.update({

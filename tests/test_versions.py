@@ -117,3 +117,19 @@ def test_python_api(actg):
     assert version.duckdb().aggregate("count(*)").fetchall() == [(2139,)]
     version.verify()
     assert repo.open(actg.root / "datasets").dataset("actg175").version().record.version == "v1"
+
+
+def test_redelivery_must_keep_the_columns_that_have_roles(tmp_repo, tmp_path):
+    tmp_repo.ingest("t1", _csv(tmp_path / "a.csv", {"id": [1, 2], "arm": ["A", "B"]}), "--key", "id", "--arm", "arm")
+    before = tmp_repo.state()
+    result = tmp_repo.ingest("t1", _csv(tmp_path / "b.csv", {"id": [1, 2], "group": ["A", "B"]}), expect=2)
+    assert result.stderr.strip() == f"error: {tmp_path / 'b.csv'}: no arm column 'arm'; the columns are id, group"
+    assert tmp_repo.state() == before
+
+
+def test_ingest_commits_only_its_own_files(tmp_repo, tmp_path):
+    (tmp_repo.root / "notes.md").write_text("curator's notes\n")
+    git(tmp_repo.root, "add", "notes.md")
+    tmp_repo.ingest("t1", _csv(tmp_path / "a.csv", {"id": [1, 2]}), "--key", "id")
+    assert "notes.md" not in git(tmp_repo.root, "show", "--name-only", "--format=", "HEAD")
+    assert git(tmp_repo.root, "status", "--porcelain") == "A  notes.md"
