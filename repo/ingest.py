@@ -68,66 +68,85 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
     trial = check_trial_name(options.trial)
     with progress.step(f"reading {options.file.name}"):
         delivery = formats.read(options.file)
-    base = f"datasets/{trial}"
-    dataset_dir = repo.root / base
-    previous = load_metadata((dataset_dir / "dataset.yaml").read_text(), f"{base}/dataset.yaml") \
-        if (dataset_dir / "dataset.yaml").exists() else None
-    key = options.key or (previous or {}).get("key")
-    if key is None:
-        raise InvalidInput(f"{trial} is a new trial: name its participant key column with --key")
-    check_key(delivery.table, key, str(options.file))
-    roles = _check_roles(options, previous, delivery.table.column_names)
-
-    paths = [base, f"provenance/{trial}"]
+    paths = [f"datasets/{trial}", f"provenance/{trial}"]
     if (store := storage.remote_path_in_tree(repo.root)) is not None:
         paths.append(store)
-    parent = repo.dataset(trial).latest() if previous else None
-    version = version_name(parent.number + 1 if parent else 1)
-
-    with repo.writing(paths, [tag_name(trial, version)]):
-        when = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        source_rel = f"source/{version}/{options.file.name}"
-        (dataset_dir / source_rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(options.file, dataset_dir / source_rel)
+    with repo.writing(paths) as txn:  # the next version number is only known under the lock
+        previous = _previous_metadata(repo, trial)
+        key = options.key or (previous or {}).get("key")
+        if key is None:
+            raise InvalidInput(f"{trial} is a new trial: name its participant key column with --key")
+        check_key(delivery.table, key, str(options.file))
+        roles = _check_roles(options, previous, delivery.table.column_names)
+        parent = repo.dataset(trial).latest() if previous else None
+        version = version_name(parent.number + 1 if parent else 1)
+        txn.will_tag(tag_name(trial, version))
 
         nparts = previous["partitioning"]["parts"] if previous else parts_for(delivery.table.num_rows)
-        shutil.rmtree(dataset_dir / "data", ignore_errors=True)
-        with progress.step("writing Parquet parts", total=nparts) as advance:
-            parts = write_parts(delivery.table, key, nparts, dataset_dir / "data", advance)
-        total = sum((p.digest for p in parts), EMPTY)
-
-        with progress.step("storing in the DVC cache"):
-            storage.add(repo.root, [f"{base}/source", f"{base}/data"])
-        with progress.step("pushing to the remote"):
-            storage.push(repo.root, [f"{base}/source", f"{base}/data"])
-
-        identity = repo.scm.identity()
-        delivery_info = {
-            "file": source_rel, "original_name": options.file.name, "format": delivery.format,
-            "sha256": sha256_of(options.file), "size": options.file.stat().st_size,
-            **({"origin": options.origin} if options.origin else {}),
-        }
+        source = _keep_source(repo, trial, version, options.file)
+        parts = _write_data(repo, trial, delivery, key, nparts, progress)
         record = VersionRecord(
-            trial=trial, version=version, created=when.isoformat(), author=str(identity),
+            trial=trial, version=version, created=_now(), author=str(repo.scm.identity()),
             message=options.message or f"{'Re-delivery' if parent else 'Delivery'} {options.file.name}",
             kind="redelivery" if parent else "delivery", parent=parent.version if parent else None,
             rows=delivery.table.num_rows, columns=delivery.table.column_names,
-            fingerprint=fingerprint(delivery.table.schema, total), key=key, nparts=nparts,
+            fingerprint=fingerprint(delivery.table.schema, sum((p.digest for p in parts), EMPTY)),
+            key=key, nparts=nparts,
             parts=[PartRecord(p.name, p.md5, p.size, p.rows, f"{p.digest.total:032x}") for p in parts],
-            delivery=delivery_info, tool={"name": provenance.TOOL_NAME, "version": __version__},
+            delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
+            tool={"name": provenance.TOOL_NAME, "version": __version__},
         )
         metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
-        (dataset_dir / "dataset.yaml").write_text(dump_metadata(metadata))
-        (repo.root / record_path(trial, version)).parent.mkdir(parents=True, exist_ok=True)
-        (repo.root / record_path(trial, version)).write_text(record.to_json())
-        prov_path = repo.root / provenance.record_path(trial, version)
-        prov_path.parent.mkdir(parents=True, exist_ok=True)
-        previous_hash = provenance.previous_record_hash(repo.root, trial, record.parent)
-        prov_path.write_text(provenance.version_document(record, identity, previous_hash))
-
+        _write_records(repo, record, metadata)
         commit = repo.scm.commit(paths, f"{trial} {version}: {record.message}")
         repo.scm.tag(tag_name(trial, version), commit, f"{trial} {version} ({record.fingerprint})")
     return IngestResult(record, redelivery=parent is not None)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _previous_metadata(repo: Repository, trial: str) -> dict | None:
+    path = repo.root / "datasets" / trial / "dataset.yaml"
+    return load_metadata(path.read_text(), f"datasets/{trial}/dataset.yaml") if path.exists() else None
+
+
+def _keep_source(repo: Repository, trial: str, version: str, file: Path) -> dict:
+    """Copy the delivery byte-for-byte under ``source/vN/``; returns what the record says of it."""
+    relative = f"source/{version}/{file.name}"
+    target = repo.root / "datasets" / trial / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(file, target)
+    return {"file": relative, "original_name": file.name, "sha256": sha256_of(target), "size": target.stat().st_size}
+
+
+def _write_data(repo: Repository, trial: str, delivery: formats.Delivery, key: str, nparts: int,
+                progress: Progress) -> list:
+    """Replace the trial's Parquet parts, then store sources and parts in DVC and push them."""
+    base = f"datasets/{trial}"
+    shutil.rmtree(repo.root / base / "data", ignore_errors=True)
+    with progress.step("writing Parquet parts", total=nparts) as advance:
+        parts = write_parts(delivery.table, key, nparts, repo.root / base / "data", advance)
+    with progress.step("storing in the DVC cache"):
+        storage.add(repo.root, [f"{base}/source", f"{base}/data"])
+    with progress.step("pushing to the remote"):
+        storage.push(repo.root, [f"{base}/source", f"{base}/data"])
+    return parts
+
+
+def _write_records(repo: Repository, record: VersionRecord, metadata: dict) -> None:
+    """dataset.yaml, the version record and the PROV record: the files git commits."""
+    trial, version = record.trial, record.version
+    (repo.root / "datasets" / trial / "dataset.yaml").write_text(dump_metadata(metadata))
+    files = {
+        record_path(trial, version): record.to_json(),
+        provenance.record_path(trial, version): provenance.version_document(
+            record, repo.scm.identity(), provenance.previous_record_hash(repo.root, trial, record.parent)),
+    }
+    for relative, text in files.items():
+        (repo.root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (repo.root / relative).write_text(text)
 
 
 def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts: int,

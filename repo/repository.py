@@ -115,11 +115,11 @@ class Repository:
     # -- writing ----------------------------------------------------------------
 
     @contextmanager
-    def writing(self, paths: list[str], tags: list[str]) -> Iterator[None]:
-        """Hold the lock and make the change to ``paths`` all-or-nothing."""
+    def writing(self, paths: list[str]) -> Iterator[Transaction]:
+        """Hold the lock and make the change to ``paths`` (and any tags announced) all-or-nothing."""
         with _locked(self.scm):
-            with transaction(self.scm, paths, tags):
-                yield
+            with transaction(self.scm, paths) as txn:
+                yield txn
 
 
 @contextmanager

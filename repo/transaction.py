@@ -58,7 +58,7 @@ class Transaction:
     def pending(self) -> bool:
         return self.journal_path.exists()
 
-    def begin(self, paths: list[str], tags: list[str]) -> None:
+    def begin(self, paths: list[str]) -> None:
         root = self.scm.root
         _remove(self.backup)
         existed = [p for p in paths if (root / p).exists()]
@@ -67,9 +67,17 @@ class Transaction:
         index = self.scm.git_dir / "index"
         if index.exists():
             shutil.copy2(index, self.backup.parent / "index.backup")
-        journal = Journal(self.scm.branch_ref(), self.scm.head(), paths, existed, tags)
+        self._write(asdict(Journal(self.scm.branch_ref(), self.scm.head(), paths, existed)))
+
+    def will_tag(self, tag: str) -> None:
+        """Record a tag before creating it, so a rollback knows to delete it."""
+        journal = json.loads(self.journal_path.read_text())
+        journal["tags"].append(tag)
+        self._write(journal)
+
+    def _write(self, journal: dict) -> None:
         tmp = self.journal_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(journal)))
+        tmp.write_text(json.dumps(journal))
         os.replace(tmp, self.journal_path)
 
     def finish(self) -> None:
@@ -100,11 +108,11 @@ class Transaction:
 
 
 @contextmanager
-def transaction(scm: Git, paths: list[str], tags: list[str]) -> Iterator[None]:
+def transaction(scm: Git, paths: list[str]) -> Iterator[Transaction]:
     txn = Transaction(scm)
-    txn.begin(paths, tags)
+    txn.begin(paths)
     try:
-        yield
+        yield txn
     except BaseException:
         txn.rollback()
         raise
