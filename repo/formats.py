@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from .errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NULL_STRINGS = ["", "NA", "N/A", "NULL", "NaN"]
 
@@ -24,6 +28,7 @@ READERS = {
     ".dta": "dta", ".sav": "sav", ".zsav": "sav",
 }
 EXPORTS = ("parquet", "csv", "xpt", "dta", "sav")
+STATA_LONG = (-2_147_483_647, 2_147_483_620)  # the values Stata's 4-byte "long" holds
 
 
 @dataclass
@@ -79,7 +84,7 @@ def _read_text(path: Path, delimiter: str | None) -> Delivery:
 
     options = {"sample_size": -1, "na_values": NULL_STRINGS, "header": True}
     if delimiter:
-        options["delim"] = delimiter
+        options["delimiter"] = delimiter
     con = duckdb.connect()
     table = con.read_csv(str(path), **options).to_arrow_table()
     return Delivery(table, "tsv" if delimiter == "\t" else "csv")
@@ -96,9 +101,24 @@ def _read_tsv(path: Path) -> Delivery:
 def _read_excel(path: Path) -> Delivery:
     import pandas as pd
 
-    frame = pd.read_excel(path, sheet_name=0, engine="openpyxl")
+    # numpy_nullable keeps a column of whole numbers with a gap as integers, as the CSV reader does
+    frame = pd.read_excel(path, sheet_name=0, engine="openpyxl", dtype_backend="numpy_nullable")
     frame.columns = [str(c) for c in frame.columns]
-    return Delivery(pa.Table.from_pandas(frame, preserve_index=False), "excel")
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    return Delivery(_excel_dates(table), "excel")
+
+
+def _excel_dates(table: pa.Table) -> pa.Table:
+    """Excel has no date type, only date-times: a column whose times are all midnight holds dates."""
+    import pyarrow.compute as pc
+
+    for index, column in enumerate(table.schema):
+        if pa.types.is_timestamp(column.type) and column.type.tz is None:
+            values = table.column(index)
+            dates = values.cast(pa.date32())
+            if pc.all(pc.equal(dates.cast(column.type), values)).as_py() is not False:
+                table = table.set_column(index, column.name, dates)
+    return table
 
 
 def _read_parquet(path: Path) -> Delivery:
@@ -108,12 +128,14 @@ def _read_parquet(path: Path) -> Delivery:
     return Delivery(table.replace_schema_metadata(None), "parquet")
 
 
-def _read_stat(reader_name: str, fmt: str):
+def _read_stat(reader_name: str, fmt: str, **options: bool):
+    """A pyreadstat reader; ``options`` only where that reader takes them (read_xport has no user_missing)."""
+
     def read_stat(path: Path) -> Delivery:
         import pyreadstat
 
         reader = getattr(pyreadstat, reader_name)
-        frame, meta = reader(str(path), dates_as_pandas_datetime=False, user_missing=False)
+        frame, meta = reader(str(path), dates_as_pandas_datetime=False, **options)
         labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
         table = pa.Table.from_pandas(frame, preserve_index=False)
         return Delivery(table, fmt, labels, dict(meta.variable_value_labels or {}), meta.file_label or "")
@@ -123,8 +145,10 @@ def _read_stat(reader_name: str, fmt: str):
 
 _READ = {
     "csv": _read_csv, "tsv": _read_tsv, "excel": _read_excel, "parquet": _read_parquet,
-    "sas7bdat": _read_stat("read_sas7bdat", "sas7bdat"), "xpt": _read_stat("read_xport", "xpt"),
-    "dta": _read_stat("read_dta", "dta"), "sav": _read_stat("read_sav", "sav"),
+    "sas7bdat": _read_stat("read_sas7bdat", "sas7bdat", user_missing=False),
+    "xpt": _read_stat("read_xport", "xpt"),
+    "dta": _read_stat("read_dta", "dta", user_missing=False),
+    "sav": _read_stat("read_sav", "sav", user_missing=False),
 }
 
 
@@ -154,8 +178,24 @@ def _write_stat(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], t
         pyreadstat.write_xport(frame, str(path), file_label=title[:40], column_labels=column_labels,
                                table_name="DATA", file_format_version=version)
     elif fmt == "dta":
-        pyreadstat.write_dta(frame, str(path), file_label=title[:80], column_labels=column_labels)
+        pyreadstat.write_dta(_stata_longs(table, frame), str(path), file_label=title[:80],
+                             column_labels=column_labels)
     elif fmt == "sav":
         pyreadstat.write_sav(frame, str(path), file_label=title, column_labels=column_labels)
     else:
         raise InvalidInput(f"unknown output format {fmt!r}; choose one of {', '.join(EXPORTS)}")
+
+
+def _stata_longs(table: pa.Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """Integer columns that fit Stata's long are written as long (pyreadstat would write doubles)."""
+    import pandas
+    import pyarrow.compute as pc
+
+    for column in table.schema:
+        if pa.types.is_integer(column.type):
+            bounds = pc.min_max(table.column(column.name)).as_py()
+            low, high = bounds["min"], bounds["max"]
+            if low is None or (STATA_LONG[0] <= low and high <= STATA_LONG[1]):
+                values = table.column(column.name).cast(pa.int32())
+                frame[column.name] = values.to_pandas(types_mapper={pa.int32(): pandas.Int32Dtype()}.get)
+    return frame
