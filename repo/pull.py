@@ -9,11 +9,13 @@ requestor whether a newer version supersedes theirs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -74,6 +76,13 @@ def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
     return str(path), version.commit(), version.record.version
 
 
+def _pinned_source(source: str) -> str:
+    """The source as the pin records it: a local path made absolute, so it still names the repository elsewhere."""
+    if not is_local(source) or source.startswith("file://"):
+        return source
+    return os.path.abspath(os.path.expanduser(source))
+
+
 def _latest_version(remote: RemoteRepository, trial: str) -> str:
     folder = f"datasets/{trial}/versions"
     if not remote.exists(folder):
@@ -86,6 +95,8 @@ def pull(options: PullOptions, progress: Progress = SILENT) -> Pin:
     if options.format not in formats.EXPORTS:
         raise InvalidInput(f"unknown format {options.format!r}; choose one of {', '.join(formats.EXPORTS)}")
     trial = options.ref.trial
+    if options.out.exists() and not options.out.is_dir():
+        raise InvalidInput(f"{options.out} exists and is not a directory")
     existing = Pin.read(options.out) if options.out.is_dir() else None
     if existing and existing.trial != trial:
         raise InvalidInput(f"{options.out} already holds a pull of {existing.trial}; choose another --out")
@@ -98,9 +109,7 @@ def pull(options: PullOptions, progress: Progress = SILENT) -> Pin:
     if existing and existing.version != version:
         raise InvalidInput(f"{options.out} already holds {trial}@{existing.version}; choose another --out")
 
-    options.out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".ipd-pull-", dir=options.out))
-    try:
+    with _staging(options.out) as staging:
         with RemoteRepository(url, rev) as remote:
             if not remote.exists(record_path(trial, version)):
                 raise NotFound(f"{options.source} has no version {trial}@{version}")
@@ -114,12 +123,28 @@ def pull(options: PullOptions, progress: Progress = SILENT) -> Pin:
         written = _export(record, files, metadata_text, options, staging)
         for name in written:
             os.replace(staging / name, options.out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    pin = Pin(trial, version, record.fingerprint, record.rows, options.source, options.format, written,
-              dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), f"ipd-repo {__version__}")
+    pin = Pin(trial, version, record.fingerprint, record.rows, _pinned_source(options.source), options.format,
+              written, dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), f"ipd-repo {__version__}")
     pin.write(options.out)
     return pin
+
+
+@contextlib.contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A scratch directory inside ``out`` (so files move in atomically); a failed pull leaves no new ``out``."""
+    created = [p for p in (out, *out.parents) if not p.exists()]
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".ipd-pull-", dir=out))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for directory in created:  # innermost first: each is empty once the one inside it is gone
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _export(record: VersionRecord, files: list[Path], metadata_text: str, options: PullOptions,

@@ -133,8 +133,11 @@ def cache_path(root: Path, md5: str) -> Path:
 
 
 def fetch(root: Path, targets: list[str], rev: str) -> None:
-    with _dvc(root, "fetching from the DVC remote") as repo:
-        repo.fetch(targets=_absolute(root, targets), revs=[rev], remote=RESTRICTED_REMOTE)
+    """Fetch the objects ``targets`` refer to at ``rev`` (not the workspace's) into the cache."""
+    # At another revision DVC resolves targets in that revision's git tree, relative
+    # to the cwd: absolute paths would not match, so run from the repository root.
+    with _dvc(root, "fetching from the DVC remote") as repo, contextlib.chdir(root):
+        repo.fetch(targets=targets, revs=[rev], workspace=False, remote=RESTRICTED_REMOTE)
 
 
 class RemoteRepository:
@@ -160,11 +163,12 @@ class RemoteRepository:
     def _translated(self, what: str) -> Iterator[None]:
         from dvc.exceptions import DvcException
         from dvc.scm import SCMError
+        from dvc_data.index import DataIndexDirError  # raised when the remote lacks a directory
 
         try:
             with _quiet():
                 yield
-        except (DvcException, SCMError, OSError) as exc:
+        except (DvcException, SCMError, DataIndexDirError, OSError) as exc:
             at = f" at {self.rev}" if self.rev else ""
             raise StorageError(f"could not {what} {self.url}{at}: {_one_line(exc)}") from exc
 
