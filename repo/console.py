@@ -77,3 +77,45 @@ def render_summary(summary: dict) -> None:
         table.add_row(c["name"], c["type"], c.get("label", ""), str(c.get("missing", "")),
                       str(c.get("distinct", "")), _range(c))
     out.print(table)
+
+
+SHOWN_KEYS = 10
+
+
+def _keys(result) -> str:
+    keys = ", ".join(map(str, result.unexpected_keys[:SHOWN_KEYS]))
+    more = result.unexpected_count - min(len(result.unexpected_keys), SHOWN_KEYS)
+    return keys + (f" (+{more} more)" if more > 0 else "")
+
+
+def render_check(report) -> None:
+    from rich.table import Table
+
+    verdict = "[green]passes[/]" if report.success else "[red]FAILS[/]"
+    out.print(f"[bold]{report.trial}@{report.version}[/] {verdict}: "
+              f"{sum(not r.success for r in report.results)} of {len(report.results)} checks fail")
+    table = Table("check", "result", "unexpected", "participants at fault")
+    table.columns[0].overflow = "fold"
+    for r in report.results:
+        table.add_row(escape(r.name), "pass" if r.success else "[red]FAIL[/]",
+                      str(r.unexpected_count) if r.unexpected_count else "", escape(_keys(r)))
+    out.print(table)
+    for r in report.results:
+        for figure in r.figures:
+            figure_table = Table(*map(str, figure.columns), title=escape(f"{r.name}: {figure.title}"))
+            for row in figure.rows:
+                figure_table.add_row(*(escape(str(v)) for v in row))
+            out.print(figure_table)
+
+
+def render_validation(result) -> None:
+    for report in result.checks:
+        failing = [r.name for r in report.results if not r.success]
+        status = "[green]ok[/]" if not failing else f"[red]FAIL[/] ({escape(', '.join(failing))})"
+        out.print(f"{report.trial}@{report.version}: {len(report.results)} checks {status}")
+    for version in result.versions:
+        status = "[green]fingerprint ok[/]" if version.success else f"[red]FAIL[/] {escape(version.problem)}"
+        out.print(f"{version.trial}@{version.version}: {status}")
+    for problem in result.problems:
+        out.print(f"{problem['object']}: [red]FAIL[/] {escape(problem['problem'])}")
+    out.print("[green]valid[/]" if result.success else "[red]not valid[/]")

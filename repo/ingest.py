@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, dictionary, formats, provenance, storage
+from .checks import suite as suites
 from .datasets import dump_metadata, load_metadata
 from .errors import InvalidInput
 from .fingerprint import EMPTY, fingerprint
@@ -68,7 +69,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
     trial = check_trial_name(options.trial)
     with progress.step(f"reading {options.file.name}"):
         delivery = formats.read(options.file)
-    paths = [f"datasets/{trial}", f"provenance/{trial}"]
+    paths = [f"datasets/{trial}", f"provenance/{trial}", f"expectations/{trial}.json"]
     if (store := storage.remote_path_in_tree(repo.root)) is not None:
         paths.append(store)
     with repo.writing(paths) as txn:  # the next version number is only known under the lock
@@ -98,6 +99,9 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         )
         metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
         _write_records(repo, record, metadata)
+        suite_path = suites.suite_path(repo.root, trial)
+        if not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
+            suites.save(suite_path, suites.baseline(trial, metadata, version))
         commit = repo.scm.commit(paths, f"{trial} {version}: {record.message}")
         repo.scm.tag(tag_name(trial, version), commit, f"{trial} {version} ({record.fingerprint})")
     return IngestResult(record, redelivery=parent is not None)

@@ -18,7 +18,7 @@ from pathlib import Path
 import tomlkit
 from filelock import FileLock, Timeout
 
-from . import storage
+from . import storage, workflow
 from .errors import InvalidInput, NotARepository, NotFound, RepoError, RepositoryBusy
 from .gitscm import Git
 from .refs import check_trial_name
@@ -92,7 +92,8 @@ class Repository:
                     keep.touch()
             if created:
                 (root / SETTINGS).write_text(_settings_text(root.name))
-            paths = [SETTINGS, ".dvc/config", ".dvc/.gitignore", ".dvcignore",
+                workflow.write(root)
+            paths = [SETTINGS, ".dvc/config", ".dvc/.gitignore", ".dvcignore", workflow.PATH,
                      *[f"{f}/.gitkeep" for f in LAYOUT if (root / f / ".gitkeep").exists()]]
             if scm.has_changes(paths):
                 scm.commit(paths, "ipd init")

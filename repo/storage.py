@@ -132,12 +132,25 @@ def cache_path(root: Path, md5: str) -> Path:
     return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
 
 
-def fetch(root: Path, targets: list[str], rev: str) -> None:
-    """Fetch the objects ``targets`` refer to at ``rev`` (not the workspace's) into the cache."""
-    # At another revision DVC resolves targets in that revision's git tree, relative
-    # to the cwd: absolute paths would not match, so run from the repository root.
-    with _dvc(root, "fetching from the DVC remote") as repo, contextlib.chdir(root):
-        repo.fetch(targets=targets, revs=[rev], workspace=False, remote=RESTRICTED_REMOTE)
+def fetch(root: Path, md5s: list[str]) -> None:
+    """Copy the objects with these MD5s from the remote into the cache, where they are missing.
+
+    Objects are fetched by hash rather than through ``dvc fetch --rev``: at an old
+    revision DVC resolves a remote path relative to the git tree, not the work tree.
+    """
+    with _dvc(root, "fetching from the DVC remote") as repo:
+        remote = repo.cloud.get_remote(RESTRICTED_REMOTE)
+        for md5 in md5s:
+            target = cache_path(root, md5)
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.partial")
+            try:
+                remote.fs.get_file(remote.odb.oid_to_path(md5), str(partial))
+            except FileNotFoundError:
+                continue  # the caller names what is missing
+            os.replace(partial, target)
 
 
 class RemoteRepository:

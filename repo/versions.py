@@ -104,7 +104,7 @@ class Version:
         root = self.repo.root
         paths = [storage.cache_path(root, p.md5) for p in self.record.parts]
         if not all(p.exists() for p in paths):
-            storage.fetch(root, [f"datasets/{self.record.trial}/data.dvc"], self.commit())
+            storage.fetch(root, [p.md5 for p in self.record.parts])
         missing = [p.name for p, path in zip(self.record.parts, paths) if not path.exists()]
         if missing:
             raise IntegrityError(

@@ -1,60 +1,15 @@
-"""The ``ipd`` command: parse arguments, call the core, render the result.
-
-No logic lives here. This is the one place that catches RepoError: it prints
-the message on one line and exits non-zero.
-"""
+"""Commands for curating versions and pulling them: init, ingest, list, log, show, pull."""
 
 from __future__ import annotations
 
-import functools
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from . import __version__
-from .console import Bars, emit_json, error, out, short
-from .errors import RepoError
-
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-                  help="ipd: a versioned repository for clinical-trial individual participant data.")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-RepoOption = Annotated[Path, typer.Option("--repo", "-C", help="The repository (default: the current directory).")]
-
-
-def command(func=None, *, name: str | None = None):
-    """Register a command whose RepoErrors become one-line messages and exit codes."""
-
-    def register(func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            try:
-                return func(*args, **kwargs)
-            except RepoError as exc:
-                error(str(exc))
-                raise typer.Exit(exc.exit_code) from None
-            except KeyboardInterrupt:
-                error("interrupted; the repository is as it was before the command")
-                raise typer.Exit(130) from None
-            except Exception as exc:  # a bug in ipd: still one line, with the way to see more
-                if os.environ.get("IPD_DEBUG"):
-                    raise
-                error(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
-                      "(set IPD_DEBUG=1 to see the traceback)")
-                raise typer.Exit(3) from None
-
-        return app.command(name=name)(wrapper)
-
-    return register(func) if func else register
-
-
-def _open(path: Path):
-    from .repository import Repository
-
-    return Repository.find(path)
+from ..console import Bars, emit_json, out, short
+from . import JsonOption, RepoOption, command, open_repository
 
 
 @command
@@ -64,7 +19,7 @@ def init(
                                                   "(default: a directory under ~/.local/share/ipd/remotes).")] = None,
 ) -> None:
     """Create (or adopt) a repository: git, DVC, the layout and ipd.toml."""
-    from .repository import Repository
+    from ..repository import Repository
 
     result = Repository.init(path, remote)
     verb = "Initialised" if result.created else "Already initialised:"
@@ -85,10 +40,10 @@ def ingest(
     json: JsonOption = False,
 ) -> None:
     """Take in a delivery as the trial's next version."""
-    from .ingest import IngestOptions, ingest as run
+    from ..ingest import IngestOptions, ingest as run
 
     options = IngestOptions(trial, file, key, arm, randomised, message, origin)
-    result = run(_open(repo), options, Bars())
+    result = run(open_repository(repo), options, Bars())
     record = result.record
     if json:
         emit_json({"trial": record.trial, "redelivery": result.redelivery, **record.summary()})
@@ -101,7 +56,7 @@ def ingest(
 @command(name="list")
 def list_trials(repo: RepoOption = Path("."), json: JsonOption = False) -> None:
     """The trials in the repository, with their latest versions."""
-    repository = _open(repo)
+    repository = open_repository(repo)
     rows = []
     for trial in repository.trials():
         records = repository.dataset(trial).records()
@@ -129,9 +84,9 @@ def log(
     json: JsonOption = False,
 ) -> None:
     """The versions of a trial: number, date, author, message, rows, fingerprint."""
-    from .refs import check_trial_name
+    from ..refs import check_trial_name
 
-    records = _open(repo).dataset(check_trial_name(trial)).records()
+    records = open_repository(repo).dataset(check_trial_name(trial)).records()
     if json:
         emit_json([r.summary() for r in records])
         return
@@ -149,15 +104,15 @@ def show(
     json: JsonOption = False,
 ) -> None:
     """One version: its summary and its data dictionary."""
-    from .refs import Ref
-    from .show import describe
+    from ..refs import Ref
+    from ..show import describe
 
     parsed = Ref.parse(ref)
-    summary = describe(_open(repo), parsed)
+    summary = describe(open_repository(repo), parsed)
     if json:
         emit_json(summary)
         return
-    from .console import render_summary
+    from ..console import render_summary
 
     render_summary(summary)
 
@@ -173,8 +128,8 @@ def pull(
     """Pull a pinned version from a repository, checked against its fingerprint."""
     from dataclasses import asdict
 
-    from .pull import PullOptions, pull as run
-    from .refs import Ref
+    from ..pull import PullOptions, pull as run
+    from ..refs import Ref
 
     pin = run(PullOptions(Ref.parse(ref), source, out_dir, format), Bars())
     if json:
@@ -184,14 +139,3 @@ def pull(
               f"into {out_dir}: {', '.join(pin.files)}")
 
 
-@app.callback(invoke_without_command=True)
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
-) -> None:
-    if version:
-        out.print(f"ipd-repo {__version__}")
-        raise typer.Exit(0)
-
-
-def main() -> None:
-    app()

@@ -1,0 +1,1 @@
+"""Checking a trial: its Great Expectations suite and the IPD integrity checks."""

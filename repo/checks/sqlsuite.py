@@ -1,0 +1,591 @@
+"""A GX suite's common expectations evaluated as DuckDB SQL, in one aggregate pass.
+
+GX's pandas engine holds the whole table in memory (about 44 s and 5 GB for
+ten million rows) and its SQL path does not work on DuckDB in GX 1.24. The
+common expectation types are counts and extremes, so ipd evaluates them
+itself: every figure of every supported expectation is one aggregate (with a
+FILTER clause) of a single SELECT, and only a failing row-level expectation
+pays for a second query, which lists the keys of its rows at fault.
+
+GX stays the reference: the results follow its pandas engine (nulls and NaN
+are missing values and are skipped except by the null expectations;
+``mostly`` is the share of the rows considered; pair and compound
+expectations drop rows by ``ignore_row_if``), and ``tests/test_expectations_engine.py``
+checks them against GX. Whatever cannot be expressed exactly (other types,
+``row_condition``, suite parameters, argument types GX would coerce or
+refuse, regular expressions whose Python and RE2 meanings may differ on the
+data at hand) yields None, and the caller runs it through GX.
+
+Dates and times are compared as timestamps, with ISO strings ("2020-01-31",
+"2020-01-31T08:00:00") in the arguments, as the suites written by ipd hold
+them. Here GX 1.24 is no reference: its pandas engine cannot compare a
+``datetime.date`` column with a datetime bound, a timestamp column with a
+date bound, nor take the minimum of a date column with missing values, and
+its ``to_be_in_set`` never matches a date column against ISO strings.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..columns import BOOLEAN, DATE, DATETIME, INTEGER, NUMBER, STRING, quote, type_class
+from ..errors import InvalidInput
+from .results import MAX_KEYS, CheckResult
+from .suite import referenced_columns
+
+NUMERIC = (INTEGER, NUMBER)  # decimals are left to GX: pandas compares them exactly with floats, DuckDB does not
+TEMPORAL = (DATE, DATETIME)
+SCALAR = (INTEGER, NUMBER, STRING, BOOLEAN, DATE, DATETIME)
+
+BOUNDS = ("min_value", "max_value", "strict_min", "strict_max")
+ALLOWED = {
+    "expect_column_to_exist": ("column", "column_index"),
+    "expect_column_values_to_not_be_null": ("column", "mostly"),
+    "expect_column_values_to_be_null": ("column", "mostly"),
+    "expect_column_values_to_be_unique": ("column", "mostly"),
+    "expect_column_values_to_be_between": ("column", "mostly", *BOUNDS),
+    "expect_column_values_to_be_in_set": ("column", "value_set", "mostly"),
+    "expect_column_values_to_not_be_in_set": ("column", "value_set", "mostly"),
+    "expect_column_values_to_match_regex": ("column", "regex", "mostly"),
+    "expect_column_value_lengths_to_be_between": ("column", "mostly", *BOUNDS),
+    "expect_column_pair_values_a_to_be_greater_than_b": ("column_A", "column_B", "or_equal", "ignore_row_if", "mostly"),
+    "expect_compound_columns_to_be_unique": ("column_list", "ignore_row_if", "mostly"),
+    "expect_table_row_count_to_equal": ("value",),
+    "expect_table_row_count_to_be_between": BOUNDS,
+    "expect_table_columns_to_match_set": ("column_set", "exact_match"),
+    "expect_column_min_to_be_between": ("column", *BOUNDS),
+    "expect_column_max_to_be_between": ("column", *BOUNDS),
+    "expect_column_mean_to_be_between": ("column", *BOUNDS),
+}
+SUPPORTED: frozenset[str] = frozenset(ALLOWED)
+# Arguments that do not change the verdict (row_condition does, and is refused unless empty).
+NEUTRAL = frozenset({"result_format", "catch_exceptions", "include_config", "meta", "batch_id",
+                     "row_condition", "condition_parser"})
+
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?")
+# Pattern parts whose meaning differs between Python's re (GX) and RE2 (DuckDB), and a cheap
+# test for the values on which they may: shorthand classes and flags on non-ASCII text
+# (Unicode digits, letters, spaces, case folding); \s also on the ASCII controls Python
+# counts as spaces; `$` on values with a line break (Python's matches before a final one).
+TEXT_GUARDS = (
+    (re.compile(r"\\[dDwWsSbB]|\(\?[a-zA-Z]"), "strlen({v}) <> length({v})"),
+    (re.compile(r"\\[sS]"), r"regexp_matches({v}, '[\x0b\x1c-\x1f]')"),
+    (re.compile(r"\$"), "contains({v}, chr(10))"),
+)
+# Written the same but meaning different things in the two dialects ({,n}; POSIX classes).
+DIALECT_TRAPS = ("{,", "[:")
+
+
+class Unsupported(Exception):
+    """This expectation, as written, is left to GX."""
+
+
+@dataclass
+class Scan:
+    """The one aggregate SELECT over the relation: each distinct expression once, named a0, a1, …"""
+
+    con: duckdb.DuckDBPyConnection
+    relation: str
+    fields: dict[str, pa.Field]
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def add(self, sql: str) -> str:
+        return self.aliases.setdefault(sql, f"a{len(self.aliases)}")
+
+    def run(self) -> dict[str, Any]:
+        if not self.aliases:
+            return {}
+        select = ", ".join(f"{sql} AS {alias}" for sql, alias in self.aliases.items())
+        row = self.con.sql(f"SELECT {select} FROM {self.relation}").fetchall()[0]
+        return dict(zip(self.aliases.values(), row))
+
+    def column(self, kwargs: dict[str, Any], argument: str = "column") -> pa.Field:
+        name = kwargs.get(argument)
+        if not isinstance(name, str) or name not in self.fields:
+            raise Unsupported
+        return self.fields[name]
+
+
+@dataclass
+class Plan:
+    """How one expectation is read off the scan; ``unexpected`` selects a row-level one's rows at fault."""
+
+    finish: Callable[[dict[str, Any]], CheckResult | None]
+    unexpected: str | None = None
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, key: str,
+             expectations: list[dict]) -> list[CheckResult | None]:
+    """One result per expectation, None where GX must decide; unknown columns are refused."""
+    fields = {f.name: f for f in schema}
+    _check_columns(expectations, fields)
+    scan = Scan(con, relation, fields)
+    plans = [_plan(scan, expectation) for expectation in expectations]
+    values = scan.run()
+    results = [plan.finish(values) if plan else None for plan in plans]
+    failing = {i: plan.unexpected for i, (plan, result) in enumerate(zip(plans, results))
+               if plan and plan.unexpected and result and not result.success and result.unexpected_count}
+    for i, keys in _keys(con, relation, key, failing).items():
+        results[i].unexpected_keys = keys
+    return results
+
+
+def _check_columns(expectations: list[dict], fields: dict[str, pa.Field]) -> None:
+    for number, expectation in enumerate(expectations, start=1):
+        for name in referenced_columns(expectation):
+            if name not in fields:
+                raise InvalidInput(f"expectation {number} ({expectation['type']}) names unknown column {name!r}")
+
+
+def _plan(scan: Scan, expectation: dict) -> Plan | None:
+    kind, kwargs = expectation.get("type"), expectation.get("kwargs") or {}
+    if kind not in SUPPORTED:
+        return None
+    try:
+        _check_arguments(kind, kwargs)
+        return PLANNERS[kind](scan, kwargs, result_name(expectation))
+    except Unsupported:
+        return None
+
+
+def _check_arguments(kind: str, kwargs: dict[str, Any]) -> None:
+    """Only arguments this module understands, and no suite parameters ({"$PARAMETER": …})."""
+    if kwargs.get("row_condition"):
+        raise Unsupported
+    for name, value in kwargs.items():
+        if name in NEUTRAL:
+            continue
+        if (name not in ALLOWED[kind] and value is not None) or isinstance(value, dict):
+            raise Unsupported
+
+
+def result_name(expectation: dict) -> str:
+    """``type(columns)``, e.g. "expect_column_values_to_be_between(age)"; the type alone for a table."""
+    kwargs = expectation.get("kwargs") or {}
+    if isinstance(kwargs.get("column"), str):
+        names = [kwargs["column"]]
+    elif isinstance(kwargs.get("column_A"), str) and isinstance(kwargs.get("column_B"), str):
+        names = [kwargs["column_A"], kwargs["column_B"]]
+    elif isinstance(kwargs.get("column_list"), list):
+        names = [str(n) for n in kwargs["column_list"]]
+    else:
+        names = []
+    kind = str(expectation.get("type"))
+    return f"{kind}({', '.join(names)})" if names else kind
+
+
+# --- values, literals and arguments -------------------------------------------------------------
+
+def _value(f: pa.Field) -> str:
+    """The column as SQL, with NaN as NULL: pandas, hence GX, cannot tell them apart."""
+    column = quote(f.name)
+    return f"(CASE WHEN isnan({column}) THEN NULL ELSE {column} END)" if type_class(f.type) == NUMBER else column
+
+
+def _comparable(f: pa.Field) -> str:
+    """The column as SQL that orders like pandas: numbers as numbers, dates and times as timestamps."""
+    kind = type_class(f.type)
+    if kind in NUMERIC:
+        return _value(f)
+    if kind in TEMPORAL and getattr(f.type, "tz", None) is None:
+        return f"CAST({quote(f.name)} AS TIMESTAMP)"
+    raise Unsupported
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"CAST('{value!r}' AS DOUBLE)"
+    if isinstance(value, datetime.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise Unsupported
+
+
+def _number(value: Any) -> float:
+    """A numeric argument as GX reads it (pydantic makes it a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise Unsupported
+    return float(value)
+
+
+def _integer(value: Any) -> int:
+    """An integer argument; anything GX would coerce (6.0, "6") is left to GX."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Unsupported
+    return value
+
+
+def _when(value: Any) -> datetime.datetime:
+    """An ISO date or naive date-time string as a timestamp (a date is its midnight)."""
+    if not isinstance(value, str) or not ISO_TIME.fullmatch(value):
+        raise Unsupported
+    return datetime.datetime.fromisoformat(value)
+
+
+def _bound(value: Any, f: pa.Field) -> float | datetime.datetime | None:
+    if value is None:
+        return None
+    return _when(value) if type_class(f.type) in TEMPORAL else _number(value)
+
+
+def _flag(kwargs: dict[str, Any], name: str) -> bool:
+    value = kwargs.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise Unsupported
+    return bool(value)
+
+
+def _mostly(kwargs: dict[str, Any]) -> float:
+    mostly = _number(kwargs.get("mostly", 1.0))
+    if not 0.0 <= mostly <= 1.0:
+        raise Unsupported
+    return mostly
+
+
+def _range_sql(expression: str, low: Any, high: Any, strict_min: bool, strict_max: bool) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{expression} {'>' if strict_min else '>='} {_literal(low)}")
+    if high is not None:
+        parts.append(f"{expression} {'<' if strict_max else '<='} {_literal(high)}")
+    return " AND ".join(parts) or "TRUE"
+
+
+def _in_range(observed: Any, low: Any, high: Any, strict_min: bool, strict_max: bool) -> bool:
+    """GX's verdict for an aggregate between bounds: no observed value is a failure."""
+    if observed is None:
+        return False
+    if isinstance(observed, datetime.date) and not isinstance(observed, datetime.datetime):
+        observed = datetime.datetime.combine(observed, datetime.time())
+    above = low is None or (observed > low if strict_min else observed >= low)
+    below = high is None or (observed < high if strict_max else observed <= high)
+    return bool(above and below)
+
+
+def python_value(value: Any) -> Any:
+    """A key or figure from numpy/pandas as the plain Python value DuckDB would give (NaN, NaT: None)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
+    elif hasattr(value, "to_pydatetime"):  # a pandas Timestamp, or NaT
+        value = None if value != value else value.to_pydatetime()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A figure for a report (JSON): numbers as numbers, dates and times as ISO strings."""
+    value = python_value(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if not isinstance(value, (str, int, float, bool, type(None))):
+        return str(value)
+    return value
+
+
+# --- row-level expectations ---------------------------------------------------------------------
+
+def _rows(scan: Scan, name: str, unexpected: str, considered: str | None, mostly: float,
+          missing: bool = True) -> Plan:
+    """A row-level expectation as GX counts it: ``unexpected`` among the ``considered`` rows."""
+    total = scan.add("count(*)")
+    among = scan.add(f"count(*) FILTER (WHERE {considered})") if considered else total
+    bad = scan.add(f"count(*) FILTER (WHERE {unexpected})")
+
+    def finish(values: dict[str, Any]) -> CheckResult:
+        n, m, u = int(values[total]), int(values[among]), int(values[bad])
+        # GX's _mostly_success, in the same float arithmetic; nothing to consider is a success.
+        success = m == 0 or (float(m) - float(u)) / float(m) >= mostly
+        details = {"element_count": n, "missing_count": n - m if missing else None,
+                   "unexpected_percent": u / m * 100 if m else None}
+        return CheckResult(name=name, success=success, unexpected_count=u,
+                           details={k: v for k, v in details.items() if v is not None})
+
+    return Plan(finish, unexpected)
+
+
+def _column_rows(scan: Scan, kwargs: dict, name: str, f: pa.Field, expected: str) -> Plan:
+    """A column-map expectation: missing values are skipped, the others must satisfy ``expected``."""
+    value = _value(f)
+    present = f"{value} IS NOT NULL"
+    return _rows(scan, name, f"{present} AND NOT coalesce({expected}, FALSE)", present, _mostly(kwargs))
+
+
+def _not_null(scan: Scan, kwargs: dict, name: str) -> Plan:
+    return _rows(scan, name, f"{_value(scan.column(kwargs))} IS NULL", None, _mostly(kwargs), missing=False)
+
+
+def _null(scan: Scan, kwargs: dict, name: str) -> Plan:
+    return _rows(scan, name, f"{_value(scan.column(kwargs))} IS NOT NULL", None, _mostly(kwargs), missing=False)
+
+
+def _unique(scan: Scan, kwargs: dict, name: str) -> Plan:
+    """Every copy of a repeated value is unexpected (pandas' duplicated(keep=False))."""
+    f = scan.column(kwargs)
+    if type_class(f.type) not in SCALAR:
+        raise Unsupported
+    value = _value(f)
+    repeated = (f"SELECT {value} FROM {scan.relation} WHERE {value} IS NOT NULL "
+                f"GROUP BY 1 HAVING count(*) > 1")
+    return _column_rows(scan, kwargs, name, f, f"{value} NOT IN ({repeated})")
+
+
+def _between(scan: Scan, kwargs: dict, name: str) -> Plan:
+    f = scan.column(kwargs)
+    low, high = _bound(kwargs.get("min_value"), f), _bound(kwargs.get("max_value"), f)
+    if low is None and high is None or low is not None and high is not None and low > high:
+        raise Unsupported  # GX refuses both
+    expected = _range_sql(_comparable(f), low, high, _flag(kwargs, "strict_min"), _flag(kwargs, "strict_max"))
+    return _column_rows(scan, kwargs, name, f, expected)
+
+
+def _set_sql(f: pa.Field, value_set: Any) -> tuple[str, list[str]]:
+    """The column and the set's members as SQL of one type; members that are None match nothing."""
+    if not isinstance(value_set, list):
+        raise Unsupported
+    members = [v for v in value_set if v is not None]
+    kind = type_class(f.type)
+    if kind == STRING and all(isinstance(v, str) for v in members):
+        return _value(f), [_literal(v) for v in members]
+    if kind == BOOLEAN and all(isinstance(v, bool) for v in members):
+        return _value(f), [_literal(v) for v in members]
+    if kind == INTEGER and all(isinstance(v, int) and not isinstance(v, bool) for v in members):
+        return _value(f), [_literal(v) for v in members]
+    if kind in NUMERIC:
+        return f"CAST({_value(f)} AS DOUBLE)", [_literal(_number(v)) for v in members]
+    if kind in TEMPORAL:
+        return _comparable(f), [_literal(_when(v)) for v in members]
+    raise Unsupported
+
+
+def _in_set(scan: Scan, kwargs: dict, name: str) -> Plan:
+    f = scan.column(kwargs)
+    column, members = _set_sql(f, kwargs.get("value_set"))
+    expected = f"{column} IN ({', '.join(members)})" if members else "FALSE"
+    return _column_rows(scan, kwargs, name, f, expected)
+
+
+def _not_in_set(scan: Scan, kwargs: dict, name: str) -> Plan:
+    f = scan.column(kwargs)
+    column, members = _set_sql(f, kwargs.get("value_set"))
+    expected = f"{column} NOT IN ({', '.join(members)})" if members else "TRUE"
+    return _column_rows(scan, kwargs, name, f, expected)
+
+
+def _regex(scan: Scan, kwargs: dict, name: str) -> Plan:
+    """Python's re.search as RE2's regexp_matches, where the two agree on this pattern and these data."""
+    f = scan.column(kwargs)
+    pattern = kwargs.get("regex")
+    if type_class(f.type) != STRING or not isinstance(pattern, str) or any(t in pattern for t in DIALECT_TRAPS):
+        raise Unsupported
+    _check_pattern(scan.con, pattern)
+    value = _value(f)
+    plan = _column_rows(scan, kwargs, name, f, f"regexp_matches({value}, {_literal(pattern)})")
+    guards = [scan.add(f"count(*) FILTER (WHERE {test.format(v=value)})")
+              for construct, test in TEXT_GUARDS if construct.search(pattern)]
+    if guards:  # on values where the two dialects may disagree, GX decides
+        finish = plan.finish
+        plan.finish = lambda values: None if any(values[g] for g in guards) else finish(values)
+    return plan
+
+
+def _check_pattern(con: duckdb.DuckDBPyConnection, pattern: str) -> None:
+    """The pattern must compile in both dialects (lookarounds and backreferences are Python's only)."""
+    try:
+        re.compile(pattern)
+        con.sql("SELECT regexp_matches('', $pattern)", params={"pattern": pattern}).fetchall()
+    except (re.error, duckdb.Error) as exc:
+        raise Unsupported from exc
+
+
+def _lengths(scan: Scan, kwargs: dict, name: str) -> Plan:
+    f = scan.column(kwargs)
+    if type_class(f.type) != STRING:
+        raise Unsupported  # GX measures str(value): "1.0" for a float
+    low, high = (None if kwargs.get(b) is None else _integer(kwargs[b]) for b in ("min_value", "max_value"))
+    if low is None and high is None:
+        raise Unsupported
+    expected = _range_sql(f"length({_value(f)})", low, high, _flag(kwargs, "strict_min"), _flag(kwargs, "strict_max"))
+    return _column_rows(scan, kwargs, name, f, expected)
+
+
+def _pair_sql(f: pa.Field) -> str:
+    return _value(f) if type_class(f.type) == STRING else _comparable(f)
+
+
+def _pair_kind(f: pa.Field) -> str:
+    kind = type_class(f.type)
+    return "number" if kind in NUMERIC else "time" if kind in TEMPORAL else kind
+
+
+def _greater(scan: Scan, kwargs: dict, name: str) -> Plan:
+    """A > B (or >=) row by row; a missing value on either side makes the row unexpected, unless ignored."""
+    a, b = scan.column(kwargs, "column_A"), scan.column(kwargs, "column_B")
+    if _pair_kind(a) != _pair_kind(b) or _pair_kind(a) not in ("number", "time", STRING):
+        raise Unsupported
+    va, vb = _pair_sql(a), _pair_sql(b)
+    considered = {
+        "both_values_are_missing": f"NOT ({va} IS NULL AND {vb} IS NULL)",
+        "either_value_is_missing": f"{va} IS NOT NULL AND {vb} IS NOT NULL",
+        "neither": None,
+    }
+    ignore = kwargs.get("ignore_row_if", "both_values_are_missing")
+    if ignore not in considered:
+        raise Unsupported
+    domain = considered[ignore]
+    operator = ">=" if _flag(kwargs, "or_equal") else ">"
+    unexpected = f"NOT coalesce({va} {operator} {vb}, FALSE)"
+    if domain:
+        unexpected = f"{domain} AND {unexpected}"
+    return _rows(scan, name, unexpected, domain, _mostly(kwargs))
+
+
+def _compound(scan: Scan, kwargs: dict, name: str) -> Plan:
+    """Every row whose combination of values recurs among the rows considered (missing values equal)."""
+    names = kwargs.get("column_list")
+    if not isinstance(names, list) or len(names) < 2:
+        raise Unsupported  # GX wants two columns at least
+    fields = [scan.column({"column": n}) for n in names]
+    if any(type_class(f.type) not in SCALAR for f in fields):
+        raise Unsupported
+    values = [_value(f) for f in fields]
+    considered = {
+        "all_values_are_missing": "NOT (" + " AND ".join(f"{v} IS NULL" for v in values) + ")",
+        "any_value_is_missing": " AND ".join(f"{v} IS NOT NULL" for v in values),
+        "never": None,
+    }
+    ignore = kwargs.get("ignore_row_if", "all_values_are_missing")
+    if ignore not in considered:
+        raise Unsupported
+    domain = considered[ignore]
+    row = "struct_pack(" + ", ".join(f"c{i} := {v}" for i, v in enumerate(values)) + ")"
+    where = f" WHERE {domain}" if domain else ""
+    repeated = f"SELECT {row} FROM {scan.relation}{where} GROUP BY ALL HAVING count(*) > 1"
+    unexpected = f"{row} IN ({repeated})"
+    if domain:
+        unexpected = f"{domain} AND {unexpected}"
+    return _rows(scan, name, unexpected, domain, _mostly(kwargs))
+
+
+# --- aggregate and table expectations ----------------------------------------------------------
+
+def _aggregate(scan: Scan, name: str, sql: str, low: Any, high: Any, kwargs: dict) -> Plan:
+    alias = scan.add(sql)
+    strict_min, strict_max = _flag(kwargs, "strict_min"), _flag(kwargs, "strict_max")
+
+    def finish(values: dict[str, Any]) -> CheckResult:
+        observed = values[alias]
+        success = _in_range(observed, low, high, strict_min, strict_max)
+        return CheckResult(name=name, success=success, details={"observed_value": plain(observed)})
+
+    return Plan(finish)
+
+
+def _extreme(function: str) -> Callable[[Scan, dict, str], Plan]:
+    def planner(scan: Scan, kwargs: dict, name: str) -> Plan:
+        f = scan.column(kwargs)
+        low, high = _bound(kwargs.get("min_value"), f), _bound(kwargs.get("max_value"), f)
+        _comparable(f)  # numbers, dates and times only
+        return _aggregate(scan, name, f"{function}({_value(f)})", low, high, kwargs)
+
+    return planner
+
+
+def _mean(scan: Scan, kwargs: dict, name: str) -> Plan:
+    f = scan.column(kwargs)
+    if type_class(f.type) not in NUMERIC:
+        raise Unsupported
+    low, high = _bound(kwargs.get("min_value"), f), _bound(kwargs.get("max_value"), f)
+    return _aggregate(scan, name, f"avg({_value(f)})", low, high, kwargs)
+
+
+def _row_count_between(scan: Scan, kwargs: dict, name: str) -> Plan:
+    low, high = (None if kwargs.get(b) is None else _integer(kwargs[b]) for b in ("min_value", "max_value"))
+    return _aggregate(scan, name, "count(*)", low, high, kwargs)
+
+
+def _row_count_equal(scan: Scan, kwargs: dict, name: str) -> Plan:
+    expected = _integer(kwargs.get("value"))
+    alias = scan.add("count(*)")
+    return Plan(lambda values: CheckResult(name=name, success=values[alias] == expected,
+                                           details={"observed_value": values[alias]}))
+
+
+def _columns_match(scan: Scan, kwargs: dict, name: str) -> Plan:
+    """The columns as a set; without exact_match, extra columns are allowed (GX reads None as False)."""
+    expected = kwargs.get("column_set")
+    if not isinstance(expected, list) or not all(isinstance(c, str) for c in expected):
+        raise Unsupported
+    exact = kwargs.get("exact_match", True)
+    actual = set(scan.fields)
+    unexpected, missing = sorted(actual - set(expected)), sorted(set(expected) - actual)
+    details: dict[str, Any] = {"observed_value": sorted(actual)}
+    mismatched = {k: v for k, v in (("unexpected", unexpected), ("missing", missing)) if v}
+    if mismatched:
+        details["mismatched"] = mismatched
+    success = not missing and (not exact or not unexpected)
+    return Plan(lambda values: CheckResult(name=name, success=success, details=details))
+
+
+def _column_exists(scan: Scan, kwargs: dict, name: str) -> Plan:
+    """GX ignores a column_index of 0 (it tests the index for truth)."""
+    column, index = kwargs.get("column"), kwargs.get("column_index")
+    if not isinstance(column, str) or index is not None and not isinstance(index, int):
+        raise Unsupported
+    names = list(scan.fields)
+    if index:
+        success = -len(names) <= index < len(names) and names[index] == column
+    else:
+        success = column in scan.fields
+    return Plan(lambda values: CheckResult(name=name, success=success))
+
+
+PLANNERS: dict[str, Callable[[Scan, dict, str], Plan]] = {
+    "expect_column_to_exist": _column_exists,
+    "expect_column_values_to_not_be_null": _not_null,
+    "expect_column_values_to_be_null": _null,
+    "expect_column_values_to_be_unique": _unique,
+    "expect_column_values_to_be_between": _between,
+    "expect_column_values_to_be_in_set": _in_set,
+    "expect_column_values_to_not_be_in_set": _not_in_set,
+    "expect_column_values_to_match_regex": _regex,
+    "expect_column_value_lengths_to_be_between": _lengths,
+    "expect_column_pair_values_a_to_be_greater_than_b": _greater,
+    "expect_compound_columns_to_be_unique": _compound,
+    "expect_table_row_count_to_equal": _row_count_equal,
+    "expect_table_row_count_to_be_between": _row_count_between,
+    "expect_table_columns_to_match_set": _columns_match,
+    "expect_column_min_to_be_between": _extreme("min"),
+    "expect_column_max_to_be_between": _extreme("max"),
+    "expect_column_mean_to_be_between": _mean,
+}
+
+
+# --- keys of the rows at fault ------------------------------------------------------------------
+
+def _keys(con: duckdb.DuckDBPyConnection, relation: str, key: str, failing: dict[int, str]) -> dict[int, list]:
+    """The first MAX_KEYS keys (in key order) of each failing expectation's rows, in one query."""
+    if not failing:
+        return {}
+    k = quote(key)
+    branches = " UNION ALL ".join(
+        f"(SELECT {i} AS i, {k} AS k FROM {relation} WHERE {where} ORDER BY {k} LIMIT {MAX_KEYS})"
+        for i, where in failing.items()
+    )
+    rows = con.sql(f"SELECT i, list(k ORDER BY k) FROM ({branches}) GROUP BY i").fetchall()
+    return {int(i): list(keys) for i, keys in rows}

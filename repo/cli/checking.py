@@ -1,0 +1,122 @@
+"""Commands for checking trials: check, validate, and the expect sub-commands that edit suites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..console import Bars, emit_json, out
+from . import JsonOption, RepoOption, app, command, open_repository
+
+expect_app = typer.Typer(no_args_is_help=True, help="Edit a trial's expectation suite (expectations/TRIAL.json).")
+app.add_typer(expect_app, name="expect")
+
+
+@command
+def check(
+    ref: Annotated[str, typer.Argument(metavar="TRIAL[@vN]", help="Trial, and version (default: latest).")],
+    html: Annotated[Optional[Path], typer.Option(help="Also write a static HTML report into this directory.")] = None,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """Run the expectation suite and the IPD integrity checks; exit 1 if anything fails."""
+    from ..checks.run import check as run
+    from ..console import render_check
+    from ..refs import Ref
+
+    report = run(open_repository(repo), Ref.parse(ref), Bars())
+    if html:
+        from ..checks.html import write
+
+        write(report, html)
+    emit_json(report.to_json()) if json else render_check(report)
+    if not report.success:
+        raise typer.Exit(1)
+
+
+@command
+def validate(
+    junit: Annotated[Optional[Path], typer.Option(help="Also write JUnit XML for the CI system here.")] = None,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """For CI: every trial against its suite and integrity checks, every version against its fingerprint."""
+    from ..checks.validate import junit as to_junit, validate as run
+    from ..console import render_validation
+
+    result = run(open_repository(repo), Bars())
+    if junit:
+        junit.write_text(to_junit(result))
+    emit_json(result.to_json()) if json else render_validation(result)
+    if not result.success:
+        raise typer.Exit(1)
+
+
+def _expect_command(func=None, *, name: str | None = None):
+    """Register an ``ipd expect`` sub-command with the same one-line error handling."""
+    return command(func, name=name, target=expect_app)
+
+
+@_expect_command
+def baseline(
+    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    replace: Annotated[bool, typer.Option(help="Write over an existing suite.")] = False,
+    repo: RepoOption = Path("."),
+) -> None:
+    """Propose a suite from the data dictionary: key, columns, value sets, observed ranges."""
+    from ..checks.expect import baseline as run
+
+    change = run(open_repository(repo), trial, replace)
+    out.print(f"expectations/{change.trial}.json: baseline suite of {change.count} expectations")
+
+
+@_expect_command
+def add(
+    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    kind: Annotated[str, typer.Argument(metavar="TYPE", help="A GX expectation type, e.g. expect_column_values_to_be_between.")],
+    arguments: Annotated[Optional[list[str]], typer.Argument(metavar="NAME=VALUE...", help="Its arguments; values are JSON where they parse (18, [1,2], null).")] = None,
+    notes: Annotated[Optional[str], typer.Option(help="Why the expectation is there.")] = None,
+    repo: RepoOption = Path("."),
+) -> None:
+    """Add one expectation to the suite (checked against GX and the data's columns)."""
+    from ..checks.expect import add as run, parse_arguments
+
+    change = run(open_repository(repo), trial, kind, parse_arguments(arguments or []), notes)
+    out.print(f"expectations/{change.trial}.json: added expectation {change.count}, {kind}")
+
+
+@_expect_command
+def remove(
+    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    number: Annotated[int, typer.Argument(help="The expectation's number in `ipd expect list`.")],
+    repo: RepoOption = Path("."),
+) -> None:
+    """Remove one expectation from the suite."""
+    from ..checks.expect import remove as run
+
+    change = run(open_repository(repo), trial, number)
+    out.print(f"expectations/{change.trial}.json: removed {change.expectation['type']}; {change.count} left")
+
+
+@_expect_command(name="list")
+def list_expectations(
+    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """The expectations in the suite, numbered."""
+    import json as jsonlib
+
+    from ..checks.expect import listing
+
+    entries = listing(open_repository(repo), trial)
+    if json:
+        emit_json(entries)
+        return
+    table = Table("#", "type", "arguments")
+    for entry in entries:
+        table.add_row(str(entry["number"]), entry["type"], jsonlib.dumps(entry.get("kwargs", {}), default=str))
+    out.print(table)
