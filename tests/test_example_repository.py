@@ -50,3 +50,10 @@ def test_a_requestor_pulls_from_the_fresh_clone(fresh_clone, tmp_path):
     assert result.exit_code == 0, result.stderr
     header = (tmp_path / "out" / "gbsg2.csv").read_text().splitlines()[0]
     assert header.startswith('"id","diagdateb","recdate","deathdate"')
+
+
+def test_the_example_repository_validates_from_a_fresh_clone(fresh_clone, tmp_path):
+    result = ipd("validate", "--repo", fresh_clone, "--json", "--junit", tmp_path / "junit.xml")
+    assert result.exit_code == 0, result.stdout[-2000:] + result.stderr
+    assert '"success": true' in result.stdout
+    assert (tmp_path / "junit.xml").read_text().count("<failure") == 0
