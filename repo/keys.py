@@ -6,7 +6,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from .columns import STRING, quote, type_class
+from .columns import NUMBER, STRING, quote, type_class
 from .errors import InvalidInput
 
 SHOW = 5
@@ -19,15 +19,15 @@ def check_key(table: pa.Table, key: str, source: str) -> None:
         raise InvalidInput(f"{source}: no key column {key!r}; the columns are {', '.join(table.column_names)}")
     con = duckdb.connect()
     k = quote(key)
-    blank = f" OR trim({k}) = ''" if type_class(table.schema.field(key).type) == STRING else ""
+    absent = _absent(key, table.schema.field(key).type)
     con.register("keys", pa.table({key: table.column(key)}))
-    if con.sql(f"SELECT count(*) = count(DISTINCT {k}) AND count(*) FILTER ({k} IS NULL{blank}) = 0 "
+    if con.sql(f"SELECT count(*) = count(DISTINCT {k}) AND count(*) FILTER ({absent}) = 0 "
                "FROM keys").fetchall()[0][0]:
         return  # the usual case, checked in one pass; only a bad delivery pays for the details
     rows = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
     con.register("delivery", pa.table({key: table.column(key), ROW_COLUMN: rows}))
     missing = [r for (r,) in con.sql(
-        f"SELECT {ROW_COLUMN} FROM delivery WHERE {k} IS NULL{blank} ORDER BY 1").fetchall()]
+        f"SELECT {ROW_COLUMN} FROM delivery WHERE {absent} ORDER BY 1").fetchall()]
     if missing:
         shown = ", ".join(map(str, missing[:SHOW])) + (", …" if len(missing) > SHOW else "")
         raise InvalidInput(f"{source}: key {key!r} is missing in {len(missing)} row(s): {shown}")
@@ -38,3 +38,10 @@ def check_key(table: pa.Table, key: str, source: str) -> None:
         shown = "; ".join(f"{value!r} in rows {', '.join(map(str, rs))}" for value, rs in repeated[:SHOW])
         more = f"; and {len(repeated) - SHOW} more" if len(repeated) > SHOW else ""
         raise InvalidInput(f"{source}: key {key!r} is not unique: {len(repeated)} repeated value(s): {shown}{more}")
+
+
+def _absent(key: str, arrow_type: pa.DataType) -> str:
+    """SQL true where the key names no one: NULL, a blank string, or NaN (which SQL counts as a value)."""
+    k = quote(key)
+    also = {STRING: f" OR trim({k}) = ''", NUMBER: f" OR isnan({k})"}.get(type_class(arrow_type), "")
+    return f"{k} IS NULL{also}"
