@@ -43,6 +43,8 @@ def infer(delivery: Delivery) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"name": field.name, "type": kind}
         if field.name in delivery.labels:
             entry["label"] = delivery.labels[field.name]
+        if field.name in delivery.unnamed:
+            entry["note"] = "unnamed in the delivery; named by its position"
         entry["missing"] = missing
         entry["distinct"] = distinct
         if kind in RANGED and low is not None:

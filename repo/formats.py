@@ -40,6 +40,7 @@ class Delivery:
     labels: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict] = field(default_factory=dict)
     file_label: str = ""
+    unnamed: list[str] = field(default_factory=list)  # names given to columns the delivery left unnamed
 
 
 def detect(path: Path) -> str:
@@ -63,20 +64,46 @@ def read(path: Path) -> Delivery:
     except Exception as exc:  # each reader raises its own kinds; all mean "unreadable"
         message = " ".join(str(exc).split()) or type(exc).__name__
         raise InvalidInput(f"{path}: cannot be read as {fmt}: {message[:300]}") from exc
-    _check_columns(path, delivery.table)
+    _check_names(path, delivery.table.column_names)
+    _name_unnamed(delivery)
     if delivery.table.num_rows == 0:
         raise InvalidInput(f"{path}: the delivery has no rows")
     return delivery
 
 
-def _check_columns(path: Path, table: pa.Table) -> None:
-    seen: set[str] = set()
-    for name in table.column_names:
+def _name_unnamed(delivery: Delivery) -> None:
+    """Name unnamed columns by position, as DuckDB does for CSV (column00, column01, …).
+
+    Statistical packages write row names as an unnamed first column (R's write.csv
+    does); refusing them would refuse common real deliveries, so they are named and
+    the dictionary says so.
+    """
+    names = delivery.table.column_names
+    width = len(str(len(names) - 1))
+    for index, name in enumerate(names):
         if not name.strip():
-            raise InvalidInput(f"{path}: a column has no name")
-        if name in seen:
+            names[index] = f"column{index:0{width}d}"
+            delivery.unnamed.append(names[index])
+    delivery.table = delivery.table.rename_columns(names)
+
+
+def _check_names(path: Path, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen and name.strip():
             raise InvalidInput(f"{path}: column {name!r} appears twice")
         seen.add(name)
+
+
+def _delivered_header(con, path: Path, delimiter: str | None) -> list[str]:
+    """The header as written: DuckDB renames repeated (sbp_1) and empty (column1) names silently."""
+    import csv
+
+    sniffed_delimiter, quote = con.sql("SELECT Delimiter, Quote FROM sniff_csv($path)",
+                                       params={"path": str(path)}).fetchall()[0]
+    quote = '"' if quote in ("", "(empty)") else quote
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        return next(csv.reader(handle, delimiter=delimiter or sniffed_delimiter, quotechar=quote), [])
 
 
 def _read_text(path: Path, delimiter: str | None) -> Delivery:
@@ -86,7 +113,11 @@ def _read_text(path: Path, delimiter: str | None) -> Delivery:
     if delimiter:
         options["delimiter"] = delimiter
     con = duckdb.connect()
+    header = _delivered_header(con, path, delimiter)
+    _check_names(path, header)
     table = con.read_csv(str(path), **options).to_arrow_table()
+    if len(header) == table.num_columns:  # unnamed columns get the same names whatever the format
+        table = table.rename_columns(header)
     return Delivery(table, "tsv" if delimiter == "\t" else "csv")
 
 

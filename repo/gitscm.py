@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import getpass
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
 from .errors import NotFound, RepoError
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """A failing git command (a refusing hook, a lock) becomes one line: git's own last words."""
+    try:
+        yield
+    except git.GitCommandError as exc:
+        said = [line.strip() for line in str(exc.stderr or "").splitlines() if line.strip()]
+        reason = said[-1].removeprefix("stderr: ").strip("'") if said else f"exit code {exc.status}"
+        raise RepoError(f"{action} failed: {reason}") from exc
 
 
 @dataclass(frozen=True)
@@ -63,14 +76,16 @@ class Git:
         env = {"GIT_AUTHOR_NAME": who.name, "GIT_AUTHOR_EMAIL": who.email,
                "GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email}
         known = [p for p in paths if (self.root / p).exists() or self.read_ok("HEAD", p)]
-        self.repo.git.add("--all", "--", *known)
-        self.repo.git.commit("-q", "-m", message, "--only", "--", *known, env=env)
+        with _translated("git commit"):
+            self.repo.git.add("--all", "--", *known)
+            self.repo.git.commit("-q", "-m", message, "--only", "--", *known, env=env)
         return self.repo.head.commit.hexsha
 
     def tag(self, name: str, commit: str, message: str) -> None:
         who = self.identity()
-        self.repo.git.tag("-a", name, commit, "-m", message,
-                          env={"GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email})
+        with _translated("git tag"):
+            self.repo.git.tag("-a", name, commit, "-m", message,
+                              env={"GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email})
 
     def tags(self, prefix: str = "") -> dict[str, str]:
         """Tag name -> the commit it points at."""

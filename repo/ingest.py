@@ -69,6 +69,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
     trial = check_trial_name(options.trial)
     with progress.step(f"reading {options.file.name}"):
         delivery = formats.read(options.file)
+    storage.check_remote(repo.root)
     paths = [f"datasets/{trial}", f"provenance/{trial}", f"expectations/{trial}.json"]
     if (store := storage.remote_path_in_tree(repo.root)) is not None:
         paths.append(store)

@@ -45,7 +45,7 @@ def _dvc(root: Path, action: str) -> Iterator[object]:
     try:
         with _quiet(), Repo(str(root)) as repo:
             yield repo
-    except DvcException as exc:
+    except (DvcException, OSError) as exc:
         raise StorageError(f"{action} failed: {_one_line(exc)}") from exc
 
 
@@ -120,10 +120,20 @@ def add(root: Path, paths: list[str]) -> None:
         repo.add(_absolute(root, paths))
 
 
-def push(root: Path, targets: list[str]) -> None:
+def check_remote(root: Path) -> str:
+    """Fail early, before anything is written, when a local remote is not there; returns its URL."""
     url = remote_url(root)
-    if is_local(url) and not Path(root / ".dvc" / url).exists():
-        raise StorageError(f"the DVC remote {url} cannot be reached (no such directory)")
+    if is_local(url):
+        path = root / ".dvc" / urlparse(url).path if url.startswith("file:") else root / ".dvc" / url
+        if not path.exists():
+            raise StorageError(f"the DVC remote {url} cannot be reached (no such directory)")
+        if not path.is_dir():
+            raise StorageError(f"the DVC remote {url} is not a directory")
+    return url
+
+
+def push(root: Path, targets: list[str]) -> None:
+    url = check_remote(root)
     with _dvc(root, f"pushing to the DVC remote {url}") as repo:
         repo.push(targets=_absolute(root, targets), remote=RESTRICTED_REMOTE)
 
