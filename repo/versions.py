@@ -42,7 +42,7 @@ class VersionRecord:
     created: str
     author: str
     message: str
-    kind: str  # "delivery", "redelivery" (later: "correction")
+    kind: str  # "delivery", "redelivery" or "correction"
     parent: str | None
     rows: int
     columns: list[str]
@@ -52,6 +52,9 @@ class VersionRecord:
     parts: list[PartRecord]
     delivery: dict[str, Any] | None = None
     tool: dict[str, str] = field(default_factory=dict)
+    corrections: list[str] = field(default_factory=list)  # ids of the log entries this version applied
+    changes: dict[str, Any] | None = None  # against the parent: cells, added, removed, columns_added
+    override: dict[str, Any] | None = None  # new check failures the curator accepted: who, why, which
 
     @property
     def number(self) -> int:
@@ -112,6 +115,10 @@ class Version:
                 f"DVC cache nor the remote, e.g. {missing[0]}"
             )
         return paths
+
+    def part_files(self) -> dict[str, Path]:
+        """Part name -> its local path (fetched if missing)."""
+        return {part.name: path for part, path in zip(self.record.parts, self.files())}
 
     def to_arrow(self) -> pyarrow.Table:
         import pyarrow.parquet as pq

@@ -67,7 +67,7 @@ def _root(
         raise typer.Exit(0)
 
 
-from . import versions, checking  # noqa: E402,F401,I001 - registers their commands, in this order
+from . import versions, checking, corrections, queries, diffing, requestor  # noqa: E402,F401,I001 - registers their commands, in this order
 
 
 def main() -> None:

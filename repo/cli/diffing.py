@@ -1,0 +1,3 @@
+"""ipd diff: what changed between two versions."""
+
+from __future__ import annotations
