@@ -32,39 +32,71 @@ def _plain(value: Any) -> Any:
 
 
 def infer(delivery: Delivery) -> list[dict[str, Any]]:
-    table = delivery.table
     con = duckdb.connect()
-    con.register("delivery", table)
-    stats = _column_stats(con, table.schema)
+    con.register("delivery", delivery.table)
+    return describe(con, "delivery", delivery.table.schema, delivery)
+
+
+def describe(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema,
+             delivery: Delivery | None = None, only: set[str] | None = None) -> list[dict[str, Any]]:
+    """Dictionary entries of the columns of ``relation`` (those in ``only``, when given).
+
+    ``delivery`` supplies what a file format said about the columns (labels, value labels).
+    """
+    fields = [f for f in schema if only is None or f.name in only]
+    stats = _column_stats(con, relation, fields)
+    rows = con.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+    labels = delivery.labels if delivery else {}
+    all_value_labels = delivery.value_labels if delivery else {}
+    unnamed = delivery.unnamed if delivery else []
     columns = []
-    for field in table.schema:
+    for field in fields:
         kind = type_class(field.type)
         missing, distinct, low, high = stats[field.name]
         entry: dict[str, Any] = {"name": field.name, "type": kind}
-        if field.name in delivery.labels:
-            entry["label"] = delivery.labels[field.name]
-        if field.name in delivery.unnamed:
+        if field.name in labels:
+            entry["label"] = labels[field.name]
+        if field.name in unnamed:
             entry["note"] = "unnamed in the delivery; named by its position"
         entry["missing"] = missing
         entry["distinct"] = distinct
         if kind in RANGED and low is not None:
             entry["min"], entry["max"] = _plain(low), _plain(high)
-        value_labels = delivery.value_labels.get(field.name, {})
-        if _categorical(kind, distinct, bool(value_labels), table.num_rows):
-            entry["values"] = _value_set(con, field.name, value_labels)
+        value_labels = all_value_labels.get(field.name, {})
+        if _categorical(kind, distinct, bool(value_labels), rows):
+            entry["values"] = _value_set(con, relation, field.name, value_labels)
         columns.append(entry)
     return columns
 
 
-def _column_stats(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> dict[str, tuple]:
+def refresh(previous: list[dict[str, Any]], fresh: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
+    """The dictionary after a correction: ``fresh`` entries replace their columns, keeping what a
+    curator wrote (labels, value labels, notes); columns come in ``order``."""
+    by_name = {c["name"]: c for c in previous}
+    for entry in fresh:
+        old = by_name.get(entry["name"], {})
+        labels = {v["value"]: v["label"] for v in old.get("values", []) if v.get("label")}
+        for value in entry.get("values", []):
+            if value["value"] in labels:
+                value["label"] = labels[value["value"]]
+        for key in ("label", "description", "unit", "note"):
+            if key in old and key not in entry:
+                entry[key] = old[key]
+        by_name[entry["name"]] = entry
+    return [by_name[name] for name in order if name in by_name]
+
+
+def _column_stats(con: duckdb.DuckDBPyConnection, relation: str, fields: list[pa.Field]) -> dict[str, tuple]:
+    if not fields:
+        return {}
     parts = []
-    for field in schema:
+    for field in fields:
         c = quote(field.name)
         ranged = type_class(field.type) in RANGED
         parts += [f"count(*) - count({c})", f"count(DISTINCT {c})",
                   f"min({c})" if ranged else "NULL", f"max({c})" if ranged else "NULL"]
-    row = con.sql(f"SELECT {', '.join(parts)} FROM delivery").fetchall()[0]
-    return {f.name: tuple(row[4 * i: 4 * i + 4]) for i, f in enumerate(schema)}
+    row = con.sql(f"SELECT {', '.join(parts)} FROM {relation}").fetchall()[0]
+    return {f.name: tuple(row[4 * i: 4 * i + 4]) for i, f in enumerate(fields)}
 
 
 def _categorical(kind: str, distinct: int, labelled: bool, rows: int) -> bool:
@@ -74,9 +106,9 @@ def _categorical(kind: str, distinct: int, labelled: bool, rows: int) -> bool:
     return few and kind in (INTEGER, STRING)
 
 
-def _value_set(con: duckdb.DuckDBPyConnection, name: str, labels: dict) -> list[dict[str, Any]]:
+def _value_set(con: duckdb.DuckDBPyConnection, relation: str, name: str, labels: dict) -> list[dict[str, Any]]:
     c = quote(name)
-    rows = con.sql(f"SELECT {c}, count(*) FROM delivery WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
+    rows = con.sql(f"SELECT {c}, count(*) FROM {relation} WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
     values = []
     for value, count in rows:
         entry: dict[str, Any] = {"value": _plain(value), "count": count}

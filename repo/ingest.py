@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__, dictionary, formats, provenance, storage
@@ -59,9 +59,10 @@ def _check_roles(options: IngestOptions, previous: dict | None, columns: list[st
     given = {role: column for role, column in
              {"arm": options.arm, "randomised": options.randomised}.items() if column}
     roles = {**(previous or {}).get("roles", {}), **given}
-    for role, column in roles.items():
-        if column not in columns:
-            raise InvalidInput(f"{options.file}: no {role} column {column!r}; the columns are {', '.join(columns)}")
+    for role, named in roles.items():
+        for column in named if isinstance(named, list) else [named]:  # baseline and events list columns
+            if column not in columns:
+                raise InvalidInput(f"{options.file}: no {role} column {column!r}; the columns are {', '.join(columns)}")
     return roles
 
 
@@ -85,6 +86,8 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         txn.will_tag(tag_name(trial, version))
 
         nparts = previous["partitioning"]["parts"] if previous else parts_for(delivery.table.num_rows)
+        if previous:  # a clone may lack earlier deliveries; DVC must store source/ with all of them
+            storage.materialize(repo.root, [f"datasets/{trial}/source"])
         source = _keep_source(repo, trial, version, options.file)
         parts = _write_data(repo, trial, delivery, key, nparts, progress)
         record = VersionRecord(
@@ -98,6 +101,8 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
             delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
             tool={"name": provenance.TOOL_NAME, "version": __version__},
         )
+        if parent:
+            record = replace(record, changes=_changes(repo, parent, record))
         metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
         _write_records(repo, record, metadata)
         suite_path = suites.suite_path(repo.root, trial)
@@ -106,6 +111,15 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         commit = repo.scm.commit(paths, f"{trial} {version}: {record.message}")
         repo.scm.tag(tag_name(trial, version), commit, f"{trial} {version} ({record.fingerprint})")
     return IngestResult(record, redelivery=parent is not None)
+
+
+def _changes(repo: Repository, parent: VersionRecord, record: VersionRecord) -> dict:
+    """What the re-delivery changed against the version it replaces: requestors are told."""
+    from .diff import diff_parts
+
+    folder = repo.root / "datasets" / record.trial / "data"
+    before = repo.dataset(record.trial).version(parent.version)
+    return diff_parts(parent, before.part_files(), record, {p.name: folder / p.name for p in record.parts}).counts()
 
 
 def _now() -> str:

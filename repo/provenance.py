@@ -1,7 +1,7 @@
 """W3C PROV records, one per version, written with the ``prov`` library.
 
-Each record names the delivery it used (with its hash), the version it
-generated (fingerprint, rows, part hashes), the curator and the tool, and the
+Each record names the delivery (or, for a corrected version, the correction
+log entries and the parent version) it used, the version it generated (fingerprint, rows, part hashes), the curator and the tool, and the
 version it revises. It also carries the SHA-256 of the trial's previous
 record, so the records of a trial form a hash chain.
 """
@@ -44,8 +44,12 @@ def version_document(record: VersionRecord, curator: Identity, previous_hash: st
         "ipd:key": record.key, "ipd:parts": ",".join(f"{p.name}:{p.md5}" for p in record.parts),
         **({"ipd:previousRecordSha256": previous_hash} if previous_hash else {}),
     })
-    activity = doc.activity(f"ipd:{record.kind}/{trial}/{version}", created, created,
-                            {"ipd:message": record.message})
+    activity = doc.activity(f"ipd:{record.kind}/{trial}/{version}", created, created, {
+        "ipd:message": record.message,
+        **({"ipd:corrections": ",".join(record.corrections)} if record.corrections else {}),
+        **({"ipd:acceptedFailures": ";".join(record.override["new_failures"]),
+            "ipd:acceptedBecause": record.override["reason"]} if record.override else {}),
+    })
     person = doc.agent(f"ipd:curator/{curator.email}", {"prov:type": pm.PROV["Person"], "ipd:name": curator.name})
     tool = doc.agent(f"ipd:tool/{TOOL_NAME}/{record.tool.get('version', '')}",
                      {"prov:type": pm.PROV["SoftwareAgent"], "ipd:name": TOOL_NAME})
@@ -63,4 +67,10 @@ def version_document(record: VersionRecord, curator: Identity, previous_hash: st
         doc.wasDerivedFrom(entity, source, activity)
     if record.parent:
         doc.wasRevisionOf(entity, f"ipd:{trial}/{record.parent}")
+    if record.corrections:  # the log entries applied, and the version they were applied to
+        log = doc.entity(f"ipd:{trial}/corrections.jsonl#{version}", {
+            "prov:type": "ipd:CorrectionLog", "ipd:entries": ",".join(record.corrections)})
+        doc.used(activity, log, created)
+        doc.used(activity, f"ipd:{trial}/{record.parent}", created)
+        doc.wasDerivedFrom(entity, log, activity)
     return doc.serialize(indent=2) + "\n"

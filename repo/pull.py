@@ -4,12 +4,18 @@ The version is read from the source repository (a path or a git URL) through
 git and its DVC remote, checked part by part and row by row against the
 version record, and written out with a pin file. The pin names the trial,
 version, fingerprint and source, so a later ``ipd status`` can tell the
-requestor whether a newer version supersedes theirs.
+requestor whether a newer version supersedes theirs, and ``upgrade`` can move
+the copy to the newest version, keeping the old pin in the pin's history.
+
+Everything is fetched and checked in a scratch directory inside the target
+first, so a failed pull or upgrade leaves the directory as it was; files then
+move in one by one (each ``os.replace`` is atomic) and the pin goes last.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -22,7 +28,7 @@ from pathlib import Path
 from . import __version__, formats
 from .datasets import load_metadata
 from .dictionary import labels_of
-from .errors import InvalidInput, NotARepository, NotFound
+from .errors import InvalidInput, NotARepository, NotFound, RepoError
 from .progress import SILENT, Progress
 from .refs import Ref, tag_name
 from .repository import SETTINGS, Repository
@@ -55,12 +61,47 @@ class Pin:
     history: list[dict] = field(default_factory=list)
 
     def write(self, directory: Path) -> None:
-        (directory / PIN).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        """Replace the pin atomically: a reader sees the old pin or the new one, never half of one."""
+        partial = directory / f".{PIN}.partial"
+        partial.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        os.replace(partial, directory / PIN)
 
     @classmethod
     def read(cls, directory: Path) -> Pin | None:
+        """The pin in ``directory``, or None when there is none; an unreadable pin is an error."""
         path = directory / PIN
-        return cls(**json.loads(path.read_text())) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            pin = cls(**json.loads(path.read_text(encoding="utf-8")))
+            Ref.parse(f"{pin.trial}@{pin.version}")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError, RepoError) as exc:
+            raise InvalidInput(f"{path} is not a pin written by `ipd pull` ({' '.join(str(exc).split())})") from exc
+        return pin
+
+    def history_entry(self) -> dict:
+        """What the pin's history keeps of this pin once the copy moves to another version."""
+        return {"version": self.version, "fingerprint": self.fingerprint, "pulled": self.pulled, "files": self.files}
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    pin: Pin  # the pin now in the directory
+    previous: Pin  # the pin before; the same pin when the copy was already at the newest version
+
+    @property
+    def upgraded(self) -> bool:
+        return self.pin is not self.previous
+
+
+def read_pin(directory: Path) -> Pin:
+    """The pin of a directory written by ``ipd pull``; any other directory is a one-line error."""
+    if not directory.is_dir():
+        raise NotFound(f"{directory}: no such directory")
+    pin = Pin.read(directory)
+    if pin is None:
+        raise NotFound(f"{directory} has no {PIN}: it was not written by `ipd pull`")
+    return pin
 
 
 def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
@@ -110,23 +151,96 @@ def pull(options: PullOptions, progress: Progress = SILENT) -> Pin:
         raise InvalidInput(f"{options.out} already holds {trial}@{existing.version}; choose another --out")
 
     with _staging(options.out) as staging:
-        with RemoteRepository(url, rev) as remote:
-            if not remote.exists(record_path(trial, version)):
-                raise NotFound(f"{options.source} has no version {trial}@{version}")
-            record = VersionRecord.from_json(remote.read_text(record_path(trial, version)))
-            metadata_text = remote.read_text(f"datasets/{trial}/dataset.yaml")
-            with progress.step(f"fetching {trial}@{version}", total=len(record.parts)):
-                remote.get(f"datasets/{trial}/data", staging / "data")
-        files = [staging / "data" / p.name for p in record.parts]
-        with progress.step("checking against the fingerprint"):
-            check_parts(record, files)
-        written = _export(record, files, metadata_text, options, staging)
+        record, written = _fetch(options, url, rev, version, staging, progress)
         for name in written:
             os.replace(staging / name, options.out / name)
-    pin = Pin(trial, version, record.fingerprint, record.rows, _pinned_source(options.source), options.format,
-              written, dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), f"ipd-repo {__version__}")
+    pin = _new_pin(record, options, written)
     pin.write(options.out)
     return pin
+
+
+def upgrade(directory: Path, source: str | None = None, trial: str | None = None,
+            progress: Progress = SILENT) -> UpgradeResult:
+    """Move the pull in ``directory`` to the newest version of its source, in its pinned format.
+
+    The pinned version must still be at the source with its fingerprint (see
+    ``status.check_pin``): an upgrade from a source the copy did not come from
+    would replace data with an unrelated dataset. ``trial``, when given, must be
+    the pinned one, so a command naming one trial never rewrites another's copy.
+    """
+    from .status import status
+
+    old = read_pin(directory)
+    if trial is not None and trial != old.trial:
+        raise InvalidInput(f"{directory} holds a pull of {old.trial}, not {trial}")
+    source = source or old.source
+    state = status(directory, source, progress)
+    if not state.superseded:
+        return UpgradeResult(old, old)
+    options = PullOptions(Ref(old.trial, state.latest), source, directory, old.format)
+    url, rev, version = _resolve(options)
+    with _staging(directory) as staging:
+        record, written = _fetch(options, url, rev, version, staging, progress)
+        pin = dataclasses.replace(_new_pin(record, options, written), history=[*old.history, old.history_entry()])
+        pin.write(staging)
+        _swap_in(directory, staging, [*written, PIN], stale=[f for f in old.files if f not in written])
+    return UpgradeResult(pin, old)
+
+
+def _new_pin(record: VersionRecord, options: PullOptions, written: list[str]) -> Pin:
+    return Pin(record.trial, record.version, record.fingerprint, record.rows, _pinned_source(options.source),
+               options.format, written, dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+               f"ipd-repo {__version__}")
+
+
+def _fetch(options: PullOptions, url: str, rev: str | None, version: str, staging: Path,
+           progress: Progress) -> tuple[VersionRecord, list[str]]:
+    """Fetch one version into ``staging``, check it against its record, and export it there."""
+    trial = options.ref.trial
+    with RemoteRepository(url, rev) as remote:
+        if not remote.exists(record_path(trial, version)):
+            raise NotFound(f"{options.source} has no version {trial}@{version}")
+        record = VersionRecord.from_json(remote.read_text(record_path(trial, version)))
+        metadata_text = remote.read_text(f"datasets/{trial}/dataset.yaml")
+        with progress.step(f"fetching {trial}@{version}", total=len(record.parts)):
+            remote.get(f"datasets/{trial}/data", staging / "data")
+    files = [staging / "data" / p.name for p in record.parts]
+    with progress.step("checking against the fingerprint"):
+        check_parts(record, files)
+    return record, _export(record, files, metadata_text, options, staging)
+
+
+def _swap_in(directory: Path, staging: Path, names: list[str], stale: list[str]) -> None:
+    """Move ``names`` from ``staging`` over their old copies, the pin last, then drop ``stale`` files.
+
+    Old copies are hard-linked into the staging directory first, so a failure part-way
+    puts every file back as it was.
+    """
+    backup = staging / ".previous"
+    backup.mkdir()
+    replaced: list[str] = []
+    try:
+        for name in names:
+            if (directory / name).exists():
+                _keep(directory / name, backup / name)
+            os.replace(staging / name, directory / name)  # atomic: a failed one replaced nothing
+            replaced.append(name)
+    except BaseException:
+        for name in reversed(replaced):
+            if (backup / name).exists():
+                os.replace(backup / name, directory / name)
+            else:
+                (directory / name).unlink(missing_ok=True)
+        raise
+    for name in stale:
+        (directory / name).unlink(missing_ok=True)
+
+
+def _keep(path: Path, copy: Path) -> None:
+    try:
+        os.link(path, copy)
+    except OSError:  # a file system without hard links
+        shutil.copy2(path, copy)
 
 
 @contextlib.contextmanager

@@ -120,6 +120,20 @@ def add(root: Path, paths: list[str]) -> None:
         repo.add(_absolute(root, paths))
 
 
+def materialize(root: Path, targets: list[str]) -> None:
+    """Make the work tree's copies of ``targets`` (DVC-tracked directories) match their ``.dvc`` files.
+
+    A fresh clone has none of them; a command that rewrites some files of a directory
+    and stores it again must start from all of them, or DVC would store the directory
+    without the rest. Objects missing from the cache come from the remote.
+    """
+    present = [t for t in targets if (root / f"{t}.dvc").is_file()]
+    if not present:
+        return
+    with _dvc(root, "checking out data from the DVC cache and remote") as repo:
+        repo.pull(targets=_absolute(root, present), remote=RESTRICTED_REMOTE, force=True)
+
+
 def check_remote(root: Path) -> str:
     """Fail early, before anything is written, when a local remote is not there; returns its URL."""
     url = remote_url(root)

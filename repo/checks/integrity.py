@@ -100,7 +100,7 @@ class Trial:
 def run(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, metadata: dict,
         thresholds: dict | None = None) -> list[CheckResult]:
     """All integrity checks whose roles and design items are declared, in a fixed order."""
-    trial = _trial(con, relation, schema, metadata, _thresholds(thresholds or {}))
+    trial = trial_view(con, relation, schema, metadata, merged_thresholds(thresholds or {}))
     results: list[CheckResult] = []
     if trial.has("arm"):
         if trial.design.get("planned_ratio"):
@@ -120,7 +120,7 @@ def run(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, metada
 
 # --- inputs -----------------------------------------------------------------------------------
 
-def _thresholds(given: dict) -> dict[str, Any]:
+def merged_thresholds(given: dict) -> dict[str, Any]:
     """Defaults overridden by the repository's; keys for other checks are left alone."""
     merged = dict(DEFAULTS)
     for name, value in given.items():
@@ -135,7 +135,7 @@ def _thresholds(given: dict) -> dict[str, Any]:
     return merged
 
 
-def _trial(con, relation: str, schema: pa.Schema, metadata: dict, thresholds: dict) -> Trial:
+def trial_view(con, relation: str, schema: pa.Schema, metadata: dict, thresholds: dict) -> Trial:
     key = metadata.get("key")
     if not isinstance(key, str) or key not in schema.names:
         raise InvalidInput(f"key: column {key!r} is not in the data")

@@ -8,6 +8,7 @@ the rest go through GX's own engine, which is imported only then.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..progress import SILENT, Progress
@@ -38,27 +39,45 @@ def thresholds(repo: Repository) -> dict[str, Any]:
 
 
 def check(repo: Repository, ref: Ref, progress: Progress = SILENT) -> CheckReport:
-    import duckdb
-    import pyarrow.parquet as pq
-
     dataset = repo.dataset(ref.trial)
     version = dataset.version(ref.version)
     record = version.record
     with progress.step(f"reading {ref.trial}@{record.version}"):
         files = version.files()
-    path = suites.suite_path(repo.root, ref.trial)
+    return check_files(repo, Target(ref.trial, record.version, record.fingerprint, record.key, files,
+                                    dataset.metadata()), progress)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to check: a version's parts, or the parts of one about to be cut."""
+
+    trial: str
+    version: str
+    fingerprint: str
+    key: str
+    files: list[Path]
+    metadata: dict[str, Any]
+
+
+def check_files(repo: Repository, target: Target, progress: Progress = SILENT) -> CheckReport:
+    import duckdb
+    import pyarrow.parquet as pq
+
+    path = suites.suite_path(repo.root, target.trial)
     suite = suites.load(path)
-    schema = pq.read_schema(files[0])
-    label = f"expectations/{ref.trial}.json"
+    schema = pq.read_schema(target.files[0])
+    label = f"expectations/{target.trial}.json"
     suites.check_columns(suite, schema.names, label)
 
     con = duckdb.connect()
-    con.sql("SELECT * FROM read_parquet($files)", params={"files": [str(f) for f in files]}).create_view("data")
-    report = CheckReport(ref.trial, record.version, record.fingerprint)
+    con.sql("SELECT * FROM read_parquet($files, union_by_name = true)",
+            params={"files": [str(f) for f in target.files]}).create_view("data")
+    report = CheckReport(target.trial, target.version, target.fingerprint)
     with progress.step("running the expectation suite"):
-        report.results += _expectations(con, schema, record.key, suite, label)
+        report.results += _expectations(con, schema, target.key, suite, label)
     with progress.step("running the integrity checks"):
-        report.results += integrity.run(con, "data", schema, dataset.metadata(), thresholds(repo))
+        report.results += integrity.run(con, "data", schema, target.metadata, thresholds(repo))
     return report
 
 

@@ -45,9 +45,12 @@ def validate(repo: Repository, progress: Progress = SILENT) -> Validation:
     result = Validation()
     for trial in repo.trials():
         dataset = repo.dataset(trial)
-        with progress.step(f"{trial}: fingerprints", total=len(dataset.records())) as advance:
+        with progress.step(f"{trial}: fingerprints and corrections", total=len(dataset.records())) as advance:
             for record in dataset.records():
-                result.versions.append(_verify(dataset.version(record.version)))
+                checked = _verify(dataset.version(record.version))
+                if checked.success and record.kind == "correction":
+                    checked = _explained(dataset, record)
+                result.versions.append(checked)
                 advance(1)
         try:
             result.checks.append(check(repo, Ref(trial), progress))
@@ -62,6 +65,32 @@ def _verify(version) -> VersionCheck:
         version.verify()
     except RepoError as exc:
         return VersionCheck(record.trial, record.version, False, str(exc))
+    return VersionCheck(record.trial, record.version, True)
+
+
+def _explained(dataset, record) -> VersionCheck:
+    """A corrected version's diff against its parent must be exactly what its log entries say."""
+    from .. import correctionlog as log
+    from ..diff import diff_parts
+    from ..explain import disagreements
+
+    entries = log.read(log.log_path(dataset.repo.root, record.trial))
+    applied = [e for e in entries if e.version == record.version]
+    label = f"datasets/{record.trial}/corrections.jsonl"
+    if sorted(e.id for e in applied) != sorted(record.corrections):
+        return VersionCheck(record.trial, record.version, False,
+                            f"{label} lists {', '.join(e.id for e in applied) or 'no entries'} as applied in "
+                            f"{record.version}; the version record names {', '.join(record.corrections) or 'none'}")
+    try:
+        parent, version = dataset.version(record.parent), dataset.version(record.version)
+        found = diff_parts(parent.record, parent.part_files(), record, version.part_files()).to_json()
+    except RepoError as exc:
+        return VersionCheck(record.trial, record.version, False, str(exc))
+    problems = disagreements(found, applied)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return VersionCheck(record.trial, record.version, False,
+                            f"its diff against {record.parent} disagrees with {label}: {problems[0]}{more}")
     return VersionCheck(record.trial, record.version, True)
 
 

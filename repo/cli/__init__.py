@@ -2,8 +2,9 @@
 
 No logic lives here. This is the one place that catches RepoError: it prints
 the message on one line and exits non-zero. Commands live in the modules
-named for what they serve: ``versions`` (curating and pulling versions) and
-``checking`` (suites, checks, validation).
+named for what they serve: ``versions`` (init, ingest, list, log, show),
+``checking`` (suites, checks, validation), ``corrections`` (correct, commit),
+``queries``, ``diffing`` (diff) and ``requestor`` (pull, status).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def command(func=None, *, name: str | None = None, target: typer.Typer | None = 
             except KeyboardInterrupt:
                 error("interrupted; the repository is as it was before the command")
                 raise typer.Exit(130) from None
+            except typer.Exit:  # a command's own exit code (check and validate exit 1 on failure)
+                raise
             except Exception as exc:  # a bug in ipd: still one line, with the way to see more
                 if os.environ.get("IPD_DEBUG"):
                     raise

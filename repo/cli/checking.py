@@ -19,6 +19,8 @@ app.add_typer(expect_app, name="expect")
 def check(
     ref: Annotated[str, typer.Argument(metavar="TRIAL[@vN]", help="Trial, and version (default: latest).")],
     html: Annotated[Optional[Path], typer.Option(help="Also write a static HTML report into this directory.")] = None,
+    open_queries: Annotated[bool, typer.Option(
+        "--open-queries", help="Raise a query per participant a failing row-level check names (not twice).")] = False,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
@@ -27,12 +29,24 @@ def check(
     from ..console import render_check
     from ..refs import Ref
 
-    report = run(open_repository(repo), Ref.parse(ref), Bars())
+    repository = open_repository(repo)
+    report = run(repository, Ref.parse(ref), Bars())
     if html:
         from ..checks.html import write
 
         write(report, html)
-    emit_json(report.to_json()) if json else render_check(report)
+    raised = None
+    if open_queries:
+        from ..checks.queries import open_for_report
+
+        raised = [q.id for q in open_for_report(repository, report)]
+    if json:
+        emit_json(report.to_json() | ({} if raised is None else {"queries_opened": raised}))
+    else:
+        render_check(report)
+        if raised is not None:
+            shown = f" ({raised[0]} … {raised[-1]})" if len(raised) > 1 else f" ({raised[0]})" if raised else ""
+            out.print(f"queries opened: {len(raised)}{shown}; see `ipd query list {report.trial}`")
     if not report.success:
         raise typer.Exit(1)
 

@@ -1,3 +1,102 @@
 """ipd correct and ipd commit: staging corrections and cutting the corrected version."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from ..console import Bars, emit_json, out, short
+from . import JsonOption, RepoOption, command, open_repository
+
+
+@command
+def correct(
+    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    key: Annotated[Optional[str], typer.Option(help="The participant's key.")] = None,
+    column: Annotated[Optional[str], typer.Option(help="The column to correct.")] = None,
+    value: Annotated[Optional[str], typer.Option(help="The corrected value ('' for missing).")] = None,
+    reason: Annotated[Optional[str], typer.Option(help="Why: the trialists' answer, the evidence.")] = None,
+    query: Annotated[Optional[str], typer.Option(help="The query this answers, e.g. actg175-q3.")] = None,
+    file: Annotated[Optional[Path], typer.Option(help="Stage many: a CSV with key,column,value,reason[,query][,action].")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the record --key (e.g. a duplicate registration).")] = False,
+    add: Annotated[Optional[Path], typer.Option(help="Add the records in this file (any delivery format).")] = None,
+    add_column: Annotated[Optional[Path], typer.Option(help="Add the variables in this file (the key and new columns).")] = None,
+    list_staged: Annotated[bool, typer.Option("--list", help="Show what is staged.")] = False,
+    drop: Annotated[Optional[list[str]], typer.Option(help="Unstage an entry (s1, s2, …, or all); repeatable.")] = None,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """Stage corrections for the trial's next version (see --list, --drop; cut it with ipd commit)."""
+    from .. import correct as core
+    from ..correct import Change
+
+    repository = open_repository(repo)
+    if list_staged:
+        _render(core.staged(repository, trial), json, f"Nothing staged for {trial}.")
+        return
+    if drop:
+        dropped = core.drop(repository, trial, drop)
+        _render(dropped, json, "", title="dropped")
+        return
+    if file:
+        from ..correctinput import changes_from_csv
+
+        changes = changes_from_csv(file)
+    elif add:
+        from ..correctinput import records_from_file
+
+        changes = records_from_file(add, reason or "", query)
+    elif add_column:
+        changes = [Change("add_column", reason or "", query=query, supplement=add_column)]
+    elif remove:
+        changes = [Change("remove", reason or "", key=key, query=query)]
+    else:
+        changes = [Change("update", reason or "", key=key, column=column, value=value, query=query)] \
+            if key is not None or column is not None else []
+    _render(core.stage(repository, trial, changes), json, "", title="staged")
+
+
+def _render(entries, json: bool, empty: str, title: str = "staged") -> None:
+    if json:
+        emit_json([asdict(e) for e in entries])
+        return
+    if not entries:
+        out.print(empty)
+        return
+    for e in entries:
+        query = f" [query {e.query}]" if e.query else ""
+        out.print(f"{title} {e.id}: {escape(e.describe())} — {escape(e.reason)}{query}")
+
+
+@command
+def commit(
+    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    message: Annotated[str, typer.Option("--message", "-m", help="What this version corrects.")],
+    accept_failures: Annotated[Optional[str], typer.Option(
+        help="Cut the version even though checks newly fail; the reason is recorded.")] = None,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """Apply the staged corrections and cut the trial's next version."""
+    from ..commit import CommitOptions, commit as run
+
+    result = run(open_repository(repo), CommitOptions(trial, message, accept_failures), Bars())
+    record = result.record
+    if json:
+        emit_json({"trial": record.trial, **record.summary(), "parent": record.parent,
+                   "corrections": record.corrections, "changes": record.changes,
+                   "parts_rewritten": result.parts_rewritten, "fixed": result.fixed,
+                   "new_failures": result.new_failures, "still_failing": result.still_failing,
+                   "override": record.override})
+        return
+    out.print(f"{record.trial}@{record.version}: {len(result.applied)} correction(s) applied "
+              f"({', '.join(record.corrections)}), {result.parts_rewritten} of {record.nparts} part(s) rewritten, "
+              f"{record.rows} rows, fingerprint {short(record.fingerprint)}")
+    for label, names in (("fixed", result.fixed), ("newly failing (accepted)", result.new_failures),
+                         ("still failing", result.still_failing)):
+        for name in names:
+            out.print(f"  {label}: {name}")

@@ -1,3 +1,132 @@
-"""The requestor's commands: pull a pinned version, learn whether it is superseded."""
+"""The requestor's commands: pull a pinned version, learn whether it is superseded, upgrade it."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..console import Bars, emit_json, out, short
+from ..errors import InvalidInput
+from . import JsonOption, command
+
+SourceOption = Annotated[Optional[str], typer.Option(
+    "--from", help="The repository: a path or a git URL (with --upgrade or status: default, the pinned source).")]
+
+
+@command
+def pull(
+    ref: Annotated[Optional[str], typer.Argument(
+        metavar="TRIAL[@vN] | DIR",
+        help="Trial and version to pull (default: latest). With --upgrade: the directory of an earlier pull "
+             "(default: .), or the trial when --out names the directory.")] = None,
+    source: SourceOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Directory to write the data and pin file into.")
+                       ] = None,
+    format: Annotated[Optional[str], typer.Option(
+        help="parquet (default), csv, xpt (SAS transport), dta (Stata) or sav (SPSS).")] = None,
+    upgrade: Annotated[bool, typer.Option(
+        "--upgrade", help="Move an earlier pull to the newest version, keeping its old pin in the pin's history.")
+                       ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Pull a pinned version from a repository, checked against its fingerprint; or upgrade an earlier pull."""
+    if upgrade:
+        _upgrade(ref, source, out_dir, format, json)
+        return
+    from dataclasses import asdict
+
+    from ..pull import PullOptions, pull as run
+    from ..refs import Ref
+
+    if ref is None:
+        raise InvalidInput("name the TRIAL[@vN] to pull, or give --upgrade DIR to upgrade an earlier pull")
+    if source is None:
+        raise InvalidInput("give --from: the repository to pull from (a path or a git URL)")
+    if out_dir is None:
+        raise InvalidInput("give --out: the directory to pull into")
+    pin = run(PullOptions(Ref.parse(ref), source, out_dir, format or "parquet"), Bars())
+    if json:
+        emit_json(asdict(pin))
+        return
+    out.print(f"Pulled {pin.trial}@{pin.version} ({pin.rows} rows, fingerprint {short(pin.fingerprint)} verified) "
+              f"into {out_dir}: {', '.join(pin.files)}")
+
+
+def _upgrade(ref: str | None, source: str | None, out_dir: Path | None, format: str | None, json: bool) -> None:
+    from dataclasses import asdict
+
+    from ..pull import upgrade as run
+    from ..refs import Ref
+
+    if format is not None:
+        raise InvalidInput("an upgrade keeps the pinned format; to change it, pull into another directory")
+    trial = None
+    if out_dir is not None and ref is not None:  # `ipd pull TRIAL --upgrade --out DIR`
+        parsed = Ref.parse(ref)
+        if parsed.version:
+            raise InvalidInput(f"an upgrade moves to the newest version: name the trial without @{parsed.version}")
+        trial = parsed.trial
+    directory = out_dir or Path(ref or ".")
+    result = run(directory, source, trial, Bars())
+    pin = result.pin
+    if json:
+        emit_json({"upgraded": result.upgraded, "from": result.previous.version, "to": pin.version,
+                   "pin": asdict(pin)})
+        return
+    if not result.upgraded:
+        out.print(f"{directory} already holds the newest version, {pin.trial}@{pin.version}; nothing to upgrade")
+        return
+    out.print(f"Upgraded {directory} from {pin.trial}@{result.previous.version} to {pin.trial}@{pin.version} "
+              f"({pin.rows} rows, fingerprint {short(pin.fingerprint)} verified): {', '.join(pin.files)}")
+
+
+@command
+def status(
+    directory: Annotated[Path, typer.Argument(help="A directory written by `ipd pull` (default: .).")] = Path("."),
+    source: SourceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Whether a pulled version is superseded, and what changed since: counts and the corrections' reasons."""
+    from ..status import status as run
+
+    state = run(directory, source, Bars())
+    if json:
+        emit_json(state.to_json())
+        return
+    label = f"{state.trial}@{state.version}"
+    if not state.superseded:
+        out.print(f"{label} is up to date with {escape(state.source)}")
+        return
+    out.print(f"{label} is superseded by {state.latest}: {_changes(state)}")
+    versions = Table("version", "created (UTC)", "kind", "message", title="newer versions", title_justify="left")
+    for v in state.versions:
+        versions.add_row(v.version, v.created[:16].replace("T", " "), v.kind, escape(v.message))
+    out.print(versions)
+    if state.reasons:
+        reasons = Table("corrections", "reason", title="reasons", title_justify="left")
+        for r in state.reasons:
+            reasons.add_row(str(r.count), escape(r.reason))
+        out.print(reasons)
+    for note in state.notes:
+        out.print(f"note: {escape(note)}")
+    out.print(f"Run `ipd pull --upgrade {escape(str(directory))}` to move it to {state.latest}.")
+
+
+def _changes(state) -> str:
+    if state.cells_changed is None:
+        return "changes unknown (see the note below)"
+    text = (f"{_count(state.cells_changed, 'cell')} changed, {_count(state.records_removed, 'record')} removed, "
+            f"{state.records_added} added")
+    if state.columns_added:
+        text += f", {_count(len(state.columns_added), 'column')} added ({', '.join(state.columns_added)})"
+    if state.columns_removed:
+        text += f", {_count(len(state.columns_removed), 'column')} removed ({', '.join(state.columns_removed)})"
+    return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -1,4 +1,4 @@
-"""Commands for curating versions and pulling them: init, ingest, list, log, show, pull."""
+"""Commands for curating versions: init, ingest, list, log, show."""
 
 from __future__ import annotations
 
@@ -80,13 +80,18 @@ def list_trials(repo: RepoOption = Path("."), json: JsonOption = False) -> None:
 @command
 def log(
     trial: Annotated[str, typer.Argument(help="Trial name.")],
+    corrections: Annotated[bool, typer.Option("--corrections", help="Show the correction log instead.")] = False,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
-    """The versions of a trial: number, date, author, message, rows, fingerprint."""
+    """The versions of a trial: number, date, author, message, rows, fingerprint (or its corrections)."""
     from ..refs import check_trial_name
 
-    records = open_repository(repo).dataset(check_trial_name(trial)).records()
+    dataset = open_repository(repo).dataset(check_trial_name(trial))
+    if corrections:
+        _render_corrections(dataset, json)
+        return
+    records = dataset.records()
     if json:
         emit_json([r.summary() for r in records])
         return
@@ -95,6 +100,25 @@ def log(
         table.add_row(r.version, r.created[:16].replace("T", " "), r.author.split(" <")[0], str(r.rows),
                       short(r.fingerprint), r.message)
     out.print(table)
+
+
+def _render_corrections(dataset, json: bool) -> None:
+    from dataclasses import asdict
+
+    from rich.markup import escape
+
+    from .. import correctionlog
+
+    entries = correctionlog.read(correctionlog.log_path(dataset.repo.root, dataset.trial))
+    if json:
+        emit_json([asdict(e) for e in entries])
+        return
+    if not entries:
+        out.print(f"No corrections to {dataset.trial} yet.")
+    for e in entries:
+        query = f" [query {e.query}]" if e.query else ""
+        out.print(f"{e.id} in {e.version} ({(e.applied or '')[:10]}, {e.author.split(' <')[0]}): "
+                  f"{escape(e.describe())} — {escape(e.reason)}{query}")
 
 
 @command
@@ -115,27 +139,3 @@ def show(
     from ..console import render_summary
 
     render_summary(summary)
-
-
-@command
-def pull(
-    ref: Annotated[str, typer.Argument(metavar="TRIAL[@vN]", help="Trial and version to pull (default: latest).")],
-    source: Annotated[str, typer.Option("--from", help="The repository: a path or a git URL.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the data and pin file into.")],
-    format: Annotated[str, typer.Option(help="parquet, csv, xpt (SAS transport), dta (Stata) or sav (SPSS).")] = "parquet",
-    json: JsonOption = False,
-) -> None:
-    """Pull a pinned version from a repository, checked against its fingerprint."""
-    from dataclasses import asdict
-
-    from ..pull import PullOptions, pull as run
-    from ..refs import Ref
-
-    pin = run(PullOptions(Ref.parse(ref), source, out_dir, format), Bars())
-    if json:
-        emit_json(asdict(pin))
-        return
-    out.print(f"Pulled {pin.trial}@{pin.version} ({pin.rows} rows, fingerprint {short(pin.fingerprint)} verified) "
-              f"into {out_dir}: {', '.join(pin.files)}")
-
-

@@ -1,0 +1,283 @@
+"""Cutting a corrected version: apply what is staged to the current version.
+
+Under the repository lock and inside one transaction: staged entries are
+checked again against the current version (one whose old value has moved is
+stale and refused); only the parts holding touched participants are
+rewritten; the checks run on the result and are compared with the current
+version's, refusing new failures unless the curator accepts them (which is
+recorded); the diff against the parent must be exactly what the entries say;
+then DVC stores and pushes the parts, the entries are appended to the log, and
+the version record, dictionary and provenance are committed and tagged. If
+anything fails or the command is killed, the repository is as it was and the
+corrections are still staged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import __version__, correctionlog as log, provenance, storage
+from .correct import STAGED_FILES
+from .correctionlog import Correction
+from .errors import InvalidInput
+from .progress import SILENT, Progress
+from .refs import tag_name, version_name
+from .repository import Repository
+from .versions import Version, VersionRecord, record_path
+
+CORRECTION_FILES = "source/corrections"
+
+
+@dataclass(frozen=True)
+class CommitOptions:
+    trial: str
+    message: str
+    accept_failures: str | None = None  # why the curator cuts the version despite new check failures
+
+
+@dataclass
+class CommitResult:
+    record: VersionRecord
+    applied: list[Correction]
+    parts_rewritten: int
+    fixed: list[str] = field(default_factory=list)
+    new_failures: list[str] = field(default_factory=list)
+    still_failing: list[str] = field(default_factory=list)
+
+
+def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT) -> CommitResult:
+    trial = options.trial
+    if not options.message.strip():
+        raise InvalidInput("a version needs a message (--message)")
+    dataset = repo.dataset(trial)
+    staged = log.read(log.staged_path(repo.root, trial))
+    if not staged:
+        raise InvalidInput(f"nothing staged for {trial}: stage corrections with `ipd correct {trial} …` first")
+    storage.check_remote(repo.root)
+    base = f"datasets/{trial}"
+    paths = [base, f"provenance/{trial}", f"expectations/{trial}.json"]
+    if (store := storage.remote_path_in_tree(repo.root)) is not None:
+        paths.append(store)
+    with repo.writing(paths) as txn:
+        parent = dataset.version()
+        with progress.step(f"checking staged corrections against {trial}@{parent.record.version}"):
+            _check_stale(parent, staged)
+        version = version_name(parent.record.number + 1)
+        txn.will_tag(tag_name(trial, version))
+        before = _check_before(repo, parent, progress)
+        with progress.step("checking out the current data"):
+            storage.materialize(repo.root, [f"{base}/data", f"{base}/source"])
+        from .rewrite import rewrite_parts
+
+        with progress.step("rewriting the touched parts") as advance:
+            rewritten = rewrite_parts(repo.root / base, parent.record, staged, advance)
+        now = _now()
+        applied = _applied(repo, trial, staged, version, now)
+        record = _record(repo, parent.record, rewritten, applied, version, now, options.message)
+        metadata = _metadata(repo, trial, rewritten, applied)
+        _extend_suite(repo, trial, applied)
+        outcome = _compare_checks(repo, before, record, metadata, progress)
+        override = _override(repo, options, outcome[1])
+        record = replace(record, changes=_changes(parent, record, applied), override=override)
+        with progress.step("storing and pushing the parts"):
+            storage.add(repo.root, [f"{base}/source", f"{base}/data"])
+            storage.push(repo.root, [f"{base}/source", f"{base}/data"])
+        _write(repo, record, metadata, applied)
+        commit_sha = repo.scm.commit(paths, f"{trial} {version}: {options.message}")
+        repo.scm.tag(tag_name(trial, version), commit_sha, f"{trial} {version} ({record.fingerprint})")
+    fixed, new, still = outcome
+    return CommitResult(record, applied, len(rewritten.parts), fixed, new, still)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _check_stale(parent: Version, staged: list[Correction]) -> None:
+    """Every staged entry must still fit the current version: its old value, its key, its column."""
+    import pyarrow.parquet as pq
+
+    from .lookup import records
+
+    record = parent.record
+    files = parent.part_files()
+    columns = pq.read_schema(next(iter(files.values()))).names
+    keys = [e.key for e in staged if e.action != "add_column"]
+    current = records(files, record.key, record.nparts, keys)
+    label = f"{record.trial}@{record.version}"
+    for entry in staged:
+        problem = _staleness(entry, current, columns)
+        if problem:
+            raise InvalidInput(f"{entry.id} is stale: in {label} {problem}; drop it "
+                               f"(ipd correct {record.trial} --drop {entry.id}) and stage it again")
+
+
+def _staleness(entry: Correction, current: dict[Any, dict[str, Any]], columns: list[str]) -> str | None:
+    from .values import same
+
+    if entry.action == "update":
+        if entry.key not in current:
+            return f"there is no record {entry.key!r}"
+        now = current[entry.key].get(entry.column)
+        return None if same(now, entry.old) else f"{entry.key!r}/{entry.column} is {now!r}, not {entry.old!r} as staged"
+    if entry.action == "remove":
+        if entry.key not in current:
+            return f"there is no record {entry.key!r}"
+        return None if current[entry.key] == entry.old else f"record {entry.key!r} has changed since it was staged"
+    if entry.action == "add":
+        return f"record {entry.key!r} already exists" if entry.key in current else None
+    return f"column {entry.column!r} already exists" if entry.column in columns else None
+
+
+def _applied(repo: Repository, trial: str, staged: list[Correction], version: str, now: str) -> list[Correction]:
+    """The staged entries as log entries (c1, c2, …), supplied files moved beside the deliveries."""
+    folder = repo.root / "datasets" / trial
+    number = log.next_number(log.read(log.log_path(repo.root, trial)), "c")
+    applied = []
+    for offset, entry in enumerate(staged):
+        entry = entry.applied_as(number + offset, version, now)
+        if entry.action == "add_column":
+            name = entry.new["file"].split("/", 1)[1]
+            target = folder / CORRECTION_FILES / name
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(folder / STAGED_FILES / name, target)
+            entry = replace(entry, new={**entry.new, "file": f"{CORRECTION_FILES}/{name}"})
+        applied.append(entry)
+    return applied
+
+
+def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Correction], version: str,
+            now: str, message: str) -> VersionRecord:
+    return VersionRecord(
+        trial=parent.trial, version=version, created=now, author=str(repo.scm.identity()), message=message,
+        kind="correction", parent=parent.version, rows=rewritten.rows, columns=rewritten.schema.names,
+        fingerprint=rewritten.fingerprint, key=parent.key, nparts=parent.nparts,
+        parts=list(rewritten.parts_all),
+        delivery=None, tool={"name": provenance.TOOL_NAME, "version": __version__},
+        corrections=[e.id for e in applied],
+    )
+
+
+def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]) -> dict[str, Any]:
+    """dataset.yaml with the dictionary brought up to date for the columns the corrections touched."""
+    import duckdb
+
+    from .datasets import load_metadata
+    from .dictionary import describe, refresh
+
+    path = repo.root / "datasets" / trial / "dataset.yaml"
+    metadata = load_metadata(path.read_text(), f"datasets/{trial}/dataset.yaml")
+    whole_records = any(e.action in ("add", "remove") for e in applied)
+    touched = None if whole_records else {e.column for e in applied if e.column}
+    con = duckdb.connect()
+    con.sql("SELECT * FROM read_parquet($files)", params={"files": [str(p) for p in rewritten.files]}) \
+        .create_view("data")
+    fresh = describe(con, "data", rewritten.schema, only=touched)
+    for entry in fresh:
+        adding = next((e for e in applied if e.action == "add_column" and e.column == entry["name"]), None)
+        if adding:
+            entry["note"] = f"supplied later by the trialists (correction {adding.id}: {adding.reason})"
+    metadata["columns"] = refresh(metadata.get("columns", []), fresh, rewritten.schema.names)
+    return metadata
+
+
+def _check_before(repo: Repository, parent: Version, progress: Progress):
+    """The current version's check results, to tell what the corrections fix and break."""
+    from .checks.run import check
+    from .checks.suite import suite_path
+    from .refs import Ref
+
+    if not suite_path(repo.root, parent.record.trial).exists():
+        return None
+    return check(repo, Ref(parent.record.trial, parent.record.version), progress)
+
+
+def _extend_suite(repo: Repository, trial: str, applied: list[Correction]) -> None:
+    """A variable added by correction joins the suite's expected set of columns."""
+    from .checks import suite as suites
+
+    added = [e.column for e in applied if e.action == "add_column"]
+    path = suites.suite_path(repo.root, trial)
+    if not added or not path.exists():
+        return
+    suite = suites.load(path)
+    for expectation in suite["expectations"]:
+        if expectation["type"] == "expect_table_columns_to_match_set":
+            names = expectation["kwargs"].get("column_set") or []
+            expectation["kwargs"]["column_set"] = [*names, *(c for c in added if c not in names)]
+    suites.save(path, suite)
+
+
+def _compare_checks(repo: Repository, before, record: VersionRecord, metadata: dict[str, Any],
+                    progress: Progress) -> tuple[list[str], list[str], list[str]]:
+    """Which checks the corrections fixed, which they newly fail, and which still fail."""
+    from .checks.run import Target, check_files
+
+    if before is None:
+        return [], [], []
+    files = [repo.root / "datasets" / record.trial / "data" / p.name for p in record.parts]
+    after = check_files(repo, Target(record.trial, record.version, record.fingerprint, record.key, files, metadata),
+                        progress)
+    return compare(before.results, after.results)
+
+
+def compare(before: list, after: list) -> tuple[list[str], list[str], list[str]]:
+    """A check newly fails if it passed (or did not run) before, or if it now names a participant it did not."""
+    was = {r.name: r for r in before}
+    fixed, new, still = [], [], []
+    for result in after:
+        old = was.get(result.name)
+        if result.success:
+            if old is not None and not old.success:
+                fixed.append(result.name)
+        elif old is None or old.success or set(map(str, result.unexpected_keys)) - set(map(str, old.unexpected_keys)):
+            new.append(result.name)
+        else:
+            still.append(result.name)
+    return fixed, new, still
+
+
+def _override(repo: Repository, options: CommitOptions, new_failures: list[str]) -> dict[str, Any] | None:
+    if not new_failures:
+        return None
+    if not options.accept_failures:
+        shown = "; ".join(new_failures[:5]) + ("; …" if len(new_failures) > 5 else "")
+        raise InvalidInput(f"the corrections make {len(new_failures)} check(s) newly fail: {shown}. Fix the "
+                           f"staged corrections, or cut the version anyway with --accept-failures REASON")
+    return {"by": str(repo.scm.identity()), "reason": options.accept_failures, "new_failures": new_failures}
+
+
+def _changes(parent: Version, record: VersionRecord, applied: list[Correction]) -> dict[str, Any]:
+    """The diff against the parent, which must be exactly what the applied entries say."""
+    from .diff import diff_parts
+    from .explain import disagreements
+
+    files = {p.name: parent.repo.root / "datasets" / record.trial / "data" / p.name for p in record.parts}
+    found = diff_parts(parent.record, parent.part_files(), record, files)
+    problems = disagreements(found.to_json(), applied)
+    if problems:  # a bug in ipd, never a curator's mistake: refuse rather than cut an unexplained version
+        raise InvalidInput(f"internal check failed: the new version's diff does not match its corrections: {problems[0]}")
+    return found.counts()
+
+
+def _write(repo: Repository, record: VersionRecord, metadata: dict[str, Any], applied: list[Correction]) -> None:
+    from .datasets import dump_metadata
+
+    trial = record.trial
+    root = repo.root
+    (root / "datasets" / trial / "dataset.yaml").write_text(dump_metadata(metadata))
+    (root / record_path(trial, record.version)).write_text(record.to_json())
+    prov = root / provenance.record_path(trial, record.version)
+    prov.parent.mkdir(parents=True, exist_ok=True)
+    prov.write_text(provenance.version_document(
+        record, repo.scm.identity(), provenance.previous_record_hash(root, trial, record.parent)))
+    log.append(log.log_path(root, trial), applied)
+    log.staged_path(root, trial).unlink()
+    staged_files = root / "datasets" / trial / STAGED_FILES
+    if staged_files.is_dir() and not any(staged_files.iterdir()):
+        staged_files.rmdir()
+

@@ -1,0 +1,79 @@
+"""A commit killed at any point leaves the repository as it was, with the corrections still staged."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+
+import repo
+from conftest import git
+from test_atomicity import JOURNAL, _wait_for, assert_sound, start_ipd
+
+ROWS = 200_000
+
+
+@pytest.fixture
+def staged_trial(tmp_repo, tmp_path):
+    rng = np.random.default_rng(4)
+    delivery = tmp_path / "big.csv"
+    pacsv.write_csv(pa.table({"pid": np.arange(1, ROWS + 1), "x": rng.integers(0, 5, ROWS),
+                              "y": rng.normal(size=ROWS).round(3)}), delivery)
+    tmp_repo.ingest("big", delivery, "--key", "pid")
+    fixes = tmp_path / "fixes.csv"
+    keys = rng.choice(np.arange(1, ROWS + 1), 100, replace=False)
+    fixes.write_text("key,column,value,reason\n" + "".join(f"{k},y,{(k % 1000) / 1000 + 0.0001:.4f},re-keyed from the CRF\n" for k in keys))
+    result = tmp_repo.ipd("correct", "big", "--file", fixes, "--repo", tmp_repo.root)
+    assert result.exit_code == 0, result.stderr
+    return tmp_repo
+
+
+def _kill_commit(tmp_repo, trigger: str, delay: float) -> dict:
+    root = tmp_repo.root
+    before = tmp_repo.state()
+    process = start_ipd(root, "commit", "big", "-m", "100 corrections")
+    assert _wait_for(root / trigger, process) or process.wait() == 0, process.communicate()
+    time.sleep(delay)
+    finished = process.poll() is not None
+    if not finished:
+        os.killpg(process.pid, signal.SIGKILL)
+    stdout, stderr = process.communicate()
+    assert not finished or process.returncode == 0, stdout + stderr
+    interrupted = (root / JOURNAL).exists()
+    listed = tmp_repo.ipd("correct", "big", "--list", "--json", "--repo", root)  # undoes what was left
+    assert listed.exit_code == 0, listed.stderr
+    return {"before": before, "after": tmp_repo.state(), "interrupted": interrupted, "finished": finished}
+
+
+def test_a_commit_killed_part_way_leaves_everything_as_it_was(staged_trial):
+    root = staged_trial.root
+    outcomes = []
+    for delay in (0.0, 0.5, 1.5):
+        outcome = _kill_commit(staged_trial, JOURNAL, delay)
+        if outcome["finished"] or outcome["after"] != outcome["before"]:
+            break  # the machine was fast enough to finish: that is checked below
+        outcomes.append(outcome)
+    # killed while git commits: everything is written by then
+    hook = root / ".git/hooks/pre-commit"
+    hook.write_text(f"#!/bin/sh\ntouch '{root}/.git/ipd/committing'\nsleep 30\n")
+    hook.chmod(0o755)
+    outcomes.append(_kill_commit(staged_trial, ".git/ipd/committing", 0.0))
+    hook.unlink()
+    (root / ".git/ipd/committing").unlink()
+
+    rolled_back = [o for o in outcomes if o["interrupted"]]
+    assert len(rolled_back) >= 2
+    assert all(o["after"] == o["before"] for o in rolled_back)
+    assert git(root, "tag", "--list", "big/*").split() == ["big/v1"]
+    assert len(staged_trial.ipd("correct", "big", "--list", "--json", "--repo", root).stdout.split('"id"')) == 101
+
+    result = staged_trial.ipd("commit", "big", "-m", "100 corrections", "--repo", root)
+    assert result.exit_code == 0, result.stderr
+    assert assert_sound(root, "big") == ["v1", "v2"]
+    v2 = repo.open(root).dataset("big").version("v2").record
+    assert len(v2.corrections) == 100
