@@ -33,13 +33,26 @@ demo: $(STAMP)
 	git clone -q $(SCRATCH)/repository $(SCRATCH)/requestor-clone
 	$(IPD) pull actg175@v1 --from $(SCRATCH)/requestor-clone --out $(SCRATCH)/pulled --format csv
 	cat $(SCRATCH)/pulled/ipd-pin.json
+	@echo "== the curator raises a query, records the answer as a correction and cuts v2 (an illustration: the value is made up)"
+	$(IPD) query open actg175 --key 10056 --column wtkg --text "Weight 89.8128 kg: please confirm from the CRF" -C $(SCRATCH)/repository
+	$(IPD) query answer actg175-q1 --text "CRF says 89.8 kg (illustration)" -C $(SCRATCH)/repository
+	$(IPD) correct actg175 --key 10056 --column wtkg --value 89.8 --reason "weight as on the CRF (illustration)" \
+	    --query actg175-q1 -C $(SCRATCH)/repository
+	$(IPD) commit actg175 -m "Query round 1" -C $(SCRATCH)/repository
+	$(IPD) diff actg175@v1 actg175@v2 -C $(SCRATCH)/repository
+	@echo "== the requestor learns that v2 supersedes their v1, and what changed, then upgrades"
+	git -C $(SCRATCH)/requestor-clone pull -q
+	$(IPD) status $(SCRATCH)/pulled
+	$(IPD) pull --upgrade $(SCRATCH)/pulled
 	@echo "== done: everything is under $(SCRATCH)"
 
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Benchmarks against the issues' speed targets (10M-row synthetic trial, ~6 min; see BENCHMARKS.md).
+# Pick and size them with BENCH, e.g. `make bench BENCH="check --rows 200000"`.
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) $(SCRATCH)
