@@ -49,7 +49,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# Benchmarks against the issues' speed targets (10M-row synthetic trial, ~6 min; see BENCHMARKS.md).
+# Benchmarks against the issues' speed targets (10M-row synthetic trial, 3–6 min; see BENCHMARKS.md).
 # Pick and size them with BENCH, e.g. `make bench BENCH="check --rows 200000"`.
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH)

@@ -1,0 +1,1 @@
+"""Benchmarks of ipd-repo against the targets of its issues (``python -m bench``, ``make bench``)."""

@@ -1,0 +1,52 @@
+"""``python -m bench [check|commit|diff|all] [--rows N]``: run benchmarks on a synthetic trial."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from pathlib import Path
+
+from .measure import CommandFailed
+from .workspace import Workspace, default_scratch
+
+BENCHMARKS = ("check", "commit", "diff")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("which", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the synthetic trial (default 10M)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per measurement; the median is reported")
+    parser.add_argument("--scratch", type=Path, default=default_scratch(),
+                        help="scratch directory (default $TMPDIR/ipd-bench or /tmp/ipd-bench)")
+    parser.add_argument("--gx-rows", type=int, default=0, metavar="N",
+                        help="also run GX's pandas engine on the first N rows, for context (default: not run)")
+    args = parser.parse_args(argv)
+
+    chosen = BENCHMARKS if args.which == "all" else (args.which,)
+    ws = Workspace(args.scratch, args.rows)
+    start = time.perf_counter()
+    try:
+        print(f"preparing {args.rows:,} rows in {args.scratch} (load average {_load()}) …", flush=True)
+        ws.ensure_repository()
+        print("set-up: " + ", ".join(f"{k} {v:.1f} s" for k, v in ws.setup.items() if "bytes" not in k), flush=True)
+        for name in chosen:
+            print(flush=True)
+            importlib.import_module(f"bench.{name}").main(ws, runs=args.runs, gx_rows=args.gx_rows)
+    except CommandFailed as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    print(f"\nwhole bench: {time.perf_counter() - start:.0f} s (load average now {_load()})")
+    return 0
+
+
+def _load() -> str:
+    """Other work on the machine skews timings: the 1-, 5- and 15-minute load averages say how much."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
