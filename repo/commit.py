@@ -22,7 +22,7 @@ from typing import Any
 from . import __version__, correctionlog as log, provenance, storage
 from .correct import STAGED_FILES
 from .correctionlog import Correction
-from .errors import InvalidInput
+from .errors import IntegrityError, InvalidInput
 from .progress import SILENT, Progress
 from .refs import tag_name, version_name
 from .repository import Repository
@@ -68,28 +68,56 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         version = version_name(parent.record.number + 1)
         txn.will_tag(tag_name(trial, version))
         before = _check_before(repo, parent, progress)
+        targets = _targets(base, staged)
         with progress.step("checking out the current data"):
-            storage.materialize(repo.root, [f"{base}/data", f"{base}/source"])
+            _check_out(repo, base, parent.record, targets)
         from .rewrite import rewrite_parts
 
         with progress.step("rewriting the touched parts") as advance:
-            rewritten = rewrite_parts(repo.root / base, parent.record, staged, advance)
+            rewritten = rewrite_parts(repo.root / base, parent.record, parent.part_files(), staged, advance)
         now = _now()
         applied = _applied(repo, trial, staged, version, now)
         record = _record(repo, parent.record, rewritten, applied, version, now, options.message)
         metadata = _metadata(repo, trial, rewritten, applied)
         _extend_suite(repo, trial, applied)
-        outcome = _compare_checks(repo, before, record, metadata, progress)
+        outcome = _compare_checks(repo, before, record, rewritten.files, metadata, progress)
         override = _override(repo, options, outcome[1])
-        record = replace(record, changes=_changes(parent, record, applied), override=override)
+        record = replace(record, changes=_changes(parent, record, rewritten.files, applied), override=override)
         with progress.step("storing and pushing the parts"):
-            storage.add(repo.root, [f"{base}/source", f"{base}/data"])
-            storage.push(repo.root, [f"{base}/source", f"{base}/data"])
+            storage.add(repo.root, targets)
+            _check_stored(repo, base, record)
+            storage.push(repo.root, targets)
         _write(repo, record, metadata, applied)
         commit_sha = repo.scm.commit(paths, f"{trial} {version}: {options.message}")
         repo.scm.tag(tag_name(trial, version), commit_sha, f"{trial} {version} ({record.fingerprint})")
     fixed, new, still = outcome
     return CommitResult(record, applied, len(rewritten.parts), fixed, new, still)
+
+
+def _targets(base: str, staged: list[Correction]) -> list[str]:
+    """What DVC stores anew: the parts, and the deliveries when a supplied file joins them."""
+    supplied = any(e.action == "add_column" for e in staged)
+    return [f"{base}/data", *([f"{base}/source"] if supplied else [])]
+
+
+def _check_out(repo: Repository, base: str, parent: VersionRecord, targets: list[str]) -> None:
+    """The work tree must hold every part of the parent (a clone holds none), and the
+    deliveries when DVC is to store them again; what is already there is not fetched again."""
+    data = repo.root / base / "data"
+    present = {p.name: p.stat().st_size for p in data.glob("*.parquet")} if data.is_dir() else {}
+    needed = [t for t in targets if not t.endswith("/data") or present != {p.name: p.size for p in parent.parts}]
+    if needed:
+        storage.materialize(repo.root, needed)
+
+
+def _check_stored(repo: Repository, base: str, record: VersionRecord) -> None:
+    """What DVC stored must be exactly the new version's parts (a part edited by hand would not be)."""
+    stored = storage.directory_listing(repo.root, f"{base}/data")
+    expected = {part.name: part.md5 for part in record.parts}
+    for name in sorted(set(stored) | set(expected)):
+        if stored.get(name) != expected.get(name):
+            raise IntegrityError(f"{base}/data/{name} in the work tree is not what {record.trial}@{record.parent} "
+                                 f"and the corrections make it; delete {base}/data and run the command again")
 
 
 def _now() -> str:
@@ -212,14 +240,13 @@ def _extend_suite(repo: Repository, trial: str, applied: list[Correction]) -> No
     suites.save(path, suite)
 
 
-def _compare_checks(repo: Repository, before, record: VersionRecord, metadata: dict[str, Any],
+def _compare_checks(repo: Repository, before, record: VersionRecord, files: list, metadata: dict[str, Any],
                     progress: Progress) -> tuple[list[str], list[str], list[str]]:
     """Which checks the corrections fixed, which they newly fail, and which still fail."""
     from .checks.run import Target, check_files
 
     if before is None:
         return [], [], []
-    files = [repo.root / "datasets" / record.trial / "data" / p.name for p in record.parts]
     after = check_files(repo, Target(record.trial, record.version, record.fingerprint, record.key, files, metadata),
                         progress)
     return compare(before.results, after.results)
@@ -251,13 +278,12 @@ def _override(repo: Repository, options: CommitOptions, new_failures: list[str])
     return {"by": str(repo.scm.identity()), "reason": options.accept_failures, "new_failures": new_failures}
 
 
-def _changes(parent: Version, record: VersionRecord, applied: list[Correction]) -> dict[str, Any]:
+def _changes(parent: Version, record: VersionRecord, files: list, applied: list[Correction]) -> dict[str, Any]:
     """The diff against the parent, which must be exactly what the applied entries say."""
     from .diff import diff_parts
     from .explain import disagreements
 
-    files = {p.name: parent.repo.root / "datasets" / record.trial / "data" / p.name for p in record.parts}
-    found = diff_parts(parent.record, parent.part_files(), record, files)
+    found = diff_parts(parent.record, parent.part_files(), record, dict(zip((p.name for p in record.parts), files)))
     problems = disagreements(found.to_json(), applied)
     if problems:  # a bug in ipd, never a curator's mistake: refuse rather than cut an unexplained version
         raise InvalidInput(f"internal check failed: the new version's diff does not match its corrections: {problems[0]}")

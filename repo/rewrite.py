@@ -32,56 +32,56 @@ class Rewritten:
     schema: pa.Schema
     rows: int
     fingerprint: str
-    files: list[Path]  # every part's file in the work tree
+    files: list[Path]  # every part's file: rewritten ones in the work tree, the rest in the DVC cache
 
 
-def rewrite_parts(folder: Path, parent: VersionRecord, entries: list[Correction],
+def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, Path], entries: list[Correction],
                   advance: Callable[[int], None] = lambda n: None) -> Rewritten:
-    """Apply ``entries`` to the parts under ``folder/data`` (the parent's, checked out)."""
+    """Write the parts ``entries`` touch into ``folder/data``, reading the parent's parts from
+    ``parent_files`` (the DVC cache, where they are as recorded, whatever the work tree holds)."""
     data = folder / "data"
-    schema = pq.read_schema(data / parent.parts[0].name)
+    schema = pq.read_schema(parent_files[parent.parts[0].name])
     key_type = schema.field(parent.key).type
     supplements = _supplements(folder, entries, parent.key, key_type)
     schema = target_schema(schema, {name: table.schema.field(1).type for name, table in supplements.items()})
-    by_part = _entries_by_part(entries, parent, key_type)
+    by_part = _entries_by_part(entries, parent, parent_files)
     if supplements:  # a new variable touches every part
         for part in parent.parts:
             by_part.setdefault(part.name, [])
     kept = {p.name: p for p in parent.parts if p.name not in by_part}
-    written: list[PartRecord] = []
+    written: dict[str, tuple[str, int]] = {}
     for name in sorted(by_part):
         path = data / name
-        table = pq.read_table(path) if path.exists() else None
+        table = pq.read_table(parent_files[name]) if name in parent_files else None
         new = apply(table, by_part[name], parent.key, schema, supplements)
         if new.num_rows:
-            written.append(_write(new, path, name))
+            written[name] = write_part(new, path)
         else:
             path.unlink(missing_ok=True)  # empty parts are not stored
         advance(1)
-    every = sorted([*kept.values(), *written], key=lambda p: p.name)
+    rewritten = _records(data, written, schema)
+    every = sorted([*kept.values(), *rewritten], key=lambda p: p.name)
     rows = sum(p.rows for p in every)
     if rows == 0:
         raise InvalidInput(f"the corrections would remove every record of {parent.trial}")
     total = sum((Digest(p.rows, int(p.sum, 16)) for p in every), EMPTY)
-    return Rewritten(written, every, schema, rows, fingerprint(schema, total), [data / p.name for p in every])
+    files = [data / p.name if p.name in written else parent_files[p.name] for p in every]
+    return Rewritten(rewritten, every, schema, rows, fingerprint(schema, total), files)
 
 
-def _entries_by_part(entries: list[Correction], parent: VersionRecord, key_type: pa.DataType) -> dict:
+def _entries_by_part(entries: list[Correction], parent: VersionRecord, parent_files: dict[str, Path]) -> dict:
+    import duckdb
+
+    from .lookup import key_type
+
     keyed = [e for e in entries if e.action != "add_column"]
-    where = parts_of([e.key for e in keyed], parent.key, key_type, parent.nparts)
+    con = duckdb.connect()
+    sql_type = key_type(con, parent_files[parent.parts[0].name], parent.key)
+    where = parts_of(con, [e.key for e in keyed], sql_type, parent.nparts)
     by_part: dict[str, list[Correction]] = defaultdict(list)
     for entry in keyed:
-        by_part[where[_lookup_key(entry.key, where)]].append(entry)
+        by_part[where[entry.key]].append(entry)
     return by_part
-
-
-def _lookup_key(key, where: dict):
-    """The key as ``parts_of`` returned it (a date key comes back as a date, say)."""
-    if key in where:
-        return key
-    from .values import to_json
-
-    return next(k for k in where if to_json(k) == key)
 
 
 def _supplements(folder: Path, entries: list[Correction], key: str, key_type: pa.DataType) -> dict[str, pa.Table]:
@@ -102,11 +102,22 @@ def _supplements(folder: Path, entries: list[Correction], key: str, key_type: pa
     return tables
 
 
-def _write(table: pa.Table, path: Path, name: str) -> PartRecord:
+def _records(data: Path, written: dict[str, tuple[str, int]], schema: pa.Schema) -> list[PartRecord]:
+    """Records of the parts just written, their digests computed in one pass over all of them."""
     import duckdb
 
-    md5, size = write_part(table, path)
+    from .verification import FILE_COLUMN
+
+    if not written:
+        return []
+    files = {str(data / name): name for name in written}
     con = duckdb.connect()
-    con.register("part", table)
-    digest = digests_by(con, "part", table.schema).get(0, EMPTY)
-    return PartRecord(name, md5, size, digest.rows, f"{digest.total:032x}")
+    con.sql(f"SELECT * FROM read_parquet($files, filename = '{FILE_COLUMN}')",
+            params={"files": list(files)}).create_view("written")
+    digests = digests_by(con, "written", schema, group=FILE_COLUMN)
+    records = []
+    for path, name in files.items():
+        md5, size = written[name]
+        digest = digests[path]
+        records.append(PartRecord(name, md5, size, digest.rows, f"{digest.total:032x}"))
+    return records

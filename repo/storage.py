@@ -97,13 +97,26 @@ def remote_url(root: Path, name: str = RESTRICTED_REMOTE) -> str:
         return repo.config["remote"].get(name, {}).get("url", "")
 
 
-def remote_path_in_tree(root: Path) -> str | None:
-    """The remote's path relative to the work tree when it lives inside it (then git carries it)."""
+def _configured_url(root: Path) -> str:
+    """The restricted remote's URL from the repository's own DVC config files, read as INI.
+
+    Opening DVC only to read its config costs a quarter of a second; the local file
+    (``config.local``) overrides the committed one, as in DVC.
+    """
     import configparser
 
-    config = configparser.ConfigParser()
-    config.read(root / ".dvc" / "config")
-    url = config.get(f"'remote \"{RESTRICTED_REMOTE}\"'", "url", fallback="")
+    for name in ("config.local", "config"):
+        config = configparser.ConfigParser()
+        config.read(root / ".dvc" / name)
+        url = config.get(f"'remote \"{RESTRICTED_REMOTE}\"'", "url", fallback="")
+        if url:
+            return url
+    return ""
+
+
+def remote_path_in_tree(root: Path) -> str | None:
+    """The remote's path relative to the work tree when it lives inside it (then git carries it)."""
+    url = _configured_url(root)
     if not url or not is_local(url) or Path(url).is_absolute():
         return None
     path = (root / ".dvc" / url).resolve()
@@ -134,9 +147,24 @@ def materialize(root: Path, targets: list[str]) -> None:
         repo.pull(targets=_absolute(root, present), remote=RESTRICTED_REMOTE, force=True)
 
 
+def directory_listing(root: Path, target: str) -> dict[str, str]:
+    """File name -> MD5 of the DVC-tracked directory ``target`` as DVC last stored it (its ``.dir`` object)."""
+    import json
+
+    import yaml
+
+    try:
+        pointer = yaml.safe_load((root / f"{target}.dvc").read_text())
+        md5 = pointer["outs"][0]["md5"]
+        entries = json.loads(cache_path(root, md5).read_text())
+    except (OSError, KeyError, IndexError, TypeError, ValueError, yaml.YAMLError) as exc:
+        raise StorageError(f"{target}.dvc: cannot read what DVC stored ({_one_line(exc)})") from exc
+    return {entry["relpath"]: entry["md5"] for entry in entries}
+
+
 def check_remote(root: Path) -> str:
     """Fail early, before anything is written, when a local remote is not there; returns its URL."""
-    url = remote_url(root)
+    url = _configured_url(root) or remote_url(root)
     if is_local(url):
         path = root / ".dvc" / urlparse(url).path if url.startswith("file:") else root / ".dvc" / url
         if not path.exists():

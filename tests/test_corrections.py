@@ -299,3 +299,27 @@ def test_validate_fails_when_the_log_and_the_data_disagree(trial):
     [v2] = [v for v in json.loads(result.stdout)["versions"] if v["version"] == "v2"]
     assert v2["problem"] == ("its diff against v1 disagrees with datasets/t/corrections.jsonl: "
                              "2/age is 46, but c1 set it to 47")
+
+
+def test_a_part_edited_in_the_work_tree_is_not_stored(tmp_repo, tmp_path):
+    n = 40_000
+    tmp_repo.ingest("t", _csv(tmp_path / "big.csv", {"pid": range(1, n + 1), "x": [i % 7 for i in range(n)]}),
+                    "--key", "pid")
+    correct(tmp_repo, "--key", "12345", "--column", "x", "--value", "6", "--reason", "r")
+    import duckdb
+
+    from repo.lookup import key_type, parts_of
+
+    v1 = repo.open(tmp_repo.root).dataset("t").version("v1")
+    con = duckdb.connect()
+    holding = parts_of(con, [12345], key_type(con, v1.files()[0], "pid"), v1.record.nparts)[12345]
+    untouched = next(p for p in v1.record.parts if p.name != holding)
+    path = tmp_repo.root / "datasets/t/data" / untouched.name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes
+    path.write_bytes(bytes(data))
+    before = tmp_repo.state()
+    assert one_line(commit(tmp_repo, "-m", "one cell"), 1) == (
+        f"datasets/t/data/{untouched.name} in the work tree is not what t@v1 and the corrections make it; "
+        "delete datasets/t/data and run the command again")
+    assert tmp_repo.state() == before
