@@ -29,7 +29,7 @@ def main(ws: Workspace, runs: int = 3, gx_rows: int = 0, **_: object) -> dict:
     whole = ws.scratch / "delivery.json"
     whole.write_text(json.dumps([str(ws.delivery)]))
 
-    check_cmd = [IPD, "check", TRIAL, "--json", "-C", str(ws.root)]
+    check_cmd = [IPD, "check", TRIAL, "--json", "--no-cache", "-C", str(ws.root)]  # every run checks
     scan_cmd = python("bench.duckscan", str(files))
     whole_cmd = python("bench.duckscan", str(whole))
     series = {name: Series(name) for name in ("ipd check", "duckdb scan (parts)", "duckdb scan (one file)")}

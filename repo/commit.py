@@ -80,7 +80,7 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         record = _record(repo, parent.record, rewritten, applied, version, now, options.message)
         metadata = _metadata(repo, trial, rewritten, applied)
         _extend_suite(repo, trial, applied)
-        outcome = _compare_checks(repo, before, record, rewritten.files, metadata, progress)
+        outcome = _compare_checks(repo, before, record, rewritten.files, metadata, applied, progress)
         override = _override(repo, options, outcome[1])
         record = replace(record, changes=_changes(parent, record, rewritten.files, applied), override=override)
         with progress.step("storing and pushing the parts"):
@@ -241,14 +241,19 @@ def _extend_suite(repo: Repository, trial: str, applied: list[Correction]) -> No
 
 
 def _compare_checks(repo: Repository, before, record: VersionRecord, files: list, metadata: dict[str, Any],
-                    progress: Progress) -> tuple[list[str], list[str], list[str]]:
-    """Which checks the corrections fixed, which they newly fail, and which still fail."""
-    from .checks.run import Target, check_files
+                    applied: list[Correction], progress: Progress) -> tuple[list[str], list[str], list[str]]:
+    """Which checks the corrections fixed, which they newly fail, and which still fail.
+
+    Only the checks that read a column the corrections touched run again; the rest keep
+    the parent's result (the report is kept, so checking the new version later is free).
+    """
+    from .checks.run import Target, keep, recheck, touched_by
 
     if before is None:
         return [], [], []
-    after = check_files(repo, Target(record.trial, record.version, record.fingerprint, record.key, files, metadata),
-                        progress)
+    target = Target(record.trial, record.version, record.fingerprint, record.key, files, metadata)
+    after = recheck(repo, target, before, touched_by(applied), progress)
+    keep(repo, record, metadata, after)
     return compare(before.results, after.results)
 
 

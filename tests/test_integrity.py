@@ -18,7 +18,7 @@ import pytest
 from lifelines import KaplanMeierFitter
 from scipy import stats
 
-from repo.checks import followup, integrity
+from repo.checks import followup, integrity, randomisation
 from repo.checks.results import MAX_KEYS
 from repo.errors import InvalidInput
 
@@ -218,8 +218,8 @@ def test_standardised_differences_by_hand():
 def test_yang_dalton_for_two_levels_is_the_usual_binary_formula():
     for p1, p0 in [(0.3, 0.5), (0.9, 0.85), (0.01, 0.2)]:
         expected = abs(p1 - p0) / math.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
-        assert integrity.yang_dalton(np.array([1 - p1, p1]), np.array([1 - p0, p0])) == pytest.approx(expected)
-    assert integrity.yang_dalton(np.array([1.0, 0.0]), np.array([0.0, 1.0])) is None  # no variation, yet different
+        assert randomisation.yang_dalton(np.array([1 - p1, p1]), np.array([1 - p0, p0])) == pytest.approx(expected)
+    assert randomisation.yang_dalton(np.array([1.0, 0.0]), np.array([0.0, 1.0])) is None  # no variation, yet different
 
 
 def test_balanced_covariate_within_threshold_passes():
@@ -242,7 +242,7 @@ def test_strict_alternation_and_long_runs_are_flagged():
     blocks = sequence(["A"] * 30 + ["B"] * 30)
     assert not blocks.success and blocks.details["pattern"].startswith("fewer runs")
     assert blocks.details["longest_run"] == {"A": 30, "B": 30}
-    mean, variance = integrity.runs_moments(np.array([30.0, 30.0]))
+    mean, variance = randomisation.runs_moments(np.array([30.0, 30.0]))
     assert blocks.details["z"] == pytest.approx((2 - mean) / math.sqrt(variance))
 
 
@@ -252,14 +252,14 @@ def test_random_sequence_passes_and_runs_moments_are_exact():
     for sizes in [(3, 2, 2), (4, 4), (2, 2, 2, 1)]:  # against every ordering
         orders = set(itertools.permutations([i for i, s in enumerate(sizes) for _ in range(s)]))
         runs = np.array([1 + sum(a != b for a, b in zip(o, o[1:])) for o in orders])
-        mean, variance = integrity.runs_moments(np.array(sizes, dtype=float))
+        mean, variance = randomisation.runs_moments(np.array(sizes, dtype=float))
         assert (mean, variance) == pytest.approx((runs.mean(), runs.var()))
 
 
 def test_chi_square_tail_agrees_with_scipy():
     for df in (1, 2, 3, 4, 7, 10, 51, 300, 717):
         for x in (0.01, 1.0, 5.0, 30.0, 400.0, 2000.0):
-            assert integrity.chi2_sf(x, df) == pytest.approx(stats.chi2.sf(x, df), rel=1e-9, abs=1e-300)
+            assert randomisation.chi2_sf(x, df) == pytest.approx(stats.chi2.sf(x, df), rel=1e-9, abs=1e-300)
 
 
 def test_the_checks_import_neither_scipy_nor_lifelines():

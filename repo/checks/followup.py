@@ -10,6 +10,7 @@ needs no survival library; the tests compare it with lifelines.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,15 +23,17 @@ if TYPE_CHECKING:
 TOLERANCE = 1e-10  # survival equal to a level up to rounding counts as reaching it
 
 
-def run(trial: Trial) -> list[CheckResult]:
-    """The follow-up checks whose inputs are declared."""
-    results = []
+def plan(trial: Trial) -> list[tuple[list[str], Callable[[Trial], list[CheckResult]]]]:
+    """The follow-up checks whose inputs are declared, each with the aliases of ``t`` it reads."""
+    found = []
+    arm = ["arm"] if trial.has("arm") else []
     source = _source(trial)
     if source:
-        results.append(median_follow_up(trial, *source))
+        read = ["randomised", "last_contact", "dead"] if source[0] == "dates" else ["time", "status"]
+        found.append(([*arm, *read], lambda t: [median_follow_up(t, *source)]))
     if trial.has("last_contact") and trial.design.get("cutoff"):
-        results.append(loss_to_follow_up(trial))
-    return results
+        found.append((["k", *arm, "last_contact", "dead"], lambda t: [loss_to_follow_up(t)]))
+    return found
 
 
 def kaplan_meier(times: np.ndarray, events: np.ndarray,

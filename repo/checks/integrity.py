@@ -8,24 +8,28 @@ figures the trial published. Each check runs only when the roles and design
 items it needs are declared in the trial's ``dataset.yaml``.
 
 Every figure is an aggregate computed by DuckDB over the trial's relation;
-only row-level failures fetch participant keys (at most ``MAX_KEYS``).
+only row-level failures fetch participant keys (at most ``MAX_KEYS``). The
+randomisation checks are in ``randomisation`` and the follow-up ones in
+``followup``; ``steps`` lists them all in report order with the columns each
+reads, so that a version cut by corrections re-runs only those reading a
+corrected column.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
-from ..columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, quote, type_class
+from ..columns import BOOLEAN, DATE, DATETIME, INTEGER, NUMBER, STRING, quote, type_class
 from ..errors import InvalidInput
 from . import followup
-from .results import MAX_KEYS, CheckResult, Figure
+from .randomisation import NUMERIC, accrual, allocation, balance, sequence, weekday
+from .results import MAX_KEYS, MISSINGNESS, SCHEMA, CheckResult, Figure
 
 DEFAULTS: dict[str, Any] = {
     "standardised_difference": 0.1,   # |d| above this is an imbalance
@@ -39,10 +43,6 @@ DEFAULTS: dict[str, Any] = {
     "missing_min_count": 10,          # ... when at least this many are missing
 }
 PERIODS = ("month", "quarter", "year")
-NEAR_SEQUENTIAL = 0.5  # IDs fill at least this share of their range: a sequence worth testing
-MIN_ALTERNATION = 10  # strict alternation of fewer participants proves nothing
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-NUMERIC = (INTEGER, NUMBER, DECIMAL)
 # Formats tried after ISO 8601 for dates delivered as text, in this order.
 DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d",
                 "%d%b%Y", "%d-%b-%Y", "%d %b %Y")
@@ -69,53 +69,106 @@ class Trial:
     thresholds: dict[str, Any]
     select: dict[str, str] = field(default_factory=dict)  # alias in t -> SQL over the relation
     labels: dict[str, str] = field(default_factory=dict)  # alias in t -> "role (column)"
+    columns: dict[str, list[str]] = field(default_factory=dict)  # alias in t -> the columns it is read from
     events: list[str] = field(default_factory=list)       # aliases of the other event dates
-    _arms: list[Any] | None = None
+    count_missing: bool = False  # the missing-data check will run: its counts join the profile's query
+    _profile: dict[Any, tuple] | None = None
 
     def has(self, *aliases: str) -> bool:
         return all(a in self.select for a in aliases)
 
-    def sql(self, body: str) -> list[tuple]:
-        """Run ``body`` with ``t`` defined as the role view of the relation."""
+    def query(self, body: str, params: dict | None = None) -> duckdb.DuckDBPyRelation:
+        """``body`` with ``t`` defined as the role view of the relation."""
         columns = ", ".join(f"{expr} AS {alias}" for alias, expr in self.select.items())
         body = body.strip()
         body = ", " + body[5:] if body.upper().startswith("WITH ") else " " + body
-        return self.con.sql(f"WITH t AS (SELECT {columns} FROM {self.relation}){body}").fetchall()
+        return self.con.sql(f"WITH t AS (SELECT {columns} FROM {self.relation}){body}", params=params)
+
+    def sql(self, body: str) -> list[tuple]:
+        return self.query(body).fetchall()
 
     def keys(self, condition: str) -> tuple[int, list[Any]]:
         """How many participants meet ``condition`` and the first MAX_KEYS of their keys, in key order."""
         rows = self.sql(f"SELECT count(*) OVER (), k FROM t WHERE {condition} ORDER BY k LIMIT {MAX_KEYS}")
         return (rows[0][0] if rows else 0), [r[1] for r in rows]
 
+    def profile(self) -> dict[Any, tuple]:
+        """Per arm, in DuckDB's order of arms and the missing arm (None) last: participants, the lowest
+        and highest integer key, and (when ``count_missing``) missing values per ``missing_variables``.
+
+        One grouped pass gives what the allocation, sequence and missing-data checks and ``arms``
+        would otherwise each read the data for.
+        """
+        if self._profile is None:
+            arm, key = self.select["arm"], quote(self.key)
+            extremes = f"min({key}), max({key})" if type_class(self.schema.field(self.key).type) == INTEGER \
+                else "NULL, NULL"
+            counts = "".join(f", count(*) - count({_present(f)})" for f in missing_variables(self)) \
+                if self.count_missing else ""
+            rows = self.con.sql(f"SELECT {arm}, count(*), {extremes}{counts} FROM {self.relation} "
+                                "GROUP BY 1 ORDER BY 1 NULLS LAST").fetchall()
+            self._profile = {r[0]: r[1:] for r in rows}
+        return self._profile
+
     def arms(self) -> list[Any]:
         """Arms as in the data, the planned ratio's order first: its first arm is the reference."""
-        if self._arms is None:
-            found = [r[0] for r in self.sql("SELECT DISTINCT arm FROM t WHERE arm IS NOT NULL ORDER BY arm")]
-            planned = [str(a) for a in (self.design.get("planned_ratio") or {})]
-            found.sort(key=lambda a: planned.index(str(a)) if str(a) in planned else len(planned))
-            self._arms = found
-        return self._arms
+        found = [a for a in self.profile() if a is not None]
+        planned = [str(a) for a in (self.design.get("planned_ratio") or {})]
+        found.sort(key=lambda a: planned.index(str(a)) if str(a) in planned else len(planned))
+        return found
+
+
+@dataclass(frozen=True)
+class Step:
+    """One check, or checks computed together, and the columns they read (see ``results.SCHEMA``)."""
+
+    inputs: frozenset[str]
+    run: Callable[[Trial], list[CheckResult]]
 
 
 def run(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, metadata: dict,
-        thresholds: dict | None = None) -> list[CheckResult]:
-    """All integrity checks whose roles and design items are declared, in a fixed order."""
+        thresholds: dict | None = None, only: Callable[[frozenset[str]], bool] | None = None) -> list[CheckResult]:
+    """All integrity checks whose roles and design items are declared, in a fixed order.
+
+    ``only`` picks the checks to run by the columns they read (a re-check after
+    corrections runs those that read a corrected column); the order stays the same.
+    """
     trial = trial_view(con, relation, schema, metadata, merged_thresholds(thresholds or {}))
+    chosen = [step for step in steps(trial) if only is None or only(step.inputs)]
+    trial.count_missing = any(MISSINGNESS in step.inputs for step in chosen)
     results: list[CheckResult] = []
+    for step in chosen:
+        for result in step.run(trial):
+            result.inputs = sorted(step.inputs)
+            results.append(result)
+    return results
+
+
+def steps(trial: Trial) -> list[Step]:
+    """The checks whose roles and design items are declared, in report order, each with its inputs."""
+    found: list[Step] = []
+
+    def add(check: Callable[[Trial], list[CheckResult]], *aliases: str, extra: tuple[str, ...] = ()) -> None:
+        found.append(Step(frozenset(c for a in aliases for c in trial.columns[a]) | set(extra), check))
+
     if trial.has("arm"):
         if trial.design.get("planned_ratio"):
-            results.append(allocation(trial))
+            add(lambda t: [allocation(t)], "arm")
         if trial.roles.get("baseline"):
-            results.append(balance(trial))
+            add(lambda t: [balance(t)], "arm", extra=tuple(trial.roles["baseline"]))
         if trial.has("randomised"):
-            results += [weekday(trial), accrual(trial)]
-        results.append(sequence(trial))
-    results += dates(trial)
-    results += followup.run(trial)
+            add(lambda t: [weekday(t)], "k", "arm", "randomised")
+            add(lambda t: [accrual(t)], "arm", "randomised")
+        add(lambda t: [sequence(t)], "k", "arm")
+    if checks := _date_checks(trial):
+        add(dates, "k", *(a for *_, aliases in checks for a in aliases))
+    for aliases, check in followup.plan(trial):
+        add(check, *aliases)
     if trial.has("arm"):
-        results.append(missing(trial))
-    results += publication(trial)
-    return results
+        add(lambda t: [missing(t)], "arm", extra=(MISSINGNESS, SCHEMA))
+    for what, aliases in _publication_plan(trial):
+        add(lambda t, what=what: [publication(t, what)], *aliases)
+    return found
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -148,9 +201,9 @@ def trial_view(con, relation: str, schema: pa.Schema, metadata: dict, thresholds
             roles[listed] = [roles[listed]]
     trial = Trial(con, quote(relation), schema, key, roles, _design(metadata.get("design") or {}), thresholds)
     _check_columns(trial)
-    trial.select["k"] = quote(key)
+    trial.select["k"], trial.columns["k"] = quote(key), [key]
     if roles.get("arm"):
-        trial.select["arm"] = quote(roles["arm"])
+        trial.select["arm"], trial.columns["arm"] = quote(roles["arm"]), [roles["arm"]]
     _add_dates(trial)
     _add_indicators(trial)
     return trial
@@ -224,7 +277,7 @@ def _add_date(trial: Trial, alias: str, role: str, column: str) -> None:
         expr = _parse_dates(trial, role, column)
     else:
         raise InvalidInput(f"roles.{role}: column {column!r} is {kind}, not a date")
-    trial.select[alias] = expr
+    trial.select[alias], trial.columns[alias] = expr, [column]
     trial.labels[alias] = f"{'event' if role == 'events' else role.replace('_', ' ')} ({column})"
 
 
@@ -258,17 +311,20 @@ def _add_indicators(trial: Trial) -> None:
     """Death flag and event status as booleans; time as a number; ``dead`` from whatever says so."""
     if trial.roles.get("death_flag"):
         trial.select["flag"] = _indicator(trial, "death_flag", trial.roles["death_flag"])
+        trial.columns["flag"] = [trial.roles["death_flag"]]
     if trial.roles.get("status"):
         trial.select["status"] = _indicator(trial, "status", trial.roles["status"])
+        trial.columns["status"] = [trial.roles["status"]]
     if trial.roles.get("time"):
         column = trial.roles["time"]
         kind = type_class(trial.schema.field(column).type)
         if kind not in NUMERIC:
             raise InvalidInput(f"roles.time: column {column!r} is {kind}, not a number of days")
-        trial.select["time"] = f"CAST({quote(column)} AS DOUBLE)"
+        trial.select["time"], trial.columns["time"] = f"CAST({quote(column)} AS DOUBLE)", [column]
     said = [f"{trial.select['death']} IS NOT NULL"] if trial.has("death") else []
     said += [f"coalesce({trial.select['flag']}, false)"] if trial.has("flag") else []
     trial.select["dead"] = " OR ".join(f"({s})" for s in said) if said else "false"
+    trial.columns["dead"] = [c for alias in ("death", "flag") for c in trial.columns.get(alias, [])]
 
 
 def _indicator(trial: Trial, role: str, column: str) -> str:
@@ -293,264 +349,15 @@ def _indicator(trial: Trial, role: str, column: str) -> str:
     return f"CASE WHEN {value} IS NULL THEN NULL ELSE {expr} END"
 
 
-# --- randomisation ----------------------------------------------------------------------------
-
-def allocation(trial: Trial) -> CheckResult:
-    """Observed allocation vs the planned ratio: a chi-square goodness-of-fit test."""
-    planned = {str(a): float(r) for a, r in trial.design["planned_ratio"].items()}
-    counts = {str(a): n for a, n in trial.sql("SELECT arm, count(*) FROM t WHERE arm IS NOT NULL GROUP BY arm")}
-    unplanned = sorted(set(counts) - set(planned))
-    names = list(planned) + unplanned
-    observed = np.array([counts.get(a, 0) for a in names], dtype=float)
-    total, ratio_sum = observed.sum(), sum(planned.values())
-    expected = np.array([total * planned.get(a, 0.0) / ratio_sum for a in names])
-    fit = ~np.isin(names, unplanned)
-    statistic = float((((observed - expected)[fit]) ** 2 / expected[fit]).sum()) if total else 0.0
-    p = chi2_sf(statistic, int(fit.sum() - 1)) if total and fit.sum() > 1 else None
-    threshold = trial.thresholds["allocation_p"]
-    shown = {str(a): a for a in trial.arms()}  # arms as the data spell them
-    rows = [[shown.get(a, a), planned.get(a), int(o), _share(o, total), round(float(e), 2), _share(e, total)]
-            for a, o, e in zip(names, observed, expected)]
-    missing_arm = trial.sql("SELECT count(*) FROM t WHERE arm IS NULL")[0][0]
-    return CheckResult(
-        name="randomisation: allocation ratio", kind="integrity",
-        success=not unplanned and (p is None or p >= threshold),
-        details={"test": "chi-square goodness of fit", "statistic": statistic, "df": int(fit.sum() - 1),
-                 "p_value": p, "threshold": threshold, "unplanned_arms": unplanned, "arm_missing": missing_arm},
-        figures=[Figure("Allocation by arm", ["arm", "planned ratio", "observed", "observed share",
-                                              "expected", "expected share"], rows)])
-
-
-def balance(trial: Trial) -> CheckResult:
-    """Baseline balance as standardised differences of each arm against the first.
-
-    Not p-values: after randomisation every difference is due to chance, and a
-    p-value measures the trial's size as much as the imbalance.
-    """
-    arms = trial.arms()
-    threshold = trial.thresholds["standardised_difference"]
-    rows, offenders = [], []
-    for column in trial.roles["baseline"]:
-        summaries = _covariate_summaries(trial, column)
-        method = "categorical" if summaries and summaries[0]["levels"] is not None else "numeric"
-        reference = next((s for s in summaries if s["arm"] == arms[0]), None) if arms else None
-        for summary in summaries:
-            if reference is None or summary["arm"] == reference["arm"]:
-                continue
-            d = _standardised_difference(summary, reference)
-            rows.append([column, method, summary["arm"], reference["arm"], summary["n"], _describe(summary),
-                         reference["n"], _describe(reference), None if d is None else round(d, 4)])
-            if d is None or abs(d) > threshold:
-                offenders.append({"covariate": column, "arm": summary["arm"], "d": d})
-    return CheckResult(
-        name="randomisation: baseline balance", kind="integrity", success=not offenders,
-        details={"threshold": threshold, "reference_arm": arms[0] if arms else None, "offenders": offenders,
-                 "method": {"numeric": "mean difference / pooled SD, pooled SD = sqrt((s1² + s0²) / 2)",
-                            "categorical": "Yang–Dalton: sqrt((p1 − p0)ᵀ S⁻¹ (p1 − p0)) over all levels but "
-                                           "the first, S = (S1 + S0) / 2; for two levels "
-                                           "|p1 − p0| / sqrt((p1(1 − p1) + p0(1 − p0)) / 2)",
-                            "no variation": "d is None when the arms differ but neither varies"}},
-        figures=[Figure("Standardised differences at baseline",
-                        ["covariate", "method", "arm", "reference arm", "n", "summary",
-                         "reference n", "reference summary", "standardised difference"], rows)])
-
-
-def _covariate_summaries(trial: Trial, column: str) -> list[dict[str, Any]]:
-    """Per arm: n, mean and variance of a numeric covariate, or level counts of a categorical one."""
-    kind = type_class(trial.schema.field(column).type)
-    c, arm = quote(column), trial.select["arm"]
-    present = f"{c} IS NOT NULL" + (f" AND NOT isnan({c})" if kind == NUMBER else "")
-    where = f"WHERE {arm} IS NOT NULL AND {present}"
-    levels_sql = f"SELECT {arm}, {c}, count(*) FROM {trial.relation} {where} GROUP BY ALL ORDER BY 1, 2"
-    if kind in (DATE, DATETIME):  # compared as days, like any other measurement
-        c, kind = f"date_diff('day', DATE '1970-01-01', CAST({c} AS DATE))", NUMBER
-    if kind in NUMERIC:
-        distinct = trial.con.sql(f"SELECT count(DISTINCT {c}) FROM {trial.relation} {where}").fetchall()[0][0]
-        if distinct > 2:
-            rows = trial.con.sql(f"SELECT {arm}, count(*), avg(CAST({c} AS DOUBLE)), var_samp(CAST({c} AS DOUBLE)) "
-                                 f"FROM {trial.relation} {where} GROUP BY 1").fetchall()
-            found = {a: {"arm": a, "n": n, "mean": m, "var": v or 0.0, "levels": None} for a, n, m, v in rows}
-            return [found[a] for a in trial.arms() if a in found]
-    found: dict[Any, dict[str, Any]] = {}
-    for a, level, n in trial.con.sql(levels_sql).fetchall():
-        entry = found.setdefault(a, {"arm": a, "n": 0, "levels": {}})
-        entry["levels"][level], entry["n"] = n, entry["n"] + n
-    return [found[a] for a in trial.arms() if a in found]
-
-
-def _standardised_difference(arm: dict, reference: dict) -> float | None:
-    if arm["levels"] is None:
-        return _numeric_difference(arm["mean"], arm["var"], reference["mean"], reference["var"])
-    levels = sorted(set(arm["levels"]) | set(reference["levels"]), key=str)
-    p1 = np.array([arm["levels"].get(v, 0) / arm["n"] for v in levels])
-    p0 = np.array([reference["levels"].get(v, 0) / reference["n"] for v in levels])
-    return yang_dalton(p1, p0)
-
-
-def _numeric_difference(m1: float, v1: float, m0: float, v0: float) -> float | None:
-    sd = math.sqrt((v1 + v0) / 2)
-    if sd == 0:
-        return 0.0 if m1 == m0 else None
-    return (m1 - m0) / sd
-
-
-def yang_dalton(p1: np.ndarray, p0: np.ndarray) -> float | None:
-    """Standardised difference of two vectors of level proportions (Yang & Dalton 2012).
-
-    The first level is dropped (the proportions sum to one); ``None`` when the
-    arms differ in a direction in which neither varies (d would be infinite).
-    """
-    diff, q1, q0 = (p1 - p0)[1:], p1[1:], p0[1:]
-    pooled = (np.diag(q1) - np.outer(q1, q1) + np.diag(q0) - np.outer(q0, q0)) / 2
-    inverse = np.linalg.pinv(pooled)
-    if np.abs(diff - pooled @ inverse @ diff).max(initial=0.0) > 1e-9:
-        return None
-    return float(math.sqrt(max(float(diff @ inverse @ diff), 0.0)))
-
-
-def _describe(summary: dict) -> str:
-    if summary["levels"] is None:
-        return f"mean {summary['mean']:.4g}, SD {math.sqrt(summary['var']):.4g}"
-    return ", ".join(f"{v}: {100 * n / summary['n']:.1f}%" for v, n in summary["levels"].items())
-
-
-def weekday(trial: Trial) -> CheckResult:
-    """Randomisation by weekday and arm: allocation should not depend on the day; weekends are unusual."""
-    arms = trial.arms()
-    counts = trial.sql("SELECT isodow(randomised), arm, count(*) FROM t "
-                       "WHERE randomised IS NOT NULL AND arm IS NOT NULL GROUP BY ALL")
-    table = _pivot(counts, list(range(1, 8)), arms)
-    p, threshold = _independence_p(table), trial.thresholds["weekday_p"]
-    weekend, keys = trial.keys("isodow(randomised) >= 6")
-    rows = [[WEEKDAYS[i], *map(int, table[i]), int(table[i].sum())] for i in range(7)]
-    return CheckResult(
-        name="randomisation: weekday by arm", kind="integrity", success=p is None or p >= threshold,
-        unexpected_count=weekend, unexpected_keys=keys,
-        details={"test": "chi-square test of independence (no continuity correction), weekdays without "
-                         "randomisations left out", "p_value": p, "threshold": threshold,
-                 "weekend_randomisations": weekend,
-                 "note": "weekend randomisations are listed for query; they do not fail the check"},
-        figures=[Figure("Randomisations by weekday and arm", ["weekday", *map(str, arms), "total"], rows)])
-
-
-def accrual(trial: Trial) -> CheckResult:
-    """Accrual by calendar period and arm: allocation should not drift over time."""
-    period = trial.thresholds["accrual_period"]
-    label = {"month": "strftime(randomised, '%Y-%m')",
-             "quarter": "CAST(year(randomised) AS VARCHAR) || '-Q' || CAST(quarter(randomised) AS VARCHAR)",
-             "year": "CAST(year(randomised) AS VARCHAR)"}[period]
-    arms = trial.arms()
-    counts = trial.sql(f"SELECT {label}, arm, count(*) FROM t "
-                       "WHERE randomised IS NOT NULL AND arm IS NOT NULL GROUP BY ALL")
-    periods = sorted({r[0] for r in counts})
-    table = _pivot(counts, periods, arms)
-    p, threshold = _independence_p(table), trial.thresholds["accrual_p"]
-    rows = [[pd, *map(int, table[i]), int(table[i].sum())] for i, pd in enumerate(periods)]
-    return CheckResult(
-        name="randomisation: accrual by arm", kind="integrity", success=p is None or p >= threshold,
-        details={"test": "chi-square test of independence (no continuity correction)", "period": period,
-                 "p_value": p, "threshold": threshold},
-        figures=[Figure(f"Randomisations by {period} and arm", [period, *map(str, arms), "total"], rows)])
-
-
-def _pivot(counts: list[tuple], rows: list[Any], columns: list[Any]) -> np.ndarray:
-    table = np.zeros((len(rows), len(columns)), dtype=np.int64)
-    at_row, at_column = {r: i for i, r in enumerate(rows)}, {c: j for j, c in enumerate(columns)}
-    for r, c, n in counts:
-        table[at_row[r], at_column[c]] = n
-    return table
-
-
-def _independence_p(table: np.ndarray) -> float | None:
-    """Pearson chi-square p over the non-empty rows and columns; None when fewer than two of either."""
-    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0].astype(float)
-    if min(table.shape) < 2:
-        return None
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
-    statistic = float(((table - expected) ** 2 / expected).sum())
-    return chi2_sf(statistic, (table.shape[0] - 1) * (table.shape[1] - 1))
-
-
-def chi2_sf(x: float, df: int) -> float:
-    """Upper tail of the chi-square distribution for a whole number of degrees of freedom.
-
-    The closed forms of the regularised upper incomplete gamma function, summed
-    in log space so that large tables neither overflow nor underflow; written out
-    because importing scipy.stats costs about a second on every ``ipd check``.
-    """
-    if x <= 0:
-        return 1.0
-    h = x / 2
-    if df % 2 == 0:  # Q(k, h) = e^-h Σ_{i<k} h^i / i!
-        logs = [i * math.log(h) - math.lgamma(i + 1) - h for i in range(df // 2)]
-        head = 0.0
-    else:  # Q(k + 1/2, h) = erfc(√h) + e^-h Σ_{1≤j≤k} h^(j−1/2) / Γ(j + 1/2)
-        logs = [(j - 0.5) * math.log(h) - math.lgamma(j + 0.5) - h for j in range(1, (df - 1) // 2 + 1)]
-        head = math.erfc(math.sqrt(h))
-    return min(1.0, head + sum(math.exp(v) for v in logs))
-
-
-def sequence(trial: Trial) -> CheckResult:
-    """Arms in ID order: a predictable sequence (alternation, long runs) suggests allocation was not concealed."""
-    name = "randomisation: sequence of arms by ID"
-    kind = type_class(trial.schema.field(trial.key).type)
-    n, low, high = trial.sql("SELECT count(*), min(k), max(k) FROM t WHERE arm IS NOT NULL")[0]
-    if kind != INTEGER or n < 2 or n / (high - low + 1) < NEAR_SEQUENTIAL:
-        reason = "key is not an integer" if kind != INTEGER else \
-            f"IDs fill less than {NEAR_SEQUENTIAL:.0%} of their range, so their order says little"
-        return CheckResult(name=name, kind="integrity", success=True, details={"skipped": reason})
-    runs = trial.sql("""
-        WITH s AS (SELECT k, arm, CASE WHEN arm = lag(arm) OVER (ORDER BY k) THEN 0 ELSE 1 END AS new
-                   FROM t WHERE arm IS NOT NULL),
-             r AS (SELECT arm, sum(new) OVER (ORDER BY k) AS run FROM s),
-             l AS (SELECT arm, run, count(*) AS length FROM r GROUP BY ALL)
-        SELECT arm, length, count(*) FROM l GROUP BY ALL ORDER BY 1, 2""")
-    sizes = {a: 0 for a in trial.arms()}
-    for a, length, count in runs:
-        sizes[a] += length * count
-    observed = sum(count for _, _, count in runs)
-    mean, variance = runs_moments(np.array(list(sizes.values()), dtype=float))
-    z = (observed - mean) / math.sqrt(variance) if variance > 0 else 0.0
-    p = math.erfc(abs(z) / math.sqrt(2)) if variance > 0 else None  # two-sided normal
-    threshold = trial.thresholds["sequence_p"]
-    alternation = observed == n and n >= MIN_ALTERNATION and len(sizes) > 1
-    pattern = "strict alternation" if alternation else "as expected" if p is None or p >= threshold else \
-        "more runs than expected (alternation or small blocks)" if z > 0 else "fewer runs than expected (long runs)"
-    same_observed, same_expected = (n - observed) / (n - 1), (n - mean) / (n - 1)
-    return CheckResult(
-        name=name, kind="integrity", success=pattern == "as expected",
-        details={"test": "Wald–Wolfowitz runs test (k arms), two-sided normal approximation", "participants": n,
-                 "runs": observed, "expected_runs": mean, "z": z, "p_value": p, "threshold": threshold,
-                 "pattern": pattern, "same_arm_as_previous": same_observed,
-                 "same_arm_as_previous_expected": same_expected,
-                 "longest_run": {str(a): max((ln for b, ln, _ in runs if b == a), default=0) for a in sizes}},
-        figures=[Figure("Runs of one arm in ID order", ["arm", "run length", "runs"], [list(r) for r in runs])])
-
-
-def runs_moments(sizes: np.ndarray) -> tuple[float, float]:
-    """Mean and variance of the number of runs in a random order of arms of these sizes (Barton & David 1957)."""
-    n, s2, s3 = sizes.sum(), (sizes ** 2).sum(), (sizes ** 3).sum()
-    mean = (n * (n + 1) - s2) / n
-    variance = (s2 * (s2 + n * (n + 1)) - 2 * n * s3 - n ** 3) / (n ** 2 * (n - 1))
-    return float(mean), float(variance)
-
-
 # --- dates ------------------------------------------------------------------------------------
 
 def dates(trial: Trial) -> list[CheckResult]:
     """Row-level order of dates, and death flag vs death date: every participant at fault is named."""
-    checks = _date_pairs(trial)
-    if trial.has("death", "flag"):
-        checks.append(("dates: death flag agrees with death date",
-                       "(flag AND death IS NULL) OR (NOT coalesce(flag, false) AND death IS NOT NULL)",
-                       {"flag_without_date": "flag AND death IS NULL",
-                        "date_without_flag": "NOT coalesce(flag, false) AND death IS NOT NULL"}))
-    if not checks:
-        return []
-    conditions = [c for _, condition, details in checks for c in (condition, *details.values())]
+    checks = _date_checks(trial)
+    conditions = [c for _, condition, details, _ in checks for c in (condition, *details.values())]
     counts = iter(trial.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for c in conditions) + " FROM t")[0])
     results = []
-    for name, condition, details in checks:
+    for name, condition, details, _ in checks:
         count = next(counts)
         figures = {label: next(counts) for label in details}
         keys = trial.keys(condition)[1] if count else []
@@ -559,8 +366,9 @@ def dates(trial: Trial) -> list[CheckResult]:
     return results
 
 
-def _date_pairs(trial: Trial) -> list[tuple[str, str, dict]]:
-    """(name, condition for a participant at fault, {detail: condition}) per pair of dates that must be in order."""
+def _date_checks(trial: Trial) -> list[tuple[str, str, dict, tuple[str, ...]]]:
+    """(name, condition for a participant at fault, {detail: condition}, aliases compared) per date check:
+    each pair of dates that must be in order, then the death flag against the death date."""
     cutoff = trial.design.get("cutoff")
     pairs = [("randomised", later) for later in [*trial.events, "death", "last_contact"]]
     pairs += [(event, "last_contact") for event in trial.events]
@@ -574,7 +382,14 @@ def _date_pairs(trial: Trial) -> list[tuple[str, str, dict]]:
         bound = f"DATE '{cutoff.isoformat()}'" if later == "cutoff" else later
         label = f"cut-off ({cutoff.isoformat()})" if later == "cutoff" else trial.labels[later]
         checks.append((f"dates: {trial.labels[earlier]} on or before {label}", f"{earlier} > {bound}",
-                       {"compared": f"{earlier} IS NOT NULL AND {bound} IS NOT NULL"}))
+                       {"compared": f"{earlier} IS NOT NULL AND {bound} IS NOT NULL"},
+                       (earlier,) if later == "cutoff" else (earlier, later)))
+    if trial.has("death", "flag"):
+        checks.append(("dates: death flag agrees with death date",
+                       "(flag AND death IS NULL) OR (NOT coalesce(flag, false) AND death IS NOT NULL)",
+                       {"flag_without_date": "flag AND death IS NULL",
+                        "date_without_flag": "NOT coalesce(flag, false) AND death IS NOT NULL"},
+                       ("death", "flag")))
     return checks
 
 
@@ -582,14 +397,10 @@ def _date_pairs(trial: Trial) -> list[tuple[str, str, dict]]:
 
 def missing(trial: Trial) -> CheckResult:
     """Missing values per variable by arm: missingness that depends on the arm can bias the comparison."""
-    arms = trial.arms()
-    # DuckDB cannot name a column whose name is empty, so such a column cannot be counted.
-    variables = [f for f in trial.schema if f.name and f.name not in (trial.key, trial.roles["arm"])]
-    counts = [f"count(*) - count({_present(f)})" for f in variables]
-    arm = trial.select["arm"]
-    found = {r[0]: r[1:] for r in trial.con.sql(
-        f"SELECT {arm}, count(*), {', '.join(counts) or '0'} FROM {trial.relation} "
-        f"WHERE {arm} IS NOT NULL GROUP BY 1").fetchall()}
+    if not trial.count_missing:  # the profile was read without the missing values
+        trial.count_missing, trial._profile = True, None
+    arms, variables = trial.arms(), missing_variables(trial)
+    found = {a: (figures[0], *figures[3:]) for a, figures in trial.profile().items() if a is not None}
     difference, least = trial.thresholds["missing_difference"], trial.thresholds["missing_min_count"]
     rows, offenders = [], []
     for i, f in enumerate(variables):
@@ -611,6 +422,12 @@ def missing(trial: Trial) -> CheckResult:
                         ["variable", *(f"arm {a} (n={found[a][0]})" for a in arms)], rows)])
 
 
+def missing_variables(trial: Trial) -> list[pa.Field]:
+    """Every variable but the key and the arm; DuckDB cannot name a column whose name is empty, so such
+    a column cannot be counted."""
+    return [f for f in trial.schema if f.name and f.name not in (trial.key, trial.roles["arm"])]
+
+
 def _present(f: pa.Field) -> str:
     """SQL for the value when present, NULL when missing (NaN and blank strings count as missing)."""
     c, kind = quote(f.name), type_class(f.type)
@@ -621,16 +438,33 @@ def _present(f: pa.Field) -> str:
     return c
 
 
-def publication(trial: Trial) -> list[CheckResult]:
-    """The data should reproduce the randomised and event counts the trial published."""
+def _publication_plan(trial: Trial) -> list[tuple[str, tuple[str, ...]]]:
+    """What the data can be held against (randomised, events) and the aliases each count reads."""
     published = trial.design.get("publication") or {}
-    results = []
-    if published.get("randomised") is not None:
-        results.append(_agreement(trial, "randomised", published["randomised"], "true"))
-    event = next((e for e in ("flag", "status") if trial.has(e)), "death IS NOT NULL" if trial.has("death") else None)
-    if published.get("events") is not None and event:
-        results.append(_agreement(trial, "events", published["events"], f"coalesce({event}, false)"))
-    return results
+    plan = []
+    for what in ("randomised", "events"):
+        counted = _published_count(trial, what)
+        if published.get(what) is None or counted is None:
+            continue
+        by_arm = ("arm",) if isinstance(published[what], dict) and trial.has("arm") else ()
+        plan.append((what, by_arm + counted[1]))
+    return plan
+
+
+def _published_count(trial: Trial, what: str) -> tuple[str, tuple[str, ...]] | None:
+    """The SQL condition for a participant counted in ``what``, and the aliases it reads."""
+    if what == "randomised":
+        return "true", ()
+    event = next((e for e in ("flag", "status") if trial.has(e)), "death" if trial.has("death") else None)
+    if event is None:
+        return None
+    return f"coalesce({event}{' IS NOT NULL' if event == 'death' else ''}, false)", (event,)
+
+
+def publication(trial: Trial, what: str) -> CheckResult:
+    """The data should reproduce the randomised (or event) counts the trial published."""
+    counted = _published_count(trial, what)
+    return _agreement(trial, what, trial.design["publication"][what], counted[0])
 
 
 def _agreement(trial: Trial, what: str, published: Any, counted: str) -> CheckResult:
@@ -656,7 +490,3 @@ def _agreement(trial: Trial, what: str, published: Any, counted: str) -> CheckRe
         details={"published": wanted, "observed": {a: observed.get(a, 0) for a in names}},
         figures=[Figure(f"{what.capitalize()}: published and observed", ["arm", "published", "observed",
                                                                            "difference"], rows)])
-
-
-def _share(part: float, total: float) -> float | None:
-    return round(float(part) / float(total), 4) if total else None

@@ -2,20 +2,28 @@
 
 The rows are read by DuckDB straight from the version's Parquet parts. Each
 expectation of a supported type is evaluated as SQL (all of them in one pass);
-the rest go through GX's own engine, which is imported only then.
+the rest go through GX's own engine, which is imported only then. A version's
+report is kept (``cache``), and a version cut by corrections is checked by
+``recheck``: only the checks that read a corrected column run again.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..progress import SILENT, Progress
 from ..refs import Ref
 from ..repository import Repository
-from . import integrity, sqlsuite, suite as suites
-from .results import CheckResult
+from . import cache as caches, integrity, sqlsuite, suite as suites
+from .results import MISSINGNESS, RECORDS, SCHEMA, CheckResult
+
+if TYPE_CHECKING:
+    from ..correctionlog import Correction
+    from ..versions import VersionRecord
 
 
 @dataclass
@@ -33,19 +41,36 @@ class CheckReport:
         return {"trial": self.trial, "version": self.version, "fingerprint": self.fingerprint,
                 "success": self.success, "results": [r.to_json() for r in self.results]}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckReport:
+        return cls(data["trial"], data["version"], data["fingerprint"],
+                   [CheckResult.from_json(r) for r in data["results"]])
+
 
 def thresholds(repo: Repository) -> dict[str, Any]:
     return dict(repo.settings.get("thresholds", {}))
 
 
-def check(repo: Repository, ref: Ref, progress: Progress = SILENT) -> CheckReport:
+def check(repo: Repository, ref: Ref, progress: Progress = SILENT, cache: bool = True) -> CheckReport:
+    """The version's report: kept from an earlier check unless ``cache`` is False, else computed and kept."""
     dataset = repo.dataset(ref.trial)
     version = dataset.version(ref.version)
     record = version.record
+    suite = suites.load(suites.suite_path(repo.root, ref.trial))
+    metadata = dataset.metadata()
+    digest = caches.key(repo, record, suite, metadata)
+    if cache and (kept := caches.load(repo, digest)) is not None:
+        return kept
     with progress.step(f"reading {ref.trial}@{record.version}"):
         files = version.files()
-    return check_files(repo, Target(ref.trial, record.version, record.fingerprint, record.key, files,
-                                    dataset.metadata()), progress)
+    target = Target(ref.trial, record.version, record.fingerprint, record.key, files, metadata)
+    return caches.store(repo, digest, _evaluate(repo, target, suite, progress))
+
+
+def keep(repo: Repository, record: VersionRecord, metadata: dict[str, Any], report: CheckReport) -> CheckReport:
+    """Keep the report of a version just cut, so that checking it later costs nothing."""
+    suite = suites.load(suites.suite_path(repo.root, record.trial))
+    return caches.store(repo, caches.key(repo, record, suite, metadata), report)
 
 
 @dataclass(frozen=True)
@@ -61,45 +86,137 @@ class Target:
 
 
 def check_files(repo: Repository, target: Target, progress: Progress = SILENT) -> CheckReport:
-    import duckdb
-    import pyarrow.parquet as pq
+    return _evaluate(repo, target, suites.load(suites.suite_path(repo.root, target.trial)), progress)
 
-    path = suites.suite_path(repo.root, target.trial)
-    suite = suites.load(path)
-    schema = pq.read_schema(target.files[0])
-    label = f"expectations/{target.trial}.json"
-    suites.check_columns(suite, schema.names, label)
 
-    con = duckdb.connect()
-    con.sql("SELECT * FROM read_parquet($files, union_by_name = true)",
-            params={"files": [str(f) for f in target.files]}).create_view("data")
+def recheck(repo: Repository, target: Target, before: CheckReport, touched: set[str],
+            progress: Progress = SILENT) -> CheckReport:
+    """What ``check_files(repo, target)`` gives, computing again only the checks that read ``touched``.
+
+    ``before`` is the report of the version the corrections were applied to,
+    under the same suite and ``dataset.yaml`` (a column added to the suite's
+    column set is the one change allowed: ``touched`` then holds ``SCHEMA``).
+    ``touched`` names what the corrections changed (see ``touched_by``): a
+    result of ``before`` none of whose inputs is touched is kept as it is.
+    """
+    suite = suites.load(suites.suite_path(repo.root, target.trial))
+    expectations = suite["expectations"]
+    was = [r for r in before.results if r.kind == "expectation"]
+    if RECORDS in touched or [r.name for r in was] != [sqlsuite.result_name(e) for e in expectations]:
+        return _evaluate(repo, target, suite, progress)  # every check reads the records; or another suite
+    con, schema, label = _open(target, suite)
+    report = CheckReport(target.trial, target.version, target.fingerprint)
+    redo = [i for i, e in enumerate(expectations) if touched.intersection(_inputs(e, schema.names))]
+    with progress.step("running the expectations on corrected columns"):
+        fresh = dict(zip(redo, _expectations(con, schema, target.key, suite, label, redo)))
+    report.results += [fresh.get(i, result) for i, result in enumerate(was)]
+    with progress.step("running the integrity checks on corrected columns"):
+        report.results += _recheck_integrity(repo, con, schema, target.metadata, before, touched)
+    return report
+
+
+def touched_by(entries: Iterable[Correction]) -> set[str]:
+    """What applying ``entries`` changes, as ``recheck`` wants it: columns, and the markers of ``results``."""
+    touched: set[str] = set()
+    for entry in entries:
+        if entry.action in ("add", "remove"):
+            touched.add(RECORDS)
+        elif entry.action == "add_column":
+            touched |= {entry.column, SCHEMA}
+        else:
+            touched.add(entry.column)
+            if _missing(entry.old) != _missing(entry.new):
+                touched.add(MISSINGNESS)
+    return touched
+
+
+def _missing(value: Any) -> bool:
+    """Missing as the missing-data check counts it: null, NaN, or a blank string."""
+    return value is None or (isinstance(value, float) and math.isnan(value)) or \
+        (isinstance(value, str) and not value.strip())
+
+
+def _recheck_integrity(repo: Repository, con, schema, metadata: dict, before: CheckReport,
+                       touched: set[str]) -> list[CheckResult]:
+    was = [r for r in before.results if r.kind == "integrity"]
+    stale = {r.name for r in was if touched.intersection(r.inputs)}
+    if not stale and not touched & _role_columns(metadata):
+        return was
+    # A touched role column is read again even when no check needs it: its values must still parse.
+    fresh = integrity.run(con, "data", schema, metadata, thresholds(repo), only=lambda inputs: bool(inputs & touched))
+    if {r.name for r in fresh} != stale:  # before was checked with other roles or design
+        return integrity.run(con, "data", schema, metadata, thresholds(repo))
+    by_name = {r.name: r for r in fresh}
+    return [by_name.get(r.name, r) for r in was]
+
+
+def _role_columns(metadata: dict) -> set[str]:
+    roles = metadata.get("roles") or {}
+    return {name for value in roles.values() for name in (value if isinstance(value, list) else [value])
+            if isinstance(name, str)}
+
+
+def _evaluate(repo: Repository, target: Target, suite: dict, progress: Progress) -> CheckReport:
+    con, schema, label = _open(target, suite)
     report = CheckReport(target.trial, target.version, target.fingerprint)
     with progress.step("running the expectation suite"):
-        report.results += _expectations(con, schema, target.key, suite, label)
+        report.results += _expectations(con, schema, target.key, suite, label, range(len(suite["expectations"])))
     with progress.step("running the integrity checks"):
         report.results += integrity.run(con, "data", schema, target.metadata, thresholds(repo))
     return report
 
 
-def _expectations(con, schema, key: str, suite: dict, label: str) -> list[CheckResult]:
+def _open(target: Target, suite: dict):
+    """A connection with the view ``data`` over the parts, their schema, and the suite's label."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(target.files[0])
+    label = f"expectations/{target.trial}.json"
+    suites.check_columns(suite, schema.names, label)
+    con = duckdb.connect()
+    con.sql("SET enable_progress_bar = false")  # DuckDB draws it on stdout, into --json's output
+    # Every query binds the view again, reading all the parts' footers; parts never change.
+    con.sql("SET parquet_metadata_cache = true")
+    con.sql("SELECT * FROM read_parquet($files, union_by_name = true)",
+            params={"files": [str(f) for f in target.files]}).create_view("data")
+    return con, schema, label
+
+
+def _inputs(expectation: dict, columns: list[str]) -> list[str]:
+    """The columns an expectation reads; one naming no column reads the table's set of columns.
+
+    A ``row_condition`` (GX evaluates those) is text in pandas' or GX's own
+    syntax: every column whose name occurs in it counts as read.
+    """
+    condition = (expectation.get("kwargs") or {}).get("row_condition")
+    named = [c for c in columns if c and c in condition] if isinstance(condition, str) else []
+    return sorted({*suites.referenced_columns(expectation), *named}) or [SCHEMA]
+
+
+def _expectations(con, schema, key: str, suite: dict, label: str, positions: Iterable[int]) -> list[CheckResult]:
+    """The results of the suite's expectations at ``positions`` (0-based), in that order."""
     from ..errors import InvalidInput
 
-    expectations = suite["expectations"]
+    positions = list(positions)
+    expectations = [suite["expectations"][i] for i in positions]
     try:
         fast = sqlsuite.evaluate(con, "data", schema, key, expectations)
     except InvalidInput as exc:
         raise InvalidInput(f"{label}: {exc}") from exc
-    numbers = [n for n, result in enumerate(fast, start=1) if result is None]
-    rest = [expectations[n - 1] for n in numbers]
+    rest = [j for j, result in enumerate(fast) if result is None]
     if rest:
         from . import gxsuite
 
+        chosen = [expectations[j] for j in rest]
         try:
-            gxsuite.check_types(rest, numbers)
+            gxsuite.check_types(chosen, [positions[j] + 1 for j in rest])
         except InvalidInput as exc:
             raise InvalidInput(f"{label}: {exc}") from exc
-        slow = iter(gxsuite.run(_frame_for(con, key, rest), key, rest, suite.get("name", "suite")))
+        slow = iter(gxsuite.run(_frame_for(con, key, chosen), key, chosen, suite.get("name", "suite")))
         fast = [r if r is not None else next(slow) for r in fast]
+    for result, expectation in zip(fast, expectations):
+        result.inputs = _inputs(expectation, schema.names)
     return fast
 
 

@@ -4,8 +4,10 @@ GX's pandas engine holds the whole table in memory (about 44 s and 5 GB for
 ten million rows) and its SQL path does not work on DuckDB in GX 1.24. The
 common expectation types are counts and extremes, so ipd evaluates them
 itself: every figure of every supported expectation is one aggregate (with a
-FILTER clause) of a single SELECT, and only a failing row-level expectation
-pays for a second query, which lists the keys of its rows at fault.
+FILTER clause) of a single SELECT. A second, smaller one counts distinct
+values, the cheapest way the first one's figures allow, and lists the keys of
+the rows at fault of the failing row-level expectations. Only a column with
+repeated values costs two queries more: to count its rows at fault and list them.
 
 GX stays the reference: the results follow its pandas engine (nulls and NaN
 are missing values and are skipped except by the null expectations;
@@ -29,7 +31,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,9 @@ from .suite import referenced_columns
 NUMERIC = (INTEGER, NUMBER)  # decimals are left to GX: pandas compares them exactly with floats, DuckDB does not
 TEMPORAL = (DATE, DATETIME)
 SCALAR = (INTEGER, NUMBER, STRING, BOOLEAN, DATE, DATETIME)
+# Distinct integers are counted in a bitmap of their range when it is at most this wide (DuckDB's
+# bitstring_agg refuses ranges of a few billion; a bitmap of 10^9 bits holds 125 MB per thread).
+BITMAP_BITS_PER_VALUE, BITMAP_FLOOR, BITMAP_MAX = 8, 1 << 20, 10**9
 
 BOUNDS = ("min_value", "max_value", "strict_min", "strict_max")
 ALLOWED = {
@@ -90,22 +95,39 @@ class Unsupported(Exception):
 
 @dataclass
 class Scan:
-    """The one aggregate SELECT over the relation: each distinct expression once, named a0, a1, …"""
+    """The aggregate SELECT over the relation (each distinct expression once, named a0, a1, …), and a
+    second, smaller one for what the first one's figures decide (named b0, b1, …, and k0, k1, … for
+    the keys of the rows at fault)."""
 
     con: duckdb.DuckDBPyConnection
     relation: str
     fields: dict[str, pa.Field]
     aliases: dict[str, str] = field(default_factory=dict)
+    later: dict[str, Callable[[dict[str, Any]], str]] = field(default_factory=dict)
 
     def add(self, sql: str) -> str:
         return self.aliases.setdefault(sql, f"a{len(self.aliases)}")
 
+    def add_later(self, build: Callable[[dict[str, Any]], str]) -> str:
+        """An aggregate of the second SELECT, whose SQL ``build`` writes from the first one's values."""
+        alias = f"b{len(self.later)}"
+        self.later[alias] = build
+        return alias
+
     def run(self) -> dict[str, Any]:
-        if not self.aliases:
+        return self._select(self.aliases.items())
+
+    def run_later(self, values: dict[str, Any], more: dict[str, str]) -> dict[str, Any]:
+        return self._select([*((build(values), alias) for alias, build in self.later.items()),
+                             *((sql, alias) for alias, sql in more.items())])
+
+    def _select(self, expressions: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        expressions = list(expressions)
+        if not expressions:
             return {}
-        select = ", ".join(f"{sql} AS {alias}" for sql, alias in self.aliases.items())
+        select = ", ".join(f"{sql} AS {alias}" for sql, alias in expressions)
         row = self.con.sql(f"SELECT {select} FROM {self.relation}").fetchall()[0]
-        return dict(zip(self.aliases.values(), row))
+        return dict(zip((alias for _, alias in expressions), row))
 
     def column(self, kwargs: dict[str, Any], argument: str = "column") -> pa.Field:
         name = kwargs.get(argument)
@@ -116,26 +138,51 @@ class Scan:
 
 @dataclass
 class Plan:
-    """How one expectation is read off the scan; ``unexpected`` selects a row-level one's rows at fault."""
+    """How one expectation is read off the scan; ``unexpected`` selects a row-level one's rows at fault.
+
+    ``later``: ``finish`` needs the second SELECT's values too.
+    """
 
     finish: Callable[[dict[str, Any]], CheckResult | None]
     unexpected: str | None = None
+    later: bool = False
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, key: str,
              expectations: list[dict]) -> list[CheckResult | None]:
-    """One result per expectation, None where GX must decide; unknown columns are refused."""
+    """One result per expectation, None where GX must decide; unknown columns are refused.
+
+    The first SELECT decides every expectation but uniqueness; the second counts
+    distinct values (the cheapest way the first one's figures allow) and lists
+    the keys of the rows at fault of the failing ones. Only a column with
+    repeated values costs more: its rows at fault are counted and listed apart.
+    """
     fields = {f.name: f for f in schema}
     _check_columns(expectations, fields)
     scan = Scan(con, relation, fields)
     plans = [_plan(scan, expectation) for expectation in expectations]
     values = scan.run()
-    results = [plan.finish(values) if plan else None for plan in plans]
-    failing = {i: plan.unexpected for i, (plan, result) in enumerate(zip(plans, results))
-               if plan and plan.unexpected and result and not result.success and result.unexpected_count}
-    for i, keys in _keys(con, relation, key, failing).items():
+    results = [plan.finish(values) if plan and not plan.later else None for plan in plans]
+    failing = _failing(plans, results)
+    k = quote(key)
+    values |= scan.run_later(values, {f"k{i}": f"min({k}, {MAX_KEYS}) FILTER (WHERE {where})"
+                                      for i, where in failing.items()})
+    for i in failing:
+        results[i].unexpected_keys = list(values[f"k{i}"] or [])
+    late = [i for i, plan in enumerate(plans) if plan and plan.later]
+    for i in late:
+        results[i] = plans[i].finish(values)
+    for i, keys in _keys(con, relation, key, _failing(plans, results, late)).items():
         results[i].unexpected_keys = keys
     return results
+
+
+def _failing(plans: list[Plan | None], results: list[CheckResult | None],
+             among: Iterable[int] | None = None) -> dict[int, str]:
+    """Failing row-level expectations (of those ``among``) and the condition selecting their rows at fault."""
+    return {i: plans[i].unexpected for i in (range(len(plans)) if among is None else among)
+            if plans[i] and plans[i].unexpected and results[i] and not results[i].success
+            and results[i].unexpected_count}
 
 
 def _check_columns(expectations: list[dict], fields: dict[str, pa.Field]) -> None:
@@ -301,14 +348,20 @@ def plain(value: Any) -> Any:
 # --- row-level expectations ---------------------------------------------------------------------
 
 def _rows(scan: Scan, name: str, unexpected: str, considered: str | None, mostly: float,
-          missing: bool = True) -> Plan:
-    """A row-level expectation as GX counts it: ``unexpected`` among the ``considered`` rows."""
+          missing: bool = True, count: Callable[[dict[str, Any]], int] | None = None) -> Plan:
+    """A row-level expectation as GX counts it: ``unexpected`` among the ``considered`` rows.
+
+    ``count`` reads the number of unexpected rows off the scan when counting
+    them there would cost more than telling whether there are any.
+    """
     total = scan.add("count(*)")
     among = scan.add(f"count(*) FILTER (WHERE {considered})") if considered else total
-    bad = scan.add(f"count(*) FILTER (WHERE {unexpected})")
+    if count is None:
+        bad = scan.add(f"count(*) FILTER (WHERE {unexpected})")
+        count = lambda values: int(values[bad])  # noqa: E731
 
     def finish(values: dict[str, Any]) -> CheckResult:
-        n, m, u = int(values[total]), int(values[among]), int(values[bad])
+        n, m, u = int(values[total]), int(values[among]), count(values)
         # GX's _mostly_success, in the same float arithmetic; nothing to consider is a success.
         success = m == 0 or (float(m) - float(u)) / float(m) >= mostly
         details = {"element_count": n, "missing_count": n - m if missing else None,
@@ -319,11 +372,13 @@ def _rows(scan: Scan, name: str, unexpected: str, considered: str | None, mostly
     return Plan(finish, unexpected)
 
 
-def _column_rows(scan: Scan, kwargs: dict, name: str, f: pa.Field, expected: str) -> Plan:
+def _column_rows(scan: Scan, kwargs: dict, name: str, f: pa.Field, expected: str,
+                 count: Callable[[dict[str, Any]], int] | None = None) -> Plan:
     """A column-map expectation: missing values are skipped, the others must satisfy ``expected``."""
     value = _value(f)
     present = f"{value} IS NOT NULL"
-    return _rows(scan, name, f"{present} AND NOT coalesce({expected}, FALSE)", present, _mostly(kwargs))
+    return _rows(scan, name, f"{present} AND NOT coalesce({expected}, FALSE)", present, _mostly(kwargs),
+                 count=count)
 
 
 def _not_null(scan: Scan, kwargs: dict, name: str) -> Plan:
@@ -335,14 +390,49 @@ def _null(scan: Scan, kwargs: dict, name: str) -> Plan:
 
 
 def _unique(scan: Scan, kwargs: dict, name: str) -> Plan:
-    """Every copy of a repeated value is unexpected (pandas' duplicated(keep=False))."""
+    """Every copy of a repeated value is unexpected (pandas' duplicated(keep=False)).
+
+    The second SELECT counts distinct values: as many as present values means
+    no copies, and a key column is nearly always so. Only when some value
+    repeats does another query count the rows holding one (every copy, not the
+    extra ones), and one more list them.
+    """
     f = scan.column(kwargs)
     if type_class(f.type) not in SCALAR:
         raise Unsupported
     value = _value(f)
     repeated = (f"SELECT {value} FROM {scan.relation} WHERE {value} IS NOT NULL "
                 f"GROUP BY 1 HAVING count(*) > 1")
-    return _column_rows(scan, kwargs, name, f, f"{value} NOT IN ({repeated})")
+    expected = f"{value} NOT IN ({repeated})"
+    present = scan.add(f"count(*) FILTER (WHERE {value} IS NOT NULL)")  # the same aggregate _column_rows adds
+    distinct = scan.add_later(_distinct(scan, f, present))
+    unexpected = f"{value} IS NOT NULL AND NOT coalesce({expected}, FALSE)"
+
+    def count(values: dict[str, Any]) -> int:
+        if values[distinct] == values[present]:
+            return 0
+        return int(scan.con.sql(f"SELECT count(*) FILTER (WHERE {unexpected}) FROM {scan.relation}").fetchall()[0][0])
+
+    plan = _column_rows(scan, kwargs, name, f, expected, count)
+    plan.later = True
+    return plan
+
+
+def _distinct(scan: Scan, f: pa.Field, present: str) -> Callable[[dict[str, Any]], str]:
+    """SQL counting the column's distinct values: for integers in a range not much wider than their
+    number, a bitmap of the range (a third of the time of hashing ten million keys)."""
+    value = _value(f)
+    if type_class(f.type) != INTEGER:
+        return lambda values: f"count(DISTINCT {value})"
+    low, high = scan.add(f"min({value})"), scan.add(f"max({value})")
+
+    def build(values: dict[str, Any]) -> str:
+        lo, hi = values[low], values[high]
+        if lo is None or hi - lo >= min(BITMAP_BITS_PER_VALUE * values[present] + BITMAP_FLOOR, BITMAP_MAX):
+            return f"count(DISTINCT {value})"
+        return f"bit_count(bitstring_agg({value}, {lo}, {hi}))"
+
+    return build
 
 
 def _between(scan: Scan, kwargs: dict, name: str) -> Plan:

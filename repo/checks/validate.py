@@ -41,7 +41,8 @@ class Validation:
                 "versions": [vars(v) for v in self.versions], "problems": self.problems}
 
 
-def validate(repo: Repository, progress: Progress = SILENT) -> Validation:
+def validate(repo: Repository, progress: Progress = SILENT, cache: bool = True) -> Validation:
+    """``cache``: reuse the report of a version checked before (see ``cache``); fingerprints are always verified."""
     result = Validation()
     for trial in repo.trials():
         dataset = repo.dataset(trial)
@@ -53,7 +54,7 @@ def validate(repo: Repository, progress: Progress = SILENT) -> Validation:
                 result.versions.append(checked)
                 advance(1)
         try:
-            result.checks.append(check(repo, Ref(trial), progress))
+            result.checks.append(check(repo, Ref(trial), progress, cache))
         except RepoError as exc:
             result.problems.append({"object": trial, "problem": str(exc)})
     return result

@@ -11,6 +11,8 @@ from rich.table import Table
 from ..console import Bars, emit_json, out
 from . import JsonOption, RepoOption, app, command, open_repository
 
+NoCacheOption = Annotated[bool, typer.Option(
+    "--no-cache", help="Check again even if this version was checked before with the same suite and roles.")]
 expect_app = typer.Typer(no_args_is_help=True, help="Edit a trial's expectation suite (expectations/TRIAL.json).")
 app.add_typer(expect_app, name="expect")
 
@@ -21,6 +23,7 @@ def check(
     html: Annotated[Optional[Path], typer.Option(help="Also write a static HTML report into this directory.")] = None,
     open_queries: Annotated[bool, typer.Option(
         "--open-queries", help="Raise a query per participant a failing row-level check names (not twice).")] = False,
+    no_cache: NoCacheOption = False,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
@@ -30,7 +33,7 @@ def check(
     from ..refs import Ref
 
     repository = open_repository(repo)
-    report = run(repository, Ref.parse(ref), Bars())
+    report = run(repository, Ref.parse(ref), Bars(), cache=not no_cache)
     if html:
         from ..checks.html import write
 
@@ -54,6 +57,7 @@ def check(
 @command
 def validate(
     junit: Annotated[Optional[Path], typer.Option(help="Also write JUnit XML for the CI system here.")] = None,
+    no_cache: NoCacheOption = False,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
@@ -61,7 +65,7 @@ def validate(
     from ..checks.validate import junit as to_junit, validate as run
     from ..console import render_validation
 
-    result = run(open_repository(repo), Bars())
+    result = run(open_repository(repo), Bars(), cache=not no_cache)
     if junit:
         junit.write_text(to_junit(result))
     emit_json(result.to_json()) if json else render_validation(result)
