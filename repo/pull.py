@@ -2,8 +2,10 @@
 
 The version is read from the source repository (a path or a git URL) through
 git and its DVC remote, checked part by part and row by row against the
-version record, and written out with a pin file. The pin names the trial,
-version, fingerprint and source, so a later ``ipd status`` can tell the
+version record, and written out with a pin file. A de-identified release
+(``--tier``) is fetched the same way from the source's release remote and
+checked against its release record (see ``release.fetch``). The pin names the
+trial, version (and tier), fingerprint and source, so a later ``ipd status`` can tell the
 requestor whether a newer version supersedes theirs, and ``upgrade`` can move
 the copy to the newest version, keeping the old pin in the pin's history.
 
@@ -37,6 +39,7 @@ from .verification import check_parts
 from .versions import VersionRecord, record_path
 
 PIN = "ipd-pin.json"
+RELEASE_FORMAT = "release"  # a release's pin: the package's files, Parquet, CSV and SAS transport at once
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class PullOptions:
     source: str
     out: Path
     format: str = "parquet"
+    tier: str | None = None  # a de-identified release of the version, for this access tier
 
 
 @dataclass
@@ -59,11 +63,18 @@ class Pin:
     pulled: str
     tool: str
     history: list[dict] = field(default_factory=list)
+    tier: str | None = None  # set when the copy is a de-identified release
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        if self.tier is None:
+            del data["tier"]  # a pin of a version reads as it always has
+        return data
 
     def write(self, directory: Path) -> None:
         """Replace the pin atomically: a reader sees the old pin or the new one, never half of one."""
         partial = directory / f".{PIN}.partial"
-        partial.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        partial.write_text(json.dumps(self.to_json(), indent=2) + "\n")
         os.replace(partial, directory / PIN)
 
     @classmethod
@@ -82,6 +93,10 @@ class Pin:
     def history_entry(self) -> dict:
         """What the pin's history keeps of this pin once the copy moves to another version."""
         return {"version": self.version, "fingerprint": self.fingerprint, "pulled": self.pulled, "files": self.files}
+
+    @property
+    def label(self) -> str:
+        return f"{self.trial}@{self.version}" + (f" ({self.tier} release)" if self.tier else "")
 
 
 @dataclass(frozen=True)
@@ -105,14 +120,21 @@ def read_pin(directory: Path) -> Pin:
 
 
 def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
-    """The source as DVC should open it, the revision of the version, and the version's name."""
+    """The source as DVC should open it, the revision of the version (or release), and the version's name."""
     source = options.source
     if not is_local(source):
+        if options.tier:
+            return source, None, options.ref.version or ""  # a release is read at the source's head
         return source, tag_name(options.ref.trial, options.ref.version) if options.ref.version else None, \
             options.ref.version or ""
     path = Path(source.removeprefix("file://")).expanduser().resolve()
     if not (path / SETTINGS).is_file():
         raise NotARepository(f"{source} is not an ipd repository (no {SETTINGS})")
+    if options.tier:
+        from .release.fetch import resolve_local
+
+        version, commit = resolve_local(path, source, options.ref.trial, options.ref.version, options.tier)
+        return str(path), commit, version
     version = Repository(path).dataset(options.ref.trial).version(options.ref.version)
     return str(path), version.commit(), version.record.version
 
@@ -133,22 +155,28 @@ def _latest_version(remote: RemoteRepository, trial: str) -> str:
 
 
 def pull(options: PullOptions, progress: Progress = SILENT) -> Pin:
-    if options.format not in formats.EXPORTS:
+    if options.tier is None and options.format not in formats.EXPORTS:
         raise InvalidInput(f"unknown format {options.format!r}; choose one of {', '.join(formats.EXPORTS)}")
+    if options.tier is not None:
+        from .release.fetch import check_tier
+
+        check_tier(options.tier)
     trial = options.ref.trial
     if options.out.exists() and not options.out.is_dir():
         raise InvalidInput(f"{options.out} exists and is not a directory")
     existing = Pin.read(options.out) if options.out.is_dir() else None
     if existing and existing.trial != trial:
         raise InvalidInput(f"{options.out} already holds a pull of {existing.trial}; choose another --out")
+    if existing and existing.tier != options.tier:
+        raise InvalidInput(f"{options.out} already holds {existing.label}; choose another --out")
     url, rev, version = _resolve(options)
     with progress.step(f"opening {options.source}"):
         if not version:
             with RemoteRepository(url, None) as head:
-                version = _latest_version(head, trial)
-            rev = tag_name(trial, version)
+                version = _latest_release(head, trial, options.tier) if options.tier else _latest_version(head, trial)
+            rev = None if options.tier else tag_name(trial, version)
     if existing and existing.version != version:
-        raise InvalidInput(f"{options.out} already holds {trial}@{existing.version}; choose another --out")
+        raise InvalidInput(f"{options.out} already holds {existing.label}; choose another --out")
 
     with _staging(options.out) as staging:
         record, written = _fetch(options, url, rev, version, staging, progress)
@@ -177,7 +205,7 @@ def upgrade(directory: Path, source: str | None = None, trial: str | None = None
     state = status(directory, source, progress)
     if not state.superseded:
         return UpgradeResult(old, old)
-    options = PullOptions(Ref(old.trial, state.latest), source, directory, old.format)
+    options = PullOptions(Ref(old.trial, state.latest), source, directory, old.format, old.tier)
     url, rev, version = _resolve(options)
     with _staging(directory) as staging:
         record, written = _fetch(options, url, rev, version, staging, progress)
@@ -188,15 +216,32 @@ def upgrade(directory: Path, source: str | None = None, trial: str | None = None
 
 
 def _new_pin(record: VersionRecord, options: PullOptions, written: list[str]) -> Pin:
+    """``record``: a version's record, or a release's (which has the same fields the pin takes)."""
     return Pin(record.trial, record.version, record.fingerprint, record.rows, _pinned_source(options.source),
-               options.format, written, dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-               f"ipd-repo {__version__}")
+               RELEASE_FORMAT if options.tier else options.format, written,
+               dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), f"ipd-repo {__version__}",
+               tier=options.tier)
+
+
+def _latest_release(remote: RemoteRepository, trial: str, tier: str) -> str:
+    from .release.fetch import latest_remote
+
+    return latest_remote(remote, trial, tier)
 
 
 def _fetch(options: PullOptions, url: str, rev: str | None, version: str, staging: Path,
            progress: Progress) -> tuple[VersionRecord, list[str]]:
     """Fetch one version into ``staging``, check it against its record, and export it there."""
     trial = options.ref.trial
+    if options.tier:
+        from .release.fetch import fetch, release_remote
+
+        local = Path(url) if is_local(options.source) else None
+        record, written = fetch(url, rev, release_remote(url, local), trial, version, options.tier,
+                                options.source, staging, progress)
+        for name in written:
+            os.replace(staging / "release" / name, staging / name)
+        return record, written
     with RemoteRepository(url, rev) as remote:
         if not remote.exists(record_path(trial, version)):
             raise NotFound(f"{options.source} has no version {trial}@{version}")

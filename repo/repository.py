@@ -34,6 +34,7 @@ class InitResult:
     root: Path
     remote: str
     created: bool
+    release_remote: str = ""
 
 
 def default_remote(root: Path) -> Path:
@@ -49,6 +50,7 @@ def _settings_text(name: str) -> str:
     remotes = tomlkit.table()
     remotes.add(tomlkit.comment("DVC remote (by name, see .dvc/config) for each kind of data"))
     remotes["restricted"] = storage.RESTRICTED_REMOTE
+    remotes["release"] = storage.RELEASE_REMOTE
     doc["remotes"] = remotes
     return tomlkit.dumps(doc)
 
@@ -75,7 +77,7 @@ class Repository:
         raise NotARepository(f"{path} is not inside an ipd repository (run `ipd init` first)")
 
     @classmethod
-    def init(cls, path: str | Path = ".", remote: str | None = None) -> InitResult:
+    def init(cls, path: str | Path = ".", remote: str | None = None, release_remote: str | None = None) -> InitResult:
         root = Path(path).resolve()
         if root.exists() and not root.is_dir():
             raise InvalidInput(f"{path} exists and is not a directory")
@@ -83,8 +85,10 @@ class Repository:
         created = not (root / SETTINGS).exists()
         scm = Git.init(root)
         url = remote or str(default_remote(root))
+        has_release = storage.configured_url(root, storage.RELEASE_REMOTE)
+        release_url = release_remote or (None if has_release else storage.beside(url))
         with _locked(scm):
-            storage.init(root, url)
+            storage.init(root, url, release_url)
             for folder in LAYOUT:
                 (root / folder).mkdir(exist_ok=True)
                 keep = root / folder / ".gitkeep"
@@ -97,7 +101,7 @@ class Repository:
                      *[f"{f}/.gitkeep" for f in LAYOUT if (root / f / ".gitkeep").exists()]]
             if scm.has_changes(paths):
                 scm.commit(paths, "ipd init")
-        return InitResult(root, storage.remote_url(root), created)
+        return InitResult(root, storage.remote_url(root), created, storage.configured_url(root, storage.RELEASE_REMOTE))
 
     # -- reading ----------------------------------------------------------------
 

@@ -9,6 +9,10 @@ cell changed and changed back, is no change to the requestor. A re-delivery has
 no log entries; its record's ``changes`` (against its parent) are added in, and
 when a re-delivery did not record them the counts are unknown rather than wrong.
 
+A pulled release (its pin has a tier) is superseded by a release of a newer
+version for the same tier; the changes counted are those of the versions in
+between, and a newer version not yet released for the tier is noted.
+
 Problems with the pin itself are errors, not a status: a pinned version the
 source no longer has is NotFound (exit 2); one whose fingerprint differs from
 the source's record of it is an IntegrityError (exit 1), since the copy was not
@@ -27,6 +31,8 @@ from .correctionlog import Correction
 from .errors import IntegrityError, NotARepository, NotFound
 from .progress import SILENT, Progress
 from .pull import Pin, read_pin
+from .refs import version_number
+from .release.record import NAME as RELEASE_NAME, ReleaseRecord, records as releases
 from .storage import RemoteRepository, is_local
 from .versions import VersionRecord
 
@@ -66,6 +72,7 @@ class Status:
     columns_removed: list[str] | None
     reasons: list[Reason] = field(default_factory=list)  # most frequent first
     notes: list[str] = field(default_factory=list)
+    tier: str | None = None  # the pin is of a release for this tier
 
     @property
     def superseded(self) -> bool:
@@ -78,7 +85,8 @@ class Status:
                 "records_removed": self.records_removed, "columns_added": self.columns_added,
                 "columns_removed": self.columns_removed,
                 "source": self.source, "versions": [v.to_json() for v in self.versions],
-                "reasons": [{"reason": r.reason, "count": r.count} for r in self.reasons], "notes": self.notes}
+                "reasons": [{"reason": r.reason, "count": r.count} for r in self.reasons], "notes": self.notes,
+                **({"tier": self.tier} if self.tier else {})}
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class SourceMetadata:
 
     records: list[VersionRecord]
     log: list[Correction]
+    releases: list[ReleaseRecord] = field(default_factory=list)  # of the pinned tier, oldest first
 
 
 def status(directory: Path, source: str | None = None, progress: Progress = SILENT) -> Status:
@@ -94,10 +103,11 @@ def status(directory: Path, source: str | None = None, progress: Progress = SILE
     pin = read_pin(directory)
     source = source or pin.source
     with progress.step(f"reading {source}"):
-        metadata = read_source(source, pin.trial)
+        metadata = read_source(source, pin.trial, pin.tier)
     check_pin(pin, metadata, source, directory)
     pinned = next(r for r in metadata.records if r.version == pin.version)
-    newer = [r for r in metadata.records if r.number > pinned.number]
+    latest = metadata.releases[-1].version if pin.tier else metadata.records[-1].version
+    newer = [r for r in metadata.records if pinned.number < r.number <= version_number(latest)]
     names = {r.version for r in newer}
     entries = [e for e in metadata.log if e.version in names]
     cells, added, removed, columns = _net_changes(entries)
@@ -123,13 +133,18 @@ def status(directory: Path, source: str | None = None, progress: Progress = SILE
                 dropped.append(column)
     unknown = any(r.kind != "correction" and r.changes is None for r in newer)
     reasons = [Reason(text, count) for text, count in Counter(e.reason for e in entries).most_common()]
-    return Status(directory, pin.trial, pin.version, pin.fingerprint, metadata.records[-1].version, source,
+    if pin.tier and metadata.records[-1].number > version_number(latest):
+        notes.append(f"{metadata.records[-1].version} is the latest version, but it has no {pin.tier} release yet")
+    return Status(directory, pin.trial, pin.version, pin.fingerprint, latest, source,
                   [NewerVersion(r.version, r.created, r.message, r.kind, r.changes) for r in newer],
-                  *((None,) * 5 if unknown else (cells, added, removed, columns, dropped)), reasons, notes)
+                  *((None,) * 5 if unknown else (cells, added, removed, columns, dropped)), reasons, notes, pin.tier)
 
 
 def check_pin(pin: Pin, metadata: SourceMetadata, source: str, directory: Path) -> None:
-    """The pinned version must be one the source still has, with the same fingerprint."""
+    """The pinned version (or release) must be one the source still has, with the same fingerprint."""
+    if pin.tier:
+        _check_release_pin(pin, metadata, source, directory)
+        return
     label = f"{pin.trial}@{pin.version}"
     pinned = next((r for r in metadata.records if r.version == pin.version), None)
     if pinned is None:
@@ -140,11 +155,25 @@ def check_pin(pin: Pin, metadata: SourceMetadata, source: str, directory: Path) 
                              f"{pinned.fingerprint}: the copy was not pulled from this source")
 
 
-def read_source(source: str, trial: str) -> SourceMetadata:
+def _check_release_pin(pin: Pin, metadata: SourceMetadata, source: str, directory: Path) -> None:
+    label = pin.label
+    pinned = next((r for r in metadata.releases if r.version == pin.version), None)
+    if pinned is None:
+        raise NotFound(f"{source} has no {label}, the release pinned in {directory}: was the source rewritten, "
+                       "or is it another repository?")
+    if pinned.fingerprint != pin.fingerprint:
+        raise IntegrityError(f"{directory} pins {label} with fingerprint {pin.fingerprint}, but {source} records "
+                             f"{pinned.fingerprint}: the copy was not pulled from this source")
+
+
+def read_source(source: str, trial: str, tier: str | None = None) -> SourceMetadata:
     """A plain path is read in place; a URL through git (and DVC), at its current head."""
     if is_local(source) and not source.startswith("file:"):
-        return _read_local(Path(source).expanduser(), source, trial)
-    return _read_remote(source, trial)
+        metadata = _read_local(Path(source).expanduser(), source, trial)
+        if tier:
+            metadata.releases.extend(releases(Path(source).expanduser().resolve(), trial, tier))
+        return metadata
+    return _read_remote(source, trial, tier)
 
 
 def _read_local(path: Path, source: str, trial: str) -> SourceMetadata:
@@ -159,9 +188,10 @@ def _read_local(path: Path, source: str, trial: str) -> SourceMetadata:
     return SourceMetadata(records, correctionlog.read(correctionlog.log_path(repository.root, trial)))
 
 
-def _read_remote(url: str, trial: str) -> SourceMetadata:
+def _read_remote(url: str, trial: str, tier: str | None = None) -> SourceMetadata:
     folder = f"datasets/{trial}/versions"
     log = f"datasets/{trial}/{correctionlog.LOG}"
+    shelf = f"datasets/{trial}/releases"
     with RemoteRepository(url, None) as remote:
         if not remote.exists(folder):
             raise NotFound(f"{url} has no trial {trial!r}")
@@ -169,9 +199,13 @@ def _read_remote(url: str, trial: str) -> SourceMetadata:
         records = sorted((VersionRecord.from_json(remote.read_text(f"{folder}/{n}")) for n in names),
                          key=lambda r: r.number)
         text = remote.read_text(log) if remote.exists(log) else ""
+        found = [n for n in (remote.listdir(shelf) if tier and remote.exists(shelf) else [])
+                 if (m := RELEASE_NAME.match(n)) and m.group(2) == tier]
+        released = sorted((ReleaseRecord.from_json(remote.read_text(f"{shelf}/{n}")) for n in found),
+                          key=lambda r: r.number)
     if not records:
         raise NotFound(f"{url} has no trial {trial!r}")
-    return SourceMetadata(records, correctionlog.parse(text, f"{log} at {url}"))
+    return SourceMetadata(records, correctionlog.parse(text, f"{log} at {url}"), released)
 
 
 @dataclass

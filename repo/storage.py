@@ -2,7 +2,9 @@
 
 DVC stores the bytes (sources and Parquet parts), content-addressed by md5, in
 the repository's cache and its remotes; git holds the small ``.dvc`` pointer
-files. DVC is imported inside these functions: it costs a noticeable fraction
+files. There are two remotes: ``restricted`` (deliveries, versions, the
+release-ID linkage) and ``release`` (de-identified release packages only), and
+every push names the one it goes to. DVC is imported inside these functions: it costs a noticeable fraction
 of a second, and commands that only read metadata never need it.
 """
 
@@ -20,6 +22,7 @@ from urllib.parse import urlparse
 from .errors import StorageError
 
 RESTRICTED_REMOTE = "restricted"
+RELEASE_REMOTE = "release"  # de-identified releases only: can be granted to requestors on its own
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 
@@ -61,28 +64,48 @@ def is_local(url: str) -> bool:
     return scheme in ("", "file") or len(scheme) == 1  # a Windows drive letter is not a scheme
 
 
-def init(root: Path, url: str) -> None:
-    """Initialise DVC in ``root`` (if needed) and point the restricted remote at ``url``."""
+def init(root: Path, url: str, release_url: str | None = None) -> None:
+    """Initialise DVC in ``root`` (if needed) and point the restricted (and release) remotes at their URLs."""
     from dvc.repo import Repo
 
     if not (root / ".dvc").is_dir():
         with _quiet():
             Repo.init(str(root))
-    if is_local(url):
-        path = Path(urlparse(url).path if url.startswith("file:") else url).expanduser()
-        path = (Path.cwd() / path).resolve() if not path.is_absolute() else path
-        path.mkdir(parents=True, exist_ok=True)
-        # A remote inside the work tree travels with git, so it must be stored relative
-        # to .dvc/; DVC writes a relative path that way when given one relative to the cwd.
-        url = str(path)
-        if path.is_relative_to(root):
-            url = os.path.relpath(path, Path.cwd())
-            _ignore_in_dvc(root, os.path.relpath(path, root))
+    remotes = {RESTRICTED_REMOTE: url, **({RELEASE_REMOTE: release_url} if release_url else {})}
     with _dvc(root, "configuring the DVC remote") as repo:
         with repo.config.edit() as conf:
             conf["core"]["analytics"] = False
             conf["core"]["remote"] = RESTRICTED_REMOTE
-            conf["remote"][RESTRICTED_REMOTE] = {"url": url}
+            for name, where in remotes.items():
+                conf["remote"][name] = {"url": _stored_url(root, where)}
+
+
+def set_remote(root: Path, name: str, url: str) -> None:
+    """Point the DVC remote ``name`` at ``url`` (added if the repository has none of that name)."""
+    stored = _stored_url(root, url)
+    with _dvc(root, f"configuring the DVC remote {name}") as repo:
+        with repo.config.edit() as conf:
+            conf["remote"][name] = {"url": stored}
+
+
+def beside(url: str) -> str:
+    """The default release remote: a directory (or prefix) next to the restricted remote."""
+    return url.rstrip("/") + "-release"
+
+
+def _stored_url(root: Path, url: str) -> str:
+    """A local remote made to exist and written as DVC should store it; any other URL as given."""
+    if not is_local(url):
+        return url
+    path = Path(urlparse(url).path if url.startswith("file:") else url).expanduser()
+    path = (Path.cwd() / path).resolve() if not path.is_absolute() else path
+    path.mkdir(parents=True, exist_ok=True)
+    # A remote inside the work tree travels with git, so it must be stored relative
+    # to .dvc/; DVC writes a relative path that way when given one relative to the cwd.
+    if path.is_relative_to(root):
+        _ignore_in_dvc(root, os.path.relpath(path, root))
+        return os.path.relpath(path, Path.cwd())
+    return str(path)
 
 
 def _ignore_in_dvc(root: Path, relative: str) -> None:
@@ -97,26 +120,26 @@ def remote_url(root: Path, name: str = RESTRICTED_REMOTE) -> str:
         return repo.config["remote"].get(name, {}).get("url", "")
 
 
-def _configured_url(root: Path) -> str:
-    """The restricted remote's URL from the repository's own DVC config files, read as INI.
+def configured_url(root: Path, name: str = RESTRICTED_REMOTE) -> str:
+    """A remote's URL from the repository's own DVC config files, read as INI.
 
     Opening DVC only to read its config costs a quarter of a second; the local file
     (``config.local``) overrides the committed one, as in DVC.
     """
     import configparser
 
-    for name in ("config.local", "config"):
+    for file in ("config.local", "config"):
         config = configparser.ConfigParser()
-        config.read(root / ".dvc" / name)
-        url = config.get(f"'remote \"{RESTRICTED_REMOTE}\"'", "url", fallback="")
+        config.read(root / ".dvc" / file)
+        url = config.get(f"'remote \"{name}\"'", "url", fallback="")
         if url:
             return url
     return ""
 
 
-def remote_path_in_tree(root: Path) -> str | None:
+def remote_path_in_tree(root: Path, name: str = RESTRICTED_REMOTE) -> str | None:
     """The remote's path relative to the work tree when it lives inside it (then git carries it)."""
-    url = _configured_url(root)
+    url = configured_url(root, name)
     if not url or not is_local(url) or Path(url).is_absolute():
         return None
     path = (root / ".dvc" / url).resolve()
@@ -162,9 +185,12 @@ def directory_listing(root: Path, target: str) -> dict[str, str]:
     return {entry["relpath"]: entry["md5"] for entry in entries}
 
 
-def check_remote(root: Path) -> str:
+def check_remote(root: Path, name: str = RESTRICTED_REMOTE) -> str:
     """Fail early, before anything is written, when a local remote is not there; returns its URL."""
-    url = _configured_url(root) or remote_url(root)
+    url = configured_url(root, name) or remote_url(root, name)
+    if not url and name != RESTRICTED_REMOTE:
+        raise StorageError(f"{root} has no release remote: add one with `ipd remote release URL` "
+                           "(a directory or any DVC URL, separate from the restricted remote)")
     if is_local(url):
         path = root / ".dvc" / urlparse(url).path if url.startswith("file:") else root / ".dvc" / url
         if not path.exists():
@@ -174,10 +200,11 @@ def check_remote(root: Path) -> str:
     return url
 
 
-def push(root: Path, targets: list[str]) -> None:
-    url = check_remote(root)
+def push(root: Path, targets: list[str], remote: str = RESTRICTED_REMOTE) -> None:
+    """Push ``targets`` to the one remote named: restricted data and releases never share a push."""
+    url = check_remote(root, remote)
     with _dvc(root, f"pushing to the DVC remote {url}") as repo:
-        repo.push(targets=_absolute(root, targets), remote=RESTRICTED_REMOTE)
+        repo.push(targets=_absolute(root, targets), remote=remote)
 
 
 def cache_path(root: Path, md5: str) -> Path:
@@ -208,15 +235,15 @@ def fetch(root: Path, md5s: list[str]) -> None:
 class RemoteRepository:
     """A repository at a path or git URL, as of one revision, read through git and its DVC remote."""
 
-    def __init__(self, url: str, rev: str | None) -> None:
-        self.url, self.rev = url, rev
+    def __init__(self, url: str, rev: str | None, remote: str | None = None) -> None:
+        self.url, self.rev, self.remote = url, rev, remote  # remote: the DVC remote to read data from
         self._fs = None
 
     def __enter__(self) -> RemoteRepository:
         from dvc.api import DVCFileSystem
 
         with self._translated("open"):
-            self._fs = DVCFileSystem(self.url, rev=self.rev)
+            self._fs = DVCFileSystem(self.url, rev=self.rev, remote=self.remote)
             self._fs.ls("", detail=False)  # clone now, so a bad URL fails here
         return self
 

@@ -31,14 +31,17 @@ def pull(
     upgrade: Annotated[bool, typer.Option(
         "--upgrade", help="Move an earlier pull to the newest version, keeping its old pin in the pin's history.")
                        ] = False,
+    tier: Annotated[Optional[str], typer.Option(
+        help="Pull the version's de-identified release for this tier (noncommercial or commercial) from the "
+             "release remote: every file of the package, checked against its release record.")] = None,
     json: JsonOption = False,
 ) -> None:
-    """Pull a pinned version from a repository, checked against its fingerprint; or upgrade an earlier pull."""
+    """Pull a pinned version (or its release, with --tier), checked against its fingerprint; or upgrade a pull."""
     if upgrade:
+        if tier is not None:
+            raise InvalidInput("an upgrade keeps the pinned tier; leave out --tier")
         _upgrade(ref, source, out_dir, format, json)
         return
-    from dataclasses import asdict
-
     from ..pull import PullOptions, pull as run
     from ..refs import Ref
 
@@ -48,17 +51,21 @@ def pull(
         raise InvalidInput("give --from: the repository to pull from (a path or a git URL)")
     if out_dir is None:
         raise InvalidInput("give --out: the directory to pull into")
-    pin = run(PullOptions(Ref.parse(ref), source, out_dir, format or "parquet"), Bars())
+    if tier is not None and format is not None:
+        raise InvalidInput("a release comes in every format at once (Parquet, CSV, SAS transport); leave out --format")
+    pin = run(PullOptions(Ref.parse(ref), source, out_dir, format or "parquet", tier), Bars())
     if json:
-        emit_json(asdict(pin))
+        emit_json(pin.to_json())
+        return
+    if pin.tier:
+        out.print(f"Pulled the {pin.tier} release of {pin.trial}@{pin.version} ({pin.rows} rows, fingerprint "
+                  f"{short(pin.fingerprint)} and every file verified) into {escape(str(out_dir))}: {', '.join(pin.files)}")
         return
     out.print(f"Pulled {pin.trial}@{pin.version} ({pin.rows} rows, fingerprint {short(pin.fingerprint)} verified) "
               f"into {out_dir}: {', '.join(pin.files)}")
 
 
 def _upgrade(ref: str | None, source: str | None, out_dir: Path | None, format: str | None, json: bool) -> None:
-    from dataclasses import asdict
-
     from ..pull import upgrade as run
     from ..refs import Ref
 
@@ -75,12 +82,12 @@ def _upgrade(ref: str | None, source: str | None, out_dir: Path | None, format: 
     pin = result.pin
     if json:
         emit_json({"upgraded": result.upgraded, "from": result.previous.version, "to": pin.version,
-                   "pin": asdict(pin)})
+                   "pin": pin.to_json()})
         return
     if not result.upgraded:
-        out.print(f"{directory} already holds the newest version, {pin.trial}@{pin.version}; nothing to upgrade")
+        out.print(f"{directory} already holds the newest version, {escape(pin.label)}; nothing to upgrade")
         return
-    out.print(f"Upgraded {directory} from {pin.trial}@{result.previous.version} to {pin.trial}@{pin.version} "
+    out.print(f"Upgraded {directory} from {pin.trial}@{result.previous.version} to {escape(pin.label)} "
               f"({pin.rows} rows, fingerprint {short(pin.fingerprint)} verified): {', '.join(pin.files)}")
 
 
@@ -97,11 +104,12 @@ def status(
     if json:
         emit_json(state.to_json())
         return
-    label = f"{state.trial}@{state.version}"
+    label = f"{state.trial}@{state.version}" + (f" ({state.tier} release)" if state.tier else "")
     if not state.superseded:
         out.print(f"{label} is up to date with {escape(state.source)}")
         return
-    out.print(f"{label} is superseded by {state.latest}: {_changes(state)}")
+    newer = f"the {state.tier} release of {state.latest}" if state.tier else state.latest
+    out.print(f"{label} is superseded by {newer}: {_changes(state)}")
     versions = Table("version", "created (UTC)", "kind", "message", title="newer versions", title_justify="left")
     for v in state.versions:
         versions.add_row(v.version, v.created[:16].replace("T", " "), v.kind, escape(v.message))

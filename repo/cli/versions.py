@@ -17,14 +17,43 @@ def init(
     path: Annotated[Path, typer.Argument(help="Where to create the repository.")] = Path("."),
     remote: Annotated[Optional[str], typer.Option(help="DVC remote for the data: a directory or any DVC URL "
                                                   "(default: a directory under ~/.local/share/ipd/remotes).")] = None,
+    release_remote: Annotated[Optional[str], typer.Option(
+        help="DVC remote for de-identified releases only (default: a directory beside the data remote, "
+             "named …-release).")] = None,
 ) -> None:
     """Create (or adopt) a repository: git, DVC, the layout and ipd.toml."""
     from ..repository import Repository
 
-    result = Repository.init(path, remote)
+    result = Repository.init(path, remote, release_remote)
     verb = "Initialised" if result.created else "Already initialised:"
     out.print(f"{verb} ipd repository in {result.root}")
     out.print(f"DVC remote: {result.remote}")
+    out.print(f"Release remote: {result.release_remote}")
+
+
+@command
+def remote(
+    kind: Annotated[Optional[str], typer.Argument(help="restricted (deliveries, versions, linkage) or release "
+                                                  "(de-identified releases only).")] = None,
+    url: Annotated[Optional[str], typer.Argument(help="A directory or any DVC URL (s3://…, ssh://…).")] = None,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """The DVC remote for each kind of data; with KIND URL, point that remote at URL (committed)."""
+    from dataclasses import asdict
+
+    from ..errors import InvalidInput
+    from ..remotes import remotes, set_remote
+
+    repository = open_repository(repo)
+    if kind is not None and url is None:
+        raise InvalidInput(f"give the URL of the {kind} remote: ipd remote {kind} URL")
+    shown = [set_remote(repository, kind, url)] if kind is not None else remotes(repository)
+    if json:
+        emit_json([asdict(r) for r in shown])
+        return
+    for r in shown:
+        out.print(f"{r.kind:<11} {r.url or '(none: add one with `ipd remote ' + r.kind + ' URL`)'}")
 
 
 @command

@@ -1,0 +1,103 @@
+"""The curator's release commands: ``ipd release TRIAL@vN --tier TIER`` builds a release; ``lookup``.
+
+``plan`` and ``approve`` register on the same group from ``release_plan``.
+The group builds by default: a first argument that is not one of its
+commands is the TRIAL@vN of ``ipd release build``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from ..console import Bars, emit_json, out, short
+from . import JsonOption, RepoOption, app, command, open_repository
+
+
+class _BuildByDefault(TyperGroup):
+    """``ipd release actg175@v1 --tier commercial`` is ``ipd release build actg175@v1 --tier commercial``."""
+
+    ORDER = ("plan", "approve", "build", "lookup")  # as a curator uses them
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["build", *args]
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx):
+        return sorted(self.commands, key=lambda c: (self.ORDER.index(c) if c in self.ORDER else len(self.ORDER), c))
+
+
+release_app = typer.Typer(
+    cls=_BuildByDefault, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    help="De-identified releases per access tier, by the NHLBI rules: `ipd release TRIAL@vN --tier TIER` builds "
+         "one (the same as `ipd release build`); plan, approve and lookup are its other commands.")
+app.add_typer(release_app, name="release")
+
+TierOption = Annotated[str, typer.Option(
+    "--tier", help="noncommercial (excludes who refused sharing) or commercial (also who refused commercial use).")]
+
+
+@command(target=release_app, name="build")
+def build(
+    ref: Annotated[str, typer.Argument(metavar="TRIAL@vN", help="The approved version to release.")],
+    tier: TierOption,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out", help="Also copy the package into this new directory (for delivery on other media).")] = None,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """Build the release of an approved version for one tier: de-identify, scan, package, push, record."""
+    from dataclasses import asdict
+
+    from ..refs import Ref
+    from ..release.build import BuildOptions, build as run
+    from ..release.record import package_path
+
+    result = run(open_repository(repo), BuildOptions(Ref.parse(ref), tier, out_dir), Bars())
+    record = result.record
+    if json:
+        emit_json({**asdict(record), "built": result.built, "new_ids": result.new_ids,
+                   "package": package_path(record.trial, record.version, record.tier),
+                   "out": str(out_dir) if out_dir else None})
+        return
+    excluded = sum(record.excluded.values())
+    label = f"{record.trial}@{record.version} ({record.tier})"
+    if result.built:
+        out.print(f"Released {label}: {record.rows} participants × {len(record.columns)} variables, "
+                  f"{excluded} excluded by consent, fingerprint {short(record.fingerprint)}; "
+                  f"{result.new_ids} new release IDs; pushed to the release remote")
+    else:
+        out.print(f"{label} was released already; rebuilding it gave the same files (fingerprint "
+                  f"{short(record.fingerprint)})")
+    where = out_dir or package_path(record.trial, record.version, record.tier)
+    out.print(f"Package in {escape(str(where))}: {', '.join(sorted(record.files))}")
+
+
+@command(target=release_app, name="lookup")
+def lookup(
+    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    release_id: Annotated[str, typer.Argument(help="A release ID, e.g. R1234567.")],
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """Translate a release ID back to the participant (reads the linkage from restricted storage)."""
+    from ..refs import check_trial_name
+    from ..release import ids
+    from ..release.record import records
+
+    repository = open_repository(repo)
+    metadata = repository.dataset(check_trial_name(trial)).metadata()
+    released = records(repository.root, trial)
+    column = released[-1].participant_id if released else metadata.get("key", "key")
+    found = ids.lookup(repository.root, trial, column, release_id)
+    if json:
+        emit_json(found.to_json())
+        return
+    out.print(f"{found.release_id} is {found.key_column} {found.key} in {found.trial} "
+              f"(release ID given in the release of {found.trial}@{found.assigned})")
+

@@ -1,0 +1,132 @@
+"""ipd release plan and ipd release approve: the summary of modifications, and its approval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..console import Bars, emit_json, out
+from . import JsonOption, RepoOption, command, open_repository
+from .release import release_app
+
+HIDDEN = ("failing", "failing_total", "min_cell", "rows_top_coded", "rows_bottom_coded")  # shown with others
+WHAT = {"no_sharing": "sharing", "no_commercial": "commercial use"}
+
+
+@command(target=release_app, name="plan")
+def plan(
+    ref: Annotated[str, typer.Argument(metavar="TRIAL[@vN]", help="Trial, and version (default: latest).")],
+    save: Annotated[bool, typer.Option("--save", help="Write the proposed rules into dataset.yaml (one commit).")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="With --save: replace the rules dataset.yaml has.")] = False,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """The release rules (or a proposal) and every modification they make, per tier."""
+    from ..errors import InvalidInput
+    from ..refs import Ref
+    from ..release.plan import plan as make_plan, save_proposal
+
+    parsed = Ref.parse(ref)
+    repository = open_repository(repo)
+    if replace and not save:
+        raise InvalidInput("--replace goes with --save (replace the rules in dataset.yaml with the proposal)")
+    saved = save_proposal(repository, parsed.trial, parsed.version, replace, Bars()) if save else None
+    result = make_plan(repository, parsed.trial, saved.version if saved else parsed.version, Bars())
+    if json:
+        emit_json({**result.to_json(), **({"saved": {"commit": saved.commit, "replaced": saved.replaced}}
+                                          if saved else {})})
+        return
+    _render(result, saved)
+
+
+def _render(result, saved) -> None:
+    rules = result.rules
+    label = f"{result.trial}@{result.version}"
+    if saved:
+        replaced = " (replacing the previous ones)" if saved.replaced else ""
+        out.print(f"Saved the proposed release rules into datasets/{result.trial}/dataset.yaml{replaced}; "
+                  "review and edit them there.")
+    where = (f"rules from datasets/{result.trial}/dataset.yaml" if result.source == "dataset.yaml" else
+             "rules PROPOSED from the dictionary and the data (not saved: review them, then --save)")
+    out.print(f"[bold]{label}[/]: {where}")
+    cells = " × ".join(c for c in (rules.race, rules.sex) if c) or "none (the whole trial is one cell)"
+    out.print(f"  race–sex cells: {escape(cells)}; minimum {rules.min_cell} participants per cell")
+    for tier in result.tiers:
+        shown = ", ".join(f"{n} refused {WHAT[k]}" for k, n in tier.excluded.items()
+                          if tier.tier == "commercial" or k == "no_sharing")
+        out.print(f"  {tier.tier}: {sum(tier.excluded.values())} excluded by consent ({shown})")
+    out.print(f"  plan sha256 {result.sha256}")
+    names = [t.tier for t in result.tiers]
+    table = Table("variable", "action", "parameters", *names, title="modifications (rows affected per tier)")
+    first = result.tiers[0].modifications
+    others = [{(m.variable, m.action): m for m in t.modifications} for t in result.tiers[1:]]
+    for m in first:
+        twins = [o.get((m.variable, m.action)) for o in others]
+        params = _params(m.parameters)
+        for tier, twin in zip(names[1:], twins):
+            if twin is not None and _params(twin.parameters) != params:
+                params = f"{names[0]}: {params}; {tier}: {_params(twin.parameters)}"
+        rows = [str(m.rows_affected), *(str(t.rows_affected) if t else "-" for t in twins)]
+        table.add_row(escape(m.variable), m.action, escape(params), *rows)
+    out.print(table)
+    out.print("Rationale:")
+    for m in first:
+        twice = sum(x.variable == m.variable for x in first) > 1
+        out.print(f"  {escape(m.variable)}{f' ({m.action})' if twice else ''}: {escape(m.rationale)}")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return "; ".join(f"{k} = {_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join("missing" if v is None else _value(v) for v in value)
+    return "none" if value is None else str(value)
+
+
+def _params(parameters: dict[str, Any]) -> str:
+    """Parameters in words, and whether every cell meets the minimum (the rows per tier have their columns)."""
+    parts = []
+    for key, value in parameters.items():
+        if key == "min_cell_met":
+            failing = parameters.get("failing_total", 0)
+            parts.append(f"every cell >= {parameters.get('min_cell')}" if value else
+                         f"{failing} cell(s) below {parameters.get('min_cell')}")
+        elif key == "smallest" and isinstance(value, dict):
+            parts.append(f"smallest cell {value.get('count')}")
+        elif key not in HIDDEN:
+            parts.append(f"{key}: {_value(value)}")
+    return ", ".join(parts)
+
+
+@command(target=release_app, name="approve")
+def approve(
+    ref: Annotated[str, typer.Argument(metavar="TRIAL@vN", help="The version whose release plan is approved.")],
+    by: Annotated[str, typer.Option("--by", help="Who approves (e.g. the sponsoring division's director).")],
+    note: Annotated[Optional[str], typer.Option(help="Anything the approval should say (recorded).")] = None,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """Record the approval of a version's release plan (who, when, exactly which plan)."""
+    from ..errors import InvalidInput
+    from ..refs import Ref
+    from ..release.approve import approve as run
+
+    parsed = Ref.parse(ref)
+    if parsed.version is None:
+        raise InvalidInput(f"an approval is for one version: {parsed.trial}@vN")
+    approval = run(open_repository(repo), parsed.trial, parsed.version, by, note, Bars())
+    if json:
+        import json as jsonlib
+
+        emit_json(jsonlib.loads(approval.to_json()))
+        return
+    counts = ", ".join(f"{len(t['modifications'])} modifications and {sum(t['excluded'].values())} exclusions "
+                       f"({tier})" for tier, t in approval.modifications.items())
+    out.print(f"Approved the release plan of {approval.trial}@{approval.version} (plan sha256 "
+              f"{approval.plan_sha256[:12]}) by {escape(approval.by)}: {counts}; recorded in {approval.path}")

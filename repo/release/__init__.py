@@ -1,0 +1,1 @@
+"""De-identified releases per access tier, prepared by the NHLBI rules for preparing data sets."""

@@ -1,0 +1,230 @@
+"""Building a release: one approved version, de-identified for one access tier, packaged and pushed.
+
+Under the repository lock and inside one transaction: the approval must be
+for the plan the rules give now; participants get their release IDs (the
+linkage grows by the new ones); the version is de-identified for the tier,
+every remaining text column is scanned for identifying content (a finding
+refuses the release, naming the column), the disclosure figures are computed
+and the package is written. DVC stores the package and the linkage; the
+package is pushed to the release remote only and the linkage to the
+restricted remote only, so the storage itself keeps them apart. Then the
+release record and its PROV record are committed. A failure anywhere leaves
+the repository as it was.
+
+A release is immutable. Building it again rebuilds every file and compares:
+the same version and approval give the same bytes, and anything else is
+refused rather than replacing what requestors may already hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, storage
+from ..errors import IntegrityError, InvalidInput
+from ..progress import SILENT, Progress
+from ..refs import Ref
+from ..repository import Repository
+from . import ids, package, record as records
+from .consent import consent_lists, require_consent
+from .plan import plan_metadata
+from .record import ReleaseRecord
+from .rules import TIERS
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    ref: Ref
+    tier: str
+    out: Path | None = None  # a copy of the package for the requestor, outside the repository
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    record: ReleaseRecord
+    built: bool  # False: the release existed already, and rebuilding it gave the very same files
+    new_ids: int  # participants given a release ID for the first time
+    out: Path | None
+
+
+def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) -> BuildResult:
+    if options.tier not in TIERS:
+        raise InvalidInput(f"unknown tier {options.tier!r}; choose {' or '.join(TIERS)}")
+    _check_out(options.out)
+    dataset = repo.dataset(options.ref.trial)
+    trial = dataset.trial
+    version = dataset.version(options.ref.version)
+    name = version.record.version
+    release_remote = repo.settings.get("remotes", {}).get("release", storage.RELEASE_REMOTE)
+    storage.check_remote(repo.root, release_remote)
+    storage.check_remote(repo.root)
+    folder = records.package_path(trial, name, options.tier)
+    base = f"datasets/{trial}"
+    paths = [f"{base}/releases", ids.linkage_dir(trial), f"{ids.linkage_dir(trial)}.dvc", f"{base}/.gitignore",
+             f"provenance/{trial}"]
+    paths += [p for r in (storage.RESTRICTED_REMOTE, release_remote) if (p := storage.remote_path_in_tree(repo.root, r))]
+    with repo.writing(paths):
+        approval, rules = _approval(repo, trial, name, progress)
+        require_consent(trial, rules, options.tier)
+        excluded_ids = consent_lists(repo.root, trial, rules)
+        with progress.step(f"reading {trial}@{name}"):
+            table = version.to_arrow()
+        linkage, new_ids, release_ids = _release_ids(repo, table, rules.participant_id, f"{trial}@{name}", progress)
+        metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
+        released, figures, fingerprint = _deidentify(table, rules, options.tier, release_ids, metadata,
+                                                     excluded_ids, linkage.secret, progress)
+        about = package.About(trial, name, options.tier, str(metadata.get("title") or ""),
+                              str(metadata.get("notes") or ""), version.record.fingerprint, approval,
+                              _key_variables(metadata, rules))
+        with progress.step("writing the package", total=4) as advance:
+            manifest = package.write(repo.root / folder, released, figures, about, fingerprint, advance)
+        files = {**manifest.files, package.MANIFEST: package.sha256_of(repo.root / folder / package.MANIFEST)}
+        existing = repo.root / records.record_path(trial, name, options.tier)
+        if existing.is_file():
+            previous = ReleaseRecord.from_json(existing.read_text())
+            _same_as(previous, files, approval)
+            result = BuildResult(previous, False, 0, options.out)
+        else:
+            record = ReleaseRecord(trial, name, options.tier, _now(), str(repo.scm.identity()),
+                                   version.record.fingerprint, fingerprint, manifest.rows, manifest.columns,
+                                   rules.participant_id, approval, files, dict(released.excluded),
+                                   {"name": "ipd-repo", "version": __version__})
+            _store(repo, record, linkage, release_remote, progress)
+            result = BuildResult(record, True, new_ids, options.out)
+    if options.out is not None:
+        _copy_out(repo.root / folder, options.out)
+    return result
+
+
+def _release_ids(repo: Repository, table, column: str, label: str, progress: Progress):
+    """The linkage with every participant in it, how many are new, and original ID -> release ID."""
+    import pyarrow.compute as pc
+
+    trial, version = label.split("@")
+    with progress.step("assigning release IDs"):
+        if column not in table.column_names:
+            raise InvalidInput(f"release.participant_id: {label} has no column {column!r}")
+        values = table[column]
+        if values.null_count or pc.count_distinct(values).as_py() != table.num_rows:
+            raise InvalidInput(f"release.participant_id: {column} of {label} is missing or repeated in some rows; "
+                               "release IDs need one row per participant")
+        linkage, new_ids = ids.assign(ids.read(repo.root, trial), values, version)
+        return linkage, new_ids, linkage.mapping(values)
+
+
+def _approval(repo: Repository, trial: str, version: str, progress: Progress) -> tuple[dict[str, Any], Any]:
+    """The approval of the plan the rules give now (refused when there is none), and those rules."""
+    from .approve import current_approval, read_approval
+    from .plan import plan
+
+    if read_approval(repo, trial, version) is None:
+        current_approval(repo, trial, version)  # refuses, saying how to approve, before computing any plan
+    found = current_approval(repo, trial, version, plan(repo, trial, version, progress))
+    approval = {"file": Path(found.path).relative_to(f"datasets/{trial}").as_posix(),
+                "sha256": records.sha256_text(repo.root / found.path), "plan_sha256": found.plan_sha256,
+                "by": found.by, "when": found.when}
+    return approval, found.rules
+
+
+def _deidentify(table, rules, tier: str, release_ids: dict, metadata: dict, excluded_ids: dict, secret: bytes,
+                progress: Progress):
+    from ..fingerprint import of_table
+    from .deidentify import deidentify
+    from .disclosure import disclosure
+    from .scan import scan
+
+    with progress.step(f"de-identifying for the {tier} tier"):
+        released = deidentify(table, rules, tier, release_ids, metadata.get("columns", []), excluded_ids, secret)
+    with progress.step("scanning the released columns for identifiers"):
+        found = scan(released.table)
+    if found:
+        column, what = found[0]
+        raise InvalidInput(f"column {column!r} of the release holds {what}: delete or recode it in the release "
+                           f"rules (release: in dataset.yaml), then plan and approve again")
+    with progress.step("computing the disclosure figures"):
+        figures = disclosure(released.table, rules, table, released.excluded, released.modifications)
+    _check_cells(figures, rules)
+    with progress.step("fingerprinting the released rows"):
+        fingerprint = of_table(released.table)
+    return released, figures, fingerprint
+
+
+def _check_cells(figures, rules) -> None:
+    """Every protected quasi-identifier must meet the minimum cell size in the released rows (the NHLBI rule)."""
+    protected = [p.column for p in rules.quasi_identifiers if p.action not in ("keep", "delete")]
+    for column in protected:
+        found = figures.polychotomous.get(column) or figures.continuous.get(column)
+        if found and not found["min_cell_met"]:
+            first = found["failing"][0]
+            cell = " ".join(str(first[c]) for c in (rules.race, rules.sex) if c and c in first) or "all"
+            what = (f"value {first['value']!r} is shared by {first['count']}" if "value" in first else
+                    f"top value is shared by {first['top_count']} and the bottom by {first['bottom_count']}")
+            raise InvalidInput(f"{column}: in the race–sex cell {cell}, the {what} participants, fewer than "
+                               f"{figures.min_cell} ({found['failing_total']} cell(s) fall short): protect it "
+                               f"further in the release rules, then plan and approve again")
+
+
+def _key_variables(metadata: dict, rules) -> dict[str, str]:
+    """The columns whose frequencies the README shows: arm, sex, race, age."""
+    roles = metadata.get("roles", {})
+    found = {"arm": roles.get("arm"), "sex": rules.sex, "race": rules.race, "age": rules.age.column}
+    return {role: column for role, column in found.items() if isinstance(column, str)}
+
+
+def _same_as(previous: ReleaseRecord, files: dict[str, str], approval: dict[str, Any]) -> None:
+    label = f"{previous.trial}@{previous.version} ({previous.tier})"
+    if previous.approval.get("plan_sha256") != approval["plan_sha256"]:
+        raise InvalidInput(f"{label} was released under another approved plan ({previous.approval.get('plan_sha256')}"
+                           f"); a release is never replaced: release a new version instead")
+    if previous.files != files:
+        changed = sorted(n for n in previous.files.keys() | files.keys() if previous.files.get(n) != files.get(n))
+        raise IntegrityError(f"rebuilding {label} under the same approval gave different files ({', '.join(changed)}) "
+                             f"than the recorded release; the recorded release stays as it was")
+
+
+def _store(repo: Repository, record: ReleaseRecord, linkage: ids.Linkage, release_remote: str,
+           progress: Progress) -> None:
+    """DVC stores the package and the linkage, each pushed to its own remote; then git records the release."""
+    trial, version, tier = record.trial, record.version, record.tier
+    folder, linkage_dir = records.package_path(trial, version, tier), ids.linkage_dir(trial)
+    ids.write(repo.root, trial, linkage)
+    with progress.step("storing in the DVC cache"):
+        storage.add(repo.root, [folder, linkage_dir])
+    with progress.step("pushing the release to the release remote"):
+        storage.push(repo.root, [folder], remote=release_remote)
+    with progress.step("pushing the linkage to the restricted remote"):
+        storage.push(repo.root, [linkage_dir], remote=storage.RESTRICTED_REMOTE)
+    (repo.root / records.record_path(trial, version, tier)).write_text(record.to_json())
+    prov = repo.root / records.provenance_path(trial, version, tier)
+    prov.parent.mkdir(parents=True, exist_ok=True)
+    from ..provenance import record_path as version_provenance
+
+    prov.write_text(records.document(record, repo.scm.identity(),
+                                     records.sha256_text(repo.root / version_provenance(trial, version))))
+    repo.scm.commit([f"datasets/{trial}/releases", f"{linkage_dir}.dvc", f"datasets/{trial}/.gitignore",
+                     records.provenance_path(trial, version, tier)],
+                    f"{trial} {version}: {tier} release ({record.rows} participants)")
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InvalidInput(f"{out} exists and is not an empty directory; choose another --out")
+
+
+def _copy_out(folder: Path, out: Path) -> None:
+    """A copy for the requestor: into a scratch directory beside ``out``, then renamed, so it is whole or absent."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = out.parent / f".{out.name}.partial"
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(folder, scratch)
+    if out.exists():
+        out.rmdir()
+    scratch.rename(out)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()

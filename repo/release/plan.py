@@ -1,0 +1,152 @@
+"""The release plan: the rules of a trial and every modification they make to one version.
+
+The NHLBI asks that "a summary of all proposed modifications and deletions"
+be approved before they are made. The plan is that summary: the rules (from
+``dataset.yaml``, or proposed from the dictionary and the data when the trial
+has none yet), and, for each access tier, who is excluded by consent and every
+change de-identification makes (variable, action, parameters, rows affected,
+rationale), computed by the same code that builds the release. Its SHA-256
+over canonical JSON identifies it: an approval names it, and a release is built
+only while the rules still give that very plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+from ..progress import SILENT, Progress
+from . import rules as rulebook
+from .rules import TIERS, ReleaseRules
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..datasets import Dataset
+    from ..repository import Repository
+    from .deidentify import Modification
+
+FROM_FILE, PROPOSED = "dataset.yaml", "proposed"
+
+
+@dataclass(frozen=True)
+class TierPlan:
+    tier: str
+    excluded: dict[str, int]  # {"no_sharing": n, "no_commercial": m}
+    modifications: list[Modification]
+
+
+@dataclass(frozen=True)
+class Plan:
+    trial: str
+    version: str
+    fingerprint: str  # of the version the plan is for
+    source: str  # "dataset.yaml" or "proposed"
+    rules: ReleaseRules
+    tiers: list[TierPlan]
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"trial": self.trial, "version": self.version, "fingerprint": self.fingerprint,
+                "source": self.source, "rules": rulebook.to_yaml(self.rules), "tiers": _tiers_json(self),
+                "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class SavedProposal:
+    trial: str
+    version: str
+    rules: ReleaseRules
+    replaced: bool
+    commit: str
+
+
+def _tiers_json(plan: Plan) -> dict[str, Any]:
+    return {t.tier: {"excluded": dict(t.excluded), "modifications": [asdict(m) for m in t.modifications]}
+            for t in plan.tiers}
+
+
+def _digest(fingerprint: str, rules: ReleaseRules, tiers: list[TierPlan]) -> str:
+    body = {"fingerprint": fingerprint, "rules": rulebook.to_yaml(rules),
+            "tiers": {t.tier: {"excluded": t.excluded, "modifications": [asdict(m) for m in t.modifications]}
+                      for t in tiers}}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def plan_metadata(dataset: Dataset, version: str) -> dict[str, Any]:
+    """dataset.yaml now (the curator's rules and roles) with the dictionary the version was cut with."""
+    current = dataset.metadata()
+    at_version = dataset.metadata(at=version)
+    labels = {c["name"]: c for c in current.get("columns") or [] if isinstance(c, dict)}
+    columns = []
+    for entry in at_version.get("columns") or []:
+        now = labels.get(entry.get("name"), {})
+        columns.append({**entry, **{k: now[k] for k in ("label", "description") if k in now and k not in entry}})
+    return {**current, "columns": columns}
+
+
+def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("version_rows", table)
+    return rulebook.propose(metadata, con, "version_rows", table.schema)
+
+
+def plan(repo: Repository, trial: str, version: str | None = None, progress: Progress = SILENT) -> Plan:
+    """The plan of ``trial@version`` (latest when None) under the rules of ``dataset.yaml`` (or proposed ones)."""
+    from .consent import consent_lists
+    from .deidentify import deidentify
+
+    dataset = repo.dataset(trial)
+    found = dataset.version(version)
+    name = found.record.version
+    metadata = plan_metadata(dataset, name)
+    with progress.step(f"reading {trial}@{name}"):
+        table = found.to_arrow()
+    if rulebook.has_rules(metadata):
+        rules, source = rulebook.load(metadata, table.column_names), FROM_FILE
+    else:
+        with progress.step("proposing release rules from the dictionary and the data"):
+            rules, source = proposed_rules(metadata, table), PROPOSED
+    excluded_ids = consent_lists(repo.root, trial, rules)
+    placeholders = {key: f"P{i:08d}" for i, key in enumerate(table[rules.participant_id].to_pylist())}
+    tiers = []
+    for tier in TIERS:
+        with progress.step(f"de-identifying for the {tier} tier"):
+            done = deidentify(table, rules, tier, placeholders, metadata.get("columns") or [], excluded_ids)
+        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications)))
+    fingerprint = found.record.fingerprint
+    return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers))
+
+
+def save_proposal(repo: Repository, trial: str, version: str | None = None, replace: bool = False,
+                  progress: Progress = SILENT) -> SavedProposal:
+    """Write the rules proposed from ``trial@version`` into ``dataset.yaml`` under ``release:``, in one commit."""
+    from ..datasets import dump_metadata
+
+    dataset = repo.dataset(trial)
+    relative = f"datasets/{trial}/dataset.yaml"
+    had_rules = rulebook.has_rules(dataset.metadata())
+    if had_rules and not replace:
+        raise InvalidInput(f"{relative} already has release rules: edit them there, or replace them with the "
+                           "proposal (--replace)")
+    found = dataset.version(version)
+    name = found.record.version
+    metadata = plan_metadata(dataset, name)
+    with progress.step("proposing release rules from the dictionary and the data"):
+        table = found.to_arrow()
+        rules = proposed_rules({k: v for k, v in metadata.items() if k != "release"}, table)
+    written = rulebook.to_yaml(rules)
+    rulebook.load({**metadata, "release": written}, table.column_names)  # what is saved must load as it is
+    with repo.writing([relative]):
+        current = dataset.metadata()
+        current["release"] = written
+        dataset.metadata_path.write_text(dump_metadata(current))
+        commit = repo.scm.commit([relative], f"Release rules for {trial} proposed from {trial}@{name}"
+                                             f"{' (replacing the previous rules)' if had_rules else ''}")
+    return SavedProposal(trial, name, rules, had_rules, commit)

@@ -1,0 +1,264 @@
+"""Proposed release rules: what a curator would start from, found in the dictionary and the data.
+
+Names and labels say most of it (a ``surname`` is an identifier, ``site`` a
+centre, ``wtkg`` anthropometry); the data say the rest: verbatim text is long
+or mostly distinct, a second ID has a distinct value per participant, and a
+categorical variable needs collapsing when some value is shared by fewer than
+``min_cell`` participants of one race–sex cell. Every column gets one rule and
+a rationale, so the curator reviews a complete proposal, not a blank page.
+The proposal is a starting point: it is shown by ``ipd release plan`` and
+saved into ``dataset.yaml`` only when asked.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..columns import BOOLEAN, DATE, DATETIME, INTEGER, STRING, quote, type_class
+from .rules import DEFAULT_MIN_CELL, DEFAULT_TOP_AGE, AgeRule, DateRule, Protection, ReleaseRules
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+NUMERIC = ("integer", "number", "decimal")
+DESIGN_ROLES = ("arm", "status", "time", "death_flag")
+IDENTIFIER_TOKENS = {"name", "fname", "lname", "surname", "forename", "firstname", "lastname", "fullname",
+                     "initials", "inits", "address", "addr", "street", "city", "town", "zip", "zipcode",
+                     "postcode", "postal", "phone", "telephone", "tel", "mobile", "fax", "email", "mail", "ssn",
+                     "nhs", "nhsno", "mrn", "dob", "birth", "birthdate", "birthday", "birthplace", "dateofbirth",
+                     "nino", "passport"}
+IDENTIFIER_PARTS = ("surname", "firstname", "lastname", "forename", "fullname", "address", "postcode",
+                    "zipcode", "phone", "email", "birthdate", "birthplace", "dateofbirth")
+IDENTIFIER_LABEL = re.compile(r"\b(name|surname|initials|address|social security|(tele)?phone|e-?mail|"
+                              r"date of birth|place of birth|birth ?date|medical record number|post ?code|"
+                              r"zip ?code|nhs number)\b")
+CENTRE_TOKENS = {"site", "siteid", "sitecode", "centre", "centreid", "center", "centerid", "clinic", "clinicid",
+                 "hospital"}
+CENTRE_LABEL = re.compile(r"\b(site|centre|center|clinic|hospital)\b")
+TECHNICIAN_TOKENS = {"tech", "techid", "technician", "interviewer", "intid", "examiner", "rater"}
+TECHNICIAN_LABEL = re.compile(r"\b(technician|interviewer|examiner|rater)\b")
+SENSITIVE_TOKENS = {"homo", "homosexual", "sexual", "ivdu", "idu", "drugs", "alcohol", "hiv", "msm", "gun"}
+SENSITIVE_LABEL = re.compile(r"(drug use|illicit|intravenous drug|inject\w* drug|homosexual|sexual|alcohol|"
+                             r"hiv status|suicid|violen|firearm)")
+MEASURE_TOKENS = {"height", "weight", "wt", "wtkg", "wtlb", "ht", "htcm", "bmi", "waist", "hip", "girth",
+                  "income", "educ", "education", "edu", "household", "hhsize", "children", "nchild", "kids",
+                  "siblings", "brothers", "sisters", "pregnancies", "preg", "gravida", "parity", "births",
+                  "married", "marital", "occupation", "salary"}
+MEASURE_LABEL = re.compile(r"\b(weight|height|body mass|bmi|waist|hip|girth|income|education|household|"
+                           r"children|siblings|brothers|sisters|pregnanc\w*|births|married|marital|occupation)\b")
+ID_TOKENS = {"id", "no", "num", "number", "row", "index", "code", "ref", "record"}
+AGE_TOKENS = {"age", "ageyrs", "ageyr", "ageyears", "agebl", "agebase", "ageentry", "agerand"}
+RACE_TOKENS = {"race", "ethnic", "ethnicity", "ethnicgroup"}
+SEX_TOKENS = {"sex", "gender"}
+LONG_TEXT = 40  # mean characters: verbatim text rather than codes
+
+
+def tokens(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [t for t in re.split(r"[^a-z0-9]+", spaced.lower()) if t]
+
+
+def _hit(name: str, label: str, words: set[str], pattern: re.Pattern | None = None,
+         parts: tuple[str, ...] = ()) -> str | None:
+    """The word of the name or label that marks the column, if any."""
+    for token in tokens(name):
+        if token in words:
+            return token
+    lowered = name.lower()
+    for part in parts:
+        if part in lowered:
+            return part
+    found = pattern.search(label.lower()) if pattern and label else None
+    return found.group(0) if found else None
+
+
+class Proposer:
+    def __init__(self, metadata: dict[str, Any], con: duckdb.DuckDBPyConnection, relation: str,
+                 schema: pa.Schema) -> None:
+        self.metadata, self.con, self.relation = metadata, con, relation
+        self.names = list(schema.names)
+        self.kinds = {f.name: type_class(f.type) for f in schema}
+        entries = {c.get("name"): c for c in metadata.get("columns") or [] if isinstance(c, dict)}
+        self.labels = {n: str(entries.get(n, {}).get("label") or entries.get(n, {}).get("description") or "")
+                       for n in self.names}
+        self.valued = {n for n in self.names if entries.get(n, {}).get("values")}
+        self.roles = metadata.get("roles") or {}
+        self.min_cell = DEFAULT_MIN_CELL
+        self.rule: dict[str, str] = {}  # column -> the rule proposed for it
+        self.why: dict[str, str] = {}
+        self.stats = self._stats()
+
+    def _stats(self) -> dict[str, dict[str, Any]]:
+        parts = ["count(*)"]
+        for n in self.names:
+            c = quote(n)
+            text = self.kinds[n] == STRING
+            parts += [f"count({c})", f"count(DISTINCT {c})",
+                      f"avg(length({c}))" if text else "NULL",
+                      f"avg(CASE WHEN {c} LIKE '% %' THEN 1.0 ELSE 0.0 END)" if text else "NULL",
+                      f"min({c})" if self.kinds[n] == INTEGER else "NULL",
+                      f"max({c})" if self.kinds[n] == INTEGER else "NULL"]
+        row = self.con.sql(f"SELECT {', '.join(parts)} FROM {self.relation}").fetchall()[0]
+        self.rows = int(row[0])
+        out = {}
+        for i, n in enumerate(self.names):
+            present, distinct, length, spaced, low, high = row[1 + 6 * i: 7 + 6 * i]
+            out[n] = {"present": int(present), "distinct": int(distinct), "length": length, "spaced": spaced,
+                      "min": low, "max": high}
+        return out
+
+    def assign(self, name: str, rule: str, why: str) -> None:
+        self.rule[name], self.why[name] = rule, why
+
+    # -- the proposal ---------------------------------------------------------------------------------
+
+    def propose(self) -> ReleaseRules:
+        pid = self.metadata.get("key") if self.metadata.get("key") in self.names else self.names[0]
+        self.assign(pid, "participant_id", "the trial's key: replaced by release IDs (NHLBI IV.B.3.b)")
+        race, sex = self._cell_column("race", RACE_TOKENS), self._cell_column("sex", SEX_TOKENS)
+        cells = [c for c in (race, sex) if c]
+        self.in_cells = "in every race–sex cell" if cells else "in the trial (no race or sex column: one cell)"
+        reference = self._reference()
+        age_column = None
+        protections: list[Protection] = []
+        for name in self.names:
+            if name in self.rule:
+                continue
+            if name in cells:
+                protections.append(self._categorical(name, cells, "race–sex cell variable"))
+                continue
+            self._direct(name, reference)
+            if name in self.rule:
+                continue
+            if age_column is None and self._is_age(name):
+                age_column = name
+                self.assign(name, "age", f"age: {DEFAULT_TOP_AGE} and over become one category (HIPAA Safe "
+                                         f"Harbor); extremes top- and bottom-coded so that at least "
+                                         f"{self.min_cell} participants share them {self.in_cells}")
+                protections.append(Protection(name, "trim"))
+                continue
+            if self.kinds[name] in NUMERIC and (word := _hit(name, self.labels[name], MEASURE_TOKENS,
+                                                             MEASURE_LABEL)):
+                self.assign(name, "quasi_identifiers",
+                            f"anthropometric or socio-economic variable ({word}; NHLBI IV.B.6): top- and "
+                            f"bottom-coded so that at least {self.min_cell} participants share the extreme "
+                            f"values {self.in_cells}")
+                protections.append(Protection(name, "trim"))
+                continue
+            if name in self.valued or self.kinds[name] in (BOOLEAN, STRING):
+                protection = self._categorical(name, cells, "categorical variable")
+                if protection.action != "keep":
+                    protections.append(protection)
+                continue
+            self.assign(name, "keep", "no identifying name, label or values: released as it is")
+        return self._rules(pid, race, sex, reference, age_column, protections)
+
+    def _rules(self, pid: str, race: str | None, sex: str | None, reference: str | None, age_column: str | None,
+               protections: list[Protection]) -> ReleaseRules:
+        def named(rule: str) -> list[str]:
+            return [n for n in self.names if self.rule.get(n) == rule]
+
+        return ReleaseRules(
+            participant_id=pid, min_cell=self.min_cell, race=race, sex=sex, identifiers=named("identifiers"),
+            centres={n: "recode" for n in named("centres")}, technicians={n: "recode" for n in named("technicians")},
+            sensitive=named("sensitive"), free_text=named("free_text"),
+            dates=DateRule("relative", reference if named("dates") else None, named("dates")),
+            age=AgeRule(age_column, DEFAULT_TOP_AGE), quasi_identifiers=protections, keep=named("keep"),
+            rationale={n: self.why[n] for n in self.names if n in self.why})
+
+    def _direct(self, name: str, reference: str | None) -> None:
+        """Rules that follow from the name, the label, the type or the role alone."""
+        label, kind, stats = self.labels[name], self.kinds[name], self.stats[name]
+        if word := _hit(name, label, IDENTIFIER_TOKENS, IDENTIFIER_LABEL, IDENTIFIER_PARTS):
+            self.assign(name, "identifiers", f"direct identifier (its name or label says {word!r}): deleted "
+                                             "(NHLBI IV.B.3.a)")
+        elif word := _hit(name, label, CENTRE_TOKENS, CENTRE_LABEL):
+            self.assign(name, "centres", f"clinical centre identifier ({word!r}): recoded to arbitrary codes; "
+                                         "delete it instead if there are few centres with few participants "
+                                         "(NHLBI IV.B.4.a)")
+        elif word := _hit(name, label, TECHNICIAN_TOKENS, TECHNICIAN_LABEL):
+            self.assign(name, "technicians", f"interviewer or technician identifier ({word!r}): recoded "
+                                             "(NHLBI IV.B.4.b)")
+        elif word := _hit(name, label, SENSITIVE_TOKENS, SENSITIVE_LABEL):
+            self.assign(name, "sensitive", f"sensitive variable ({word!r}): deleted (NHLBI IV.B.4.c)")
+        elif kind in (DATE, DATETIME):
+            if name == reference:
+                self.assign(name, "dates", "reference date: every other date is coded as days from it, and it "
+                                           "is not released itself (NHLBI IV.B.5)")
+            else:
+                self.assign(name, "dates", f"date: coded as days relative to {reference} (NHLBI IV.B.5)")
+        elif role := next((r for r in DESIGN_ROLES if self.roles.get(r) == name), None):
+            self.assign(name, "keep", f"the trial's {role} (role {role}): treatment and outcome data are "
+                                      "released (NHLBI III.B.3.a)")
+        elif kind == STRING and stats["present"] and name not in self.valued:
+            self._text(name, stats)
+        if name not in self.rule and self._second_id(name, stats):
+            self.assign(name, "identifiers", "a distinct value for every participant, like an ID: a second "
+                                             "participant identifier, deleted (NHLBI IV.B.3)")
+
+    def _text(self, name: str, stats: dict[str, Any]) -> None:
+        share = stats["distinct"] / stats["present"]
+        if (stats["length"] or 0) > LONG_TEXT or (share > 0.5 and (stats["spaced"] or 0) > 0.5):
+            self.assign(name, "free_text", f"verbatim text ({stats['length']:.0f} characters on average, "
+                                           f"{share:.0%} distinct): deleted (NHLBI IV.B.4.e)")
+        elif share > 0.5 and stats["present"] > 1:
+            self.assign(name, "identifiers", f"codes that are mostly distinct ({share:.0%}), like an identifier: "
+                                             "deleted (NHLBI IV.B.3)")
+
+    def _second_id(self, name: str, stats: dict[str, Any]) -> bool:
+        if self.kinds[name] not in (INTEGER, STRING) or self.rows < 2:
+            return False
+        if not (stats["present"] == stats["distinct"] == self.rows):
+            return False
+        consecutive = stats["min"] is not None and stats["max"] - stats["min"] + 1 == self.rows
+        return consecutive or bool(set(tokens(name)) & ID_TOKENS) or bool(
+            re.search(r"\b(id|identifier|number|row)\b", self.labels[name].lower()))
+
+    def _is_age(self, name: str) -> bool:
+        if self.kinds[name] not in NUMERIC:
+            return False
+        return bool(set(tokens(name)) & AGE_TOKENS) or self.labels[name].lower().startswith("age ") \
+            or self.labels[name].lower() == "age"
+
+    def _cell_column(self, role: str, words: set[str]) -> str | None:
+        """The race (sex) column: by role, else by name, else by label."""
+        if self.roles.get(role) in self.names:
+            return self.roles[role]
+        by_name = [n for n in self.names if any(t in words or (role == "race" and t.startswith("ethnic"))
+                                                for t in tokens(n))]
+        by_label = [n for n in self.names if set(tokens(self.labels[n])) & words]
+        found = by_name or by_label
+        return found[0] if found else None
+
+    def _reference(self) -> str | None:
+        dates = [n for n in self.names if self.kinds[n] in (DATE, DATETIME)
+                 and not _hit(n, self.labels[n], IDENTIFIER_TOKENS, IDENTIFIER_LABEL, IDENTIFIER_PARTS)]
+        randomised = self.roles.get("randomised")
+        if randomised in dates:
+            return randomised
+        named = [n for n in dates if "rand" in n.lower()] or [n for n in dates if re.search(
+            r"entry|enrol|consent|baseline", n.lower() + " " + self.labels[n].lower())]
+        return (named or dates or [None])[0]
+
+    def _categorical(self, name: str, cells: list[str], what: str) -> Protection:
+        from .grouping import propose_groups
+
+        proposal = propose_groups(self.con, self.relation, cells, name, self.min_cell)
+        k = self.min_cell
+        if proposal.smallest is None or proposal.smallest >= k:
+            self.assign(name, "quasi_identifiers" if name in cells else "keep",
+                        f"{what}: every value is shared by at least {k} participants {self.in_cells} "
+                        f"(smallest {proposal.smallest})")
+            return Protection(name, "keep")
+        counted = "counts per value and race–sex cell" if cells else "values' counts"
+        small = f"{proposal.small_cells} of its {counted} are below {k} (smallest {proposal.smallest})"
+        self.rule[name] = "quasi_identifiers"
+        if proposal.groups is None:
+            kind = "dichotomous" if proposal.dichotomous else "no grouping of adjacent values meets the minimum"
+            self.why[name] = f"{what}: {small}; {kind}: deleted (NHLBI IV.B.7)"
+            return Protection(name, "delete")
+        self.why[name] = f"{what}: {small}; the rarest adjacent values collapsed until each group has at least " \
+                         f"{k} {self.in_cells} (NHLBI IV.B.7.a)"
+        return Protection(name, "collapse", proposal.groups)

@@ -1,0 +1,141 @@
+"""The README of a release package, as the NHLBI guidelines ask for it.
+
+"A complete overview of the data and a description of their use for
+investigators who are not familiar with the data set": the study, the files,
+system requirements, program code to install a SAS file from the transport
+file, and frequency distributions of selected key variables. Plain text, no
+time but the approval's, so the same release gives the same README.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..columns import quote
+from .cells import MISSING_NOTE
+
+if TYPE_CHECKING:
+    from .deidentify import Deidentified
+    from .disclosure import Disclosure
+    from .package import About
+
+TIER_WORDS = {
+    "noncommercial": ("Non-Commercial Purpose Data Set", "every participant except those who asked that their "
+                      "data not be shared beyond the study investigators"),
+    "commercial": ("Commercial Purpose Data Set", "every participant except those who asked that their data not "
+                   "be shared beyond the study investigators or not be used for commercial purposes"),
+}
+DESCRIPTIONS = {
+    ".parquet": "the data, Apache Parquet (zstd compression)",
+    ".csv": "the data, CSV (UTF-8, comma-separated, header row; an empty field is a missing value)",
+    ".xpt": "the data, SAS transport file (XPORT), one member named DATA",
+    "dictionary.yaml": "the data dictionary: every variable, its type, label and how it was recoded",
+    "modifications.csv": "the modification log: per rule, the variable, action, parameters, rows affected "
+                         "and rationale",
+    "modifications.json": "the same log as JSON",
+    "disclosure.json": "disclosure figures: quasi-identifiers, joint k, cell sizes, prosecutor risk, "
+                       "sample uniques, information lost",
+    "manifest.json": "the SHA-256 of every other file, and the fingerprint of the released rows",
+    "README.txt": "this file",
+}
+AGE_BANDS = (18, 30, 40, 50, 60, 70, 80, 90)
+
+
+def text(about: About, release: Deidentified, figures: Disclosure, files: list[str], xpt_version: int) -> str:
+    table = release.table
+    name, who = TIER_WORDS[about.tier]
+    title = f"{about.trial} {about.version}: {name}"
+    approval = about.approval
+    excluded = ", ".join(f"{n} ({rule.replace('_', ' ')})" for rule, n in release.excluded.items()) or "none"
+    sections = [
+        f"{title}\n{'=' * len(title)}",
+        _section("Study overview", [
+            about.title or about.trial, "", *([about.notes.strip(), ""] if about.notes else []),
+            f"This release comes from version {about.version} of the trial {about.trial!r} in an ipd repository "
+            f"(version fingerprint {about.version_fingerprint}). It holds {table.num_rows} participants and "
+            f"{table.num_columns} variables.",
+        ]),
+        _section("This release", [
+            f"Tier: {name}: {who}. Participants excluded: {excluded}.",
+            "Prepared by the NHLBI guidelines for preparing data sets: direct identifiers, sensitive variables "
+            "and verbatim text deleted; participant IDs replaced by release IDs (release_id), which stay the same "
+            "in every release of this trial; centre and technician identifiers deleted or recoded; dates coded "
+            "relative to a reference date; rare values of quasi-identifiers collapsed or top/bottom-coded so "
+            f"that at least {figures.min_cell} participants share each value in every race-sex cell. Every change "
+            "is listed in modifications.csv and described in dictionary.yaml.",
+            f"The plan of modifications was approved by {approval.get('by')} on {approval.get('when')} "
+            f"(plan sha256 {approval.get('plan_sha256')}).",
+            f"Missing values: {MISSING_NOTE}.",
+        ]),
+        _section("Files", [f"{f:<20} {_describe(f, xpt_version)}" for f in sorted(files)]),
+        _section("System requirements", [
+            "Any computer that can read the formats: the Parquet file with Python (pyarrow, pandas, polars), "
+            "R (arrow) or DuckDB; the CSV file with any statistical package or spreadsheet; the transport file "
+            f"with SAS {'6 or later' if xpt_version == 5 else '9.4 or later'} (or R haven, Python pyreadstat). "
+            "The files are checked with any SHA-256 tool against manifest.json.",
+        ]),
+        _section("Reading the SAS transport file", _sas_code(about.trial, xpt_version)),
+        _section("Frequency distributions of key variables", _frequencies(release, about.key_variables)),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def _section(heading: str, lines: list[str]) -> str:
+    return f"{heading}\n{'-' * len(heading)}\n" + "\n".join(lines)
+
+
+def _describe(name: str, xpt_version: int) -> str:
+    if name in DESCRIPTIONS:
+        return DESCRIPTIONS[name]
+    suffix = "." + name.rsplit(".", 1)[-1]
+    return DESCRIPTIONS.get(suffix, "") + (f"; XPORT version {xpt_version}" if suffix == ".xpt" else "")
+
+
+def _sas_code(trial: str, xpt_version: int) -> list[str]:
+    if xpt_version == 5:
+        return ["/* Creates the SAS data set OUT.DATA from the transport file. */",
+                f'libname xptfile xport "{trial}.xpt" access=readonly;',
+                'libname out "<a directory of your choice>";',
+                "proc copy inlib=xptfile outlib=out memtype=data;",
+                "run;"]
+    return ["/* Variable names longer than eight characters need XPORT version 8, read by %XPT2LOC (SAS 9.4). */",
+            'libname out "<a directory of your choice>";',
+            f"%xpt2loc(libref=out, filespec='{trial}.xpt');"]
+
+
+def _frequencies(release: Deidentified, variables: dict[str, str]) -> list[str]:
+    """Counts and percentages per value of arm, sex, race, and age in bands."""
+    import duckdb
+
+    table = release.table
+    con = duckdb.connect()
+    con.register("rel", table)
+    lines: list[str] = []
+    for role, column in variables.items():
+        if column not in table.column_names:
+            continue
+        value = _age_band(column) if role == "age" else f"CAST({quote(column)} AS VARCHAR)"
+        rows = con.sql(f"SELECT {value} AS v, count(*) AS n FROM rel GROUP BY v "
+                       "ORDER BY v IS NULL, v").fetchall()
+        lines += ["", f"{column} ({role}{', in bands' if role == 'age' else ''})",
+                  f"  {'value':<16} {'count':>9} {'percent':>8}"]
+        lines += [f"  {_shown(v):<16} {n:>9} {_percent(n, table.num_rows):>8}" for v, n in rows]
+    return lines[1:] if lines else ["(the release has none of the key variables: arm, sex, race, age)"]
+
+
+def _age_band(column: str) -> str:
+    """Ages in bands (<18, 18-29, …, 80-89, 90+); a text value such as "90+" stays as it is."""
+    number = f"TRY_CAST({quote(column)} AS DOUBLE)"
+    cases = [f"WHEN {number} < {AGE_BANDS[0]} THEN ' <{AGE_BANDS[0]}'"]
+    for low, high in zip(AGE_BANDS, AGE_BANDS[1:]):
+        cases.append(f"WHEN {number} < {high} THEN '{low}-{high - 1}'")
+    cases.append(f"WHEN {number} >= {AGE_BANDS[-1]} THEN '{AGE_BANDS[-1]}+'")
+    return f"CASE {' '.join(cases)} ELSE CAST({quote(column)} AS VARCHAR) END"
+
+
+def _shown(value: Any) -> str:
+    return "(missing)" if value is None else str(value).strip()
+
+
+def _percent(n: int, total: int) -> str:
+    return f"{100 * n / total:.1f}%" if total else "-"

@@ -1,0 +1,258 @@
+"""Reading and checking the ``release:`` rules of ``dataset.yaml``.
+
+Every rule is checked before anything is computed: a misspelt column, an
+unknown action or a column given two rules would otherwise be ignored or
+applied half-way, and the release would expose what the curator meant to
+protect. Each refusal is one line naming the file and the rule
+(``datasets/T/dataset.yaml: release.quasi_identifiers.wtkg: …``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from ..errors import InvalidInput
+from .rules import (ACTIONS, CODED, CONSENT, DATE_MODES, DATE_TYPES, DEFAULT_MIN_CELL, DEFAULT_TOP_AGE, GROUPED,
+                    IDENTIFIER_ACTIONS, KEYS, NUMERIC_TYPES, AgeRule, ConsentRule, DateRule, Protection,
+                    ReleaseRules)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class Loader:
+    def __init__(self, metadata: dict[str, Any], columns: list[str]) -> None:
+        self.where = f"datasets/{metadata.get('trial', '?')}/dataset.yaml"
+        self.names = list(columns)
+        dictionary = metadata.get("columns") or []
+        self.types = {c.get("name"): c.get("type") for c in dictionary if isinstance(c, dict)}
+        self.values = {c["name"]: [v.get("value") for v in c["values"]] for c in dictionary
+                       if isinstance(c, dict) and c.get("values")}
+        self.roles = metadata.get("roles") or {}
+        self.key = metadata.get("key")
+        self.raw = metadata.get("release")
+        self.claimed: dict[str, str] = {}  # column -> the rule that has it
+
+    def fail(self, item: str, message: str) -> NoReturn:
+        raise InvalidInput(f"{self.where}: release{'.' + item if item else ''}: {message}")
+
+    # -- pieces -----------------------------------------------------------------------------------------
+
+    def column(self, item: str, value: Any) -> str:
+        if not isinstance(value, str) or not value:
+            self.fail(item, f"expected a column name, not {_shown(value)}")
+        if value not in self.names:
+            self.fail(item, f"no column {value!r} in the data")
+        return value
+
+    def claim(self, item: str, column: str, rule: str | None = None) -> None:
+        rule = rule or item.split(".")[0]
+        other = self.claimed.get(column)
+        if other is not None and other != rule:
+            self.fail(item, f"{column} is also in release.{other}; a column takes one rule")
+        self.claimed[column] = rule
+
+    def column_list(self, item: str) -> list[str]:
+        value = self.raw.get(item)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(item, "expected a list of columns")
+        out = []
+        for entry in value:
+            name = self.column(item, entry)
+            self.claim(item, name)
+            if name not in out:
+                out.append(name)
+        return out
+
+    def mapping(self, item: str, value: Any, what: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(item, f"expected a mapping of {what}")
+        return value
+
+    def identifier_rules(self, item: str) -> dict[str, str]:
+        out = {}
+        for name, action in self.mapping(item, self.raw.get(item), "column: delete or recode").items():
+            self.column(f"{item}.{name}", name)
+            if action not in IDENTIFIER_ACTIONS:
+                self.fail(f"{item}.{name}", f"unknown action {_shown(action)} (delete or recode)")
+            self.claim(f"{item}.{name}", name, item)
+            out[name] = action
+        return out
+
+    def is_date(self, name: str) -> bool:
+        return self.types.get(name) in DATE_TYPES
+
+    # -- rules ------------------------------------------------------------------------------------------
+
+    def load(self) -> ReleaseRules:
+        if not isinstance(self.raw, dict):
+            self.fail("", "expected a mapping of rules")
+        for key in self.raw:
+            if key not in KEYS:
+                self.fail(str(key), f"unknown rule (the rules are: {', '.join(KEYS)})")
+        min_cell = self.raw.get("min_cell", DEFAULT_MIN_CELL)
+        if not _positive(min_cell):
+            self.fail("min_cell", f"must be a positive integer, not {_shown(min_cell)}")
+        race = self.column("race", self.raw["race"]) if self.raw.get("race") is not None else None
+        sex = self.column("sex", self.raw["sex"]) if self.raw.get("sex") is not None else None
+        pid = self.raw.get("participant_id", self.key)
+        participant_id = self.column("participant_id", pid)
+        self.claim("participant_id", participant_id)
+        lists = {item: self.column_list(item) for item in ("identifiers",)}
+        centres, technicians = self.identifier_rules("centres"), self.identifier_rules("technicians")
+        lists.update({item: self.column_list(item) for item in ("sensitive", "free_text")})
+        dates = self.dates()
+        age = self.age()
+        protections = self.protections(age)
+        no_sharing, no_commercial = self.consent()
+        keep = self.column_list("keep")
+        for name in keep:
+            if self.is_date(name):
+                self.fail("keep", f"{name} is a date column: dates are released only relative to "
+                                  "release.dates.reference (or shifted), never as they are")
+        rationale = {str(k): str(v) for k, v in self.mapping("rationale", self.raw.get("rationale"),
+                                                             "column: why").items()}
+        return ReleaseRules(
+            participant_id=participant_id, min_cell=min_cell, race=race, sex=sex,
+            identifiers=lists["identifiers"], centres=centres, technicians=technicians,
+            sensitive=lists["sensitive"], free_text=lists["free_text"], dates=dates, age=age,
+            quasi_identifiers=protections, no_sharing=no_sharing, no_commercial=no_commercial, keep=keep,
+            rationale=rationale)
+
+    def dates(self) -> DateRule:
+        raw = self.mapping("dates", self.raw.get("dates"), "date settings (mode, reference, columns)")
+        for key in raw:
+            if key not in ("mode", "reference", "columns"):
+                self.fail(f"dates.{key}", "unknown setting (mode, reference, columns)")
+        mode = raw.get("mode", "relative")
+        if mode not in DATE_MODES:
+            self.fail("dates.mode", f"unknown mode {_shown(mode)} (relative or shift)")
+        reference = raw["reference"] if "reference" in raw else self.roles.get("randomised")
+        whence = "" if "reference" in raw else " (the trial's randomised role)"
+        if reference is not None:
+            reference = self.column("dates.reference", reference)
+            if not self.is_date(reference):
+                self.fail("dates.reference", f"{reference}{whence} is not a date column "
+                                             f"({self.types.get(reference) or 'type unknown'})")
+        if "columns" in raw and raw["columns"] is not None:
+            if not isinstance(raw["columns"], list):
+                self.fail("dates.columns", "expected a list of columns")
+            columns = []
+            for entry in raw["columns"]:
+                name = self.column("dates.columns", entry)
+                if not self.is_date(name):
+                    self.fail("dates.columns", f"{name} is not a date column "
+                                               f"({self.types.get(name) or 'type unknown'})")
+                self.claim("dates.columns", name, "dates")
+                columns.append(name)
+        else:
+            columns = [n for n in self.names if self.is_date(n) and n not in self.claimed]
+            for name in columns:
+                self.claimed[name] = "dates"
+        if mode == "relative" and reference is None and columns:
+            self.fail("dates.reference", "dates are coded relative to a reference date: name a date column "
+                                         "here, or give the trial a randomised role")
+        return DateRule(mode, reference, columns)
+
+    def age(self) -> AgeRule:
+        raw = self.raw.get("age")
+        if raw is None:
+            return AgeRule()
+        if isinstance(raw, str):
+            raw = {"column": raw}
+        raw = self.mapping("age", raw, "age settings (column, top)")
+        for key in raw:
+            if key not in ("column", "top"):
+                self.fail(f"age.{key}", "unknown setting (column, top)")
+        column = self.column("age.column", raw["column"]) if raw.get("column") is not None else None
+        if column is not None:
+            if self.types.get(column) not in (*NUMERIC_TYPES, None):
+                self.fail("age.column", f"{column} is not numeric ({self.types[column]})")
+            self.claim("age.column", column, "age")
+        top = raw.get("top", DEFAULT_TOP_AGE)
+        if not _positive(top):
+            self.fail("age.top", f"must be a positive integer, not {_shown(top)}")
+        return AgeRule(column, top)
+
+    def protections(self, age: AgeRule) -> list[Protection]:
+        out = []
+        for name, raw in self.mapping("quasi_identifiers", self.raw.get("quasi_identifiers"),
+                                      "column: protection").items():
+            item = f"quasi_identifiers.{name}"
+            self.column(item, name)
+            if isinstance(raw, str):
+                raw = {"action": raw}
+            if not isinstance(raw, dict):
+                self.fail(item, "expected an action (keep, collapse, trim, …) or {action: …, groups: …}")
+            for key in raw:
+                if key not in ("action", "groups"):
+                    self.fail(item, f"unknown setting {_shown(key)} (action, groups)")
+            action = raw.get("action")
+            if action not in ACTIONS:
+                self.fail(item, f"unknown action {_shown(action)} (one of {', '.join(ACTIONS)})")
+            groups = self.groups(item, name, action, raw.get("groups"))
+            if action in CODED and self.types.get(name) not in (*NUMERIC_TYPES, None):
+                self.fail(item, f"{action} needs a numeric column, not {self.types[name]}")
+            if name != age.column:
+                self.claim(item, name, "quasi_identifiers")
+            out.append(Protection(name, action, groups))
+        return out
+
+    def groups(self, item: str, name: str, action: str, raw: Any) -> dict[str, list] | None:
+        if action not in GROUPED:
+            if raw is not None:
+                self.fail(f"{item}.groups", f"groups go with collapse or group, not {action}")
+            return None
+        if not raw or not isinstance(raw, dict):
+            self.fail(item, f"{action} needs groups: each new value and the values it stands for")
+        known = {str(v) for v in self.values.get(name, [])} | {"None"}
+        seen: dict[str, str] = {}
+        out = {}
+        for new, old in raw.items():
+            old = list(old) if isinstance(old, list) else [old]
+            for value in old:
+                if name in self.values and str(value) not in known:
+                    self.fail(f"{item}.groups", f"{_shown(value)} is not a value of {name}")
+                if str(value) in seen:
+                    self.fail(f"{item}.groups", f"{_shown(value)} is in two groups "
+                                                f"({seen[str(value)]!r} and {str(new)!r})")
+                seen[str(value)] = str(new)
+            out[str(new)] = old
+        return out
+
+    def consent(self) -> tuple[ConsentRule | None, ConsentRule | None]:
+        raw = self.mapping("consent", self.raw.get("consent"), "consent rules (no_sharing, no_commercial)")
+        for key in raw:
+            if key not in CONSENT:
+                self.fail(f"consent.{key}", "unknown consent rule (no_sharing, no_commercial)")
+        return tuple(self.consent_rule(name, raw.get(name)) for name in CONSENT)  # type: ignore[return-value]
+
+    def consent_rule(self, name: str, raw: Any) -> ConsentRule | None:
+        item = f"consent.{name}"
+        if raw is None:
+            return None
+        raw = self.mapping(item, raw, "consent settings (column and refused, or file)")
+        for key in raw:
+            if key not in ("column", "refused", "file"):
+                self.fail(f"{item}.{key}", "unknown setting (column, refused, file)")
+        if raw.get("column") is None and raw.get("file") is None:
+            self.fail(item, "name a column (with its refused values) or a file of the refusing participants' IDs")
+        column = self.column(f"{item}.column", raw["column"]) if raw.get("column") is not None else None
+        refused = raw.get("refused")
+        refused = [] if refused is None else refused if isinstance(refused, list) else [refused]
+        if column is not None and not refused:
+            self.fail(f"{item}.refused", f"list the values of {column} that mean refusal")
+        file = raw.get("file")
+        if file is not None and (not isinstance(file, str) or not file.strip() or file.startswith("/")
+                                 or ".." in file.split("/")):
+            self.fail(f"{item}.file", f"expected a path inside the trial's directory, not {_shown(file)}")
+        return ConsentRule(column, refused, file)

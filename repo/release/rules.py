@@ -1,0 +1,161 @@
+"""Release rules: how one version becomes a de-identified release, kept in ``dataset.yaml``.
+
+The rules follow the NHLBI policy for preparing data sets: direct identifiers
+deleted, participant IDs replaced, centre and technician identifiers deleted or
+recoded, sensitive variables and verbatim text deleted, dates coded relative to
+randomisation, and quasi-identifiers protected so that every value is shared by
+at least ``min_cell`` participants in each race–sex cell. The curator writes
+them under ``release:``; ``load`` refuses anything it cannot apply exactly,
+naming the file and the rule, because a rule silently ignored is a participant
+silently exposed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+TIERS = ("noncommercial", "commercial")
+ACTIONS = ("keep", "collapse", "trim", "topcode", "bottomcode", "group", "delete")
+GROUPED = ("collapse", "group")
+CODED = ("trim", "topcode", "bottomcode")
+IDENTIFIER_ACTIONS = ("delete", "recode")
+DATE_MODES = ("relative", "shift")
+CONSENT = ("no_sharing", "no_commercial")
+DATE_TYPES = ("date", "datetime")
+NUMERIC_TYPES = ("integer", "number", "decimal")
+DEFAULT_MIN_CELL = 20
+DEFAULT_TOP_AGE = 90
+KEYS = ("min_cell", "race", "sex", "participant_id", "identifiers", "centres", "technicians", "sensitive",
+        "free_text", "dates", "age", "quasi_identifiers", "consent", "keep", "rationale")
+
+
+@dataclass(frozen=True)
+class Protection:
+    """How one quasi-identifier is protected."""
+
+    column: str
+    action: str  # one of ACTIONS
+    groups: dict[str, list] | None = None  # collapse / group: new value -> the old values it stands for
+
+
+@dataclass(frozen=True)
+class DateRule:
+    mode: str = "relative"  # NHLBI: days since the reference date; "shift": PhUSE per-participant offset
+    reference: str | None = None  # default: the trial's randomised role
+    columns: list[str] = field(default_factory=list)  # default: every date and datetime column
+
+
+@dataclass(frozen=True)
+class AgeRule:
+    column: str | None = None
+    top: int = DEFAULT_TOP_AGE  # ages from here on become one category (HIPAA Safe Harbor: 90 or over)
+
+
+@dataclass(frozen=True)
+class ConsentRule:
+    """Who refused: a column of the data and its refusing values, or a file of IDs in restricted storage."""
+
+    column: str | None = None
+    refused: list = field(default_factory=list)
+    file: str | None = None  # relative to datasets/TRIAL/
+
+
+@dataclass(frozen=True)
+class ReleaseRules:
+    participant_id: str
+    min_cell: int = DEFAULT_MIN_CELL
+    race: str | None = None
+    sex: str | None = None
+    identifiers: list[str] = field(default_factory=list)
+    centres: dict[str, str] = field(default_factory=dict)  # column -> "delete" | "recode"
+    technicians: dict[str, str] = field(default_factory=dict)  # column -> "delete" | "recode"
+    sensitive: list[str] = field(default_factory=list)
+    free_text: list[str] = field(default_factory=list)
+    dates: DateRule = field(default_factory=DateRule)
+    age: AgeRule = field(default_factory=AgeRule)
+    quasi_identifiers: list[Protection] = field(default_factory=list)
+    no_sharing: ConsentRule | None = None  # excluded from every tier
+    no_commercial: ConsentRule | None = None  # also excluded from the commercial tier
+    keep: list[str] = field(default_factory=list)  # reviewed and released as they are
+    rationale: dict[str, str] = field(default_factory=dict)  # column -> why the rule for it was chosen
+
+
+def has_rules(metadata: dict[str, Any]) -> bool:
+    return metadata.get("release") is not None
+
+
+def load(metadata: dict[str, Any], columns: list[str]) -> ReleaseRules:
+    """The ``release:`` rules of a trial's ``dataset.yaml``, checked against the data's ``columns``."""
+    from .ruleload import Loader
+
+    return Loader(metadata, columns).load()
+
+
+def to_yaml(rules: ReleaseRules) -> dict[str, Any]:
+    """The rules as ``release:`` holds them; ``load`` reads them back unchanged."""
+    out: dict[str, Any] = {"min_cell": rules.min_cell}
+    for name in ("race", "sex"):
+        if getattr(rules, name):
+            out[name] = getattr(rules, name)
+    out["participant_id"] = rules.participant_id
+    for name in ("identifiers", "centres", "technicians", "sensitive", "free_text"):
+        value = getattr(rules, name)
+        if value:
+            out[name] = list(value) if isinstance(value, list) else dict(value)
+    out["dates"] = {"mode": rules.dates.mode, "reference": rules.dates.reference, "columns": list(rules.dates.columns)}
+    if rules.age.column or rules.age.top != DEFAULT_TOP_AGE:
+        out["age"] = {**({"column": rules.age.column} if rules.age.column else {}), "top": rules.age.top}
+    if rules.quasi_identifiers:
+        out["quasi_identifiers"] = {
+            p.column: {"action": p.action, **({"groups": {str(k): list(v) for k, v in p.groups.items()}}
+                                              if p.groups is not None else {})}
+            for p in rules.quasi_identifiers}
+    consent = {}
+    for name in CONSENT:
+        rule = getattr(rules, name)
+        if rule is not None:
+            consent[name] = {**({"column": rule.column, "refused": list(rule.refused)} if rule.column else {}),
+                             **({"file": rule.file} if rule.file else {})}
+    if consent:
+        out["consent"] = consent
+    if rules.keep:
+        out["keep"] = list(rules.keep)
+    if rules.rationale:
+        out["rationale"] = dict(rules.rationale)
+    return out
+
+
+def propose(metadata: dict[str, Any], con: duckdb.DuckDBPyConnection, relation: str,
+            schema: pa.Schema) -> ReleaseRules:
+    """Rules a curator would start from, found in the dictionary and the data (see ``proposal``)."""
+    from .proposal import Proposer
+
+    return Proposer(metadata, con, relation, schema).propose()
+
+
+def from_yaml(data: dict[str, Any]) -> ReleaseRules:
+    """Rules as ``to_yaml`` wrote them (in an approval), read back without checking them again:
+    they were checked against the data when they were approved."""
+    dates, age = data.get("dates") or {}, data.get("age") or {}
+    consent = data.get("consent") or {}
+
+    def consent_rule(name: str) -> ConsentRule | None:
+        raw = consent.get(name)
+        return None if raw is None else ConsentRule(raw.get("column"), list(raw.get("refused") or []), raw.get("file"))
+
+    return ReleaseRules(
+        participant_id=data["participant_id"], min_cell=data.get("min_cell", DEFAULT_MIN_CELL),
+        race=data.get("race"), sex=data.get("sex"), identifiers=list(data.get("identifiers") or []),
+        centres=dict(data.get("centres") or {}), technicians=dict(data.get("technicians") or {}),
+        sensitive=list(data.get("sensitive") or []), free_text=list(data.get("free_text") or []),
+        dates=DateRule(dates.get("mode", "relative"), dates.get("reference"), list(dates.get("columns") or [])),
+        age=AgeRule(age.get("column"), age.get("top", DEFAULT_TOP_AGE)),
+        quasi_identifiers=[Protection(name, p["action"], p.get("groups"))
+                           for name, p in (data.get("quasi_identifiers") or {}).items()],
+        no_sharing=consent_rule("no_sharing"), no_commercial=consent_rule("no_commercial"),
+        keep=list(data.get("keep") or []), rationale=dict(data.get("rationale") or {}))

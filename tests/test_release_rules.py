@@ -1,0 +1,276 @@
+"""Release rules: exact refusals for bad rules, the defaults, and the rules proposed for real trials."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+import yaml
+
+from conftest import ACTG175, GBSG2
+from repo import formats
+from repo.errors import InvalidInput
+from repo.release import rules
+from repo.release.grouping import propose_groups
+from repo.release.rules import AgeRule, ConsentRule, DateRule, Protection, ReleaseRules
+
+EXAMPLES = Path(__file__).parents[1] / "datasets"
+
+
+def _column(name: str, kind: str, values: list | None = None) -> dict:
+    return {"name": name, "type": kind, **({"values": [{"value": v, "count": 1} for v in values]} if values else {})}
+
+
+META = {
+    "trial": "t", "key": "pid", "roles": {"arm": "arm", "randomised": "randdate"},
+    "columns": [_column("pid", "integer"), _column("arm", "string", ["A", "B"]), _column("age", "integer"),
+                _column("sex", "string", ["F", "M"]), _column("wtkg", "number"),
+                _column("karnof", "integer", [70, 80, 90, 100]), _column("randdate", "date"),
+                _column("death", "date"), _column("name", "string"), _column("site", "integer"),
+                _column("share_ok", "integer", [0, 1])],
+}
+COLUMNS = [c["name"] for c in META["columns"]]
+WHERE = "datasets/t/dataset.yaml: release"
+
+
+def load(release, **metadata):
+    return rules.load({**copy.deepcopy(META), **metadata, "release": release}, COLUMNS)
+
+
+@pytest.mark.parametrize("release, message", [
+    ([1], ": expected a mapping of rules"),
+    ({"min_cells": 5}, ".min_cells: unknown rule (the rules are: min_cell, race, sex, participant_id, identifiers, "
+                       "centres, technicians, sensitive, free_text, dates, age, quasi_identifiers, consent, keep, "
+                       "rationale)"),
+    ({"min_cell": 0}, ".min_cell: must be a positive integer, not 0"),
+    ({"min_cell": "20"}, ".min_cell: must be a positive integer, not '20'"),
+    ({"min_cell": 2.5}, ".min_cell: must be a positive integer, not 2.5"),
+    ({"min_cell": True}, ".min_cell: must be a positive integer, not True"),
+    ({"race": "ethnicity"}, ".race: no column 'ethnicity' in the data"),
+    ({"participant_id": "id"}, ".participant_id: no column 'id' in the data"),
+    ({"identifiers": ["nam"]}, ".identifiers: no column 'nam' in the data"),
+    ({"identifiers": "name"}, ".identifiers: expected a list of columns"),
+    ({"identifiers": [["name"]]}, ".identifiers: expected a column name, not ['name']"),
+    ({"centres": {"site": "hide"}}, ".centres.site: unknown action 'hide' (delete or recode)"),
+    ({"centres": ["site"]}, ".centres: expected a mapping of column: delete or recode"),
+    ({"technicians": {"tech": "recode"}}, ".technicians.tech: no column 'tech' in the data"),
+    ({"quasi_identifiers": {"wtkg": {"action": "shrink"}}},
+     ".quasi_identifiers.wtkg: unknown action 'shrink' (one of keep, collapse, trim, topcode, bottomcode, group, "
+     "delete)"),
+    ({"quasi_identifiers": {"wtkg": "trim", "wt": "trim"}}, ".quasi_identifiers.wt: no column 'wt' in the data"),
+    ({"quasi_identifiers": {"wtkg": {"action": "trim", "cut": 3}}},
+     ".quasi_identifiers.wtkg: unknown setting 'cut' (action, groups)"),
+    ({"quasi_identifiers": {"karnof": "collapse"}},
+     ".quasi_identifiers.karnof: collapse needs groups: each new value and the values it stands for"),
+    ({"quasi_identifiers": {"karnof": {"action": "collapse", "groups": {"low": [70, 75]}}}},
+     ".quasi_identifiers.karnof.groups: 75 is not a value of karnof"),
+    ({"quasi_identifiers": {"karnof": {"action": "collapse", "groups": {"low": [70, 80], "mid": [80, 90]}}}},
+     ".quasi_identifiers.karnof.groups: 80 is in two groups ('low' and 'mid')"),
+    ({"quasi_identifiers": {"wtkg": {"action": "trim", "groups": {"a": [1]}}}},
+     ".quasi_identifiers.wtkg.groups: groups go with collapse or group, not trim"),
+    ({"quasi_identifiers": {"name": "topcode"}}, ".quasi_identifiers.name: topcode needs a numeric column, not string"),
+    ({"identifiers": ["name"], "keep": ["age", "name"]}, ".keep: name is also in release.identifiers; a column takes "
+                                                         "one rule"),
+    ({"identifiers": ["site"], "centres": {"site": "delete"}},
+     ".centres.site: site is also in release.identifiers; a column takes one rule"),
+    ({"identifiers": ["wtkg"], "quasi_identifiers": {"wtkg": "trim"}},
+     ".quasi_identifiers.wtkg: wtkg is also in release.identifiers; a column takes one rule"),
+    ({"keep": ["pid"]}, ".keep: pid is also in release.participant_id; a column takes one rule"),
+    ({"keep": ["death"]}, ".keep: death is also in release.dates; a column takes one rule"),
+    ({"dates": {"columns": ["randdate"]}, "keep": ["death"]},
+     ".keep: death is a date column: dates are released only relative to release.dates.reference (or shifted), "
+     "never as they are"),
+    ({"dates": {"mode": "fuzzy"}}, ".dates.mode: unknown mode 'fuzzy' (relative or shift)"),
+    ({"dates": {"reference": "age"}}, ".dates.reference: age is not a date column (integer)"),
+    ({"dates": {"columns": ["death", "age"]}}, ".dates.columns: age is not a date column (integer)"),
+    ({"dates": {"start": "randdate"}}, ".dates.start: unknown setting (mode, reference, columns)"),
+    ({"age": {"column": "sex"}}, ".age.column: sex is not numeric (string)"),
+    ({"age": {"column": "age", "top": -1}}, ".age.top: must be a positive integer, not -1"),
+    ({"consent": {"no_sharing": {"refused": [0]}}},
+     ".consent.no_sharing: name a column (with its refused values) or a file of the refusing participants' IDs"),
+    ({"consent": {"no_sharing": {"column": "share_ok"}}}, ".consent.no_sharing.refused: list the values of share_ok "
+                                                           "that mean refusal"),
+    ({"consent": {"no_sharing": {"column": "share", "refused": [0]}}},
+     ".consent.no_sharing.column: no column 'share' in the data"),
+    ({"consent": {"no_selling": {"file": "x.csv"}}}, ".consent.no_selling: unknown consent rule (no_sharing, "
+                                                       "no_commercial)"),
+    ({"consent": {"no_commercial": {"file": "../../elsewhere.csv"}}},
+     ".consent.no_commercial.file: expected a path inside the trial's directory, not '../../elsewhere.csv'"),
+])
+def test_bad_rules_are_refused_in_one_line(release, message):
+    with pytest.raises(InvalidInput) as caught:
+        load(release)
+    assert str(caught.value) == WHERE + message
+
+
+def test_the_randomised_role_must_be_a_date_to_be_the_default_reference():
+    with pytest.raises(InvalidInput) as caught:
+        load({}, roles={"randomised": "age"})
+    assert str(caught.value) == WHERE + ".dates.reference: age (the trial's randomised role) is not a date column " \
+                                        "(integer)"
+
+
+def test_dates_need_a_reference():
+    with pytest.raises(InvalidInput) as caught:
+        load({}, roles={})
+    assert str(caught.value) == WHERE + ".dates.reference: dates are coded relative to a reference date: name a " \
+                                        "date column here, or give the trial a randomised role"
+
+
+def test_defaults():
+    assert load({}) == ReleaseRules(participant_id="pid", min_cell=20,
+                                    dates=DateRule("relative", "randdate", ["randdate", "death"]), age=AgeRule(None, 90))
+    # a date that is an identifier is no longer a date to code relative to randomisation
+    assert load({"identifiers": ["death"]}).dates.columns == ["randdate"]
+
+
+FULL = {
+    "min_cell": 5, "sex": "sex", "participant_id": "pid", "identifiers": ["name"], "centres": {"site": "recode"},
+    "dates": {"mode": "shift", "reference": "randdate", "columns": ["randdate", "death"]},
+    "age": {"column": "age", "top": 85},
+    "quasi_identifiers": {"wtkg": {"action": "trim"},
+                          "karnof": {"action": "collapse", "groups": {"<=80": [70, 80], "90": [90], "100": [100]}},
+                          "age": {"action": "topcode"}},
+    "consent": {"no_sharing": {"column": "share_ok", "refused": [0]},
+                "no_commercial": {"file": "source/consent/no-commercial.csv"}},
+    "keep": ["arm"], "rationale": {"wtkg": "anthropometry"},
+}
+
+
+def test_full_rules_load_and_round_trip():
+    loaded = load(FULL)
+    assert loaded == ReleaseRules(
+        participant_id="pid", min_cell=5, sex="sex", identifiers=["name"], centres={"site": "recode"},
+        dates=DateRule("shift", "randdate", ["randdate", "death"]), age=AgeRule("age", 85),
+        quasi_identifiers=[Protection("wtkg", "trim"),
+                           Protection("karnof", "collapse", {"<=80": [70, 80], "90": [90], "100": [100]}),
+                           Protection("age", "topcode")],
+        no_sharing=ConsentRule("share_ok", [0]), no_commercial=ConsentRule(file="source/consent/no-commercial.csv"),
+        keep=["arm"], rationale={"wtkg": "anthropometry"})
+    assert rules.to_yaml(loaded) == FULL
+    assert rules.from_yaml(rules.to_yaml(loaded)) == loaded
+    assert load(rules.to_yaml(loaded)) == loaded
+
+
+def test_short_forms():
+    loaded = load({"age": "age", "quasi_identifiers": {"wtkg": "trim"},
+                   "consent": {"no_sharing": {"column": "share_ok", "refused": 0}}})
+    assert loaded.age == AgeRule("age", 90)
+    assert loaded.quasi_identifiers == [Protection("wtkg", "trim")]
+    assert loaded.no_sharing == ConsentRule("share_ok", [0])
+
+
+# -- proposals ------------------------------------------------------------------------------------------
+
+def propose(path: Path, trial: str) -> tuple[ReleaseRules, dict, list[str]]:
+    delivery = formats.read(path)
+    metadata = yaml.safe_load((EXAMPLES / trial / "dataset.yaml").read_text())
+    metadata.pop("release", None)
+    con = duckdb.connect()
+    con.register("rows", delivery.table)
+    return rules.propose(metadata, con, "rows", delivery.table.schema), metadata, delivery.table.column_names
+
+
+def one_rule_each(proposed: ReleaseRules, columns: list[str]) -> None:
+    named = [proposed.participant_id, *proposed.identifiers, *proposed.centres, *proposed.technicians,
+             *proposed.sensitive, *proposed.free_text, *proposed.dates.columns, *proposed.keep,
+             *(p.column for p in proposed.quasi_identifiers)]
+    assert sorted(named) == sorted(columns)  # every column once (age: the age rule and a protection)
+    assert set(proposed.rationale) == set(columns)
+
+
+def test_proposal_for_actg175():
+    proposed, metadata, columns = propose(ACTG175, "actg175")
+    assert (proposed.participant_id, proposed.race, proposed.sex, proposed.min_cell) == ("pidnum", "race", "gender", 20)
+    assert proposed.identifiers == ["column00"]  # R's row numbers: a second participant ID
+    assert proposed.sensitive == ["homo", "drugs"]  # sexual behaviour, intravenous drug use (NHLBI IV.B.4.c)
+    assert proposed.dates == DateRule("relative", None, [])
+    assert proposed.age == AgeRule("age", 90)
+    assert proposed.quasi_identifiers == [
+        Protection("age", "trim"), Protection("wtkg", "trim"),
+        Protection("hemo", "delete"),  # haemophilia: 2 women of one race
+        Protection("karnof", "collapse", {"<=90": [70, 80, 90], "100": [100]}),  # 70 and 80: 10 white women
+        Protection("oprior", "delete"), Protection("race", "keep"), Protection("gender", "keep"),
+        Protection("symptom", "delete"),  # 18 symptomatic non-white women
+    ]
+    assert proposed.keep == ["z30", "zprior", "preanti", "str2", "strat", "treat", "offtrt", "cd40", "cd420", "cd496",
+                             "r", "cd80", "cd820", "cens", "days", "arms"]
+    assert proposed.rationale["arms"].startswith("the trial's arm (role arm)")
+    assert proposed.rationale["wtkg"].startswith("anthropometric or socio-economic variable (wtkg")
+    one_rule_each(proposed, columns)
+    assert rules.load({**metadata, "release": rules.to_yaml(proposed)}, columns) == proposed
+
+
+def test_proposal_for_gbsg2_codes_its_dates_relative_to_randomisation():
+    proposed, metadata, columns = propose(GBSG2, "gbsg2")
+    assert (proposed.participant_id, proposed.race, proposed.sex) == ("id", None, None)
+    assert proposed.dates == DateRule("relative", "diagdateb", ["diagdateb", "recdate", "deathdate"])
+    assert proposed.age == AgeRule("age", 90)
+    assert proposed.quasi_identifiers == [Protection("age", "trim")]
+    assert proposed.rationale["recdate"] == "date: coded as days relative to diagdateb (NHLBI IV.B.5)"
+    one_rule_each(proposed, columns)
+    assert rules.load({**metadata, "release": rules.to_yaml(proposed)}, columns) == proposed
+
+
+def test_proposal_finds_identifiers_centres_text_and_dates_by_name_and_content():
+    n = 40
+    table = pa.table({
+        "subject": list(range(1, n + 1)),
+        "Surname": [f"Name{i}" for i in range(n)],
+        "patient_email": [f"p{i}@example.org" for i in range(n)],
+        "dob": pa.array([None] * n, pa.date32()),
+        "siteID": [i % 3 for i in range(n)],
+        "interviewer": ["ab", "cd"] * (n // 2),
+        "other_specify": [f"answer number {i} in words" for i in range(n)],
+        "comment": ["x" * 50] * n,
+        "visit_code": [f"V{i:03d}" for i in range(n)],
+        "sex": ["F", "M"] * (n // 2),
+        "Ethnicity": ["a"] * n,
+        "income": [float(i) for i in range(n)],
+        "enrol_date": pa.array([None] * n, pa.date32()),
+        "followup": pa.array([None] * n, pa.date32()),
+        "alcohol_use": [0, 1] * (n // 2),
+        "lab": [i * 7 % 13 for i in range(n)],
+    })
+    con = duckdb.connect()
+    con.register("rows", table)
+    proposed = rules.propose({"trial": "t", "key": "subject", "columns": []}, con, "rows", table.schema)
+    assert proposed.identifiers == ["Surname", "patient_email", "dob", "visit_code"]
+    assert proposed.centres == {"siteID": "recode"}
+    assert proposed.technicians == {"interviewer": "recode"}
+    assert proposed.free_text == ["other_specify", "comment"]
+    assert proposed.sensitive == ["alcohol_use"]
+    assert proposed.dates == DateRule("relative", "enrol_date", ["enrol_date", "followup"])
+    assert (proposed.race, proposed.sex) == ("Ethnicity", "sex")
+    assert Protection("income", "trim") in proposed.quasi_identifiers
+    assert "lab" in proposed.keep
+    one_rule_each(proposed, table.column_names)
+
+
+def _groups(counts: dict, min_cell: int = 20):
+    values, cells = [], []
+    for (value, cell), n in counts.items():
+        values += [value] * n
+        cells += [cell] * n
+    con = duckdb.connect()
+    con.register("t", pa.table({"v": values, "cell": cells}))
+    return propose_groups(con, "t", ["cell"], "v", min_cell)
+
+
+def test_groups_merge_the_rarest_with_its_rarer_neighbour():
+    found = _groups({(1, "a"): 30, (2, "a"): 5, (3, "a"): 8, (4, "a"): 40, (5, "a"): 3, (6, "a"): 50,
+                     (1, "b"): 25, (4, "b"): 20, (6, "b"): 21})
+    assert (found.smallest, found.small_cells, found.dichotomous) == (3, 3, False)
+    # 5 (3) joins 4 (smallest cell 20 < 6's 21); 2 (5) joins 3 (8 < 1's 25); {2, 3} (13) joins {4, 5} (20 < 25)
+    assert found.groups == {"1": [1], "2-5": [2, 3, 4, 5], "6": [6]}
+
+
+def test_missing_values_are_a_group_of_their_own_and_text_is_joined():
+    found = _groups({("x", "a"): 30, ("y", "a"): 30, ("z", "a"): 25, (None, "a"): 2})
+    assert found.groups == {"x": ["x"], "y": ["y"], "z or missing": ["z", None]}
+    assert _groups({(0, "a"): 30, (1, "a"): 2}).groups is None  # dichotomous: delete
+    assert _groups({(0, "a"): 30, (1, "a"): 2, (2, "a"): 1}).groups is None  # only one group would remain
+    assert _groups({(0, "a"): 30, (1, "a"): 20}).small_cells == 0
