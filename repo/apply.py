@@ -9,6 +9,7 @@ reading it. Rows come out ordered by key, as every part is written.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -25,19 +26,36 @@ def target_schema(schema: pa.Schema, added: dict[str, pa.DataType]) -> pa.Schema
     return pa.schema(fields + [pa.field(name, kind) for name, kind in added.items()])
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The corrections as Arrow arrays, built once for all parts: a part's keys simply match or not."""
+
+    removed: pa.Array
+    updates: dict[str, tuple[pa.Array, pa.Array]]  # column -> (keys, new values)
+    touched: pa.Array  # every key an entry names
+
+
+def prepare(entries: list[Correction], key: str, schema: pa.Schema) -> Prepared:
+    key_type = schema.field(key).type
+    updates = {column: (typed_array(list(changes), key_type), typed_array(list(changes.values()),
+                                                                          schema.field(column).type))
+               for column, changes in _updates_by_column(entries).items()}
+    return Prepared(typed_array([e.key for e in entries if e.action == "remove"], key_type), updates,
+                    typed_array([e.key for e in entries if e.action != "add_column"], key_type))
+
+
 def apply(table: pa.Table | None, entries: list[Correction], key: str, schema: pa.Schema,
-          supplements: dict[str, pa.Table]) -> pa.Table:
+          supplements: dict[str, pa.Table], prepared: Prepared) -> pa.Table:
     """The part's rows after ``entries`` (all of which fall in this part); ``table`` None for a new part.
 
-    ``supplements`` maps each added column to a two-column table (key, values).
+    ``supplements`` maps each added column to a two-column table (key, values);
+    ``prepared`` holds the removals and updates of every part.
     """
     table = _conform(table, schema)
-    removed = [e.key for e in entries if e.action == "remove"]
-    if removed:
-        keep = pc.invert(pc.is_in(table.column(key), value_set=_array(removed, schema.field(key).type)))
-        table = table.filter(keep)
-    for column, updates in _updates_by_column(entries).items():
-        table = _update(table, key, schema.field(column), updates)
+    if len(prepared.removed):
+        table = table.filter(pc.invert(pc.is_in(table.column(key), value_set=prepared.removed)))
+    for column, (keys, values) in prepared.updates.items():
+        table = _update(table, key, column, keys, values)
     for column, supplied in supplements.items():
         index = pc.index_in(table.column(key), value_set=supplied.column(0))
         values = supplied.column(1).take(index).cast(schema.field(column).type)
@@ -71,15 +89,35 @@ def _updates_by_column(entries: list[Correction]) -> dict[str, dict[Any, Any]]:
     return updates
 
 
-def _update(table: pa.Table, key: str, field: pa.Field, updates: dict[Any, Any]) -> pa.Table:
-    keys = _array(list(updates), table.schema.field(key).type)
-    kind = type_class(field.type)
-    new_values = pa.array([from_json(v, kind) for v in updates.values()], type=field.type)
+def _update(table: pa.Table, key: str, column: str, keys: pa.Array, values: pa.Array) -> pa.Table:
     index = pc.index_in(table.column(key), value_set=keys)
-    replaced = pc.if_else(pc.is_valid(index), new_values.take(index), table.column(field.name))
-    return table.set_column(table.column_names.index(field.name), field.name, replaced)
+    if index.null_count == len(index):
+        return table  # none of this column's corrections is in this part
+    replaced = pc.if_else(pc.is_valid(index), values.take(index), table.column(column))
+    return table.set_column(table.column_names.index(column), column, replaced)
 
 
-def _array(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
-    kind = type_class(arrow_type)
-    return pa.array([from_json(v, kind) for v in values], type=arrow_type)
+DUCKDB_TYPES = {
+    pa.int8(): "TINYINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
+    pa.uint8(): "UTINYINT", pa.uint16(): "USMALLINT", pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT",
+    pa.float32(): "FLOAT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR", pa.large_string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN", pa.date32(): "DATE", pa.date64(): "DATE",
+}
+
+
+def typed_array(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
+    """Logged (JSON) values as an Arrow array of ``arrow_type``.
+
+    DuckDB builds the array from a typed list parameter: pyarrow's own constructors
+    import pandas, which costs a commit more than the rest of its rewriting.
+    """
+    if not values:
+        return pa.nulls(0, arrow_type)
+    sql_type = DUCKDB_TYPES.get(arrow_type)
+    if sql_type is None:
+        kind = type_class(arrow_type)
+        return pa.array([from_json(v, kind) for v in values], type=arrow_type)
+    import duckdb
+
+    table = duckdb.sql(f"SELECT unnest(CAST($values AS {sql_type}[])) AS v", params={"values": values}).to_arrow_table()
+    return table.column(0).combine_chunks().cast(arrow_type)

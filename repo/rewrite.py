@@ -16,12 +16,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .apply import apply, target_schema
+from .apply import apply, prepare, target_schema
 from .correctionlog import Correction
 from .errors import InvalidInput
-from .fingerprint import EMPTY, Digest, digests_by, fingerprint
+from .fingerprint import EMPTY, MASK, Digest, digests_by, fingerprint
 from .lookup import parts_of
-from .parts import write_part
+from .parts import PART_COLUMN, part_expression, part_name, write_part
 from .versions import PartRecord, VersionRecord
 
 
@@ -50,16 +50,23 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
             by_part.setdefault(part.name, [])
     kept = {p.name: p for p in parent.parts if p.name not in by_part}
     written: dict[str, tuple[str, int]] = {}
+    delta = _Delta(parent.key) if not supplements else None
+    prepared = prepare(entries, parent.key, schema)
     for name in sorted(by_part):
         path = data / name
-        table = pq.read_table(parent_files[name]) if name in parent_files else None
-        new = apply(table, by_part[name], parent.key, schema, supplements)
+        table = pq.ParquetFile(parent_files[name]).read() if name in parent_files else None  # (read_table imports pandas)
+        new = apply(table, by_part[name], parent.key, schema, supplements, prepared)
+        if delta is not None:
+            delta.note(table, new, prepared.touched)
         if new.num_rows:
             written[name] = write_part(new, path)
         else:
             path.unlink(missing_ok=True)  # empty parts are not stored
         advance(1)
-    rewritten = _records(data, written, schema)
+    if delta is not None:
+        rewritten = delta.records(parent, written)
+    else:
+        rewritten = _records(data, written, schema)
     every = sorted([*kept.values(), *rewritten], key=lambda p: p.name)
     rows = sum(p.rows for p in every)
     if rows == 0:
@@ -100,6 +107,53 @@ def _supplements(folder: Path, entries: list[Correction], key: str, key_type: pa
         tables[entry.column] = pa.table({key: table.column(key).combine_chunks(),
                                          entry.column: table.column(entry.new["value_column"]).combine_chunks()})
     return tables
+
+
+class _Delta:
+    """A rewritten part's digest as its parent's, less the touched rows before, plus them after.
+
+    Row hashes are summed, so only the rows a correction touches need hashing: a
+    hundred rows instead of every row of every rewritten part. (A new variable
+    changes every row, and is hashed in full by ``_records``.)
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.before: list[pa.Table] = []
+        self.after: list[pa.Table] = []
+
+    def note(self, old: pa.Table | None, new: pa.Table, keys: pa.Array) -> None:
+        """Keep the rows of ``keys`` (every touched key: those of other parts match nothing here)."""
+        import pyarrow.compute as pc
+
+        for table, into in ((old, self.before), (new, self.after)):
+            if table is not None:
+                touched = table.filter(pc.is_in(table.column(self.key), value_set=keys))
+                into.append(touched)
+
+    def records(self, parent: VersionRecord, written: dict[str, tuple[str, int]]) -> list[PartRecord]:
+        import duckdb
+
+        con = duckdb.connect()
+        sums = {p.name: Digest(p.rows, int(p.sum, 16)) for p in parent.parts}
+        minus, plus = (self._digests(con, tables, parent.nparts) for tables in (self.before, self.after))
+        records = []
+        for name, (md5, size) in sorted(written.items()):
+            before, taken, added = sums.get(name, EMPTY), minus.get(name, EMPTY), plus.get(name, EMPTY)
+            total = (before.total - taken.total + added.total) & MASK
+            records.append(PartRecord(name, md5, size, before.rows - taken.rows + added.rows, f"{total:032x}"))
+        return records
+
+    def _digests(self, con, tables: list[pa.Table], nparts: int) -> dict[str, Digest]:
+        """Digests of the touched rows by part, the part found from the key as everywhere."""
+        tables = [t for t in tables if t.num_rows]
+        if not tables:
+            return {}
+        rows = pa.concat_tables(tables)
+        con.register("touched", rows)
+        con.sql(f"SELECT *, {part_expression(self.key, nparts)} AS {PART_COLUMN} FROM touched").create_view("by_part")
+        return {part_name(index): digest for index, digest in digests_by(con, "by_part", rows.schema,
+                                                                           group=PART_COLUMN).items()}
 
 
 def _records(data: Path, written: dict[str, tuple[str, int]], schema: pa.Schema) -> list[PartRecord]:

@@ -15,7 +15,7 @@ import hashlib
 import io
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -153,7 +153,23 @@ def _absolute(root: Path, paths: list[str]) -> list[str]:
 
 def add(root: Path, paths: list[str]) -> None:
     with _dvc(root, "storing data in the DVC cache") as repo:
-        repo.add(_absolute(root, paths))
+        repo.add(_absolute(root, paths), relink=False)
+
+
+def store(root: Path, targets: list[str], check: Callable[[], None] = lambda: None,
+          remote: str = RESTRICTED_REMOTE) -> None:
+    """``add`` then ``push``, with DVC opened once; ``check`` runs between them (it may refuse,
+    and then nothing has left the machine).
+
+    DVC is told not to "relink" the work tree after adding: while a command runs, its
+    transaction holds hard links to the files it may replace, which DVC would take for
+    links of its own and copy every file of the directory back from the cache.
+    """
+    url = check_remote(root, remote)
+    with _dvc(root, f"storing data and pushing it to the DVC remote {url}") as repo:
+        repo.add(_absolute(root, targets), relink=False)
+        check()
+        repo.push(targets=_absolute(root, targets), remote=remote)
 
 
 def materialize(root: Path, targets: list[str]) -> None:
