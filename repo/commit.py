@@ -119,9 +119,9 @@ def _check_out(repo: Repository, base: str, parent: VersionRecord, targets: list
     deliveries when DVC is to store them again; what is already there is not fetched again."""
     data = repo.root / base / "data"
     present = {p.name: p.stat().st_size for p in data.glob("*.parquet")} if data.is_dir() else {}
-    needed = [t for t in targets if not t.endswith("/data") or present != {p.name: p.size for p in parent.parts}]
-    if needed:
-        storage.materialize(repo.root, needed)
+    if present != {p.name: p.size for p in parent.parts}:
+        storage.materialize(repo.root, [f"{base}/data"], replace=True)
+    storage.materialize(repo.root, [t for t in targets if not t.endswith("/data")])
 
 
 def _check_stored(repo: Repository, base: str, record: VersionRecord) -> None:

@@ -172,14 +172,16 @@ def store(root: Path, targets: list[str], check: Callable[[], None] = lambda: No
         repo.push(targets=_absolute(root, targets), remote=remote)
 
 
-def materialize(root: Path, targets: list[str]) -> None:
-    """Make the work tree's copies of ``targets`` (DVC-tracked directories) match their ``.dvc`` files.
+def materialize(root: Path, targets: list[str], replace: bool = False) -> None:
+    """Check out ``targets`` (DVC-tracked directories) from their ``.dvc`` files where the work tree lacks them.
 
     A fresh clone has none of them; a command that rewrites some files of a directory
     and stores it again must start from all of them, or DVC would store the directory
-    without the rest. Objects missing from the cache come from the remote.
+    without the rest. Objects missing from the cache come from the remote. A directory
+    that is there is left alone (a curator may have put files in it, which DVC's
+    checkout would delete), unless ``replace`` says ipd owns it and found it stale.
     """
-    present = [t for t in targets if (root / f"{t}.dvc").is_file()]
+    present = [t for t in targets if (root / f"{t}.dvc").is_file() and (replace or not (root / t).exists())]
     if not present:
         return
     with _dvc(root, "checking out data from the DVC cache and remote") as repo:

@@ -251,10 +251,12 @@ def test_consent_given_as_id_lists(trial):
 
 
 def test_a_missing_consent_list_is_refused(trial):
-    write_rules(trial.root, {**RULES, "consent": {"no_sharing": {"file": "source/consent/no-sharing.csv"}}})
+    write_rules(trial.root, {**RULES, "consent": {"no_sharing": {"file": "source/consent/no-sharing.csv"},
+                                                  "no_commercial": {"file": "source/consent/no-commercial.csv"}}})
     listed = trial.root / "datasets/t/source/consent/no-sharing.csv"
     listed.parent.mkdir()
     listed.write_text("")  # nobody refused: an empty list is a statement
+    (listed.parent / "no-commercial.csv").write_text("")
     approve(trial)
     listed.unlink()
     before = trial.state()
@@ -263,12 +265,12 @@ def test_a_missing_consent_list_is_refused(trial):
     assert trial.state() == before
 
 
-def test_rules_silent_on_consent_are_refused(trial):
+def test_rules_silent_on_consent_are_not_approved(trial):
     write_rules(trial.root, {k: v for k, v in RULES.items() if k != "consent"} | {"keep": ["arm", "cd4", "share_ok",
                                                                                               "commercial_ok"]})
-    approve(trial)
     before = trial.state()
-    assert one_line(release(trial, "t@v1", "noncommercial")) == (
+    result = ipd("release", "approve", "t@v1", "--by", "Dr A", "--repo", trial.root)
+    assert one_line(result) == (
         "t: the release rules do not say who refused sharing beyond the study (release.consent.no_sharing in "
         "datasets/t/dataset.yaml): give a consent column or an ID list, an empty one if nobody did")
     assert trial.state() == before

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput, NotFound
 from ..progress import SILENT, Progress
 from . import rules as rulebook
+from .consent import require_consent
 from .plan import PROPOSED, Plan, plan as make_plan
 from .rules import ReleaseRules
 
@@ -90,6 +91,8 @@ def approve(repo: Repository, trial: str, version: str, by: str, note: str | Non
         if current.source == PROPOSED:
             raise InvalidInput(f"{trial} has no release rules in {metadata}: save the proposal with "
                                f"`ipd release plan {trial}@{name} --save`, review it, then approve")
+        for tier in rulebook.TIERS:  # a plan that cannot be built is not worth approving
+            require_consent(trial, current.rules, tier)
         previous = read_approval(repo, trial, name)
         if previous is not None and previous.plan_sha256 == current.sha256:
             raise InvalidInput(f"the release plan of {trial}@{name} is already approved (plan sha256 "

@@ -57,7 +57,7 @@ def read(root: Path, trial: str) -> Linkage | None:
     if not (root / f"{linkage_dir(trial)}.dvc").is_file():
         return None
     if not (folder / FILE).is_file() or not (folder / SECRET).is_file():
-        storage.materialize(root, [linkage_dir(trial)])
+        storage.materialize(root, [linkage_dir(trial)], replace=True)
     if not (folder / FILE).is_file() or not (folder / SECRET).is_file():
         raise IntegrityError(f"{linkage_dir(trial)}: the linkage is in neither the work tree nor the restricted remote")
     return Linkage(pq.read_table(folder / FILE), bytes.fromhex((folder / SECRET).read_text().strip()))
