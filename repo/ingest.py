@@ -11,7 +11,6 @@ refers to them, so a pushed commit never points at missing bytes.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from .checks import suite as suites
 from .datasets import dump_metadata, load_metadata
 from .errors import InvalidInput
 from .fingerprint import EMPTY, fingerprint
+from .hashing import sha256_of
 from .keys import check_key
 from .parts import parts_for, write_parts
 from .progress import SILENT, Progress
@@ -44,14 +44,6 @@ class IngestOptions:
 class IngestResult:
     record: VersionRecord
     redelivery: bool
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_roles(options: IngestOptions, previous: dict | None, columns: list[str]) -> dict[str, str]:

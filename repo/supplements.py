@@ -18,7 +18,7 @@ import pyarrow as pa
 from . import formats
 from .columns import OTHER, quote, type_class
 from .errors import InvalidInput
-from .ingest import sha256_of
+from .hashing import sha256_of
 from .keys import check_key
 
 if TYPE_CHECKING:

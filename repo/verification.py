@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from .errors import IntegrityError
 from .fingerprint import EMPTY, digests_by, fingerprint
+from .hashing import md5_of
 from .versions import VersionRecord
 
 FILE_COLUMN = "__ipd_file"
-
-
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_parts(record: VersionRecord, files: list[Path]) -> None:
@@ -28,7 +20,7 @@ def check_parts(record: VersionRecord, files: list[Path]) -> None:
 
     label = f"{record.trial}@{record.version}"
     for part, path in zip(record.parts, files, strict=True):
-        actual = file_md5(path)
+        actual = md5_of(path)
         if actual != part.md5:
             raise IntegrityError(f"{label}: part {part.name} has MD5 {actual}, the version record says {part.md5}")
     schema = pq.read_schema(files[0])

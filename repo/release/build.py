@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import __version__, storage
 from ..errors import IntegrityError, InvalidInput
+from ..hashing import sha256_of
 from ..progress import SILENT, Progress
 from ..refs import Ref
 from ..repository import Repository
@@ -82,7 +83,7 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
                               _key_variables(metadata, rules))
         with progress.step("writing the package", total=4) as advance:
             manifest = package.write(repo.root / folder, released, figures, about, fingerprint, advance)
-        files = {**manifest.files, package.MANIFEST: package.sha256_of(repo.root / folder / package.MANIFEST)}
+        files = {**manifest.files, package.MANIFEST: sha256_of(repo.root / folder / package.MANIFEST)}
         existing = repo.root / records.record_path(trial, name, options.tier)
         if existing.is_file():
             previous = ReleaseRecord.from_json(existing.read_text())

@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 
 from ..errors import IntegrityError, InvalidInput, NotFound
+from ..hashing import sha256_of
 from ..progress import Progress
 from ..storage import RELEASE_REMOTE, RemoteRepository
 from . import package
@@ -86,7 +87,7 @@ def check(record: ReleaseRecord, folder: Path, label: str) -> None:
         missing = sorted(set(record.files) - set(present)) or sorted(set(present) - set(record.files))
         raise IntegrityError(f"{label}: the package's files are not those the release record lists ({missing[0]})")
     for name, expected in sorted(record.files.items()):
-        actual = package.sha256_of(folder / name)
+        actual = sha256_of(folder / name)
         if actual != expected:
             raise IntegrityError(f"{label}: {name} has SHA-256 {actual}, the release record says {expected}")
     manifest = package.Manifest.from_json((folder / package.MANIFEST).read_text())

@@ -13,7 +13,6 @@ can check every file against the manifest.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .. import formats
+from ..hashing import sha256_of
 from . import readme
 
 if TYPE_CHECKING:
@@ -106,12 +106,6 @@ def write(folder: Path, release: Deidentified, figures: Disclosure, about: About
     return manifest
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _json(data: Any) -> str:
