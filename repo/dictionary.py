@@ -8,8 +8,6 @@ labels. Curators edit it afterwards; a re-delivery keeps their labels.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from typing import Any
 
 import duckdb
@@ -17,18 +15,10 @@ import pyarrow as pa
 
 from .columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, quote, type_class
 from .formats import Delivery
+from .values import plain
 
 MAX_CATEGORIES = 12
 RANGED = {INTEGER, NUMBER, DECIMAL, DATE, DATETIME}
-
-
-def _plain(value: Any) -> Any:
-    """A value as YAML can hold it."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    return value
 
 
 def infer(delivery: Delivery) -> list[dict[str, Any]]:
@@ -61,7 +51,7 @@ def describe(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema,
         entry["missing"] = missing
         entry["distinct"] = distinct
         if kind in RANGED and low is not None:
-            entry["min"], entry["max"] = _plain(low), _plain(high)
+            entry["min"], entry["max"] = plain(low), plain(high)
         value_labels = all_value_labels.get(field.name, {})
         if _categorical(kind, distinct, bool(value_labels), rows):
             entry["values"] = _value_set(con, relation, field.name, value_labels)
@@ -111,7 +101,7 @@ def _value_set(con: duckdb.DuckDBPyConnection, relation: str, name: str, labels:
     rows = con.sql(f"SELECT {c}, count(*) FROM {relation} WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
     values = []
     for value, count in rows:
-        entry: dict[str, Any] = {"value": _plain(value), "count": count}
+        entry: dict[str, Any] = {"value": plain(value), "count": count}
         label = labels.get(value, labels.get(float(value)) if isinstance(value, int) else None)
         if label:
             entry["label"] = label

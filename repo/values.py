@@ -37,6 +37,15 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def plain(value: Any) -> Any:
+    """A value as YAML (and JSON) can hold it: dates as ISO text, decimals as numbers."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
 def from_json(value: Any, kind: str) -> Any:
     """A logged value back as the Python value of a column of logical type ``kind``."""
     if value is None:

@@ -23,7 +23,8 @@ from typing import Any
 
 from ..errors import InvalidInput
 from .results import MAX_KEYS, CheckResult
-from .sqlsuite import plain, python_value, result_name
+from .sqlsuite import result_name
+from .sqlvalues import plain, python_value
 
 POSITION = "ipd_position"  # added to each expectation's meta to pair GX's results with the suite's order
 RESULT_DETAILS = ("element_count", "missing_count", "unexpected_percent", "observed_value")

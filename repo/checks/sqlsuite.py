@@ -28,8 +28,6 @@ its ``to_be_in_set`` never matches a date column against ISO strings.
 
 from __future__ import annotations
 
-import datetime
-import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,9 +40,9 @@ from ..columns import BOOLEAN, DATE, DATETIME, INTEGER, NUMBER, STRING, quote, t
 from ..errors import InvalidInput
 from .results import MAX_KEYS, CheckResult
 from .suite import referenced_columns
+from .sqlvalues import (NUMERIC, TEMPORAL, Unsupported, as_integer, as_number, as_time, bound, column_sql,
+                        comparable_sql, flag, in_range, literal, mostly_share, plain, range_sql)
 
-NUMERIC = (INTEGER, NUMBER)  # decimals are left to GX: pandas compares them exactly with floats, DuckDB does not
-TEMPORAL = (DATE, DATETIME)
 SCALAR = (INTEGER, NUMBER, STRING, BOOLEAN, DATE, DATETIME)
 # Distinct integers are counted in a bitmap of their range when it is at most this wide (DuckDB's
 # bitstring_agg refuses ranges of a few billion; a bitmap of 10^9 bits holds 125 MB per thread).
@@ -75,7 +73,6 @@ SUPPORTED: frozenset[str] = frozenset(ALLOWED)
 NEUTRAL = frozenset({"result_format", "catch_exceptions", "include_config", "meta", "batch_id",
                      "row_condition", "condition_parser"})
 
-ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?")
 # Pattern parts whose meaning differs between Python's re (GX) and RE2 (DuckDB), and a cheap
 # test for the values on which they may: shorthand classes and flags on non-ASCII text
 # (Unicode digits, letters, spaces, case folding); \s also on the ASCII controls Python
@@ -87,10 +84,6 @@ TEXT_GUARDS = (
 )
 # Written the same but meaning different things in the two dialects ({,n}; POSIX classes).
 DIALECT_TRAPS = ("{,", "[:")
-
-
-class Unsupported(Exception):
-    """This expectation, as written, is left to GX."""
 
 
 @dataclass
@@ -229,122 +222,6 @@ def result_name(expectation: dict) -> str:
     return f"{kind}({', '.join(names)})" if names else kind
 
 
-# --- values, literals and arguments -------------------------------------------------------------
-
-def _value(f: pa.Field) -> str:
-    """The column as SQL, with NaN as NULL: pandas, hence GX, cannot tell them apart."""
-    column = quote(f.name)
-    return f"(CASE WHEN isnan({column}) THEN NULL ELSE {column} END)" if type_class(f.type) == NUMBER else column
-
-
-def _comparable(f: pa.Field) -> str:
-    """The column as SQL that orders like pandas: numbers as numbers, dates and times as timestamps."""
-    kind = type_class(f.type)
-    if kind in NUMERIC:
-        return _value(f)
-    if kind in TEMPORAL and getattr(f.type, "tz", None) is None:
-        return f"CAST({quote(f.name)} AS TIMESTAMP)"
-    raise Unsupported
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"CAST('{value!r}' AS DOUBLE)"
-    if isinstance(value, datetime.datetime):
-        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    raise Unsupported
-
-
-def _number(value: Any) -> float:
-    """A numeric argument as GX reads it (pydantic makes it a float)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise Unsupported
-    return float(value)
-
-
-def _integer(value: Any) -> int:
-    """An integer argument; anything GX would coerce (6.0, "6") is left to GX."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Unsupported
-    return value
-
-
-def _when(value: Any) -> datetime.datetime:
-    """An ISO date or naive date-time string as a timestamp (a date is its midnight)."""
-    if not isinstance(value, str) or not ISO_TIME.fullmatch(value):
-        raise Unsupported
-    return datetime.datetime.fromisoformat(value)
-
-
-def _bound(value: Any, f: pa.Field) -> float | datetime.datetime | None:
-    if value is None:
-        return None
-    return _when(value) if type_class(f.type) in TEMPORAL else _number(value)
-
-
-def _flag(kwargs: dict[str, Any], name: str) -> bool:
-    value = kwargs.get(name)
-    if value is not None and not isinstance(value, bool):
-        raise Unsupported
-    return bool(value)
-
-
-def _mostly(kwargs: dict[str, Any]) -> float:
-    mostly = _number(kwargs.get("mostly", 1.0))
-    if not 0.0 <= mostly <= 1.0:
-        raise Unsupported
-    return mostly
-
-
-def _range_sql(expression: str, low: Any, high: Any, strict_min: bool, strict_max: bool) -> str:
-    parts = []
-    if low is not None:
-        parts.append(f"{expression} {'>' if strict_min else '>='} {_literal(low)}")
-    if high is not None:
-        parts.append(f"{expression} {'<' if strict_max else '<='} {_literal(high)}")
-    return " AND ".join(parts) or "TRUE"
-
-
-def _in_range(observed: Any, low: Any, high: Any, strict_min: bool, strict_max: bool) -> bool:
-    """GX's verdict for an aggregate between bounds: no observed value is a failure."""
-    if observed is None:
-        return False
-    if isinstance(observed, datetime.date) and not isinstance(observed, datetime.datetime):
-        observed = datetime.datetime.combine(observed, datetime.time())
-    above = low is None or (observed > low if strict_min else observed >= low)
-    below = high is None or (observed < high if strict_max else observed <= high)
-    return bool(above and below)
-
-
-def python_value(value: Any) -> Any:
-    """A key or figure from numpy/pandas as the plain Python value DuckDB would give (NaN, NaT: None)."""
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        value = value.item()
-    elif hasattr(value, "to_pydatetime"):  # a pandas Timestamp, or NaT
-        value = None if value != value else value.to_pydatetime()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def plain(value: Any) -> Any:
-    """A figure for a report (JSON): numbers as numbers, dates and times as ISO strings."""
-    value = python_value(value)
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if not isinstance(value, (str, int, float, bool, type(None))):
-        return str(value)
-    return value
-
-
 # --- row-level expectations ---------------------------------------------------------------------
 
 def _rows(scan: Scan, name: str, unexpected: str, considered: str | None, mostly: float,
@@ -375,18 +252,18 @@ def _rows(scan: Scan, name: str, unexpected: str, considered: str | None, mostly
 def _column_rows(scan: Scan, kwargs: dict, name: str, f: pa.Field, expected: str,
                  count: Callable[[dict[str, Any]], int] | None = None) -> Plan:
     """A column-map expectation: missing values are skipped, the others must satisfy ``expected``."""
-    value = _value(f)
+    value = column_sql(f)
     present = f"{value} IS NOT NULL"
-    return _rows(scan, name, f"{present} AND NOT coalesce({expected}, FALSE)", present, _mostly(kwargs),
+    return _rows(scan, name, f"{present} AND NOT coalesce({expected}, FALSE)", present, mostly_share(kwargs),
                  count=count)
 
 
 def _not_null(scan: Scan, kwargs: dict, name: str) -> Plan:
-    return _rows(scan, name, f"{_value(scan.column(kwargs))} IS NULL", None, _mostly(kwargs), missing=False)
+    return _rows(scan, name, f"{column_sql(scan.column(kwargs))} IS NULL", None, mostly_share(kwargs), missing=False)
 
 
 def _null(scan: Scan, kwargs: dict, name: str) -> Plan:
-    return _rows(scan, name, f"{_value(scan.column(kwargs))} IS NOT NULL", None, _mostly(kwargs), missing=False)
+    return _rows(scan, name, f"{column_sql(scan.column(kwargs))} IS NOT NULL", None, mostly_share(kwargs), missing=False)
 
 
 def _unique(scan: Scan, kwargs: dict, name: str) -> Plan:
@@ -400,7 +277,7 @@ def _unique(scan: Scan, kwargs: dict, name: str) -> Plan:
     f = scan.column(kwargs)
     if type_class(f.type) not in SCALAR:
         raise Unsupported
-    value = _value(f)
+    value = column_sql(f)
     repeated = (f"SELECT {value} FROM {scan.relation} WHERE {value} IS NOT NULL "
                 f"GROUP BY 1 HAVING count(*) > 1")
     expected = f"{value} NOT IN ({repeated})"
@@ -421,7 +298,7 @@ def _unique(scan: Scan, kwargs: dict, name: str) -> Plan:
 def _distinct(scan: Scan, f: pa.Field, present: str) -> Callable[[dict[str, Any]], str]:
     """SQL counting the column's distinct values: for integers in a range not much wider than their
     number, a bitmap of the range (a third of the time of hashing ten million keys)."""
-    value = _value(f)
+    value = column_sql(f)
     if type_class(f.type) != INTEGER:
         return lambda values: f"count(DISTINCT {value})"
     low, high = scan.add(f"min({value})"), scan.add(f"max({value})")
@@ -437,10 +314,10 @@ def _distinct(scan: Scan, f: pa.Field, present: str) -> Callable[[dict[str, Any]
 
 def _between(scan: Scan, kwargs: dict, name: str) -> Plan:
     f = scan.column(kwargs)
-    low, high = _bound(kwargs.get("min_value"), f), _bound(kwargs.get("max_value"), f)
+    low, high = bound(kwargs.get("min_value"), f), bound(kwargs.get("max_value"), f)
     if low is None and high is None or low is not None and high is not None and low > high:
         raise Unsupported  # GX refuses both
-    expected = _range_sql(_comparable(f), low, high, _flag(kwargs, "strict_min"), _flag(kwargs, "strict_max"))
+    expected = range_sql(comparable_sql(f), low, high, flag(kwargs, "strict_min"), flag(kwargs, "strict_max"))
     return _column_rows(scan, kwargs, name, f, expected)
 
 
@@ -451,15 +328,15 @@ def _set_sql(f: pa.Field, value_set: Any) -> tuple[str, list[str]]:
     members = [v for v in value_set if v is not None]
     kind = type_class(f.type)
     if kind == STRING and all(isinstance(v, str) for v in members):
-        return _value(f), [_literal(v) for v in members]
+        return column_sql(f), [literal(v) for v in members]
     if kind == BOOLEAN and all(isinstance(v, bool) for v in members):
-        return _value(f), [_literal(v) for v in members]
+        return column_sql(f), [literal(v) for v in members]
     if kind == INTEGER and all(isinstance(v, int) and not isinstance(v, bool) for v in members):
-        return _value(f), [_literal(v) for v in members]
+        return column_sql(f), [literal(v) for v in members]
     if kind in NUMERIC:
-        return f"CAST({_value(f)} AS DOUBLE)", [_literal(_number(v)) for v in members]
+        return f"CAST({column_sql(f)} AS DOUBLE)", [literal(as_number(v)) for v in members]
     if kind in TEMPORAL:
-        return _comparable(f), [_literal(_when(v)) for v in members]
+        return comparable_sql(f), [literal(as_time(v)) for v in members]
     raise Unsupported
 
 
@@ -484,8 +361,8 @@ def _regex(scan: Scan, kwargs: dict, name: str) -> Plan:
     if type_class(f.type) != STRING or not isinstance(pattern, str) or any(t in pattern for t in DIALECT_TRAPS):
         raise Unsupported
     _check_pattern(scan.con, pattern)
-    value = _value(f)
-    plan = _column_rows(scan, kwargs, name, f, f"regexp_matches({value}, {_literal(pattern)})")
+    value = column_sql(f)
+    plan = _column_rows(scan, kwargs, name, f, f"regexp_matches({value}, {literal(pattern)})")
     guards = [scan.add(f"count(*) FILTER (WHERE {test.format(v=value)})")
               for construct, test in TEXT_GUARDS if construct.search(pattern)]
     if guards:  # on values where the two dialects may disagree, GX decides
@@ -507,15 +384,15 @@ def _lengths(scan: Scan, kwargs: dict, name: str) -> Plan:
     f = scan.column(kwargs)
     if type_class(f.type) != STRING:
         raise Unsupported  # GX measures str(value): "1.0" for a float
-    low, high = (None if kwargs.get(b) is None else _integer(kwargs[b]) for b in ("min_value", "max_value"))
+    low, high = (None if kwargs.get(b) is None else as_integer(kwargs[b]) for b in ("min_value", "max_value"))
     if low is None and high is None:
         raise Unsupported
-    expected = _range_sql(f"length({_value(f)})", low, high, _flag(kwargs, "strict_min"), _flag(kwargs, "strict_max"))
+    expected = range_sql(f"length({column_sql(f)})", low, high, flag(kwargs, "strict_min"), flag(kwargs, "strict_max"))
     return _column_rows(scan, kwargs, name, f, expected)
 
 
 def _pair_sql(f: pa.Field) -> str:
-    return _value(f) if type_class(f.type) == STRING else _comparable(f)
+    return column_sql(f) if type_class(f.type) == STRING else comparable_sql(f)
 
 
 def _pair_kind(f: pa.Field) -> str:
@@ -538,11 +415,11 @@ def _greater(scan: Scan, kwargs: dict, name: str) -> Plan:
     if ignore not in considered:
         raise Unsupported
     domain = considered[ignore]
-    operator = ">=" if _flag(kwargs, "or_equal") else ">"
+    operator = ">=" if flag(kwargs, "or_equal") else ">"
     unexpected = f"NOT coalesce({va} {operator} {vb}, FALSE)"
     if domain:
         unexpected = f"{domain} AND {unexpected}"
-    return _rows(scan, name, unexpected, domain, _mostly(kwargs))
+    return _rows(scan, name, unexpected, domain, mostly_share(kwargs))
 
 
 def _compound(scan: Scan, kwargs: dict, name: str) -> Plan:
@@ -553,7 +430,7 @@ def _compound(scan: Scan, kwargs: dict, name: str) -> Plan:
     fields = [scan.column({"column": n}) for n in names]
     if any(type_class(f.type) not in SCALAR for f in fields):
         raise Unsupported
-    values = [_value(f) for f in fields]
+    values = [column_sql(f) for f in fields]
     considered = {
         "all_values_are_missing": "NOT (" + " AND ".join(f"{v} IS NULL" for v in values) + ")",
         "any_value_is_missing": " AND ".join(f"{v} IS NOT NULL" for v in values),
@@ -569,18 +446,18 @@ def _compound(scan: Scan, kwargs: dict, name: str) -> Plan:
     unexpected = f"{row} IN ({repeated})"
     if domain:
         unexpected = f"{domain} AND {unexpected}"
-    return _rows(scan, name, unexpected, domain, _mostly(kwargs))
+    return _rows(scan, name, unexpected, domain, mostly_share(kwargs))
 
 
 # --- aggregate and table expectations ----------------------------------------------------------
 
 def _aggregate(scan: Scan, name: str, sql: str, low: Any, high: Any, kwargs: dict) -> Plan:
     alias = scan.add(sql)
-    strict_min, strict_max = _flag(kwargs, "strict_min"), _flag(kwargs, "strict_max")
+    strict_min, strict_max = flag(kwargs, "strict_min"), flag(kwargs, "strict_max")
 
     def finish(values: dict[str, Any]) -> CheckResult:
         observed = values[alias]
-        success = _in_range(observed, low, high, strict_min, strict_max)
+        success = in_range(observed, low, high, strict_min, strict_max)
         return CheckResult(name=name, success=success, details={"observed_value": plain(observed)})
 
     return Plan(finish)
@@ -589,9 +466,9 @@ def _aggregate(scan: Scan, name: str, sql: str, low: Any, high: Any, kwargs: dic
 def _extreme(function: str) -> Callable[[Scan, dict, str], Plan]:
     def planner(scan: Scan, kwargs: dict, name: str) -> Plan:
         f = scan.column(kwargs)
-        low, high = _bound(kwargs.get("min_value"), f), _bound(kwargs.get("max_value"), f)
-        _comparable(f)  # numbers, dates and times only
-        return _aggregate(scan, name, f"{function}({_value(f)})", low, high, kwargs)
+        low, high = bound(kwargs.get("min_value"), f), bound(kwargs.get("max_value"), f)
+        comparable_sql(f)  # numbers, dates and times only
+        return _aggregate(scan, name, f"{function}({column_sql(f)})", low, high, kwargs)
 
     return planner
 
@@ -600,17 +477,17 @@ def _mean(scan: Scan, kwargs: dict, name: str) -> Plan:
     f = scan.column(kwargs)
     if type_class(f.type) not in NUMERIC:
         raise Unsupported
-    low, high = _bound(kwargs.get("min_value"), f), _bound(kwargs.get("max_value"), f)
-    return _aggregate(scan, name, f"avg({_value(f)})", low, high, kwargs)
+    low, high = bound(kwargs.get("min_value"), f), bound(kwargs.get("max_value"), f)
+    return _aggregate(scan, name, f"avg({column_sql(f)})", low, high, kwargs)
 
 
 def _row_count_between(scan: Scan, kwargs: dict, name: str) -> Plan:
-    low, high = (None if kwargs.get(b) is None else _integer(kwargs[b]) for b in ("min_value", "max_value"))
+    low, high = (None if kwargs.get(b) is None else as_integer(kwargs[b]) for b in ("min_value", "max_value"))
     return _aggregate(scan, name, "count(*)", low, high, kwargs)
 
 
 def _row_count_equal(scan: Scan, kwargs: dict, name: str) -> Plan:
-    expected = _integer(kwargs.get("value"))
+    expected = as_integer(kwargs.get("value"))
     alias = scan.add("count(*)")
     return Plan(lambda values: CheckResult(name=name, success=values[alias] == expected,
                                            details={"observed_value": values[alias]}))

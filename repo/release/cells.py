@@ -15,21 +15,13 @@ import decimal
 from typing import TYPE_CHECKING, Any
 
 from ..columns import quote
+from ..values import plain
 
 if TYPE_CHECKING:
     import duckdb
 
 MISSING_NOTE = ("missing values count as a value of their own in every count (a missing race, sex or value is "
                 "its own group), as anonymity checkers such as pycanon count them")
-
-
-def plain(value: Any) -> Any:
-    """A value as JSON and YAML can hold it."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    return value
 
 
 def literal(value: Any) -> str:
