@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import __version__, correctionlog as log, provenance, storage
+from . import __version__, correctionlog as log, knownparts, provenance, storage
 from .correct import STAGED_FILES
 from .correctionlog import Correction
 from .errors import IntegrityError, InvalidInput
@@ -71,6 +71,8 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         targets = _targets(base, staged)
         with progress.step("checking out the current data"):
             _check_out(repo, base, parent.record, targets)
+        fast = targets == [f"{base}/data"] and knownparts.applies(repo.root)
+        work_tree = knownparts.hash_in_background(repo.root / base / "data", _names(parent.record)) if fast else None
         from .rewrite import rewrite_parts
 
         with progress.step("rewriting the touched parts") as advance:
@@ -82,7 +84,11 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         with progress.step("checking the new version"):
             found = _assess(repo, options, before, record, rewritten, applied)
         with progress.step("storing and pushing the parts"):
-            storage.store(repo.root, targets, check=lambda: _check_stored(repo, base, record))
+            if work_tree is not None:
+                _check_work_tree(repo, base, record, rewritten, work_tree.result())
+                knownparts.store(repo.root, f"{base}/data", _known(record))
+            else:
+                storage.store(repo.root, targets, check=lambda: _check_stored(repo, base, record))
         record = replace(record, changes=found.changes, override=found.override)
         _write(repo, record, found.metadata, applied)
         commit_sha = repo.scm.commit(paths, f"{trial} {version}: {options.message}")
@@ -130,8 +136,32 @@ def _check_stored(repo: Repository, base: str, record: VersionRecord) -> None:
     expected = {part.name: part.md5 for part in record.parts}
     for name in sorted(set(stored) | set(expected)):
         if stored.get(name) != expected.get(name):
-            raise IntegrityError(f"{base}/data/{name} in the work tree is not what {record.trial}@{record.parent} "
-                                 f"and the corrections make it; delete {base}/data and run the command again")
+            _refuse_work_tree(base, name, record)
+
+
+def _names(record: VersionRecord) -> list[str]:
+    return [part.name for part in record.parts]
+
+
+def _check_work_tree(repo: Repository, base: str, record: VersionRecord, rewritten,
+                     hashed: dict[str, str | None]) -> None:
+    """The work tree must hold exactly the new version's parts: those not rewritten as the
+    parent's record says (hashed while the commit worked), and nothing else."""
+    written = {part.name for part in rewritten.parts}
+    present = {p.name for p in (repo.root / base / "data").iterdir()}
+    expected = {part.name: part.md5 for part in record.parts}
+    for name in sorted(present | set(expected)):
+        if name not in written and (name not in expected or hashed.get(name) != expected[name]):
+            _refuse_work_tree(base, name, record)
+
+
+def _refuse_work_tree(base: str, name: str, record: VersionRecord) -> None:
+    raise IntegrityError(f"{base}/data/{name} in the work tree is not what {record.trial}@{record.parent} "
+                         f"and the corrections make it; delete {base}/data and run the command again")
+
+
+def _known(record: VersionRecord) -> list[knownparts.KnownFile]:
+    return [knownparts.KnownFile(part.name, part.md5, part.size) for part in record.parts]
 
 
 def _now() -> str:

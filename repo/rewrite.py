@@ -8,8 +8,10 @@ fingerprint is the sum of the part digests, so only rewritten parts are hashed.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from .fingerprint import EMPTY, MASK, Digest, digests_by, fingerprint
 from .lookup import parts_of
 from .parts import PART_COLUMN, part_expression, part_name, write_part
 from .versions import PartRecord, VersionRecord
+
+WORKERS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -52,17 +56,24 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
     written: dict[str, tuple[str, int]] = {}
     delta = _Delta(parent.key) if not supplements else None
     prepared = prepare(entries, parent.key, schema)
-    for name in sorted(by_part):
+
+    def rewrite(name: str) -> tuple[str, pa.Table | None, pa.Table, tuple[str, int] | None]:
         path = data / name
         table = pq.ParquetFile(parent_files[name]).read() if name in parent_files else None  # (read_table imports pandas)
         new = apply(table, by_part[name], parent.key, schema, supplements, prepared)
-        if delta is not None:
-            delta.note(table, new, prepared.touched)
         if new.num_rows:
-            written[name] = write_part(new, path)
-        else:
-            path.unlink(missing_ok=True)  # empty parts are not stored
-        advance(1)
+            return name, table, new, write_part(new, path)
+        path.unlink(missing_ok=True)  # empty parts are not stored
+        return name, table, new, None
+
+    # Reading, applying and zstd-writing a part all release the GIL: two parts at a time.
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for name, table, new, stored in pool.map(rewrite, sorted(by_part)):
+            if delta is not None:
+                delta.note(table, new, prepared.touched)
+            if stored is not None:
+                written[name] = stored
+            advance(1)
     if delta is not None:
         rewritten = delta.records(parent, written)
     else:
