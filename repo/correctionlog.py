@@ -129,3 +129,15 @@ def next_number(entries: list[Correction], prefix: str) -> int:
 
 def applied_in(entries: list[Correction], version: str) -> list[Correction]:
     return [e for e in entries if e.version == version]
+
+
+def line_sha256(line: str) -> str:
+    """The SHA-256 of one log line as written (without its newline): PROV records name entries by it."""
+    import hashlib
+
+    return hashlib.sha256(line.rstrip("\n").encode("utf-8")).hexdigest()
+
+
+def entries_sha256(entries: list[Correction]) -> str:
+    """``ipd:entriesSha256`` of a version's PROV record: ``c1:<sha256 of c1's line>,c2:…``, in log order."""
+    return ",".join(f"{e.id}:{line_sha256(e.to_line())}" for e in entries)

@@ -123,3 +123,26 @@ class Git:
             return True
         except git.GitCommandError:
             return False
+
+    # -- reading history, for ``ipd verify`` ------------------------------------
+
+    def added_in(self, *folders: str) -> dict[str, str]:
+        """Path -> the commit that first added it, for every file ever added under ``folders`` (one git call)."""
+        if self.head() is None:
+            return {}
+        out = self.repo.git.log("--diff-filter=A", "--format=commit %H", "--name-only", "--no-renames", "--", *folders)
+        added: dict[str, str] = {}
+        commit = ""
+        for line in out.splitlines():
+            if line.startswith("commit "):
+                commit = line.split()[1]
+            elif line.strip():
+                added[line.strip()] = commit  # the log runs newest first: the oldest addition wins
+        return added
+
+    def blob(self, rev: str, path: str) -> bytes | None:
+        """The exact bytes of ``path`` at ``rev`` (None when it is not there)."""
+        try:
+            return self.repo.git.show(f"{rev}:{path}", stdout_as_string=False, strip_newline_in_stdout=False)
+        except git.GitCommandError:
+            return None

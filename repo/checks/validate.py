@@ -1,7 +1,9 @@
 """``ipd validate``: what CI runs on every change of a data repository.
 
-Every trial's latest version against its suite and integrity checks, and every
-version of every trial against its recorded part hashes and fingerprint.
+Every trial's latest version against its suite and integrity checks, every
+version of every trial against its recorded part hashes and fingerprint, and
+``ipd verify`` (records, hash chain, tags, log, stored bytes; with
+``rebuild``, every version made again from source).
 """
 
 from __future__ import annotations
@@ -41,9 +43,20 @@ class Validation:
                 "versions": [vars(v) for v in self.versions], "problems": self.problems}
 
 
-def validate(repo: Repository, progress: Progress = SILENT, cache: bool = True) -> Validation:
+def validate(repo: Repository, progress: Progress = SILENT, cache: bool = True, rebuild: bool = False) -> Validation:
     """``cache``: reuse the report of a version checked before (see ``cache``); fingerprints are always verified."""
+    from ..verify import verify
+
     result = Validation()
+    try:
+        verified = verify(repo, progress=progress, fingerprints=False)  # the fingerprints are checked below
+        if rebuild:
+            from ..rebuild import rebuild as replay
+
+            replay(repo, progress=progress, result=verified)
+        result.problems.extend({"object": p.object, "problem": p.problem} for p in verified.problems)
+    except RepoError as exc:
+        result.problems.append({"object": str(repo.root), "problem": f"cannot be verified: {exc}"})
     for trial in repo.trials():
         dataset = repo.dataset(trial)
         with progress.step(f"{trial}: fingerprints and corrections", total=len(dataset.records())) as advance:

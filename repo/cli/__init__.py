@@ -4,7 +4,8 @@ No logic lives here. This is the one place that catches RepoError: it prints
 the message on one line and exits non-zero. Commands live in the modules
 named for what they serve: ``versions`` (init, ingest, list, log, show),
 ``checking`` (suites, checks, validation), ``corrections`` (correct, commit),
-``queries``, ``diffing`` (diff), ``requestor`` (pull, status) and ``release``.
+``queries``, ``diffing`` (diff), ``requestor`` (pull, status), ``release`` and
+``verifying`` (verify).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def _root(
         raise typer.Exit(0)
 
 
-from . import versions, checking, corrections, queries, diffing, requestor, release, release_plan  # noqa: E402,F401,I001 - registers their commands, in this order
+from . import versions, checking, corrections, queries, diffing, requestor, release, release_plan, verifying  # noqa: E402,F401,I001 - registers their commands, in this order
 
 
 def main() -> None:

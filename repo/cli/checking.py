@@ -58,14 +58,17 @@ def check(
 def validate(
     junit: Annotated[Optional[Path], typer.Option(help="Also write JUnit XML for the CI system here.")] = None,
     no_cache: NoCacheOption = False,
+    rebuild: Annotated[bool, typer.Option(
+        "--rebuild", help="Also rebuild every version from source, as `ipd verify --rebuild` does.")] = False,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
-    """For CI: every trial against its suite and integrity checks, every version against its fingerprint."""
+    """For CI: every trial against its suite and integrity checks, every version against its fingerprint,
+    and `ipd verify` (records, hash chain, tags, correction log, stored data)."""
     from ..checks.validate import junit as to_junit, validate as run
     from ..console import render_validation
 
-    result = run(open_repository(repo), Bars(), cache=not no_cache)
+    result = run(open_repository(repo), Bars(), cache=not no_cache, rebuild=rebuild)
     if junit:
         junit.write_text(to_junit(result))
     emit_json(result.to_json()) if json else render_validation(result)

@@ -1,0 +1,144 @@
+"""Each release built again, in a scratch directory, from its rebuilt version and its approved rules.
+
+Everything a release was built from is read as it was when the release was
+recorded (the commit that added its record): the approval (which must still
+hash to the record's ``approval.sha256``), ``dataset.yaml``, the linkage and
+its secret, and the consent lists. The rows are the version as rebuilt from
+source. The released rows' fingerprint and every file's SHA-256 must come out
+as the release record says: a package depends on nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from ..errors import RepoError
+from ..progress import SILENT, Progress
+from ..repository import Repository
+from . import ids, package, record as records
+
+
+def rebuild_releases(repo: Repository, trial: str, built: dict, scratch: Path, progress: Progress, result) -> None:
+    """``built``: version -> (its rebuilt record, part name -> rebuilt file)."""
+    found = records.records(repo.root, trial)
+    if not found:
+        return
+    added = repo.scm.added_in(f"datasets/{trial}/releases")
+    with progress.step(f"{trial}: rebuilding releases", total=len(found)) as advance:
+        for release in found:
+            label = f"release {trial}@{release.version} ({release.tier})"
+            commit = added.get(records.record_path(trial, release.version, release.tier))
+            if release.version not in built:
+                result.add(label, f"cannot be rebuilt: {trial}@{release.version} could not be")
+            elif commit is None:
+                result.add(label, "cannot be rebuilt: its record was never committed")
+            else:
+                try:
+                    _compare(release, _rebuild(repo, release, commit, built[release.version][1],
+                                               scratch / "releases" / release.name), label, result)
+                except RepoError as exc:
+                    result.add(label, f"cannot be rebuilt: {exc}")
+            advance(1)
+
+
+def _compare(release: records.ReleaseRecord, made: tuple[str, dict[str, str]], label: str, result) -> None:
+    fingerprint, files = made
+    if fingerprint != release.fingerprint:
+        result.add(label, f"rebuilt from {release.trial}@{release.version} and its approved rules, the released rows "
+                          f"have fingerprint {fingerprint}, but the release record says {release.fingerprint}")
+    for name in sorted(set(files) | set(release.files)):
+        if files.get(name) != release.files.get(name):
+            result.add(f"file {name} of {label}", f"rebuilt, has SHA-256 {files.get(name)}, but the release "
+                                                  f"record says {release.files.get(name)}")
+
+
+def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, parts: dict[str, Path],
+             folder: Path) -> tuple[str, dict[str, str]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .approve import Approval
+    from .build import _deidentify, _key_variables
+    from .consent import consent_lists
+    from .plan import plan_metadata
+
+    trial, base = release.trial, f"datasets/{release.trial}"
+    approval = _at(repo, commit, f"{base}/{release.approval['file']}")
+    if hashlib.sha256(approval).hexdigest() != release.approval.get("sha256"):
+        raise RepoError(f"{base}/{release.approval['file']} at commit {commit[:12]} does not hash to the approval "
+                        "the release record names")
+    rules = Approval.from_json(approval.decode("utf-8")).rules
+    table = pa.concat_tables([pq.read_table(parts[name]) for name in sorted(parts)])
+    linkage = _linkage(repo, commit, trial)
+    release_ids = linkage.mapping(table[rules.participant_id])
+    metadata = plan_metadata(_AsReleased(repo, trial, _at(repo, commit, f"{base}/dataset.yaml")), release.version)
+    excluded = consent_lists(_consent_root(repo, commit, trial, rules, folder / "root"), trial, rules)
+    released, figures, fingerprint = _deidentify(table, rules, release.tier, release_ids, metadata, excluded,
+                                                 linkage.secret, SILENT)
+    about = package.About(trial, release.version, release.tier, str(metadata.get("title") or ""),
+                          str(metadata.get("notes") or ""), release.version_fingerprint, release.approval,
+                          _key_variables(metadata, rules))
+    out = folder / "package"
+    manifest = package.write(out, released, figures, about, fingerprint)
+    from ..hashing import sha256_of
+
+    return fingerprint, {**manifest.files, package.MANIFEST: sha256_of(out / package.MANIFEST)}
+
+
+def _at(repo: Repository, commit: str, path: str) -> bytes:
+    found = repo.scm.blob(commit, path)
+    if found is None:
+        raise RepoError(f"{path} is not in commit {commit[:12]}")
+    return found
+
+
+class _AsReleased:
+    """The trial as ``plan_metadata`` reads it, with ``dataset.yaml`` as it was when the release was recorded."""
+
+    def __init__(self, repo: Repository, trial: str, text: bytes) -> None:
+        self.dataset, self.text = repo.dataset(trial), text.decode("utf-8")
+
+    def metadata(self, at: str | None = None) -> dict:
+        from ..datasets import load_metadata
+
+        return load_metadata(self.text, f"datasets/{self.dataset.trial}/dataset.yaml") if at is None \
+            else self.dataset.metadata(at=at)
+
+
+def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
+    import pyarrow.parquet as pq
+
+    from ..rebuild import stored_directory
+
+    folder = ids.linkage_dir(trial)
+    files = stored_directory(repo.root, _at(repo, commit, f"{folder}.dvc").decode("utf-8"), folder)
+    if ids.FILE not in files or ids.SECRET not in files:
+        raise RepoError(f"{folder}: the linkage is in neither the DVC cache nor the restricted remote")
+    try:
+        return ids.Linkage(pq.read_table(files[ids.FILE]), bytes.fromhex(files[ids.SECRET].read_text().strip()))
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise RepoError(f"{folder}: the linkage cannot be read ({' '.join(str(exc).split())})") from exc
+
+
+def _consent_root(repo: Repository, commit: str, trial: str, rules, root: Path) -> Path:
+    """A scratch root holding the consent ID lists the rules name, from DVC storage or git."""
+    from ..rebuild import stored_directory
+
+    base = f"datasets/{trial}"
+    for name in ("no_sharing", "no_commercial"):
+        rule = getattr(rules, name)
+        if rule is None or not rule.file:
+            continue
+        target = root / base / rule.file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if rule.file.startswith("source/"):
+            pointer = repo.scm.blob(commit, f"{base}/source.dvc")
+            stored = stored_directory(repo.root, pointer.decode("utf-8"), f"{base}/source") if pointer else {}
+            cached = stored.get(rule.file.removeprefix("source/"))
+            if cached is not None:
+                shutil.copyfile(cached, target)
+        elif (text := repo.scm.blob(commit, f"{base}/{rule.file}")) is not None:
+            target.write_bytes(text)
+    return root

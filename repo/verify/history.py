@@ -1,0 +1,130 @@
+"""Records as written, the hash chain of PROV records, and tags.
+
+Records are written once, in the commit that adds them; so the work tree must
+hold exactly what that commit added (this catches an edit to the latest
+record, which no later record hashes). Each PROV record names the SHA-256 of
+its parent's, and a release's PROV record that of its version's, so an edit
+anywhere earlier breaks a link. A tag must point at the commit that added
+its version's record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from .. import provenance
+from ..release import record as releases
+from ..repository import Repository
+from ..versions import VersionRecord, record_path
+
+
+def check(repo: Repository, trial: str, records: list[VersionRecord], result) -> dict[str, str]:
+    """Add the problems found to ``result``; returns path -> the commit that added it, for the other checks."""
+    folders = [f"datasets/{trial}/versions", f"provenance/{trial}", f"datasets/{trial}/releases"]
+    added = repo.scm.added_in(*folders)
+    _as_written(repo, folders, added, result)
+    for record in records:
+        _version_chain(repo.root, record, result)
+    for release in releases.records(repo.root, trial):
+        _release_chain(repo.root, release, result)
+    _tags(repo, trial, added, result)
+    return added
+
+
+def _as_written(repo: Repository, folders: list[str], added: dict[str, str], result) -> None:
+    root = repo.root
+    present = sorted(p.relative_to(root).as_posix() for folder in folders if (root / folder).is_dir()
+                     for p in (root / folder).glob("*.json"))
+    for rel in present:
+        commit = added.get(rel)
+        if commit is None:
+            result.add(rel, "is not committed: records are committed when they are written")
+        elif repo.scm.blob(commit, rel) != (root / rel).read_bytes():
+            result.add(rel, f"differs from the record added in commit {commit[:12]}: "
+                            "it was edited after it was written")
+    for rel in sorted(set(added) - set(present)):
+        if rel.endswith(".json") and not (root / rel).exists():
+            result.add(rel, f"was deleted (it was added in commit {added[rel][:12]})")
+
+
+def sha256_file(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def load(path: Path):
+    """A PROV-JSON document, or None when the file is missing or not PROV-JSON."""
+    from prov.model import ProvDocument
+
+    if not path.is_file():
+        return None
+    try:
+        return ProvDocument.deserialize(content=path.read_text(), format="json")
+    except Exception:  # prov raises several kinds for a damaged document; all mean "unreadable"
+        return None
+
+
+def attribute(doc, identifier: str, name: str) -> str | None:
+    """One attribute of the record ``identifier`` as text (None when the record or attribute is missing)."""
+    found = doc.get_record(identifier)
+    for record in found or []:
+        for key, value in record.attributes:
+            if str(key) == name:
+                return str(value)
+    return None
+
+
+def _version_chain(root: Path, record: VersionRecord, result) -> None:
+    trial, version = record.trial, record.version
+    rel = provenance.record_path(trial, version)
+    doc = load(root / rel)
+    if doc is None:
+        result.add(rel, f"is missing or not PROV-JSON ({record_path(trial, version)} needs it)")
+        return
+    entity = f"ipd:{trial}/{version}"
+    expected = {"ipd:fingerprint": record.fingerprint, "ipd:rows": str(record.rows),
+                "ipd:parts": ",".join(f"{p.name}:{p.md5}" for p in record.parts)}
+    for name, value in expected.items():
+        found = attribute(doc, entity, name)
+        if found != value:
+            result.add(rel, f"{name} is {found}, but {record_path(trial, version)} says {value}")
+    if record.parent:
+        parent = provenance.record_path(trial, record.parent)
+        want, found = sha256_file(root / parent), attribute(doc, entity, "ipd:previousRecordSha256")
+        if want is not None and found != want:
+            result.add(rel, f"ipd:previousRecordSha256 is {found}, but {parent} hashes to {want}")
+    entries = attribute(doc, f"ipd:{trial}/corrections.jsonl#{version}", "ipd:entries")
+    if record.corrections and entries != ",".join(record.corrections):
+        result.add(rel, f"ipd:entries is {entries}, but {record_path(trial, version)} names "
+                        f"{','.join(record.corrections)}")
+
+
+def _release_chain(root: Path, release: releases.ReleaseRecord, result) -> None:
+    trial, version, tier = release.trial, release.version, release.tier
+    rel = releases.provenance_path(trial, version, tier)
+    doc = load(root / rel)
+    named = releases.record_path(trial, version, tier)
+    if doc is None:
+        result.add(rel, f"is missing or not PROV-JSON ({named} needs it)")
+        return
+    source = provenance.record_path(trial, version)
+    want, found = sha256_file(root / source), attribute(doc, f"ipd:{trial}/{version}", "ipd:provenanceRecordSha256")
+    if found != want:
+        result.add(rel, f"ipd:provenanceRecordSha256 is {found}, but {source} hashes to {want}")
+    entity = f"ipd:{trial}/releases/{release.name}"
+    for name, value in {"ipd:fingerprint": release.fingerprint,
+                        "ipd:manifestSha256": release.files.get("manifest.json", "")}.items():
+        found = attribute(doc, entity, name)
+        if found != value:
+            result.add(rel, f"{name} is {found}, but {named} says {value}")
+
+
+def _tags(repo: Repository, trial: str, added: dict[str, str], result) -> None:
+    for tag, commit in sorted(repo.scm.tags(f"{trial}/").items()):
+        version = tag.removeprefix(f"{trial}/")
+        rel = record_path(trial, version)
+        should = added.get(rel)
+        if should is None:
+            result.add(f"tag {tag}", f"names no version: {rel} was never committed")
+        elif commit != should:
+            result.add(f"tag {tag}", f"points at commit {commit[:12]}, but {rel} was added in commit {should[:12]}")

@@ -1,0 +1,273 @@
+"""``ipd verify``: a sound repository verifies; each kind of tampering is named precisely, exit code 1."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import git, ipd
+from test_release_build import RULES, approve, synthetic, write_rules
+
+# -- a repository with every kind of object: delivery, re-delivery, corrections, a release -------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """Built once (it takes a while); each test tampers with its own copy."""
+    base = tmp_path_factory.mktemp("verify") / "base"
+    home = base.parent / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Test Curator\n\temail = curator@example.org\n")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HOME", str(home))
+        env.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+        env.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        root = base / "repo"
+        assert ipd("init", root, "--remote", base / "remote").exit_code == 0
+
+        class Repo:  # what the helpers of test_release_build expect of tmp_repo
+            def __init__(self, root):
+                self.root = root
+
+        frame = synthetic()
+        first = base / "t.parquet"
+        frame.to_parquet(first)
+        run("ingest", "t", first, "--key", "pid", "--arm", "arm", "--randomised", "randdate", "--repo", root)
+        frame.loc[frame.pid == 100003, "cd4"] = 777
+        second = base / "t2.parquet"
+        frame.to_parquet(second)
+        run("ingest", "t", second, "--repo", root)
+        run("correct", "t", "--key", "100001", "--column", "cd4", "--value", "999", "--reason", "CRF", "--repo", root)
+        supplied = base / "bmi.csv"
+        pd.DataFrame({"pid": [100001, 100002], "bmi": [22.5, 30.1]}).to_csv(supplied, index=False)
+        run("correct", "t", "--add-column", supplied, "--reason", "supplied", "--repo", root)
+        run("commit", "t", "-m", "query round 1", "--repo", root)
+        write_rules(root, RULES)
+        approve(Repo(root), "t@v3")
+        run("release", "t@v3", "--tier", "noncommercial", "--repo", root)
+    return base
+
+
+def run(*args):
+    result = ipd(*args)
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+@pytest.fixture
+def copy(built, tmp_path) -> Path:
+    """A copy of the built repository and its remotes, the remotes' URLs pointed at the copies."""
+    base = tmp_path / "base"
+    shutil.copytree(built, base, symlinks=True)
+    config = base / "repo" / ".dvc" / "config"
+    config.write_text(config.read_text().replace(str(built), str(base)))
+    return base / "repo"
+
+
+def verify(root: Path, *args: str) -> tuple[int, list[dict]]:
+    result = ipd("verify", "--repo", root, "--json", *args)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.exit_code, json.loads(result.stdout)["problems"]
+
+
+def record(root: Path, version: str) -> dict:
+    return json.loads((root / f"datasets/t/versions/{version}.json").read_text())
+
+
+def flip_a_byte(path: Path, offset: int = 100) -> str:
+    """Change one byte in place (DVC keeps its objects read-only); returns the file's new MD5."""
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return hashlib.md5(bytes(data)).hexdigest()
+
+
+def only_in_v3(root: Path) -> dict:
+    """A part the correction rewrote: it belongs to v3 alone."""
+    earlier = {p["md5"] for v in ("v1", "v2") for p in record(root, v)["parts"]}
+    return next(p for p in record(root, "v3")["parts"] if p["md5"] not in earlier)
+
+
+def commit_of(root: Path, path: str) -> str:
+    return git(root, "log", "--diff-filter=A", "--format=%H", "--", path).split()[-1]
+
+
+# -- tests ---------------------------------------------------------------------------------------------
+
+
+def test_a_sound_repository_verifies(copy):
+    result = ipd("verify", "--repo", copy, "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == {"success": True, "trials": ["t"], "problems": [], "not_checked": []}
+    assert ipd("verify", "t", "--repo", copy).stdout.strip() == "t: verified"
+
+
+def test_a_changed_byte_of_a_part_in_the_cache(copy):
+    part = only_in_v3(copy)
+    md5 = flip_a_byte(copy / ".dvc/cache/files/md5" / part["md5"][:2] / part["md5"][2:])
+    assert verify(copy) == (1, [{"object": f"part {part['name']} of t@v3 in the DVC cache",
+                                 "problem": f"has MD5 {md5}, but the version record says {part['md5']}"}])
+
+
+def test_a_changed_byte_of_a_part_in_the_remote(copy):
+    part = only_in_v3(copy)
+    remote = copy.parent / "remote"
+    md5 = flip_a_byte(remote / "files/md5" / part["md5"][:2] / part["md5"][2:])
+    assert verify(copy) == (1, [{"object": f"part {part['name']} of t@v3 in the remote {remote}",
+                                 "problem": f"has MD5 {md5}, but the version record says {part['md5']}"}])
+
+
+def test_a_part_missing_from_the_remote(copy):
+    part = only_in_v3(copy)
+    remote = copy.parent / "remote"
+    (remote / "files/md5" / part["md5"][:2] / part["md5"][2:]).unlink()
+    assert verify(copy) == (1, [{"object": f"part {part['name']} of t@v3 in the remote {remote}",
+                                 "problem": "is missing"}])
+
+
+def test_rows_that_do_not_match_the_fingerprint(copy):
+    """Parts whose MD5s were rewritten to match (record, PROV, cache) still fail on their rows."""
+    code, problems = verify(copy)
+    assert code == 0
+    path = copy / "datasets/t/versions/v1.json"
+    data = json.loads(path.read_text())
+    data["parts"][0]["sum"] = "0" * 32
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    code, problems = verify(copy)
+    assert code == 1
+    assert {"object": "t@v1", "problem": f"the rows of part {data['parts'][0]['name']} do not match the version "
+                                         "record"} in problems
+
+
+@pytest.mark.parametrize("commit_it", [False, True])
+def test_an_edited_correction_entry(copy, commit_it):
+    log = copy / "datasets/t/corrections.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    lines[0] = lines[0].replace('"reason": "CRF"', '"reason": "CRF page 2"')
+    log.write_text("".join(lines))
+    if commit_it:
+        git(copy, "commit", "-qam", "edit the log")
+    assert verify(copy, "t") == (1, [{"object": "entry c1 of datasets/t/corrections.jsonl (line 1)",
+                                      "problem": "was edited: it differs from the entry the commit of v3 holds"}])
+
+
+def test_a_deleted_correction_entry(copy):
+    log = copy / "datasets/t/corrections.jsonl"
+    log.write_text(log.read_text().splitlines(keepends=True)[0])
+    assert verify(copy) == (1, [
+        {"object": "entry c2 of datasets/t/corrections.jsonl (line 2)",
+         "problem": "was deleted (the commit of v3 holds it)"},
+        {"object": "entry c2 of datasets/t/corrections.jsonl",
+         "problem": "is missing, but datasets/t/versions/v3.json applied it"}])
+
+
+def test_a_moved_tag(copy):
+    v2, v3 = commit_of(copy, "datasets/t/versions/v2.json"), commit_of(copy, "datasets/t/versions/v3.json")
+    git(copy, "tag", "-f", "-a", "t/v2", v3, "-m", "moved")
+    assert verify(copy) == (1, [{"object": "tag t/v2",
+                                 "problem": f"points at commit {v3[:12]}, but datasets/t/versions/v2.json was "
+                                            f"added in commit {v2[:12]}"}])
+
+
+def test_a_clone_without_tags_verifies(copy):
+    for tag in git(copy, "tag", "--list").split():
+        git(copy, "tag", "-d", tag)
+    assert verify(copy) == (0, [])
+
+
+def test_an_edited_version_record(copy):
+    path = copy / "datasets/t/versions/v2.json"
+    path.write_text(path.read_text().replace('"message": "Re-delivery t2.parquet"', '"message": "Re-delivery"'))
+    added = commit_of(copy, "datasets/t/versions/v2.json")
+    assert verify(copy) == (1, [{"object": "datasets/t/versions/v2.json",
+                                 "problem": f"differs from the record added in commit {added[:12]}: it was edited "
+                                            "after it was written"}])
+
+
+def _edit_prov(root: Path, version: str) -> tuple[str, str, str]:
+    path = root / f"provenance/t/{version}.json"
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_text(path.read_text().replace("Test Curator", "Someone Else"))
+    return before, hashlib.sha256(path.read_bytes()).hexdigest(), commit_of(root, f"provenance/t/{version}.json")
+
+
+def test_an_edited_prov_record_in_the_middle_of_the_chain(copy):
+    before, after, added = _edit_prov(copy, "v1")
+    assert verify(copy) == (1, [
+        {"object": "provenance/t/v1.json",
+         "problem": f"differs from the record added in commit {added[:12]}: it was edited after it was written"},
+        {"object": "provenance/t/v2.json",
+         "problem": f"ipd:previousRecordSha256 is {before}, but provenance/t/v1.json hashes to {after}"}])
+
+
+def test_an_edited_latest_prov_record(copy):
+    before, after, added = _edit_prov(copy, "v3")
+    assert verify(copy) == (1, [
+        {"object": "provenance/t/v3.json",
+         "problem": f"differs from the record added in commit {added[:12]}: it was edited after it was written"},
+        {"object": "provenance/t/v3-noncommercial.json",
+         "problem": f"ipd:provenanceRecordSha256 is {before}, but provenance/t/v3.json hashes to {after}"}])
+
+
+@pytest.mark.parametrize("where", ["cache", "remote"])
+def test_a_changed_release_file(copy, where):
+    release = json.loads((copy / "datasets/t/releases/v3-noncommercial.json").read_text())
+    listing = {e["relpath"]: e["md5"] for e in json.loads(
+        (copy / ".dvc/cache/files/md5" / _dir_md5(copy)[:2] / _dir_md5(copy)[2:]).read_text())}
+    store, label = ((copy / ".dvc/cache", "the DVC cache") if where == "cache" else
+                    (copy.parent / "remote-release", f"the release remote {copy.parent / 'remote-release'}"))
+    path = store / "files/md5" / listing["t.csv"][:2] / listing["t.csv"][2:]
+    flip_a_byte(path, 10)
+    found = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert verify(copy) == (1, [{"object": f"file t.csv of release t@v3 (noncommercial) in {label}",
+                                 "problem": f"has SHA-256 {found}, but the release record says "
+                                            f"{release['files']['t.csv']}"}])
+
+
+def _dir_md5(root: Path) -> str:
+    import yaml
+
+    return yaml.safe_load((root / "datasets/t/releases/v3-noncommercial.dvc").read_text())["outs"][0]["md5"]
+
+
+def test_validate_reports_what_verify_finds(copy):
+    v2, v3 = commit_of(copy, "datasets/t/versions/v2.json"), commit_of(copy, "datasets/t/versions/v3.json")
+    git(copy, "tag", "-f", "-a", "t/v2", v3, "-m", "moved")
+    result = ipd("validate", "--repo", copy, "--json")
+    assert result.exit_code == 1
+    assert {"object": "tag t/v2", "problem": f"points at commit {v3[:12]}, but datasets/t/versions/v2.json was "
+                                             f"added in commit {v2[:12]}"} in json.loads(result.stdout)["problems"]
+
+
+def test_errors_are_one_line(copy, tmp_path):
+    result = ipd("verify", "nosuch", "--repo", copy)
+    assert result.exit_code == 2 and result.stderr.strip() == f"error: no trial 'nosuch' in {copy} (see `ipd list`)"
+    result = ipd("verify", "--repo", tmp_path)
+    assert result.exit_code == 2 and result.stderr.strip().startswith("error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_entries_are_checked_against_the_prov_records_entry_hashes(copy):
+    """Where a PROV record names its entries' SHA-256s (``ipd:entriesSha256``), an edited line is caught by them too."""
+    from repo import correctionlog
+
+    log = copy / "datasets/t/corrections.jsonl"
+    entries = correctionlog.read(log)
+    assert correctionlog.entries_sha256(entries) == ",".join(
+        f"c{n}:{hashlib.sha256(line.encode()).hexdigest()}" for n, line in enumerate(log.read_text().splitlines(), 1))
+    prov = copy / "provenance/t/v3.json"
+    document = json.loads(prov.read_text())
+    document["entity"]["ipd:t/corrections.jsonl#v3"]["ipd:entriesSha256"] = correctionlog.entries_sha256(entries)
+    prov.write_text(json.dumps(document, indent=2) + "\n")
+    code, problems = verify(copy)
+    assert [p["object"] for p in problems] == ["provenance/t/v3.json", "provenance/t/v3-noncommercial.json"]
+    log.write_text(log.read_text().replace('"reason": "CRF"', '"reason": "CRF page 2"'))
+    code, problems = verify(copy)
+    assert problems[-1] == {"object": "entry c1 of datasets/t/corrections.jsonl (line 1)",
+                            "problem": "does not hash to the ipd:entriesSha256 of provenance/t/v3.json"}
