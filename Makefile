@@ -44,6 +44,17 @@ demo: $(STAMP)
 	git -C $(SCRATCH)/requestor-clone pull -q
 	$(IPD) status $(SCRATCH)/pulled
 	$(IPD) pull --upgrade $(SCRATCH)/pulled
+	@echo "== the curator records consent (none was delivered with this public data set), plans, approves and releases v2"
+	$(IPD) release consent actg175 --refused sharing --none -C $(SCRATCH)/repository \
+	    --reason "public data set published in lifelines; no consent restrictions were delivered"
+	$(IPD) release consent actg175 --refused commercial --none -C $(SCRATCH)/repository \
+	    --reason "public data set published in lifelines; no consent restrictions were delivered"
+	$(IPD) release plan actg175@v2 --save -C $(SCRATCH)/repository
+	$(IPD) release approve actg175@v2 --by "Dr A. Director (demo)" --note "demo approval" -C $(SCRATCH)/repository
+	$(IPD) release actg175@v2 --tier noncommercial -C $(SCRATCH)/repository
+	@echo "== a requestor granted the noncommercial tier pulls the release"
+	git -C $(SCRATCH)/requestor-clone pull -q
+	$(IPD) pull actg175@v2 --tier noncommercial --from $(SCRATCH)/requestor-clone --out $(SCRATCH)/release-pulled
 	@echo "== done: everything is under $(SCRATCH)"
 
 test: $(STAMP)

@@ -271,8 +271,9 @@ def test_rules_silent_on_consent_are_not_approved(trial):
     before = trial.state()
     result = ipd("release", "approve", "t@v1", "--by", "Dr A", "--repo", trial.root)
     assert one_line(result) == (
-        "t: the release rules do not say who refused sharing beyond the study (release.consent.no_sharing in "
-        "datasets/t/dataset.yaml): give a consent column or an ID list, an empty one if nobody did")
+        "t: no rule says who refused sharing beyond the study (release.consent.no_sharing in "
+        "datasets/t/dataset.yaml): record it with `ipd release consent t FILE --refused sharing` (or "
+        "`--none --reason TEXT` if nobody did)")
     assert trial.state() == before
 
 

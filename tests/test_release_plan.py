@@ -244,8 +244,9 @@ def test_no_approval_is_one_line(trial):
     ({**RULES, "min_cell": -2}, ["--by", "Dr A"],
      "datasets/t/dataset.yaml: release.min_cell: must be a positive integer, not -2"),
     ({k: v for k, v in RULES.items() if k != "consent"}, ["--by", "Dr A"],
-     "t: the release rules do not say who refused sharing beyond the study (release.consent.no_sharing in "
-     "datasets/t/dataset.yaml): give a consent column or an ID list, an empty one if nobody did"),
+     "t: no rule says who refused sharing beyond the study (release.consent.no_sharing in "
+     "datasets/t/dataset.yaml): record it with `ipd release consent t FILE --refused sharing` (or "
+     "`--none --reason TEXT` if nobody did)"),
 ])
 def test_refused_approvals_leave_the_repository_unchanged(trial, rules, args, message):
     set_rules(trial, rules)

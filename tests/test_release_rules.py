@@ -90,7 +90,18 @@ def load(release, **metadata):
     ({"age": {"column": "sex"}}, ".age.column: sex is not numeric (string)"),
     ({"age": {"column": "age", "top": -1}}, ".age.top: must be a positive integer, not -1"),
     ({"consent": {"no_sharing": {"refused": [0]}}},
-     ".consent.no_sharing: name a column (with its refused values) or a file of the refusing participants' IDs"),
+     ".consent.no_sharing: name a column (with its refused values), a file of the refusing participants' IDs, "
+     "or state none: true with a reason"),
+    ({"consent": {"no_sharing": {"none": True}}},
+     ".consent.no_sharing.reason: say why nobody refused (silence is not consent)"),
+    ({"consent": {"no_sharing": {"none": "yes", "reason": "public"}}},
+     ".consent.no_sharing.none: none: true states that nobody refused; not 'yes'"),
+    ({"consent": {"no_sharing": {"none": True, "reason": "public", "column": "share_ok", "refused": [0]}}},
+     ".consent.no_sharing: none: true says nobody refused; it goes without a column or a file"),
+    ({"consent": {"no_sharing": {"column": "share_ok", "refused": [0], "id_column": "pid"}}},
+     ".consent.no_sharing.id_column: goes with file"),
+    ({"consent": {"no_sharing": {"none": True, "reason": "  "}}},
+     ".consent.no_sharing.reason: expected text, not '  '"),
     ({"consent": {"no_sharing": {"column": "share_ok"}}}, ".consent.no_sharing.refused: list the values of share_ok "
                                                            "that mean refusal"),
     ({"consent": {"no_sharing": {"column": "share", "refused": [0]}}},
@@ -153,6 +164,22 @@ def test_full_rules_load_and_round_trip():
     assert rules.to_yaml(loaded) == FULL
     assert rules.from_yaml(rules.to_yaml(loaded)) == loaded
     assert load(rules.to_yaml(loaded)) == loaded
+
+
+def test_recorded_consent_statements_round_trip():
+    """What `ipd release consent` writes: a list with its ID column, SHA-256, who, when and why; or nobody."""
+    consent = {"no_sharing": {"file": "source/consent/no_sharing/1/optouts.csv", "id_column": "patid",
+                              "sha256": "ab" * 32, "by": "A Curator <a@example.org>", "when": "2026-12-02T05:00:00+00:00"},
+               "no_commercial": {"none": True, "reason": "public data set", "by": "A Curator <a@example.org>",
+                                 "when": "2026-12-02T05:01:00+00:00"}}
+    loaded = load({"consent": consent})
+    assert loaded.no_commercial == ConsentRule(none=True, reason="public data set", by="A Curator <a@example.org>",
+                                               when="2026-12-02T05:01:00+00:00")
+    assert loaded.no_sharing.id_column == "patid"
+    assert rules.to_yaml(loaded)["consent"] == consent
+    assert rules.from_yaml(rules.to_yaml(loaded)) == loaded
+    assert not rules.has_rules({"release": {"consent": consent}})  # consent alone: the rest is still to propose
+    assert rules.has_rules({"release": {"consent": consent, "min_cell": 20}})
 
 
 def test_short_forms():

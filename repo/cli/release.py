@@ -21,7 +21,7 @@ from . import JsonOption, RepoOption, app, command, open_repository
 class _BuildByDefault(TyperGroup):
     """``ipd release actg175@v1 --tier commercial`` is ``ipd release build actg175@v1 --tier commercial``."""
 
-    ORDER = ("plan", "approve", "build", "lookup")  # as a curator uses them
+    ORDER = ("consent", "plan", "approve", "build", "lookup")  # as a curator uses them
 
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
@@ -35,7 +35,7 @@ class _BuildByDefault(TyperGroup):
 release_app = typer.Typer(
     cls=_BuildByDefault, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
     help="De-identified releases per access tier, by the NHLBI rules: `ipd release TRIAL@vN --tier TIER` builds "
-         "one (the same as `ipd release build`); plan, approve and lookup are its other commands.")
+         "one (the same as `ipd release build`); consent, plan, approve and lookup are its other commands.")
 app.add_typer(release_app, name="release")
 
 TierOption = Annotated[str, typer.Option(

@@ -44,6 +44,8 @@ def plan(
 
 
 def _render(result, saved) -> None:
+    from ..release.consent import WHAT as REFUSAL, how_to_record
+
     rules = result.rules
     label = f"{result.trial}@{result.version}"
     if saved:
@@ -55,10 +57,19 @@ def _render(result, saved) -> None:
     out.print(f"[bold]{label}[/]: {where}")
     cells = " × ".join(c for c in (rules.race, rules.sex) if c) or "none (the whole trial is one cell)"
     out.print(f"  race–sex cells: {escape(cells)}; minimum {rules.min_cell} participants per cell")
+    missing = result.consent_missing
     for tier in result.tiers:
+        if missing[tier.tier]:
+            out.print(f"  {tier.tier}: " + "; ".join(f"no rule says who refused {REFUSAL[n]}: "
+                                                     f"{how_to_record(result.trial, n)}" for n in missing[tier.tier]))
+            continue
         shown = ", ".join(f"{n} refused {WHAT[k]}" for k, n in tier.excluded.items()
                           if tier.tier == "commercial" or k == "no_sharing")
         out.print(f"  {tier.tier}: {sum(tier.excluded.values())} excluded by consent ({shown})")
+    for name, said in (("no_sharing", rules.no_sharing), ("no_commercial", rules.no_commercial)):
+        if said is not None and said.none:  # a statement, not a list: show what it rests on
+            recorded = f" (recorded by {said.by} on {said.when[:10]})" if said.by and said.when else ""
+            out.print(f"  nobody refused {REFUSAL[name]}: {escape(said.reason or '')}{escape(recorded)}")
     out.print(f"  plan sha256 {result.sha256}")
     names = [t.tier for t in result.tiers]
     table = Table("variable", "action", "parameters", *names, title="modifications (rows affected per tier)")
@@ -130,3 +141,4 @@ def approve(
                        f"({tier})" for tier, t in approval.modifications.items())
     out.print(f"Approved the release plan of {approval.trial}@{approval.version} (plan sha256 "
               f"{approval.plan_sha256[:12]}) by {escape(approval.by)}: {counts}; recorded in {approval.path}")
+

@@ -49,10 +49,17 @@ class Plan:
     tiers: list[TierPlan]
     sha256: str
 
+    @property
+    def consent_missing(self) -> dict[str, list[str]]:
+        """Per tier, the consent rules it needs that are not recorded (it cannot be approved without them)."""
+        from .consent import missing
+
+        return missing(self.rules)
+
     def to_json(self) -> dict[str, Any]:
         return {"trial": self.trial, "version": self.version, "fingerprint": self.fingerprint,
                 "source": self.source, "rules": rulebook.to_yaml(self.rules), "tiers": _tiers_json(self),
-                "sha256": self.sha256}
+                "consent_missing": self.consent_missing, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -90,11 +97,22 @@ def plan_metadata(dataset: Dataset, version: str) -> dict[str, Any]:
 
 
 def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
+    """Rules proposed from the dictionary and the data, with the consent already recorded in ``dataset.yaml``
+    (consent is what was delivered, not something to propose)."""
+    import dataclasses
+
     import duckdb
 
     con = duckdb.connect()
     con.register("version_rows", table)
-    return rulebook.propose(metadata, con, "version_rows", table.schema)
+    proposed = rulebook.propose({k: v for k, v in metadata.items() if k != "release"}, con, "version_rows",
+                                table.schema)
+    release = metadata.get("release")
+    consent = release.get("consent") if isinstance(release, dict) else None
+    if not consent:
+        return proposed
+    recorded = rulebook.load({**metadata, "release": {"consent": consent}}, table.column_names)
+    return dataclasses.replace(proposed, no_sharing=recorded.no_sharing, no_commercial=recorded.no_commercial)
 
 
 def plan(repo: Repository, trial: str, version: str | None = None, progress: Progress = SILENT) -> Plan:
@@ -140,7 +158,7 @@ def save_proposal(repo: Repository, trial: str, version: str | None = None, repl
     metadata = plan_metadata(dataset, name)
     with progress.step("proposing release rules from the dictionary and the data"):
         table = found.to_arrow()
-        rules = proposed_rules({k: v for k, v in metadata.items() if k != "release"}, table)
+        rules = proposed_rules(metadata, table)  # keeps the consent recorded, proposes the rest
     written = rulebook.to_yaml(rules)
     rulebook.load({**metadata, "release": written}, table.column_names)  # what is saved must load as it is
     with repo.writing([relative]):

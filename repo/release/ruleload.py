@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from ..errors import InvalidInput
-from .rules import (ACTIONS, CODED, CONSENT, DATE_MODES, DATE_TYPES, DEFAULT_MIN_CELL, DEFAULT_TOP_AGE, GROUPED,
-                    IDENTIFIER_ACTIONS, KEYS, NUMERIC_TYPES, AgeRule, ConsentRule, DateRule, Protection,
-                    ReleaseRules)
+from .rules import (ACTIONS, CODED, CONSENT, CONSENT_SETTINGS, DATE_MODES, DATE_TYPES, DEFAULT_MIN_CELL,
+                    DEFAULT_TOP_AGE, GROUPED, IDENTIFIER_ACTIONS, KEYS, NUMERIC_TYPES, AgeRule, ConsentRule, DateRule,
+                    Protection, ReleaseRules)
 
 
 def _positive(value: Any) -> bool:
@@ -240,12 +240,25 @@ class Loader:
         item = f"consent.{name}"
         if raw is None:
             return None
-        raw = self.mapping(item, raw, "consent settings (column and refused, or file)")
+        raw = self.mapping(item, raw, "consent settings (column and refused, file, or none and reason)")
         for key in raw:
-            if key not in ("column", "refused", "file"):
-                self.fail(f"{item}.{key}", "unknown setting (column, refused, file)")
+            if key not in CONSENT_SETTINGS:
+                self.fail(f"{item}.{key}", f"unknown setting ({', '.join(CONSENT_SETTINGS)})")
+        texts = {key: raw.get(key) for key in ("id_column", "sha256", "reason", "by", "when")}
+        for key, value in texts.items():
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                self.fail(f"{item}.{key}", f"expected text, not {_shown(value)}")
+        if raw.get("none") is not None:
+            if raw["none"] is not True:
+                self.fail(f"{item}.none", f"none: true states that nobody refused; not {_shown(raw['none'])}")
+            if raw.get("column") is not None or raw.get("file") is not None:
+                self.fail(item, "none: true says nobody refused; it goes without a column or a file")
+            if not texts["reason"]:
+                self.fail(f"{item}.reason", "say why nobody refused (silence is not consent)")
+            return ConsentRule(none=True, reason=texts["reason"], by=texts["by"], when=texts["when"])
         if raw.get("column") is None and raw.get("file") is None:
-            self.fail(item, "name a column (with its refused values) or a file of the refusing participants' IDs")
+            self.fail(item, "name a column (with its refused values), a file of the refusing participants' IDs, "
+                            "or state none: true with a reason")
         column = self.column(f"{item}.column", raw["column"]) if raw.get("column") is not None else None
         refused = raw.get("refused")
         refused = [] if refused is None else refused if isinstance(refused, list) else [refused]
@@ -255,4 +268,8 @@ class Loader:
         if file is not None and (not isinstance(file, str) or not file.strip() or file.startswith("/")
                                  or ".." in file.split("/")):
             self.fail(f"{item}.file", f"expected a path inside the trial's directory, not {_shown(file)}")
-        return ConsentRule(column, refused, file)
+        for key in ("id_column", "sha256"):
+            if texts[key] and file is None:
+                self.fail(f"{item}.{key}", "goes with file")
+        return ConsentRule(column, refused, file, texts["id_column"], texts["sha256"], False, texts["reason"],
+                           texts["by"], texts["when"])

@@ -26,6 +26,7 @@ CODED = ("trim", "topcode", "bottomcode")
 IDENTIFIER_ACTIONS = ("delete", "recode")
 DATE_MODES = ("relative", "shift")
 CONSENT = ("no_sharing", "no_commercial")
+CONSENT_SETTINGS = ("column", "refused", "file", "id_column", "sha256", "none", "reason", "by", "when")
 DATE_TYPES = ("date", "datetime")
 NUMERIC_TYPES = ("integer", "number", "decimal")
 DEFAULT_MIN_CELL = 20
@@ -58,11 +59,27 @@ class AgeRule:
 
 @dataclass(frozen=True)
 class ConsentRule:
-    """Who refused: a column of the data and its refusing values, or a file of IDs in restricted storage."""
+    """Who refused: a column of the data and its refusing values, a file of IDs in restricted storage, or an
+    explicit statement that nobody did (``none``, with its reason: silence is not consent)."""
 
     column: str | None = None
     refused: list = field(default_factory=list)
     file: str | None = None  # relative to datasets/TRIAL/
+    id_column: str | None = None  # the file's column of IDs (default: the key's name, or the first column)
+    sha256: str | None = None  # of the file as received (written by `ipd release consent`)
+    none: bool = False  # nobody refused: a statement, made with a reason
+    reason: str | None = None
+    by: str | None = None  # who recorded the rule, and when (`ipd release consent`)
+    when: str | None = None
+
+    def to_yaml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"none": True} if self.none else {}
+        if self.column:
+            out.update(column=self.column, refused=list(self.refused))
+        for name in ("file", "id_column", "sha256", "reason", "by", "when"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        return out
 
 
 @dataclass(frozen=True)
@@ -86,7 +103,9 @@ class ReleaseRules:
 
 
 def has_rules(metadata: dict[str, Any]) -> bool:
-    return metadata.get("release") is not None
+    """Whether the curator wrote de-identification rules: consent alone (``ipd release consent``) is not them."""
+    release = metadata.get("release")
+    return release is not None and (not isinstance(release, dict) or any(k != "consent" for k in release))
 
 
 def load(metadata: dict[str, Any], columns: list[str]) -> ReleaseRules:
@@ -119,8 +138,7 @@ def to_yaml(rules: ReleaseRules) -> dict[str, Any]:
     for name in CONSENT:
         rule = getattr(rules, name)
         if rule is not None:
-            consent[name] = {**({"column": rule.column, "refused": list(rule.refused)} if rule.column else {}),
-                             **({"file": rule.file} if rule.file else {})}
+            consent[name] = rule.to_yaml()
     if consent:
         out["consent"] = consent
     if rules.keep:
@@ -146,7 +164,10 @@ def from_yaml(data: dict[str, Any]) -> ReleaseRules:
 
     def consent_rule(name: str) -> ConsentRule | None:
         raw = consent.get(name)
-        return None if raw is None else ConsentRule(raw.get("column"), list(raw.get("refused") or []), raw.get("file"))
+        if raw is None:
+            return None
+        return ConsentRule(raw.get("column"), list(raw.get("refused") or []), raw.get("file"), raw.get("id_column"),
+                           raw.get("sha256"), bool(raw.get("none")), raw.get("reason"), raw.get("by"), raw.get("when"))
 
     return ReleaseRules(
         participant_id=data["participant_id"], min_cell=data.get("min_cell", DEFAULT_MIN_CELL),
