@@ -40,6 +40,7 @@ from .versions import VersionRecord, record_path
 
 PIN = "ipd-pin.json"
 RELEASE_FORMAT = "release"  # a release's pin: the package's files, Parquet, CSV and SAS transport at once
+DATACITE = "datacite.json"  # beside a pulled release: its DataCite relations as of the pull (release.relations)
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def pull(options: PullOptions, progress: Progress = SILENT) -> Pin:
 
     with _staging(options.out) as staging:
         record, written = _fetch(options, url, rev, version, staging, progress)
-        for name in written:
+        for name in [*written, *_beside(staging)]:
             os.replace(staging / name, options.out / name)
     pin = _new_pin(record, options, written)
     pin.write(options.out)
@@ -211,7 +212,8 @@ def upgrade(directory: Path, source: str | None = None, trial: str | None = None
         record, written = _fetch(options, url, rev, version, staging, progress)
         pin = dataclasses.replace(_new_pin(record, options, written), history=[*old.history, old.history_entry()])
         pin.write(staging)
-        _swap_in(directory, staging, [*written, PIN], stale=[f for f in old.files if f not in written])
+        _swap_in(directory, staging, [*written, *_beside(staging), PIN],
+                 stale=[f for f in old.files if f not in written])
     return UpgradeResult(pin, old)
 
 
@@ -241,6 +243,7 @@ def _fetch(options: PullOptions, url: str, rev: str | None, version: str, stagin
                                 options.source, staging, progress)
         for name in written:
             os.replace(staging / "release" / name, staging / name)
+        _write_datacite(options, record.version, staging)
         return record, written
     with RemoteRepository(url, rev) as remote:
         if not remote.exists(record_path(trial, version)):
@@ -253,6 +256,25 @@ def _fetch(options: PullOptions, url: str, rev: str | None, version: str, stagin
     with progress.step("checking against the fingerprint"):
         check_parts(record, files)
     return record, _export(record, files, metadata_text, options, staging)
+
+
+def _write_datacite(options: PullOptions, version: str, staging: Path) -> None:
+    """The release's relations as the source's records stand now: outside the package, which never changes."""
+    from .release.relations import of_release, release_id
+    from .status import read_source
+
+    trial, tier = options.ref.trial, options.tier or ""
+    metadata = read_source(options.source, trial, tier)
+    datacite = {"identifiers": [{"identifier": release_id(trial, version, tier), "identifierType": "URN"}],
+                "version": version, "types": {"resourceTypeGeneral": "Dataset"},
+                "relatedIdentifiers": of_release(metadata.records, metadata.releases, trial, version, tier),
+                "asOf": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()}
+    (staging / DATACITE).write_text(json.dumps(datacite, indent=2, ensure_ascii=False) + "\n")
+
+
+def _beside(staging: Path) -> list[str]:
+    """Files a pull writes beside the data that the pin does not list as pulled files."""
+    return [DATACITE] if (staging / DATACITE).is_file() else []
 
 
 def _swap_in(directory: Path, staging: Path, names: list[str], stale: list[str]) -> None:

@@ -73,6 +73,7 @@ class Status:
     reasons: list[Reason] = field(default_factory=list)  # most frequent first
     notes: list[str] = field(default_factory=list)
     tier: str | None = None  # the pin is of a release for this tier
+    relations: list[dict[str, Any]] = field(default_factory=list)  # a release's, DataCite's (release.relations)
 
     @property
     def superseded(self) -> bool:
@@ -86,7 +87,7 @@ class Status:
                 "columns_removed": self.columns_removed,
                 "source": self.source, "versions": [v.to_json() for v in self.versions],
                 "reasons": [{"reason": r.reason, "count": r.count} for r in self.reasons], "notes": self.notes,
-                **({"tier": self.tier} if self.tier else {})}
+                **({"tier": self.tier, "relations": self.relations} if self.tier else {})}
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,23 @@ def status(directory: Path, source: str | None = None, progress: Progress = SILE
     reasons = [Reason(text, count) for text, count in Counter(e.reason for e in entries).most_common()]
     if pin.tier and metadata.records[-1].number > version_number(latest):
         notes.append(f"{metadata.records[-1].version} is the latest version, but it has no {pin.tier} release yet")
+    related = _relations(pin, metadata, notes)
     return Status(directory, pin.trial, pin.version, pin.fingerprint, latest, source,
                   [NewerVersion(r.version, r.created, r.message, r.kind, r.changes) for r in newer],
-                  *((None,) * 5 if unknown else (cells, added, removed, columns, dropped)), reasons, notes, pin.tier)
+                  *((None,) * 5 if unknown else (cells, added, removed, columns, dropped)), reasons, notes, pin.tier,
+                  related)
+
+
+def _relations(pin: Pin, metadata: SourceMetadata, notes: list[str]) -> list[dict[str, Any]]:
+    """A pulled release's DataCite relations as the source's records stand now; a note when it is obsoleted."""
+    if not pin.tier:
+        return []
+    from .release.relations import obsoleted_by, of_release
+
+    found = of_release(metadata.records, metadata.releases, pin.trial, pin.version, pin.tier)
+    if newer := obsoleted_by(found):
+        notes.append(f"obsoleted by {newer} (DataCite IsObsoletedBy)")
+    return found
 
 
 def check_pin(pin: Pin, metadata: SourceMetadata, source: str, directory: Path) -> None:

@@ -146,8 +146,8 @@ def test_a_release_is_built_recorded_and_committed(approved):
         f"{len(data) - len(kept)} excluded by consent, fingerprint {record['fingerprint'][7:19]}; "
         f"{len(data)} new release IDs; pushed to the release remote")
     assert sorted(p.name for p in package(root).iterdir()) == sorted(record["files"]) == [
-        "README.txt", "dictionary.yaml", "disclosure.json", "manifest.json", "modifications.csv",
-        "modifications.json", "t.csv", "t.parquet", "t.xpt"]
+        "README.txt", "datapackage.json", "dictionary.yaml", "disclosure.json", "manifest.json", "modifications.csv",
+        "modifications.json", "ro-crate-metadata.json", "t.csv", "t.parquet", "t.xpt"]
     assert {name: sha256(package(root) / name) for name in record["files"]} == record["files"]
     assert (record["trial"], record["version"], record["tier"], record["rows"], record["participant_id"]) == (
         "t", "v1", "noncommercial", len(kept), "pid")

@@ -21,6 +21,11 @@ def _pin(out: Path) -> dict:
     return json.loads((out / "ipd-pin.json").read_text())
 
 
+def _received(out: Path) -> dict[str, str]:
+    """The package's files in a pulled directory, by SHA-256: all but the pin and the relations beside them."""
+    return {p.name: sha256(p) for p in out.iterdir() if p.name not in ("ipd-pin.json", "datacite.json")}
+
+
 def _snapshot(directory: Path) -> dict[str, bytes] | None:
     if not directory.exists():
         return None
@@ -51,7 +56,7 @@ def test_pull_a_release_checked_and_pinned(released, tmp_path):
     assert result.stdout.strip() == (
         f"Pulled the commercial release of t@v1 ({record['rows']} rows, fingerprint {record['fingerprint'][7:19]} "
         f"and every file verified) into {out}: {', '.join(sorted(record['files']))}")
-    assert {p.name: sha256(p) for p in out.iterdir() if p.name != "ipd-pin.json"} == record["files"]
+    assert _received(out) == record["files"]
     pin = _pin(out)
     assert {k: pin[k] for k in ("trial", "version", "tier", "fingerprint", "rows", "format", "files", "source")} == {
         "trial": "t", "version": "v1", "tier": "commercial", "fingerprint": record["fingerprint"],
@@ -66,7 +71,7 @@ def test_a_requestor_needs_only_git_and_the_release_remote(released, tmp_path):
     result = _pull("t", "--tier", "commercial", "--from", clone, "--out", out, "--json")  # the latest release
     assert result.exit_code == 0, result.output + result.stderr
     assert json.loads(result.stdout)["version"] == "v1"
-    assert {p.name: sha256(p) for p in out.iterdir() if p.name != "ipd-pin.json"} == \
+    assert _received(out) == \
         {p.name: sha256(p) for p in package(released.root, "v1", "commercial").iterdir()}
 
 
@@ -129,7 +134,7 @@ def test_status_tells_release_holders_about_a_newer_release(released, tmp_path):
     pin = _pin(out)
     assert (pin["version"], pin["tier"], pin["fingerprint"]) == ("v2", "commercial", second["fingerprint"])
     assert [h["version"] for h in pin["history"]] == ["v1"]
-    assert {p.name: sha256(p) for p in out.iterdir() if p.name != "ipd-pin.json"} == second["files"]
+    assert _received(out) == second["files"]
 
 
 def test_a_release_pin_the_source_does_not_have(released, tmp_path):

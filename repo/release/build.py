@@ -78,15 +78,16 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
         metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
         released, figures, fingerprint = _deidentify(table, rules, options.tier, release_ids, metadata,
                                                      excluded_ids, linkage.secret, progress)
+        existing = repo.root / records.record_path(trial, name, options.tier)
+        previous = ReleaseRecord.from_json(existing.read_text()) if existing.is_file() else None
         about = package.About(trial, name, options.tier, str(metadata.get("title") or ""),
                               str(metadata.get("notes") or ""), version.record.fingerprint, approval,
-                              _key_variables(metadata, rules))
+                              _key_variables(metadata, rules), **_described(repo, dataset, metadata, name,
+                                                                             options.tier, previous))
         with progress.step("writing the package", total=4) as advance:
             manifest = package.write(repo.root / folder, released, figures, about, fingerprint, advance)
         files = {**manifest.files, package.MANIFEST: sha256_of(repo.root / folder / package.MANIFEST)}
-        existing = repo.root / records.record_path(trial, name, options.tier)
-        if existing.is_file():
-            previous = ReleaseRecord.from_json(existing.read_text())
+        if previous is not None:
             _same_as(previous, files, approval)
             result = BuildResult(previous, False, 0, options.out)
         else:
@@ -167,6 +168,25 @@ def _check_cells(figures, rules) -> None:
             raise InvalidInput(f"{column}: in the race–sex cell {cell}, the {what} participants, fewer than "
                                f"{figures.min_cell} ({found['failing_total']} cell(s) fall short): protect it "
                                f"further in the release rules, then plan and approve again")
+
+
+def _described(repo: Repository, dataset, metadata: dict, version: str, tier: str,
+               previous: ReleaseRecord | None) -> dict[str, Any]:
+    """What the package's datapackage.json and RO-Crate say beyond the README.
+
+    A rebuild takes the curator, the tool and the releases that came before
+    from the first build, so it gives the same bytes whoever rebuilds it later.
+    """
+    from . import datapackage, relations
+
+    known = relations.at_build(dataset.records(), records.records(repo.root, dataset.trial, tier), dataset.trial,
+                               version, tier, previous.created if previous else None)
+    return {"license": str(metadata.get("license") or ""),
+            "value_labels": datapackage.value_labels(metadata.get("columns", []),
+                                                     dataset.metadata().get("columns") or []),
+            "relations": known,
+            "curator": previous.author if previous else str(repo.scm.identity()),
+            "tool": (previous.tool if previous and previous.tool else {"name": "ipd-repo", "version": __version__})}
 
 
 def _key_variables(metadata: dict, rules) -> dict[str, str]:

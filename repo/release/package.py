@@ -3,11 +3,13 @@
 The data go out as Parquet, CSV and a SAS transport file; beside them a
 README (study overview, files, system requirements, SAS code to read the
 transport file, frequency distributions of key variables), the dictionary
-with every recoding described, the modification log, the disclosure figures
-and a manifest of SHA-256 hashes. Nothing in a package depends on when it was
-built: the only time in it is the approval's (the SAS transport headers carry
-it too), so building a release twice gives the same bytes, and a requestor
-can check every file against the manifest.
+with every recoding described, the modification log, the disclosure figures,
+a Frictionless ``datapackage.json`` and an RO-Crate ``ro-crate-metadata.json``
+(so tools of the wider ecosystem read the package without its README), and a
+manifest of SHA-256 hashes, written last. Nothing in a package depends on when
+it was built: the only time in it is the approval's (the SAS transport headers
+carry it too), so building a release twice gives the same bytes, and a
+requestor can check every file against the manifest.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,9 @@ import yaml
 
 from .. import formats
 from ..hashing import sha256_of
-from . import readme
+from . import crate, datapackage, readme
+from . import relations as rel
+from .deidentify import RELEASE_ID
 
 if TYPE_CHECKING:
     from .deidentify import Deidentified
@@ -47,6 +51,15 @@ class About:
     version_fingerprint: str
     approval: dict[str, Any]  # by, when, plan_sha256
     key_variables: dict[str, str]  # role (arm, sex, race, age) -> released column
+    license: str = ""  # dataset.yaml's, if it gives one
+    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)  # see datapackage.value_labels
+    relations: list[dict[str, Any]] = field(default_factory=list)  # DataCite's, see relations.at_build
+    curator: str = ""  # "Name <email>" of who built the release first
+    tool: dict[str, str] = field(default_factory=dict)  # name, version of the tool that built it first
+
+    @property
+    def identifier(self) -> str:
+        return rel.release_id(self.trial, self.version, self.tier)
 
 
 @dataclass(frozen=True)
@@ -94,10 +107,18 @@ def write(folder: Path, release: Deidentified, figures: Disclosure, about: About
         "modifications.json": _json([asdict(m) for m in release.modifications]),
         "disclosure.json": _json(figures.to_json()),
     }
-    texts["README.txt"] = readme.text(about, release, figures, [*names.values(), *texts, "README.txt", MANIFEST],
-                                      xpt_version=_xpt_version(table.column_names))
+    described = [datapackage.NAME, crate.NAME, MANIFEST]  # written after the README, in this order
+    xpt_version = _xpt_version(table.column_names)
+    texts["README.txt"] = readme.text(about, release, figures, [*names.values(), *texts, "README.txt", *described],
+                                      xpt_version=xpt_version)
     for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8")
+    (folder / datapackage.NAME).write_text(datapackage.text(folder, release, about, names, RELEASE_ID),
+                                           encoding="utf-8")
+    hashed = {p.name: sha256_of(p) for p in sorted(folder.iterdir())}
+    descriptions = {name: readme.describe(name, xpt_version) for name in [*hashed, *described]}
+    (folder / crate.NAME).write_text(crate.text(folder, about, hashed, descriptions, [MANIFEST],
+                                                readme.TIER_WORDS[about.tier][0]), encoding="utf-8")
     advance(1)
     files = {p.name: sha256_of(p) for p in sorted(folder.iterdir()) if p.name != MANIFEST}
     manifest = Manifest(about.trial, about.version, about.tier, table.num_rows, table.column_names, fingerprint,

@@ -35,6 +35,10 @@ DESCRIPTIONS = {
     "modifications.json": "the same log as JSON",
     "disclosure.json": "disclosure figures: quasi-identifiers, joint k, cell sizes, prosecutor risk, "
                        "sample uniques, information lost",
+    "datapackage.json": "Frictionless Data Package: the CSV's Table Schema (types, labels, value labels, "
+                        "missing values, primary key release_id) and every data file's SHA-256",
+    "ro-crate-metadata.json": "RO-Crate 1.1 metadata: the release, every file with its SHA-256, how it was "
+                              "made (tool, source version, curator) and its DataCite-style relations",
     "manifest.json": "the SHA-256 of every other file, and the fingerprint of the released rows",
     "README.txt": "this file",
 }
@@ -67,7 +71,7 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
             f"(plan sha256 {approval.get('plan_sha256')}).",
             f"Missing values: {MISSING_NOTE}.",
         ]),
-        _section("Files", [f"{f:<20} {_describe(f, xpt_version)}" for f in sorted(files)]),
+        _section("Files", [f"{f:<24} {describe(f, xpt_version)}" for f in sorted(files)]),
         _section("System requirements", [
             "Any computer that can read the formats: the Parquet file with Python (pyarrow, pandas, polars), "
             "R (arrow) or DuckDB; the CSV file with any statistical package or spreadsheet; the transport file "
@@ -84,7 +88,7 @@ def _section(heading: str, lines: list[str]) -> str:
     return f"{heading}\n{'-' * len(heading)}\n" + "\n".join(lines)
 
 
-def _describe(name: str, xpt_version: int) -> str:
+def describe(name: str, xpt_version: int) -> str:
     if name in DESCRIPTIONS:
         return DESCRIPTIONS[name]
     suffix = "." + name.rsplit(".", 1)[-1]

@@ -1,0 +1,123 @@
+"""The package's ``datapackage.json``: a Frictionless Data Package describing the data files.
+
+Frictionless tools (``frictionless validate datapackage.json``, the R and
+Python ``frictionless`` packages, CKAN, Zenodo) read it to load the CSV with
+the right types, check it, and know that ``release_id`` identifies a row. The
+CSV is a tabular resource with a Table Schema: every field with its type, the
+dictionary's label as its title, how it was recoded as its description, the
+value set (and value labels) of categorical fields as ``categories``, the
+empty field as the missing value, and the release ID as the primary key.
+
+The Parquet and SAS transport files are listed as plain file resources (with
+their SHA-256 and size), not tabular ones: frictionless reads Parquet through
+pandas, where a missing integer becomes NaN and fails its own type check, so a
+tabular Parquet resource would make ``frictionless validate`` report errors in
+correct data; and it cannot read SAS transport files at all. They hold the
+same rows as the CSV (the manifest's fingerprint is of the rows).
+
+The descriptor is built with ``frictionless`` and written with sorted keys and
+no time but the approval's, so the same release gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, TIME
+from ..hashing import sha256_of
+
+if TYPE_CHECKING:
+    from .deidentify import Deidentified
+    from .package import About
+
+NAME = "datapackage.json"
+TYPES = {INTEGER: "integer", NUMBER: "number", DECIMAL: "number", STRING: "string", BOOLEAN: "boolean",
+         DATE: "date", DATETIME: "datetime", TIME: "time"}
+MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "xpt": "application/x-sas-xport"}
+MISSING = [""]  # pyarrow writes a missing value as an empty field
+
+
+def value_labels(columns: list[dict[str, Any]], current: list[dict[str, Any]] = ()) -> dict[str, dict[Any, str]]:
+    """Column -> {value: label} of the dictionary's categorical columns (those with a value set).
+
+    ``columns``: the dictionary the version was cut with; ``current``: dataset.yaml
+    now, whose labels fill in those the version's dictionary lacks (as
+    ``plan.plan_metadata`` does for column labels).
+    """
+    found = {c["name"]: {v["value"]: str(v.get("label") or "") for v in c["values"]}
+             for c in columns if isinstance(c.get("values"), list)}
+    for column in current:
+        labels = found.get(column.get("name"), {})
+        for value in column.get("values") or []:
+            if value.get("label") and value.get("value") in labels and not labels[value["value"]]:
+                labels[value["value"]] = str(value["label"])
+    return found
+
+
+def text(folder: Path, release: Deidentified, about: About, names: dict[str, str], primary_key: str) -> str:
+    """The descriptor of the package in ``folder``, whose data files (``fmt -> name``) are written already."""
+    import json
+
+    import frictionless
+
+    schema = frictionless.Schema.from_descriptor(schema_descriptor(release, about, primary_key))
+    resources = [frictionless.resources.TableResource(
+        name=_name(f"{about.trial}-csv"), path=names["csv"], format="csv", mediatype=MEDIA_TYPES["csv"],
+        encoding="utf-8", schema=schema, **_stats(folder / names["csv"]),
+        description=f"{release.table.num_rows} participants, one row each, identified by {primary_key}")]
+    for fmt in ("parquet", "xpt"):
+        resources.append(frictionless.resources.FileResource(
+            name=_name(f"{about.trial}-{fmt}"), path=names[fmt], format=fmt, mediatype=MEDIA_TYPES[fmt],
+            description=f"the same rows as {names['csv']}", **_stats(folder / names[fmt])))
+    package = frictionless.Package(
+        name=_name(f"{about.trial}-{about.version}-{about.tier}"),
+        title=f"{about.title or about.trial} ({about.version}, {about.tier} release)", version=about.version,
+        description=about.notes.strip() or None, created=about.approval["when"],
+        resources=resources, **({"licenses": [_license(about.license)]} if about.license else {}))
+    descriptor = package.to_descriptor()
+    descriptor["id"] = about.identifier  # the spec's globally unique identifier; frictionless has no argument for it
+    descriptor["relatedIdentifiers"] = about.relations  # DataCite's, as the RO-Crate states them
+    return json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+def schema_descriptor(release: Deidentified, about: About, primary_key: str) -> dict[str, Any]:
+    fields = []
+    for entry in release.dictionary:
+        name, kind = entry["name"], TYPES.get(entry["type"], "any")
+        field: dict[str, Any] = {"name": name, "type": kind}
+        if entry.get("label"):
+            field["title"] = str(entry["label"])
+        if entry.get("recoding") and entry["recoding"] != "none":
+            field["description"] = str(entry["recoding"])
+        if kind in ("datetime", "time"):
+            field["format"] = "any"  # as pyarrow writes them: a space, not a T
+        if name == primary_key:
+            field["constraints"] = {"required": True, "unique": True}
+        elif kind in ("string", "integer") and name in about.value_labels:
+            field["categories"] = _categories(release, name, about.value_labels[name], entry.get("recoding"))
+        fields.append(field)
+    return {"fields": fields, "missingValues": MISSING, "primaryKey": [primary_key]}
+
+
+def _categories(release: Deidentified, name: str, labels: dict[Any, str], recoding: str | None) -> list[dict]:
+    """The values the released column holds; labelled as the dictionary labels them when it was not recoded."""
+    import pyarrow.compute as pc
+
+    values = sorted(v for v in pc.unique(release.table[name]).to_pylist() if v is not None)
+    unchanged = recoding in (None, "none")
+    return [{"value": v, **({"label": labels[v]} if unchanged and labels.get(v) else {})} for v in values]
+
+
+def _stats(path: Path) -> dict[str, Any]:
+    return {"hash": f"sha256:{sha256_of(path)}", "bytes": path.stat().st_size}
+
+
+def _license(license: str) -> dict[str, str]:
+    return {"path": license} if re.match(r"^https?://", license) else {"name": license}
+
+
+def _name(text: str) -> str:
+    """A Data Package name: lower case letters, digits and ``-._``."""
+    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-") or "release"
