@@ -351,7 +351,9 @@ def _write(repo: Repository, record: VersionRecord, metadata: dict[str, Any], ap
     prov = root / provenance.record_path(trial, record.version)
     prov.parent.mkdir(parents=True, exist_ok=True)
     prov.write_text(provenance.version_document(
-        record, repo.scm.identity(), provenance.previous_record_hash(root, trial, record.parent)))
+        record, repo.scm.identity(), provenance.previous_record_hash(root, trial, record.parent),
+        suite_sha256=provenance.suite_sha256(root, trial),
+        validation=provenance.validation(repo, trial, record.version), entries=applied))
     log.append(log.log_path(root, trial), applied)
     log.staged_path(root, trial).unlink()
     staged_files = root / "datasets" / trial / STAGED_FILES

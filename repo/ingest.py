@@ -96,10 +96,10 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         if parent:
             record = replace(record, changes=_changes(repo, parent, record))
         metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
-        _write_records(repo, record, metadata)
         suite_path = suites.suite_path(repo.root, trial)
         if not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
             suites.save(suite_path, suites.baseline(trial, metadata, version))
+        _write_records(repo, record, metadata)
         commit = repo.scm.commit(paths, f"{trial} {version}: {record.message}")
         repo.scm.tag(tag_name(trial, version), commit, f"{trial} {version} ({record.fingerprint})")
     return IngestResult(record, redelivery=parent is not None)
@@ -153,7 +153,8 @@ def _write_records(repo: Repository, record: VersionRecord, metadata: dict) -> N
     files = {
         record_path(trial, version): record.to_json(),
         provenance.record_path(trial, version): provenance.version_document(
-            record, repo.scm.identity(), provenance.previous_record_hash(repo.root, trial, record.parent)),
+            record, repo.scm.identity(), provenance.previous_record_hash(repo.root, trial, record.parent),
+            suite_sha256=provenance.suite_sha256(repo.root, trial)),
     }
     for relative, text in files.items():
         (repo.root / relative).parent.mkdir(parents=True, exist_ok=True)

@@ -167,7 +167,8 @@ def test_a_release_is_built_recorded_and_committed(approved):
     assert git(root, "log", "-1", "--format=%s") == f"t v1: noncommercial release ({len(kept)} participants)"
     assert git(root, "status", "--porcelain") == ""
     prov = json.loads((root / "provenance/t/v1-noncommercial.json").read_text())
-    assert set(prov["entity"]) == {"ipd:t/releases/v1-noncommercial", "ipd:t/v1", "ipd:t/releases/approvals/v1.json"}
+    assert set(prov["entity"]) == {"ipd:t/releases/v1-noncommercial", "ipd:t/v1", "ipd:t/releases/approvals/v1.json",
+                                   *(f"ipd:t/releases/v1-noncommercial/{name}" for name in record["files"])}
     assert set(prov["agent"]) == {"ipd:curator/curator@example.org", "ipd:approver/Dr-Approver", "ipd:tool/ipd-repo/0.1.0"}
     assert list(prov["activity"]) == ["ipd:release/t/v1-noncommercial"]
 

@@ -71,7 +71,7 @@ def _root(
         raise typer.Exit(0)
 
 
-from . import versions, checking, corrections, queries, diffing, requestor, release, release_plan, release_consent, verifying  # noqa: E402,F401,I001 - registers their commands, in this order
+from . import versions, checking, corrections, queries, diffing, requestor, release, release_plan, release_consent, lineage, verifying  # noqa: E402,F401,I001 - registers their commands, in this order
 
 
 def main() -> None:

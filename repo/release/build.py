@@ -76,13 +76,13 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
             table = version.to_arrow()
         linkage, new_ids, release_ids = _release_ids(repo, table, rules.participant_id, f"{trial}@{name}", progress)
         metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
-        released, figures, fingerprint = _deidentify(table, rules, options.tier, release_ids, metadata,
+        released, figures, fingerprint = deidentified(table, rules, options.tier, release_ids, metadata,
                                                      excluded_ids, linkage.secret, progress)
         existing = repo.root / records.record_path(trial, name, options.tier)
         previous = ReleaseRecord.from_json(existing.read_text()) if existing.is_file() else None
         about = package.About(trial, name, options.tier, str(metadata.get("title") or ""),
                               str(metadata.get("notes") or ""), version.record.fingerprint, approval,
-                              _key_variables(metadata, rules), **_described(repo, dataset, metadata, name,
+                              key_variables(metadata, rules), **described(repo, dataset, metadata, name,
                                                                              options.tier, previous))
         with progress.step("writing the package", total=4) as advance:
             manifest = package.write(repo.root / folder, released, figures, about, fingerprint, advance)
@@ -132,7 +132,7 @@ def _approval(repo: Repository, trial: str, version: str, progress: Progress) ->
     return approval, found.rules
 
 
-def _deidentify(table, rules, tier: str, release_ids: dict, metadata: dict, excluded_ids: dict, secret: bytes,
+def deidentified(table, rules, tier: str, release_ids: dict, metadata: dict, excluded_ids: dict, secret: bytes,
                 progress: Progress):
     from ..fingerprint import of_table
     from .deidentify import deidentify
@@ -170,7 +170,7 @@ def _check_cells(figures, rules) -> None:
                                f"further in the release rules, then plan and approve again")
 
 
-def _described(repo: Repository, dataset, metadata: dict, version: str, tier: str,
+def described(repo: Repository, dataset, metadata: dict, version: str, tier: str,
                previous: ReleaseRecord | None) -> dict[str, Any]:
     """What the package's datapackage.json and RO-Crate say beyond the README.
 
@@ -189,7 +189,7 @@ def _described(repo: Repository, dataset, metadata: dict, version: str, tier: st
             "tool": (previous.tool if previous and previous.tool else {"name": "ipd-repo", "version": __version__})}
 
 
-def _key_variables(metadata: dict, rules) -> dict[str, str]:
+def key_variables(metadata: dict, rules) -> dict[str, str]:
     """The columns whose frequencies the README shows: arm, sex, race, age."""
     roles = metadata.get("roles", {})
     found = {"arm": roles.get("arm"), "sex": rules.sex, "race": rules.race, "age": rules.age.column}
@@ -222,9 +222,9 @@ def _store(repo: Repository, record: ReleaseRecord, linkage: ids.Linkage, releas
     (repo.root / records.record_path(trial, version, tier)).write_text(record.to_json())
     prov = repo.root / records.provenance_path(trial, version, tier)
     prov.parent.mkdir(parents=True, exist_ok=True)
-    from ..provenance import record_path as version_provenance
+    from ..provenance import record_path as version_provenance, release_document
 
-    prov.write_text(records.document(record, repo.scm.identity(),
+    prov.write_text(release_document(record, repo.scm.identity(),
                                      records.sha256_text(repo.root / version_provenance(trial, version))))
     repo.scm.commit([f"datasets/{trial}/releases", f"{linkage_dir}.dvc", f"datasets/{trial}/.gitignore",
                      records.provenance_path(trial, version, tier)],

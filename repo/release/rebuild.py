@@ -60,7 +60,7 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     import pyarrow.parquet as pq
 
     from .approve import Approval
-    from .build import _deidentify, _key_variables
+    from .build import deidentified, described, key_variables
     from .consent import consent_lists
     from .plan import plan_metadata
 
@@ -73,13 +73,15 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     table = pa.concat_tables([pq.read_table(parts[name]) for name in sorted(parts)])
     linkage = _linkage(repo, commit, trial)
     release_ids = linkage.mapping(table[rules.participant_id])
-    metadata = plan_metadata(_AsReleased(repo, trial, _at(repo, commit, f"{base}/dataset.yaml")), release.version)
+    as_released = _AsReleased(repo, trial, _at(repo, commit, f"{base}/dataset.yaml"))
+    metadata = plan_metadata(as_released, release.version)
     excluded = consent_lists(_consent_root(repo, commit, trial, rules, folder / "root"), trial, rules)
-    released, figures, fingerprint = _deidentify(table, rules, release.tier, release_ids, metadata, excluded,
+    released, figures, fingerprint = deidentified(table, rules, release.tier, release_ids, metadata, excluded,
                                                  linkage.secret, SILENT)
     about = package.About(trial, release.version, release.tier, str(metadata.get("title") or ""),
                           str(metadata.get("notes") or ""), release.version_fingerprint, release.approval,
-                          _key_variables(metadata, rules))
+                          key_variables(metadata, rules),
+                          **described(repo, as_released, metadata, release.version, release.tier, release))
     out = folder / "package"
     manifest = package.write(out, released, figures, about, fingerprint)
     from ..hashing import sha256_of
@@ -99,6 +101,10 @@ class _AsReleased:
 
     def __init__(self, repo: Repository, trial: str, text: bytes) -> None:
         self.dataset, self.text = repo.dataset(trial), text.decode("utf-8")
+        self.trial = self.dataset.trial
+
+    def records(self):
+        return self.dataset.records()
 
     def metadata(self, at: str | None = None) -> dict:
         from ..datasets import load_metadata

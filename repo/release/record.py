@@ -5,21 +5,19 @@ version, for which tier, under which approval, with the SHA-256 of every file
 and the fingerprint of the released rows. A requestor's pull checks the
 package against it, and ``ipd status`` reads these records (never the data)
 to tell release holders about newer releases. The PROV record
-(``provenance/TRIAL/vN-TIER.json``) links the release to the version and the
-approval it used, and to the curator, the approver and the tool.
+(``provenance/TRIAL/vN-TIER.json``, built by ``provenance.release_document``)
+links the release to the version and the approval it used, and to the
+curator, the approver and the tool.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-from ..gitscm import Identity
 
 NAME = re.compile(r"^(v[1-9][0-9]*)-([a-z]+)\.json$")
 
@@ -83,48 +81,6 @@ def records(root: Path, trial: str, tier: str | None = None) -> list[ReleaseReco
     folder = root / "datasets" / trial / "releases"
     found = [ReleaseRecord.from_json(p.read_text()) for p in folder.glob("v*-*.json") if NAME.match(p.name)]
     return sorted((r for r in found if tier is None or r.tier == tier), key=lambda r: (r.number, r.tier))
-
-
-def document(record: ReleaseRecord, curator: Identity, version_record_sha256: str | None) -> str:
-    """PROV-JSON: the release activity used the version and the approval, and generated the release."""
-    import prov.model as pm
-
-    from ..provenance import NAMESPACE, TOOL_NAME
-
-    doc = pm.ProvDocument()
-    doc.add_namespace("ipd", NAMESPACE)
-    trial, version, approval = record.trial, record.version, record.approval
-    created = dt.datetime.fromisoformat(record.created)
-    release = doc.entity(f"ipd:{trial}/releases/{record.name}", {
-        "prov:type": "ipd:Release", "ipd:tier": record.tier, "ipd:fingerprint": record.fingerprint,
-        "ipd:rows": record.rows, "ipd:manifestSha256": record.files.get("manifest.json", ""),
-    })
-    source = doc.entity(f"ipd:{trial}/{version}", {
-        "prov:type": "ipd:Version", "ipd:fingerprint": record.version_fingerprint,
-        **({"ipd:provenanceRecordSha256": version_record_sha256} if version_record_sha256 else {}),
-    })
-    approved = doc.entity(f"ipd:{trial}/{approval['file']}", {
-        "prov:type": "ipd:Approval", "ipd:planSha256": approval["plan_sha256"], "ipd:sha256": approval["sha256"],
-    })
-    activity = doc.activity(f"ipd:release/{trial}/{record.name}", created, created, {"ipd:tier": record.tier})
-    person = doc.agent(f"ipd:curator/{curator.email}", {"prov:type": pm.PROV["Person"], "ipd:name": curator.name})
-    approver = doc.agent(f"ipd:approver/{_slug(str(approval['by']))}",
-                         {"prov:type": pm.PROV["Person"], "ipd:name": str(approval["by"])})
-    tool = doc.agent(f"ipd:tool/{TOOL_NAME}/{record.tool.get('version', '')}",
-                     {"prov:type": pm.PROV["SoftwareAgent"], "ipd:name": TOOL_NAME})
-    doc.used(activity, source, created)
-    doc.used(activity, approved, created)
-    doc.wasGeneratedBy(release, activity, created)
-    doc.wasDerivedFrom(release, source, activity)
-    doc.wasAssociatedWith(activity, person)
-    doc.wasAssociatedWith(activity, tool)
-    doc.wasAttributedTo(approved, approver)
-    doc.wasAttributedTo(release, person)
-    return doc.serialize(indent=2) + "\n"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._@-]+", "-", text).strip("-") or "unknown"
 
 
 def sha256_text(path: Path) -> str | None:

@@ -1,0 +1,180 @@
+"""Building the PROV-JSON of a version and of a release.
+
+The documents are pure functions of their inputs (records, identities,
+hashes, check results), so writing one again gives the same bytes: its
+SHA-256 is what the next record in the chain names. Identifiers live in the
+``ipd`` namespace: ``ipd:TRIAL/vN`` a version, ``ipd:TRIAL/source/vN/FILE``
+a delivery, ``ipd:TRIAL/releases/vN-TIER`` a release; activities are
+``ipd:KIND/TRIAL/NAME``; agents ``ipd:curator/EMAIL``, ``ipd:approver/NAME``
+and ``ipd:tool/ipd-repo/VERSION``. The attribute names ``ipd verify`` reads
+(``ipd:fingerprint``, ``ipd:parts``, ``ipd:previousRecordSha256``,
+``ipd:entriesSha256``, ``ipd:provenanceRecordSha256``, ``ipd:manifestSha256``)
+are a contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..correctionlog import entries_sha256
+
+if TYPE_CHECKING:
+    import prov.model as pm
+
+    from ..correctionlog import Correction
+    from ..gitscm import Identity
+    from ..release.record import ReleaseRecord
+    from ..versions import VersionRecord
+
+NAMESPACE = "urn:ipd-repo:"
+TOOL_NAME = "ipd-repo"
+SUITE = "expectations/{trial}.json"
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What the checks of a version found: the validation result entity of its record."""
+
+    success: bool
+    results: int
+    failing: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, report: Any) -> Validation:
+        """From a ``checks.run.CheckReport``."""
+        return cls(report.success, len(report.results), [r.name for r in report.results if not r.success])
+
+
+def version_document(record: VersionRecord, curator: Identity, previous_hash: str | None, *,
+                     suite_sha256: str | None = None, validation: Validation | None = None,
+                     entries: list[Correction] | None = None) -> str:
+    """PROV-JSON for the activity that made ``record`` (an ingest or a commit), and for its checks.
+
+    ``entries`` are the correction log entries the commit applied (their line hashes are recorded);
+    ``validation`` is given when the command ran the checks on the new version.
+    """
+    doc, pm = _document()
+    trial, version = record.trial, record.version
+    created = dt.datetime.fromisoformat(record.created)
+
+    entity = doc.entity(f"ipd:{trial}/{version}", {
+        "prov:type": "ipd:Version", "ipd:fingerprint": record.fingerprint, "ipd:rows": record.rows,
+        "ipd:key": record.key, "ipd:parts": ",".join(f"{p.name}:{p.md5}" for p in record.parts),
+        **({"ipd:previousRecordSha256": previous_hash} if previous_hash else {}),
+    })
+    activity = doc.activity(f"ipd:{record.kind}/{trial}/{version}", created, created, {
+        "prov:type": f"ipd:{'Commit' if record.kind == 'correction' else 'Ingest'}",
+        "ipd:message": record.message,
+        **({"ipd:corrections": ",".join(record.corrections)} if record.corrections else {}),
+        **({"ipd:acceptedFailures": ";".join(record.override["new_failures"]),
+            "ipd:acceptedBecause": record.override["reason"]} if record.override else {}),
+    })
+    person = _curator(doc, pm, curator)
+    tool = _tool(doc, pm, record.tool)
+    doc.wasGeneratedBy(entity, activity, created)
+    doc.wasAssociatedWith(activity, person)
+    doc.wasAssociatedWith(activity, tool)
+    doc.wasAttributedTo(entity, person)
+    if record.delivery:
+        source = doc.entity(f"ipd:{trial}/{record.delivery['file']}", {
+            "prov:type": "ipd:Delivery", "ipd:sha256": record.delivery["sha256"],
+            "ipd:size": record.delivery["size"], "ipd:format": record.delivery["format"],
+            **({"ipd:origin": record.delivery["origin"]} if record.delivery.get("origin") else {}),
+        })
+        doc.used(activity, source, created)
+        doc.wasDerivedFrom(entity, source, activity)
+    if record.parent:
+        doc.wasRevisionOf(entity, f"ipd:{trial}/{record.parent}")
+    if record.corrections:  # the log entries applied, and the version they were applied to
+        log = doc.entity(f"ipd:{trial}/corrections.jsonl#{version}", {
+            "prov:type": "ipd:CorrectionLog", "ipd:entries": ",".join(record.corrections),
+            **({"ipd:entriesSha256": entries_sha256(entries)} if entries else {}),
+        })
+        doc.used(activity, log, created)
+        doc.used(activity, f"ipd:{trial}/{record.parent}", created)
+        doc.wasDerivedFrom(entity, log, activity)
+    if suite_sha256:
+        suite = doc.entity(f"ipd:{trial}/expectations.json#{version}", {
+            "prov:type": "ipd:ExpectationSuite", "ipd:path": SUITE.format(trial=trial), "ipd:sha256": suite_sha256})
+        doc.wasAttributedTo(suite, person)
+        if validation is not None:
+            _check(doc, trial, version, created, entity, suite, validation, (person, tool))
+    return doc.serialize(indent=2) + "\n"
+
+
+def _check(doc: pm.ProvDocument, trial: str, version: str, when: dt.datetime, entity, suite,
+           validation: Validation, agents) -> None:
+    """The check activity: it used the version and the suite, and generated the validation result."""
+    check = doc.activity(f"ipd:check/{trial}/{version}", when, when, {"prov:type": "ipd:Check"})
+    result = doc.entity(f"ipd:{trial}/{version}/validation", {
+        "prov:type": "ipd:ValidationResult", "ipd:success": validation.success, "ipd:results": validation.results,
+        **({"ipd:failing": ";".join(validation.failing)} if validation.failing else {}),
+    })
+    doc.used(check, entity, when)
+    doc.used(check, suite, when)
+    doc.wasGeneratedBy(result, check, when)
+    for agent in agents:
+        doc.wasAssociatedWith(check, agent)
+
+
+def release_document(record: ReleaseRecord, curator: Identity, version_record_sha256: str | None) -> str:
+    """PROV-JSON: the release activity used the version and the approval, and generated the release and its files."""
+    doc, pm = _document()
+    trial, version, approval = record.trial, record.version, record.approval
+    created = dt.datetime.fromisoformat(record.created)
+    release = doc.entity(f"ipd:{trial}/releases/{record.name}", {
+        "prov:type": "ipd:Release", "ipd:tier": record.tier, "ipd:fingerprint": record.fingerprint,
+        "ipd:rows": record.rows, "ipd:manifestSha256": record.files.get("manifest.json", ""),
+    })
+    source = doc.entity(f"ipd:{trial}/{version}", {
+        "prov:type": "ipd:Version", "ipd:fingerprint": record.version_fingerprint,
+        **({"ipd:provenanceRecordSha256": version_record_sha256} if version_record_sha256 else {}),
+    })
+    approved = doc.entity(f"ipd:{trial}/{approval['file']}", {
+        "prov:type": "ipd:Approval", "ipd:planSha256": approval["plan_sha256"], "ipd:sha256": approval["sha256"],
+        **({"ipd:when": str(approval["when"])} if approval.get("when") else {}),
+    })
+    activity = doc.activity(f"ipd:release/{trial}/{record.name}", created, created,
+                            {"prov:type": "ipd:BuildRelease", "ipd:tier": record.tier})
+    person = _curator(doc, pm, curator)
+    approver = doc.agent(f"ipd:approver/{_slug(str(approval['by']))}",
+                         {"prov:type": pm.PROV["Person"], "ipd:name": str(approval["by"])})
+    tool = _tool(doc, pm, record.tool)
+    doc.used(activity, source, created)
+    doc.used(activity, approved, created)
+    doc.wasGeneratedBy(release, activity, created)
+    doc.wasDerivedFrom(release, source, activity)
+    doc.wasAssociatedWith(activity, person)
+    doc.wasAssociatedWith(activity, tool)
+    doc.wasAttributedTo(approved, approver)
+    doc.wasAttributedTo(release, person)
+    for name, sha256 in sorted(record.files.items()):
+        file = doc.entity(f"ipd:{trial}/releases/{record.name}/{name}",
+                          {"prov:type": "ipd:ReleaseFile", "ipd:path": name, "ipd:sha256": sha256})
+        doc.wasGeneratedBy(file, activity, created)
+        doc.hadMember(release, file)
+    return doc.serialize(indent=2) + "\n"
+
+
+def _document():
+    import prov.model as pm
+
+    doc = pm.ProvDocument()
+    doc.add_namespace("ipd", NAMESPACE)
+    return doc, pm
+
+
+def _curator(doc: pm.ProvDocument, pm, curator: Identity):
+    return doc.agent(f"ipd:curator/{curator.email}", {"prov:type": pm.PROV["Person"], "ipd:name": curator.name})
+
+
+def _tool(doc: pm.ProvDocument, pm, tool: dict[str, str]):
+    return doc.agent(f"ipd:tool/{TOOL_NAME}/{tool.get('version', '')}", {
+        "prov:type": pm.PROV["SoftwareAgent"], "ipd:name": TOOL_NAME, "ipd:version": tool.get("version", "")})
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@-]+", "-", text).strip("-") or "unknown"

@@ -1,0 +1,261 @@
+"""The lineage of a version or release: its PROV records, read back, from it to the original delivery.
+
+``lineage`` follows the version records in the work tree from the version
+(or the release's version) to v1 through their parents, reads each one's
+PROV record with the ``prov`` library, and returns the chain as steps (what
+was made, by which activity, by whom, when, from what) and as one merged
+PROV document. It reads what the records say, so records written by older
+versions of ipd (without the suite, the checks or the release files) give a
+shorter but still whole chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import IntegrityError, InvalidInput, NotFound
+from ..refs import Ref, version_number
+from . import NAMESPACE, record_path
+
+if TYPE_CHECKING:
+    import prov.model as pm
+
+
+@dataclass(frozen=True)
+class LineageRef:
+    """``TRIAL@vN`` (a version) or ``TRIAL@vN/TIER`` (its release for one tier)."""
+
+    trial: str
+    version: str | None
+    tier: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> LineageRef:
+        head, slash, tier = text.partition("/")
+        ref = Ref.parse(head)
+        if slash:
+            from ..release.rules import TIERS
+
+            if ref.version is None:
+                raise InvalidInput(f"invalid reference {text!r}: a release is TRIAL@vN/TIER")
+            if tier not in TIERS:
+                raise InvalidInput(f"unknown tier {tier!r} in {text!r}; choose {' or '.join(TIERS)}")
+        return cls(ref.trial, ref.version, tier or None)
+
+    def __str__(self) -> str:
+        return f"{self.trial}@{self.version}" + (f"/{self.tier}" if self.tier else "")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing in the chain: a release, an approval, a version, or what a version was made from."""
+
+    kind: str  # release, approval, version, corrections, delivery
+    name: str
+    activity: str | None = None  # the PROV activity that generated it
+    agents: list[str] = field(default_factory=list)
+    time: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Lineage:
+    ref: str
+    steps: list[Step]
+    records: list[str]  # the PROV files read, newest first
+    document: pm.ProvDocument  # the records merged into one (identical elements unified)
+
+    def prov_json(self) -> str:
+        return self.document.serialize(indent=2) + "\n"
+
+
+def lineage(root: Path, text: str) -> Lineage:
+    """The chain of ``text`` (``TRIAL[@vN][/TIER]``) in the work tree at ``root``, newest first.
+
+    Parents come from the version records, not from the PROV records, so a PROV
+    record that is missing or names the wrong parent cannot shorten the chain
+    unnoticed: each version on the way must have its record.
+    """
+    ref = LineageRef.parse(text)
+    if not (root / "datasets" / ref.trial / "dataset.yaml").is_file():
+        raise NotFound(f"no trial {ref.trial!r} in {root} (see `ipd list`)")
+    version = start = ref.version or _latest(root, ref.trial)
+    steps: list[Step] = []
+    paths: list[str] = []
+    docs: list[pm.ProvDocument] = []
+    if ref.tier:
+        from ..release.record import provenance_path
+
+        path = provenance_path(ref.trial, version, ref.tier)
+        if not (root / path).is_file():
+            raise NotFound(f"{ref.trial}@{version} has no {ref.tier} release: {path} does not exist")
+        record = Record.read(root, path)
+        steps += _release_steps(record, ref.trial, version, ref.tier)
+        paths.append(path)
+        docs.append(record.doc)
+    while version is not None:
+        if record_path(ref.trial, version) in paths:
+            raise IntegrityError(f"the version records of {ref.trial} go round in a circle at {version}")
+        parent = _parent(root, ref.trial, version)
+        path = record_path(ref.trial, version)
+        if not (root / path).is_file():
+            raise NotFound(f"{ref.trial}@{version} has no PROV record: {path} does not exist")
+        record = Record.read(root, path)
+        steps += _version_steps(record, ref.trial, version)
+        paths.append(path)
+        docs.append(record.doc)
+        version = parent
+    return Lineage(str(LineageRef(ref.trial, start, ref.tier)), steps, paths, _merge(docs))
+
+
+def _latest(root: Path, trial: str) -> str:
+    folder = root / "datasets" / trial / "versions"
+    names = sorted((p.stem for p in folder.glob("v*.json")), key=version_number) if folder.is_dir() else []
+    if not names:
+        raise NotFound(f"{trial} has no versions yet")
+    return names[-1]
+
+
+def _parent(root: Path, trial: str, version: str) -> str | None:
+    """The parent named by the version's record in the work tree."""
+    import json
+
+    from ..versions import record_path as version_record
+
+    path = root / version_record(trial, version)
+    if not path.is_file():
+        raise NotFound(f"{trial} has no version {version}: {version_record(trial, version)} does not exist")
+    try:
+        return json.loads(path.read_text())["parent"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IntegrityError(f"{version_record(trial, version)} is not a version record ({exc})") from exc
+
+
+def _merge(docs: list[pm.ProvDocument]) -> pm.ProvDocument:
+    import prov.model as pm
+
+    merged = pm.ProvDocument()
+    merged.add_namespace("ipd", NAMESPACE)
+    for doc in docs:
+        merged.update(doc)
+    return merged.unified()
+
+
+class Record:
+    """One PROV document read back, with the lookups the lineage needs."""
+
+    def __init__(self, doc: pm.ProvDocument) -> None:
+        import prov.model as pm
+
+        self.doc = doc
+        self.elements = {str(r.identifier): r for r in doc.get_records(pm.ProvElement)}
+        self.relations = [(type(r).__name__, *(str(v) for _, v in r.formal_attributes[:2]))
+                          for r in doc.get_records(pm.ProvRelation)]
+
+    @classmethod
+    def read(cls, root: Path, path: str) -> Record:
+        import prov.model as pm
+
+        try:
+            return cls(pm.ProvDocument.deserialize(content=(root / path).read_text(), format="json"))
+        except Exception as exc:  # the prov library raises many kinds on a malformed document
+            raise IntegrityError(f"{path} is not a PROV-JSON record ({type(exc).__name__}: {exc})") from exc
+
+    def attr(self, ident: str, name: str) -> Any:
+        element = self.elements.get(ident)
+        values = sorted(element.get_attribute(name), key=str) if element is not None else []
+        return values[0] if values else None
+
+    def types(self, ident: str) -> set[str]:
+        element = self.elements.get(ident)
+        return {str(v) for v in element.get_attribute("prov:type")} if element is not None else set()
+
+    def related(self, kind: str, first: str) -> list[str]:
+        """The second element of every ``kind`` relation (e.g. ``ProvUsage``) whose first is ``first``."""
+        return [b for k, a, b in self.relations if k == kind and a == first]
+
+    def time(self, activity: str) -> str | None:
+        start = self.attr(activity, "prov:startTime")
+        return start.isoformat() if start is not None else None
+
+    def agents(self, activity: str) -> list[str]:
+        return [self.agent(a) for a in self.related("ProvAssociation", activity)]
+
+    def agent(self, ident: str) -> str:
+        """How a person or the tool is shown: ``Name <email>``, ``ipd-repo 0.1.0``, ``Name (approver)``."""
+        name = str(self.attr(ident, "ipd:name") or ident)
+        local = ident.removeprefix("ipd:")
+        if local.startswith("curator/"):
+            return f"{name} <{local.removeprefix('curator/')}>"
+        if local.startswith("tool/"):
+            return f"{name} {local.rsplit('/', 1)[1]}".strip()
+        if local.startswith("approver/"):
+            return f"{name} (approver)"
+        return name
+
+    def attributes(self, ident: str, *names: str) -> dict[str, Any]:
+        found = {name.removeprefix("ipd:"): self.attr(ident, name) for name in names}
+        return {k: _plain(v) for k, v in found.items() if v is not None}
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
+
+
+def _version_steps(record: Record, trial: str, version: str) -> list[Step]:
+    entity = f"ipd:{trial}/{version}"
+    if entity not in record.elements:
+        raise IntegrityError(f"{record_path(trial, version)} has no entity {entity}")
+    made = record.related("ProvGeneration", entity)
+    activity = made[0] if made else None
+    details = record.attributes(entity, "ipd:fingerprint", "ipd:rows", "ipd:key")
+    if activity:
+        details.update(record.attributes(activity, "ipd:message", "ipd:corrections", "ipd:acceptedFailures",
+                                         "ipd:acceptedBecause"))
+    suite = f"ipd:{trial}/expectations.json#{version}"
+    if suite in record.elements:
+        details["suite_sha256"] = record.attr(suite, "ipd:sha256")
+    validation = f"ipd:{trial}/{version}/validation"
+    if validation in record.elements:
+        details["validation"] = record.attributes(validation, "ipd:success", "ipd:results", "ipd:failing")
+    steps = [Step("version", f"{trial}@{version}", _short(activity), record.agents(activity) if activity else [],
+                  record.time(activity) if activity else None, details)]
+    for used in record.related("ProvUsage", activity) if activity else []:
+        types = record.types(used)
+        local = used.removeprefix(f"ipd:{trial}/")
+        if "ipd:Delivery" in types:
+            steps.append(Step("delivery", local, details=record.attributes(
+                used, "ipd:sha256", "ipd:size", "ipd:format", "ipd:origin")))
+        elif "ipd:CorrectionLog" in types:
+            steps.append(Step("corrections", local.split("#", 1)[0], details=record.attributes(
+                used, "ipd:entries", "ipd:entriesSha256")))
+    return steps
+
+
+def _release_steps(record: Record, trial: str, version: str, tier: str) -> list[Step]:
+    name = f"{version}-{tier}"
+    entity = f"ipd:{trial}/releases/{name}"
+    if entity not in record.elements:
+        raise IntegrityError(f"provenance/{trial}/{name}.json has no entity {entity}")
+    made = record.related("ProvGeneration", entity)
+    activity = made[0] if made else None
+    details = record.attributes(entity, "ipd:tier", "ipd:fingerprint", "ipd:rows", "ipd:manifestSha256")
+    files = [e for e in record.elements if "ipd:ReleaseFile" in record.types(e)]
+    if files:
+        details["files"] = {str(record.attr(f, "ipd:path")): record.attr(f, "ipd:sha256") for f in sorted(files)}
+    steps = [Step("release", f"{trial}@{version}/{tier}", _short(activity),
+                  record.agents(activity) if activity else [], record.time(activity) if activity else None, details)]
+    for used in record.related("ProvUsage", activity) if activity else []:
+        if "ipd:Approval" in record.types(used):
+            by = [record.agent(a) for a in record.related("ProvAttribution", used)]
+            steps.append(Step("approval", used.removeprefix(f"ipd:{trial}/"), None, by,
+                              _plain(record.attr(used, "ipd:when")) if record.attr(used, "ipd:when") else None,
+                              record.attributes(used, "ipd:sha256", "ipd:planSha256")))
+    return steps
+
+
+def _short(activity: str | None) -> str | None:
+    """``ipd:correction/t/v2`` -> ``correction``: the kind of activity."""
+    return activity.removeprefix("ipd:").split("/", 1)[0] if activity else None

@@ -1,0 +1,180 @@
+"""PROV records: every record of a real history (delivery, corrections, re-delivery, release) parsed back
+with the prov library, its entities, agents, hashes and relations checked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import prov.model as pm
+import pytest
+
+from conftest import ipd
+from test_release_build import RULES, approve, built, deliver, synthetic, write_rules
+
+
+def read(root: Path, relative: str) -> pm.ProvDocument:
+    return pm.ProvDocument.deserialize(content=(root / relative).read_text(), format="json")
+
+
+def attrs(doc: pm.ProvDocument, ident: str) -> dict[str, object]:
+    """The element's attributes, one value each (ours have one)."""
+    (element,) = doc.get_record(ident)
+    return {str(name): value for name, value in element.attributes}
+
+
+def relations(doc: pm.ProvDocument, kind: type | str) -> set[tuple[str, str]]:
+    """(first, second) of every relation of ``kind``, e.g. (activity, entity) of ``used``.
+
+    ``wasRevisionOf`` is a derivation of type prov:Revision; "derivation" is every other derivation.
+    """
+    revision = kind == "revision"
+    found = doc.get_records(pm.ProvDerivation if isinstance(kind, str) else kind)
+    if isinstance(kind, str) or kind is pm.ProvDerivation:
+        found = [r for r in found if (pm.PROV["Revision"] in r.get_asserted_types()) == revision]
+    return {tuple(str(v) for _, v in r.formal_attributes[:2]) for r in found}
+
+
+def elements(doc: pm.ProvDocument, kind: type) -> set[str]:
+    return {str(r.identifier) for r in doc.get_records(kind)}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+CURATOR = "ipd:curator/curator@example.org"
+TOOL = "ipd:tool/ipd-repo/0.1.0"
+
+
+@pytest.fixture
+def history(tmp_repo):
+    """v1 delivered, v2 corrected (two entries), released for the non-commercial tier."""
+    frame = synthetic()
+    deliver(tmp_repo, frame)
+    write_rules(tmp_repo.root, RULES)
+    for args in (["--key", "100001", "--column", "cd4", "--value", "321", "--reason", "CRF page 2"],
+                 ["--key", "100002", "--column", "cd4", "--value", "654", "--reason", "CRF page 5"]):
+        result = ipd("correct", "t", *args, "--repo", tmp_repo.root)
+        assert result.exit_code == 0, result.output + result.stderr
+    result = ipd("commit", "t", "-m", "CD4 counts from the CRFs", "--repo", tmp_repo.root)
+    assert result.exit_code == 0, result.output + result.stderr
+    approve(tmp_repo, "t@v2")
+    built(tmp_repo, "t@v2", "noncommercial")
+    return tmp_repo
+
+
+def test_every_record_parses_back_with_its_relations(history):
+    root = history.root
+    assert sorted(p.name for p in (root / "provenance/t").iterdir()) == ["v1.json", "v2-noncommercial.json", "v2.json"]
+
+    v1 = read(root, "provenance/t/v1.json")
+    delivery_file = json.loads((root / "datasets/t/versions/v1.json").read_text())["delivery"]["file"]
+    delivery = f"ipd:t/{delivery_file}"
+    assert elements(v1, pm.ProvEntity) == {"ipd:t/v1", delivery, "ipd:t/expectations.json#v1"}
+    assert elements(v1, pm.ProvActivity) == {"ipd:delivery/t/v1"}
+    assert elements(v1, pm.ProvAgent) == {CURATOR, TOOL}
+    assert attrs(v1, delivery)["ipd:sha256"] == sha256(root / "datasets/t" / delivery_file)
+    record = json.loads((root / "datasets/t/versions/v1.json").read_text())
+    assert attrs(v1, "ipd:t/v1")["ipd:fingerprint"] == record["fingerprint"]
+    assert attrs(v1, "ipd:t/v1")["ipd:parts"] == ",".join(f"{p['name']}:{p['md5']}" for p in record["parts"])
+    assert "ipd:previousRecordSha256" not in attrs(v1, "ipd:t/v1")
+    suite = attrs(v1, "ipd:t/expectations.json#v1")
+    assert suite["ipd:path"] == "expectations/t.json"
+    assert suite["ipd:sha256"] == hashlib.sha256(
+        _at(root, "t/v1", "expectations/t.json").encode()).hexdigest()  # the suite as committed with v1
+    assert relations(v1, pm.ProvGeneration) == {("ipd:t/v1", "ipd:delivery/t/v1")}
+    assert relations(v1, pm.ProvUsage) == {("ipd:delivery/t/v1", delivery)}
+    assert relations(v1, pm.ProvDerivation) == {("ipd:t/v1", delivery)}
+    assert relations(v1, pm.ProvAssociation) == {("ipd:delivery/t/v1", CURATOR), ("ipd:delivery/t/v1", TOOL)}
+    assert relations(v1, pm.ProvAttribution) == {("ipd:t/v1", CURATOR), ("ipd:t/expectations.json#v1", CURATOR)}
+    assert relations(v1, "revision") == set()
+
+    v2 = read(root, "provenance/t/v2.json")
+    log, check, result = "ipd:t/corrections.jsonl#v2", "ipd:check/t/v2", "ipd:t/v2/validation"
+    assert elements(v2, pm.ProvEntity) == {"ipd:t/v2", log, "ipd:t/expectations.json#v2", result}
+    assert elements(v2, pm.ProvActivity) == {"ipd:correction/t/v2", check}
+    assert attrs(v2, "ipd:correction/t/v2")["ipd:corrections"] == "c1,c2"
+    assert attrs(v2, "ipd:t/v2")["ipd:previousRecordSha256"] == sha256(root / "provenance/t/v1.json")
+    lines = (root / "datasets/t/corrections.jsonl").read_text().splitlines()
+    assert attrs(v2, log)["ipd:entries"] == "c1,c2"
+    assert attrs(v2, log)["ipd:entriesSha256"] == \
+        f"c1:{hashlib.sha256(lines[0].encode()).hexdigest()},c2:{hashlib.sha256(lines[1].encode()).hexdigest()}"
+    checked = json.loads(ipd("check", "t@v2", "--json", "--repo", root).stdout)  # what the commit's checks found
+    assert attrs(v2, result)["ipd:success"] is checked["success"] is True
+    assert attrs(v2, result)["ipd:results"] == len(checked["results"]) > 0
+    assert "ipd:failing" not in attrs(v2, result)
+    assert relations(v2, pm.ProvGeneration) == {("ipd:t/v2", "ipd:correction/t/v2"), (result, check)}
+    assert relations(v2, pm.ProvUsage) == {("ipd:correction/t/v2", log), ("ipd:correction/t/v2", "ipd:t/v1"),
+                                           (check, "ipd:t/v2"), (check, "ipd:t/expectations.json#v2")}
+    assert relations(v2, pm.ProvDerivation) == {("ipd:t/v2", log)}
+    assert relations(v2, "revision") == {("ipd:t/v2", "ipd:t/v1")}
+    assert relations(v2, pm.ProvAssociation) == {(a, b) for a in ("ipd:correction/t/v2", check)
+                                                 for b in (CURATOR, TOOL)}
+
+    release = read(root, "provenance/t/v2-noncommercial.json")
+    files = json.loads((root / "datasets/t/releases/v2-noncommercial.json").read_text())["files"]
+    entity, activity = "ipd:t/releases/v2-noncommercial", "ipd:release/t/v2-noncommercial"
+    approval, approver = "ipd:t/releases/approvals/v2.json", "ipd:approver/Dr-Approver"
+    assert elements(release, pm.ProvEntity) == {entity, "ipd:t/v2", approval, *(f"{entity}/{f}" for f in files)}
+    assert elements(release, pm.ProvAgent) == {CURATOR, approver, TOOL}
+    assert attrs(release, "ipd:t/v2")["ipd:provenanceRecordSha256"] == sha256(root / "provenance/t/v2.json")
+    assert attrs(release, entity)["ipd:manifestSha256"] == files["manifest.json"]
+    assert attrs(release, approval)["ipd:sha256"] == sha256(root / "datasets/t/releases/approvals/v2.json")
+    for name, digest in files.items():
+        assert attrs(release, f"{entity}/{name}")["ipd:sha256"] == digest
+        assert sha256(root / "datasets/t/releases/v2-noncommercial" / name) == digest
+    assert relations(release, pm.ProvUsage) == {(activity, "ipd:t/v2"), (activity, approval)}
+    assert relations(release, pm.ProvGeneration) == {(entity, activity), *((f"{entity}/{f}", activity) for f in files)}
+    assert relations(release, pm.ProvDerivation) == {(entity, "ipd:t/v2")}
+    assert relations(release, pm.ProvAssociation) == {(activity, CURATOR), (activity, TOOL)}
+    assert relations(release, pm.ProvAttribution) == {(approval, approver), (entity, CURATOR)}
+    assert relations(release, pm.ProvMembership) == {(entity, f"{entity}/{f}") for f in files}
+
+
+def test_a_redelivery_record_names_its_delivery_and_the_version_it_revises(tmp_repo):
+    deliver(tmp_repo, synthetic(), "a.parquet")
+    deliver(tmp_repo, synthetic(seed=8), "b.parquet")
+    v2 = read(tmp_repo.root, "provenance/t/v2.json")
+    delivery = "ipd:t/source/v2/b.parquet"
+    assert attrs(v2, delivery)["ipd:sha256"] == sha256(tmp_repo.root / "datasets/t/source/v2/b.parquet")
+    assert relations(v2, pm.ProvUsage) == {("ipd:redelivery/t/v2", delivery)}
+    assert relations(v2, pm.ProvDerivation) == {("ipd:t/v2", delivery)}
+    assert relations(v2, "revision") == {("ipd:t/v2", "ipd:t/v1")}
+    assert attrs(v2, "ipd:t/v2")["ipd:previousRecordSha256"] == sha256(tmp_repo.root / "provenance/t/v1.json")
+    assert not elements(v2, pm.ProvActivity) - {"ipd:redelivery/t/v2"}  # ingest records the suite, runs no checks
+
+
+def test_a_commit_accepting_failures_records_which_checks_fail(tmp_repo):
+    deliver(tmp_repo, synthetic())
+    result = ipd("correct", "t", "--key", "100001", "--column", "age", "--value", "150", "--reason", "CRF page 1",
+                 "--repo", tmp_repo.root)
+    assert result.exit_code == 0, result.output + result.stderr
+    result = ipd("commit", "t", "-m", "age from the CRF", "--accept-failures", "the CRF says 150",
+                 "--repo", tmp_repo.root)
+    assert result.exit_code == 0, result.output + result.stderr
+    checked = json.loads(ipd("check", "t@v2", "--json", "--repo", tmp_repo.root).stdout)
+    failing = [r["name"] for r in checked["results"] if not r["success"]]
+    assert failing == ["expect_column_values_to_be_between(age)"]
+    v2 = read(tmp_repo.root, "provenance/t/v2.json")
+    assert attrs(v2, "ipd:t/v2/validation") == {
+        "prov:type": "ipd:ValidationResult", "ipd:success": False, "ipd:results": len(checked["results"]),
+        "ipd:failing": "expect_column_values_to_be_between(age)"}
+    assert attrs(v2, "ipd:correction/t/v2")["ipd:acceptedFailures"] == "expect_column_values_to_be_between(age)"
+    assert attrs(v2, "ipd:correction/t/v2")["ipd:acceptedBecause"] == "the CRF says 150"
+
+
+def test_the_example_repositorys_records_parse_back():
+    root = Path(__file__).parent.parent
+    for path in sorted((root / "provenance").glob("*/*.json")):
+        doc = read(root, path.relative_to(root).as_posix())
+        trial, version = path.parent.name, path.stem
+        assert relations(doc, pm.ProvGeneration) == {(f"ipd:{trial}/{version}", f"ipd:delivery/{trial}/{version}")}
+
+
+def _at(root: Path, tag: str, path: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", "show", f"{tag}:{path}"], cwd=root, check=True, capture_output=True,
+                          text=True).stdout
