@@ -55,6 +55,9 @@ demo: $(STAMP)
 	@echo "== a requestor granted the noncommercial tier pulls the release"
 	git -C $(SCRATCH)/requestor-clone pull -q
 	$(IPD) pull actg175@v2 --tier noncommercial --from $(SCRATCH)/requestor-clone --out $(SCRATCH)/release-pulled
+	@echo "== anyone can see where the release came from, and check that history, data and packages are as recorded"
+	$(IPD) lineage actg175@v2/noncommercial -C $(SCRATCH)/repository
+	$(IPD) verify --rebuild -C $(SCRATCH)/repository
 	@echo "== done: everything is under $(SCRATCH)"
 
 test: $(STAMP)

@@ -28,7 +28,7 @@ import yaml
 
 from .errors import IntegrityError, StorageError
 from .hashing import md5_of
-from .storage import RESTRICTED_REMOTE, check_remote, is_local
+from .storage import RESTRICTED_REMOTE, check_remote, is_local, remote_directory
 
 CACHE = Path(".dvc") / "cache" / "files" / "md5"
 REMOTE_FILES = Path("files") / "md5"
@@ -48,8 +48,7 @@ def applies(root: Path, remote: str = RESTRICTED_REMOTE) -> bool:
         config.read(root / ".dvc" / file)
         if config.has_section("cache") and config.options("cache"):
             return False
-    url = check_remote(root, remote)
-    return is_local(url) and not url.startswith("file:")
+    return is_local(check_remote(root, remote))
 
 
 def hash_in_background(folder: Path, names: list[str]) -> Future[dict[str, str | None]]:
@@ -124,8 +123,7 @@ def _push(root: Path, cache, oids: list[str], remote: str) -> None:
     from dvc_data.hashfile.db.local import LocalHashFileDB
 
     url = check_remote(root, remote)
-    base = Path(url) if Path(url).is_absolute() else (root / ".dvc" / url).resolve()
-    store = LocalHashFileDB(cache.fs, str(base / REMOTE_FILES))
+    store = LocalHashFileDB(cache.fs, str(remote_directory(root, remote) / REMOTE_FILES))
     try:
         for oid in dict.fromkeys(oids):
             if not Path(store.oid_to_path(oid)).exists():

@@ -146,6 +146,20 @@ def remote_path_in_tree(root: Path, name: str = RESTRICTED_REMOTE) -> str | None
     return os.path.relpath(path, root) if path.is_relative_to(root) else None
 
 
+def remote_directory(root: Path, name: str = RESTRICTED_REMOTE) -> Path | None:
+    """The absolute path of a local-directory remote (None for any other kind, or none configured).
+
+    DVC resolves a relative remote URL against the ``.dvc`` directory; read at a
+    past revision, against the git tree rather than the disk, so readers of a
+    local source pass this path to DVC instead.
+    """
+    url = configured_url(root, name)
+    if not url or not is_local(url):
+        return None
+    path = Path(urlparse(url).path if url.startswith("file:") else url)
+    return path if path.is_absolute() else (root / ".dvc" / path).resolve()
+
+
 def _absolute(root: Path, paths: list[str]) -> list[str]:
     """DVC resolves relative targets against the cwd, which need not be the repository."""
     return [str(root / p) for p in paths]
@@ -253,15 +267,16 @@ def fetch(root: Path, md5s: list[str]) -> None:
 class RemoteRepository:
     """A repository at a path or git URL, as of one revision, read through git and its DVC remote."""
 
-    def __init__(self, url: str, rev: str | None, remote: str | None = None) -> None:
+    def __init__(self, url: str, rev: str | None, remote: str | None = None, remote_path: Path | None = None) -> None:
         self.url, self.rev, self.remote = url, rev, remote  # remote: the DVC remote to read data from
+        self.remote_config = {"url": str(remote_path)} if remote_path else None  # see remote_directory
         self._fs = None
 
     def __enter__(self) -> RemoteRepository:
         from dvc.api import DVCFileSystem
 
         with self._translated("open"):
-            self._fs = DVCFileSystem(self.url, rev=self.rev, remote=self.remote)
+            self._fs = DVCFileSystem(self.url, rev=self.rev, remote=self.remote, remote_config=self.remote_config)
             self._fs.ls("", detail=False)  # clone now, so a bad URL fails here
         return self
 

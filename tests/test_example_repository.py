@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,19 @@ def test_the_example_repository_validates_from_a_fresh_clone(fresh_clone, tmp_pa
     assert result.exit_code == 0, result.stdout[-2000:] + result.stderr
     assert '"success": true' in result.stdout
     assert (tmp_path / "junit.xml").read_text().count("<failure") == 0
+
+
+@pytest.mark.parametrize("trial", sorted(ORIGINALS))
+@pytest.mark.parametrize("tier", ["noncommercial", "commercial"])
+def test_a_requestor_pulls_a_release_from_the_fresh_clone(fresh_clone, tmp_path, trial, tier):
+    """Releases come from the in-tree release remote, checked file by file and against their fingerprint."""
+    result = ipd("pull", f"{trial}@v1", "--tier", tier, "--from", fresh_clone, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.stderr
+    released = json.loads((fresh_clone / f"datasets/{trial}/releases/v1-{tier}.json").read_text())
+    pin = json.loads((tmp_path / "out" / "ipd-pin.json").read_text())
+    assert (pin["trial"], pin["version"], pin["tier"], pin["fingerprint"]) == (trial, "v1", tier,
+                                                                                released["fingerprint"])
+    assert sorted(pin["files"]) == sorted(released["files"])
+    key = repo.open(fresh_clone).dataset(trial).version("v1").record.key
+    header = (tmp_path / "out" / f"{trial}.csv").read_text().splitlines()[0]
+    assert header.startswith('"release_id"') and f'"{key}"' not in header

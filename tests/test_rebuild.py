@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import git, ipd
-from test_example_repository import PROJECT
+from test_example_repository import fresh_clone  # noqa: F401 - fixture
 from test_verify import built, copy, flip_a_byte, record  # noqa: F401 - fixtures
 
 
@@ -70,16 +70,6 @@ def test_a_release_that_its_version_and_rules_do_not_give_is_named(copy):
     assert {"object": "release t@v3 (noncommercial)",
             "problem": f"rebuilt from t@v3 and its approved rules, the released rows have fingerprint {recorded}, "
                        f"but the release record says sha256:{'0' * 64}"} in problems
-
-
-@pytest.fixture(scope="module")
-def fresh_clone(tmp_path_factory):
-    """The project as a newcomer clones it: no DVC cache, no tags."""
-    clone = tmp_path_factory.mktemp("project") / "clone"
-    git(PROJECT, "clone", "-q", str(PROJECT), str(clone))
-    for tag in git(clone, "tag", "--list").split():
-        git(clone, "tag", "-d", tag)
-    return clone
 
 
 @pytest.mark.parametrize("args", [(), ("--rebuild",)])

@@ -67,7 +67,7 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
     base = f"datasets/{trial}"
     paths = [f"{base}/releases", ids.linkage_dir(trial), f"{ids.linkage_dir(trial)}.dvc", f"{base}/.gitignore",
              f"provenance/{trial}"]
-    paths += [p for r in (storage.RESTRICTED_REMOTE, release_remote) if (p := storage.remote_path_in_tree(repo.root, r))]
+    paths += _remotes_in_tree(repo, release_remote)
     with repo.writing(paths):
         approval, rules = _approval(repo, trial, name, progress)
         require_consent(trial, rules, options.tier)
@@ -207,6 +207,11 @@ def _same_as(previous: ReleaseRecord, files: dict[str, str], approval: dict[str,
                              f"than the recorded release; the recorded release stays as it was")
 
 
+def _remotes_in_tree(repo: Repository, release_remote: str) -> list[str]:
+    """Remotes inside the work tree (the example repository's) travel with git: commit what was pushed there."""
+    return [p for r in (storage.RESTRICTED_REMOTE, release_remote) if (p := storage.remote_path_in_tree(repo.root, r))]
+
+
 def _store(repo: Repository, record: ReleaseRecord, linkage: ids.Linkage, release_remote: str,
            progress: Progress) -> None:
     """DVC stores the package and the linkage, each pushed to its own remote; then git records the release."""
@@ -227,7 +232,7 @@ def _store(repo: Repository, record: ReleaseRecord, linkage: ids.Linkage, releas
     prov.write_text(release_document(record, repo.scm.identity(),
                                      records.sha256_text(repo.root / version_provenance(trial, version))))
     repo.scm.commit([f"datasets/{trial}/releases", f"{linkage_dir}.dvc", f"datasets/{trial}/.gitignore",
-                     records.provenance_path(trial, version, tier)],
+                     records.provenance_path(trial, version, tier), *_remotes_in_tree(repo, release_remote)],
                     f"{trial} {version}: {tier} release ({record.rows} participants)")
 
 
