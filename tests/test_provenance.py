@@ -167,10 +167,25 @@ def test_a_commit_accepting_failures_records_which_checks_fail(tmp_repo):
 
 def test_the_example_repositorys_records_parse_back():
     root = Path(__file__).parent.parent
-    for path in sorted((root / "provenance").glob("*/*.json")):
+    paths = sorted((root / "provenance").glob("*/*.json"))
+    assert {p.relative_to(root).as_posix() for p in paths} >= {
+        f"provenance/{trial}/{name}.json" for trial in ("actg175", "gbsg2")
+        for name in ("v1", "v1-noncommercial", "v1-commercial")}
+    for path in paths:
         doc = read(root, path.relative_to(root).as_posix())
-        trial, version = path.parent.name, path.stem
-        assert relations(doc, pm.ProvGeneration) == {(f"ipd:{trial}/{version}", f"ipd:delivery/{trial}/{version}")}
+        trial, name = path.parent.name, path.stem
+        if "-" not in name:  # a version
+            assert relations(doc, pm.ProvGeneration) == {(f"ipd:{trial}/{name}", f"ipd:delivery/{trial}/{name}")}
+            continue
+        version, tier = name.split("-")
+        released = json.loads((root / f"datasets/{trial}/releases/{name}.json").read_text())
+        activity = f"ipd:release/{trial}/{name}"
+        files = {f"ipd:{trial}/releases/{name}/{file}" for file in released["files"]}
+        assert relations(doc, pm.ProvGeneration) == {(e, activity) for e in {f"ipd:{trial}/releases/{name}", *files}}
+        assert relations(doc, "derivation") == {(f"ipd:{trial}/releases/{name}", f"ipd:{trial}/{version}")}
+        assert relations(doc, pm.ProvUsage) == {(activity, f"ipd:{trial}/{version}"),
+                                                (activity, f"ipd:{trial}/releases/approvals/{version}.json")}
+        assert attrs(doc, f"ipd:{trial}/releases/{name}")["ipd:fingerprint"] == released["fingerprint"]
 
 
 def _at(root: Path, tag: str, path: str) -> str:

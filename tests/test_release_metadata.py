@@ -11,6 +11,7 @@ import yaml
 
 from conftest import git, ipd
 from test_release_build import approve, built, package, released, sha256, trial  # noqa: F401 - trial
+from test_release_pull import second_version
 
 PACKAGE_FILES = ["README.txt", "datapackage.json", "dictionary.yaml", "disclosure.json", "manifest.json",
                  "modifications.csv", "modifications.json", "ro-crate-metadata.json", "t.csv", "t.parquet", "t.xpt"]
@@ -46,14 +47,6 @@ def described(trial):  # noqa: F811 - the fixture imported above
 
 def _record(root: Path, version: str = "v1", tier: str = "commercial") -> dict:
     return json.loads((root / f"datasets/t/releases/{version}-{tier}.json").read_text())
-
-
-def _second_version(tmp_repo) -> None:
-    result = ipd("correct", "t", "--key", "100010", "--column", "cd4", "--value", "999", "--reason", "CRF page 4",
-                 "--repo", tmp_repo.root)
-    assert result.exit_code == 0, result.stderr
-    assert ipd("commit", "t", "-m", "query round 1", "--repo", tmp_repo.root).exit_code == 0
-    approve(tmp_repo, "t@v2")
 
 
 def test_datapackage_describes_the_csv_and_validates(described):
@@ -132,7 +125,7 @@ def test_relations_between_releases_and_identical_rebuilds(described):
     first = built(described, "t@v1", "commercial")
     before = {p.name: p.read_bytes() for p in package(described.root, "v1", "commercial").iterdir()}
     assert "IsObsoletedBy" not in {r["relationType"] for r in relations(described.root, "t", "v1", "commercial")}
-    _second_version(described)
+    second_version(described)
     built(described, "t@v2", "commercial")
     crate = json.loads((package(described.root, "v2", "commercial") / "ro-crate-metadata.json").read_text())
     root = next(e for e in crate["@graph"] if e["@id"] == "./")
@@ -161,7 +154,7 @@ def test_status_and_pull_tell_a_holder_their_release_is_obsoleted(described, tmp
     assert [r["relationType"] for r in datacite["relatedIdentifiers"]] == ["IsVersionOf", "IsDerivedFrom",
                                                                            "IsDerivedFrom"]
     assert "datacite.json" not in json.loads((out / "ipd-pin.json").read_text())["files"]
-    _second_version(described)
+    second_version(described)
     state = json.loads(ipd("status", out, "--json").stdout)
     assert "IsObsoletedBy" not in {r["relationType"] for r in state["relations"]}  # v2 has no release yet
     assert state["relations"] == datacite["relatedIdentifiers"]

@@ -39,12 +39,17 @@ def released(trial):  # noqa: F811 - the fixture imported above
     return trial
 
 
-def _second_release(tmp_repo) -> dict:
+def second_version(tmp_repo) -> None:
+    """t@v2 (one corrected cell), its release plan approved but not built."""
     result = ipd("correct", "t", "--key", "100010", "--column", "cd4", "--value", "999", "--reason", "CRF page 4",
                  "--repo", tmp_repo.root)
     assert result.exit_code == 0, result.stderr
     assert ipd("commit", "t", "-m", "query round 1", "--repo", tmp_repo.root).exit_code == 0
     approve(tmp_repo, "t@v2")
+
+
+def _second_release(tmp_repo) -> dict:
+    second_version(tmp_repo)
     return built(tmp_repo, "t@v2", "commercial")
 
 
