@@ -65,6 +65,7 @@ test: $(STAMP)
 
 # Benchmarks against the issues' speed targets (10M-row synthetic trial, 3–6 min; see BENCHMARKS.md).
 # Pick and size them with BENCH, e.g. `make bench BENCH="check --rows 200000"`.
+# Issue 5's release benchmark (its own 1M-row trial, several minutes) runs only when named: BENCH=release.
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH)
 
