@@ -271,3 +271,16 @@ def test_entries_are_checked_against_the_prov_records_entry_hashes(copy):
     assert code == 1
     assert {"object": "entry c1 of datasets/t/corrections.jsonl (line 1)",
             "problem": "does not hash to the ipd:entriesSha256 of provenance/t/v3.json"} in problems
+
+
+def test_lines_no_commit_wrote_are_named(copy):
+    log = copy / "datasets/t/corrections.jsonl"
+    entry = json.loads(log.read_text().splitlines()[0])
+    written = len(log.read_text().splitlines())
+    log.write_text(log.read_text() + json.dumps({**entry, "id": "c99", "version": "v9"}) + "\n" + "not an entry\n")
+    code, problems = verify(copy, "t")
+    assert code == 1
+    assert problems == [
+        {"object": f"entry c99 of datasets/t/corrections.jsonl (line {written + 1})",
+         "problem": "says version v9 applied it, but there is no such version"},
+        {"object": f"line {written + 2} of datasets/t/corrections.jsonl", "problem": "is not an entry of the correction log"}]

@@ -27,6 +27,7 @@ def check(repo: Repository, trial: str, records: list[VersionRecord], added: dic
             continue
         then = (repo.scm.blob(commit, label) or b"").decode("utf-8", errors="replace").splitlines()
         _prefix(label, record.version, then, now, result)
+    _entries_only(label, now, {r.version for r in records}, result)
     by_id = {_id(line): (number, line) for number, line in enumerate(now, start=1)}
     for record in records:
         _named(label, record, by_id, now, result)
@@ -46,6 +47,17 @@ def _version_of(line: str) -> str | None:
         return json.loads(line).get("version")
     except (ValueError, AttributeError):
         return None
+
+
+def _entries_only(label: str, now: list[str], versions: set[str], result) -> None:
+    """Only ``ipd commit`` appends to the log, always with the version it cuts: any other line was put there."""
+    for number, line in enumerate(now, start=1):
+        version = _version_of(line)
+        if _id(line) in ("?", "None") or version is None:
+            result.add(f"line {number} of {label}", "is not an entry of the correction log")
+        elif version not in versions:
+            result.add(f"entry {_id(line)} of {label} (line {number})",
+                       f"says version {version} applied it, but there is no such version")
 
 
 def _prefix(label: str, version: str, then: list[str], now: list[str], result) -> None:
