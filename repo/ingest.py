@@ -150,15 +150,18 @@ def _write_records(repo: Repository, record: VersionRecord, metadata: dict) -> N
     """dataset.yaml, the version record and the PROV record: the files git commits."""
     trial, version = record.trial, record.version
     (repo.root / "datasets" / trial / "dataset.yaml").write_text(dump_metadata(metadata))
-    files = {
-        record_path(trial, version): record.to_json(),
-        provenance.record_path(trial, version): provenance.version_document(
-            record, repo.scm.identity(), provenance.previous_record_hash(repo.root, trial, record.parent),
-            suite_sha256=provenance.suite_sha256(repo.root, trial)),
-    }
-    for relative, text in files.items():
-        (repo.root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (repo.root / relative).write_text(text)
+    _write(repo.root / record_path(trial, version), record.to_json())
+    # The checks run on the new version (their report is kept, so the curator's `ipd check` is instant)
+    # and the PROV record names their result, as a commit's does.
+    _write(repo.root / provenance.record_path(trial, version), provenance.version_document(
+        record, repo.scm.identity(), provenance.previous_record_hash(repo.root, trial, record.parent),
+        suite_sha256=provenance.suite_sha256(repo.root, trial),
+        validation=provenance.validation(repo, trial, version)))
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -251,6 +252,9 @@ def ingested(tmp_repo, tmp_path):
     csv = tmp_path / "t.csv"
     csv.write_text("pid,arm,age\n" + "".join(f"{i},{'AB'[i % 2]},{30 + i % 40}\n" for i in range(1, 41)) + "41,A,150\n")
     tmp_repo.ingest("t", csv, "--key", "pid", "--arm", "arm")
+    kept = tmp_repo.root / ".git" / "ipd" / "checks"
+    assert len(list(kept.glob("*.json"))) == 1  # ingest checked v1 against its baseline suite
+    shutil.rmtree(kept)
     save(suite_path(tmp_repo.root, "t"), {"name": "t", "meta": {}, "expectations": [
         expectation("expect_column_values_to_be_between", column="age", min_value=18, max_value=90)]})
     return repo.open(tmp_repo.root)

@@ -72,8 +72,9 @@ def test_every_record_parses_back_with_its_relations(history):
     v1 = read(root, "provenance/t/v1.json")
     delivery_file = json.loads((root / "datasets/t/versions/v1.json").read_text())["delivery"]["file"]
     delivery = f"ipd:t/{delivery_file}"
-    assert elements(v1, pm.ProvEntity) == {"ipd:t/v1", delivery, "ipd:t/expectations.json#v1"}
-    assert elements(v1, pm.ProvActivity) == {"ipd:delivery/t/v1"}
+    v1_check, v1_result = "ipd:check/t/v1", "ipd:t/v1/validation"
+    assert elements(v1, pm.ProvEntity) == {"ipd:t/v1", delivery, "ipd:t/expectations.json#v1", v1_result}
+    assert elements(v1, pm.ProvActivity) == {"ipd:delivery/t/v1", v1_check}
     assert elements(v1, pm.ProvAgent) == {CURATOR, TOOL}
     assert attrs(v1, delivery)["ipd:sha256"] == sha256(root / "datasets/t" / delivery_file)
     record = json.loads((root / "datasets/t/versions/v1.json").read_text())
@@ -84,10 +85,15 @@ def test_every_record_parses_back_with_its_relations(history):
     assert suite["ipd:path"] == "expectations/t.json"
     assert suite["ipd:sha256"] == hashlib.sha256(
         _at(root, "t/v1", "expectations/t.json").encode()).hexdigest()  # the suite as committed with v1
-    assert relations(v1, pm.ProvGeneration) == {("ipd:t/v1", "ipd:delivery/t/v1")}
-    assert relations(v1, pm.ProvUsage) == {("ipd:delivery/t/v1", delivery)}
+    checked = json.loads(ipd("check", "t@v1", "--json", "--repo", root).stdout)  # what the ingest's checks found
+    assert attrs(v1, v1_result)["ipd:success"] is checked["success"]
+    assert attrs(v1, v1_result)["ipd:results"] == len(checked["results"]) > 0
+    assert relations(v1, pm.ProvGeneration) == {("ipd:t/v1", "ipd:delivery/t/v1"), (v1_result, v1_check)}
+    assert relations(v1, pm.ProvUsage) == {("ipd:delivery/t/v1", delivery), (v1_check, "ipd:t/v1"),
+                                           (v1_check, "ipd:t/expectations.json#v1")}
     assert relations(v1, pm.ProvDerivation) == {("ipd:t/v1", delivery)}
-    assert relations(v1, pm.ProvAssociation) == {("ipd:delivery/t/v1", CURATOR), ("ipd:delivery/t/v1", TOOL)}
+    assert relations(v1, pm.ProvAssociation) == {(a, b) for a in ("ipd:delivery/t/v1", v1_check)
+                                                 for b in (CURATOR, TOOL)}
     assert relations(v1, pm.ProvAttribution) == {("ipd:t/v1", CURATOR), ("ipd:t/expectations.json#v1", CURATOR)}
     assert relations(v1, "revision") == set()
 
@@ -139,11 +145,18 @@ def test_a_redelivery_record_names_its_delivery_and_the_version_it_revises(tmp_r
     v2 = read(tmp_repo.root, "provenance/t/v2.json")
     delivery = "ipd:t/source/v2/b.parquet"
     assert attrs(v2, delivery)["ipd:sha256"] == sha256(tmp_repo.root / "datasets/t/source/v2/b.parquet")
-    assert relations(v2, pm.ProvUsage) == {("ipd:redelivery/t/v2", delivery)}
+    check, result = "ipd:check/t/v2", "ipd:t/v2/validation"
+    assert relations(v2, pm.ProvUsage) == {("ipd:redelivery/t/v2", delivery), (check, "ipd:t/v2"),
+                                           (check, "ipd:t/expectations.json#v2")}
     assert relations(v2, pm.ProvDerivation) == {("ipd:t/v2", delivery)}
     assert relations(v2, "revision") == {("ipd:t/v2", "ipd:t/v1")}
     assert attrs(v2, "ipd:t/v2")["ipd:previousRecordSha256"] == sha256(tmp_repo.root / "provenance/t/v1.json")
-    assert not elements(v2, pm.ProvActivity) - {"ipd:redelivery/t/v2"}  # ingest records the suite, runs no checks
+    assert elements(v2, pm.ProvActivity) == {"ipd:redelivery/t/v2", check}
+    # v1's baseline suite checks the re-delivery: what it found is recorded, and the delivery is still taken in
+    checked = json.loads(ipd("check", "t@v2", "--json", "--repo", tmp_repo.root).stdout)
+    failing = [r["name"] for r in checked["results"] if not r["success"]]
+    assert attrs(v2, result)["ipd:success"] is checked["success"]
+    assert attrs(v2, result).get("ipd:failing") == (";".join(failing) or None)
 
 
 def test_a_commit_accepting_failures_records_which_checks_fail(tmp_repo):
