@@ -42,10 +42,13 @@ class KnownFile:
 
 
 def applies(root: Path, remote: str = RESTRICTED_REMOTE) -> bool:
-    """The default cache (no ``[cache]`` settings) and a local-directory remote."""
-    for file in ("config", "config.local"):
+    """The default cache (no ``[cache]`` settings at any of DVC's config levels) and a local-directory remote."""
+    from dvc.dirs import global_config_dir, system_config_dir
+
+    for file in (Path(system_config_dir()) / "config", Path(global_config_dir()) / "config",
+                 root / ".dvc" / "config", root / ".dvc" / "config.local"):
         config = configparser.ConfigParser()
-        config.read(root / ".dvc" / file)
+        config.read(file)
         if config.has_section("cache") and config.options("cache"):
             return False
     return is_local(check_remote(root, remote))
