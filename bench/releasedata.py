@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+
+from .synthetic import strings, write_chunks
 
 SEED = 20261202
 VERSION = 1  # bump when the generated data change: cached deliveries are named by it
@@ -61,11 +62,6 @@ SCHEMA = pa.schema([
 ])
 
 
-def _choice(rng: np.random.Generator, values: list[str], n: int, p: list[float] | None = None) -> pa.Array:
-    indices = pa.array(rng.choice(len(values), size=n, p=p).astype(np.int32))
-    return pa.DictionaryArray.from_arrays(indices, pa.array(values)).cast(pa.string())
-
-
 def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     epoch = (START - dt.date(1970, 1, 1)).days
     return pa.array((epoch + days).astype(np.int32), type=pa.int32(), mask=mask).cast(pa.date32())
@@ -74,8 +70,8 @@ def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
 def _verbatim(rng: np.random.Generator, n: int) -> pa.Array:
     """Sentences of 40-80 characters, mostly distinct (the day varies), for about VERBATIM_SHARE of rows."""
     day = pc.cast(pa.array(rng.integers(1, 400, n)), pa.string())
-    text = pc.binary_join_element_wise("participant reported", _choice(rng, SYMPTOMS, n), "on study day", day,
-                                       "and it was", _choice(rng, COURSES, n), " ")
+    text = pc.binary_join_element_wise("participant reported", strings(rng, SYMPTOMS, n), "on study day", day,
+                                       "and it was", strings(rng, COURSES, n), " ")
     return pc.if_else(pa.array(rng.random(n) < VERBATIM_SHARE), text, pa.nulls(n, pa.string()))
 
 
@@ -90,20 +86,20 @@ def chunk(first: int, n: int, seed: int = SEED) -> pa.Table:
     to_event = (followed * rng.random(n)).astype(np.int64) + 1
     columns = [
         pa.array(np.arange(first + 1, first + n + 1, dtype=np.int64)),
-        _choice(rng, ["A", "B"], n),
+        strings(rng, ["A", "B"], n),
         _dates(birth),
         pa.array(age),
-        _choice(rng, ["F", "M"], n, [0.44, 0.56]),
-        _choice(rng, RACE[0], n, RACE[1]),
+        strings(rng, ["F", "M"], n, [0.44, 0.56]),
+        strings(rng, RACE[0], n, RACE[1]),
         pa.array(np.clip(rng.normal(84, 18, n), 38, 230).round(1), mask=rng.random(n) < 0.01),
         pa.array(np.clip(rng.normal(171, 10, n), 135, 210).round(1), mask=rng.random(n) < 0.01),
-        _choice(rng, SITES, n),
-        _choice(rng, EDUCATION[0], n, EDUCATION[1]),
-        _choice(rng, MARITAL[0], n, MARITAL[1]),
-        _choice(rng, NYHA[0], n, NYHA[1]),
-        _choice(rng, SMOKING[0], n, SMOKING[1]),
-        _choice(rng, INSURANCE[0], n, INSURANCE[1]),
-        _choice(rng, ["no", "yes"], n, [0.7, 0.3]),
+        strings(rng, SITES, n),
+        strings(rng, EDUCATION[0], n, EDUCATION[1]),
+        strings(rng, MARITAL[0], n, MARITAL[1]),
+        strings(rng, NYHA[0], n, NYHA[1]),
+        strings(rng, SMOKING[0], n, SMOKING[1]),
+        strings(rng, INSURANCE[0], n, INSURANCE[1]),
+        strings(rng, ["no", "yes"], n, [0.7, 0.3]),
         _dates(randomised),
         pa.array(event.astype(np.int8)),
         _dates(randomised + to_event, mask=~event),
@@ -115,10 +111,4 @@ def chunk(first: int, n: int, seed: int = SEED) -> pa.Table:
 
 def write(path: Path, rows: int, seed: int = SEED) -> Path:
     """Write the trial as one Parquet file (zstd), chunk by chunk; returns ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with pq.ParquetWriter(partial, SCHEMA, compression="zstd") as writer:
-        for first in range(0, rows, CHUNK):
-            writer.write_table(chunk(first, min(CHUNK, rows - first), seed), row_group_size=CHUNK)
-    partial.replace(path)
-    return path
+    return write_chunks(path, SCHEMA, rows, CHUNK, lambda first, n: chunk(first, n, seed))

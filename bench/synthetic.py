@@ -15,6 +15,7 @@ delivery: the suite's row-level checks then also list the keys at fault.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ SCHEMA = pa.schema([
 COLUMNS = SCHEMA.names
 
 
-def _strings(rng: np.random.Generator, values: list[str], n: int, p: list[float] | None = None) -> pa.Array:
+def strings(rng: np.random.Generator, values: list[str], n: int, p: list[float] | None = None) -> pa.Array:
     indices = pa.array(rng.choice(len(values), size=n, p=p).astype(np.int32))
     return pa.DictionaryArray.from_arrays(indices, pa.array(values)).cast(pa.string())
 
@@ -57,13 +58,13 @@ def chunk(first: int, n: int, seed: int = SEED) -> pa.Table:
     epoch = (START - dt.date(1970, 1, 1)).days
     columns = [
         pa.array(pid),
-        _strings(rng, ["A", "B"], n),
+        strings(rng, ["A", "B"], n),
         pa.array(age),
-        _strings(rng, ["F", "M"], n),
+        strings(rng, ["F", "M"], n),
         pa.array(weight, mask=weight_missing),
         pa.array(height),
-        _strings(rng, SITES, n),
-        _strings(rng, STAGES, n, p=[0.3, 0.35, 0.25, 0.1]),
+        strings(rng, SITES, n),
+        strings(rng, STAGES, n, p=[0.3, 0.35, 0.25, 0.1]),
         pa.array((epoch + randomised).astype(np.int32), type=pa.int32()).cast(pa.date32()),
         pa.array((epoch + randomised + followed).astype(np.int32), type=pa.int32()).cast(pa.date32()),
         pa.array((rng.random(n) < 0.3).astype(np.int8)),
@@ -73,10 +74,17 @@ def chunk(first: int, n: int, seed: int = SEED) -> pa.Table:
 
 def write(path: Path, rows: int, seed: int = SEED) -> Path:
     """Write the trial as one Parquet file (zstd), chunk by chunk; returns ``path``."""
+    return write_chunks(path, SCHEMA, rows, CHUNK, lambda first, n: chunk(first, n, seed))
+
+
+def write_chunks(path: Path, schema: pa.Schema, rows: int, size: int,
+                 make: Callable[[int, int], pa.Table]) -> Path:
+    """Write ``rows`` rows made ``size`` at a time by ``make(first, n)`` as one Parquet file (zstd), whole or not
+    at all; returns ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    with pq.ParquetWriter(partial, SCHEMA, compression="zstd") as writer:
-        for first in range(0, rows, CHUNK):
-            writer.write_table(chunk(first, min(CHUNK, rows - first), seed), row_group_size=CHUNK)
+    with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+        for first in range(0, rows, size):
+            writer.write_table(make(first, min(size, rows - first)), row_group_size=size)
     partial.replace(path)
     return path

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import __version__, correctionlog as log, knownparts, provenance, storage
+from . import correctionlog as log, knownparts, provenance, storage
 from .correct import STAGED_FILES
 from .correctionlog import Correction
 from .errors import IntegrityError, InvalidInput
@@ -229,7 +229,7 @@ def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Co
         kind="correction", parent=parent.version, rows=rewritten.rows, columns=rewritten.schema.names,
         fingerprint=rewritten.fingerprint, key=parent.key, nparts=parent.nparts,
         parts=list(rewritten.parts_all),
-        delivery=None, tool={"name": provenance.TOOL_NAME, "version": __version__},
+        delivery=None, tool=provenance.tool(),
         corrections=[e.id for e in applied],
     )
 

@@ -17,6 +17,11 @@ def sha256_of(path: Path) -> str:
     return _hash(path, hashlib.sha256())
 
 
+def sha256_if_any(path: Path) -> str | None:
+    """The SHA-256 of a record that may not be there (a parent's PROV record, a suite): None if it is not."""
+    return sha256_of(path) if path.is_file() else None
+
+
 def md5_of(path: Path) -> str:
     """The hash DVC stores a file under."""
     return _hash(path, hashlib.md5())

@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import __version__, dictionary, formats, provenance, storage
+from . import dictionary, formats, provenance, storage
 from .checks import suite as suites
 from .datasets import dump_metadata, load_metadata
 from .errors import InvalidInput
@@ -91,7 +91,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
             key=key, nparts=nparts,
             parts=[PartRecord(p.name, p.md5, p.size, p.rows, f"{p.digest.total:032x}") for p in parts],
             delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
-            tool={"name": provenance.TOOL_NAME, "version": __version__},
+            tool=provenance.tool(),
         )
         if parent:
             record = replace(record, changes=_changes(repo, parent, record))

@@ -111,19 +111,15 @@ def _version(record: VersionRecord, built: dict, entries: list, sources: Path, f
 def stored_directory(root: Path, pointer_text: str, label: str) -> dict[str, Path]:
     """Relative path -> cache file of each file of the DVC-tracked directory a ``.dvc`` file names,
     fetched into the cache where missing (the listing first, then the files)."""
-    import json
-
-    import yaml
-
     try:
-        md5 = yaml.safe_load(pointer_text)["outs"][0]["md5"]
-    except (KeyError, IndexError, TypeError, yaml.YAMLError) as exc:
+        md5 = storage.pointer_md5(pointer_text)
+    except ValueError as exc:
         raise RepoError(f"{label}.dvc is not a DVC pointer file") from exc
     if not storage.cache_path(root, md5).exists():
         storage.fetch(root, [md5])
     if not storage.cache_path(root, md5).exists():
         raise RepoError(f"the listing of {label} ({md5}) is in neither the DVC cache nor the remote")
-    listing = {e["relpath"]: e["md5"] for e in json.loads(storage.cache_path(root, md5).read_text())}
+    listing = storage.read_listing(storage.cache_path(root, md5))
     storage.fetch(root, [m for m in listing.values() if not storage.cache_path(root, m).exists()])
     return {relpath: storage.cache_path(root, m) for relpath, m in listing.items()
             if storage.cache_path(root, m).exists()}

@@ -202,19 +202,32 @@ def materialize(root: Path, targets: list[str], replace: bool = False) -> None:
         repo.pull(targets=_absolute(root, present), remote=RESTRICTED_REMOTE, force=True)
 
 
-def directory_listing(root: Path, target: str) -> dict[str, str]:
-    """File name -> MD5 of the DVC-tracked directory ``target`` as DVC last stored it (its ``.dir`` object)."""
-    import json
-
+def pointer_md5(text: str) -> str:
+    """The MD5 (of a directory: ``….dir``) a ``.dvc`` pointer file names; ValueError if it names none."""
     import yaml
 
     try:
-        pointer = yaml.safe_load((root / f"{target}.dvc").read_text())
-        md5 = pointer["outs"][0]["md5"]
-        entries = json.loads(cache_path(root, md5).read_text())
-    except (OSError, KeyError, IndexError, TypeError, ValueError, yaml.YAMLError) as exc:
+        return str(yaml.safe_load(text)["outs"][0]["md5"])
+    except (KeyError, IndexError, TypeError, yaml.YAMLError) as exc:
+        raise ValueError(f"not a DVC pointer file ({_one_line(exc)})") from exc
+
+
+def read_listing(path: Path) -> dict[str, str]:
+    """Relative path -> MD5 of each file in a directory's ``.dir`` object at ``path``; ValueError if malformed."""
+    import json
+
+    try:
+        return {entry["relpath"]: entry["md5"] for entry in json.loads(path.read_text())}
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a DVC directory listing ({_one_line(exc)})") from exc
+
+
+def directory_listing(root: Path, target: str) -> dict[str, str]:
+    """File name -> MD5 of the DVC-tracked directory ``target`` as DVC last stored it (its ``.dir`` object)."""
+    try:
+        return read_listing(cache_path(root, pointer_md5((root / f"{target}.dvc").read_text())))
+    except (OSError, ValueError) as exc:
         raise StorageError(f"{target}.dvc: cannot read what DVC stored ({_one_line(exc)})") from exc
-    return {entry["relpath"]: entry["md5"] for entry in entries}
 
 
 def check_remote(root: Path, name: str = RESTRICTED_REMOTE) -> str:
@@ -239,8 +252,13 @@ def push(root: Path, targets: list[str], remote: str = RESTRICTED_REMOTE) -> Non
         repo.push(targets=_absolute(root, targets), remote=remote)
 
 
+def object_path(store: Path, md5: str) -> Path:
+    """Where DVC keeps the object ``md5`` in a cache or a local-directory remote ``store``."""
+    return store / "files" / "md5" / md5[:2] / md5[2:]
+
+
 def cache_path(root: Path, md5: str) -> Path:
-    return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    return object_path(root / ".dvc" / "cache", md5)
 
 
 def fetch(root: Path, md5s: list[str]) -> None:
@@ -267,10 +285,20 @@ def fetch(root: Path, md5s: list[str]) -> None:
 class RemoteRepository:
     """A repository at a path or git URL, as of one revision, read through git and its DVC remote."""
 
-    def __init__(self, url: str, rev: str | None, remote: str | None = None, remote_path: Path | None = None) -> None:
+    def __init__(self, url: str, rev: str | None, remote: str | None = None) -> None:
         self.url, self.rev, self.remote = url, rev, remote  # remote: the DVC remote to read data from
-        self.remote_config = {"url": str(remote_path)} if remote_path else None  # see remote_directory
+        self.remote_config = self._local_remote(url, remote)
         self._fs = None
+
+    @staticmethod
+    def _local_remote(url: str, remote: str | None) -> dict[str, str] | None:
+        """A named local-directory remote of a repository on this machine, as an absolute path (see
+        ``remote_directory``); None leaves DVC to its own config."""
+        if remote is None or not is_local(url):
+            return None
+        root = Path(url.removeprefix("file://")).expanduser()
+        path = remote_directory(root, remote) if (root / ".dvc").is_dir() else None
+        return {"url": str(path)} if path else None
 
     def __enter__(self) -> RemoteRepository:
         from dvc.api import DVCFileSystem

@@ -120,12 +120,13 @@ class Version:
         """Part name -> its local path (fetched if missing)."""
         return {part.name: path for part, path in zip(self.record.parts, self.files())}
 
-    def to_arrow(self) -> pyarrow.Table:
+    def to_arrow(self, columns: list[str] | None = None) -> pyarrow.Table:
+        """The version's rows (only ``columns``, when given)."""
         import pyarrow.parquet as pq
 
         import pyarrow as pa
 
-        return pa.concat_tables([pq.read_table(p) for p in self.files()])
+        return pa.concat_tables([pq.read_table(p, columns=columns) for p in self.files()])
 
     def to_pandas(self) -> pandas.DataFrame:
         return self.to_arrow().to_pandas()

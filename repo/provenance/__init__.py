@@ -17,18 +17,24 @@ entities, are read too.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
+from ..hashing import sha256_if_any
 from .documents import NAMESPACE, TOOL_NAME, Validation, release_document, version_document
 
 if TYPE_CHECKING:
     from ..repository import Repository
 
 __all__ = ["NAMESPACE", "TOOL_NAME", "Validation", "previous_record_hash", "record_path", "release_document",
-           "suite_sha256", "validation", "version_document"]
+           "suite_sha256", "tool", "validation", "version_document"]
+
+
+def tool() -> dict[str, str]:
+    """How records name ipd itself: the tool agent of the PROV records, ``tool`` of version and release records."""
+    from .. import __version__
+
+    return {"name": TOOL_NAME, "version": __version__}
 
 
 def record_path(trial: str, version: str) -> str:
@@ -36,16 +42,12 @@ def record_path(trial: str, version: str) -> str:
 
 
 def previous_record_hash(root: Path, trial: str, parent: str | None) -> str | None:
-    if parent is None:
-        return None
-    path = root / record_path(trial, parent)
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+    return sha256_if_any(root / record_path(trial, parent)) if parent else None
 
 
 def suite_sha256(root: Path, trial: str) -> str | None:
     """The SHA-256 of the trial's expectation suite as it is in the work tree (about to be committed)."""
-    path = root / "expectations" / f"{trial}.json"
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+    return sha256_if_any(root / "expectations" / f"{trial}.json")
 
 
 def validation(repo: Repository, trial: str, version: str) -> Validation | None:

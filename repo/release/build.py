@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, storage
+from .. import storage
 from ..errors import IntegrityError, InvalidInput
-from ..hashing import sha256_of
+from ..hashing import sha256_if_any, sha256_of
 from ..progress import SILENT, Progress
+from ..provenance import record_path as version_provenance, release_document, tool
 from ..refs import Ref
 from ..repository import Repository
 from . import ids, package, record as records
@@ -94,7 +95,7 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
             record = ReleaseRecord(trial, name, options.tier, _now(), str(repo.scm.identity()),
                                    version.record.fingerprint, fingerprint, manifest.rows, manifest.columns,
                                    rules.participant_id, approval, files, dict(released.excluded),
-                                   {"name": "ipd-repo", "version": __version__})
+                                   tool())
             _store(repo, record, linkage, release_remote, progress)
             result = BuildResult(record, True, new_ids, options.out)
     if options.out is not None:
@@ -127,7 +128,7 @@ def _approval(repo: Repository, trial: str, version: str, progress: Progress) ->
         current_approval(repo, trial, version)  # refuses, saying how to approve, before computing any plan
     found = current_approval(repo, trial, version, plan(repo, trial, version, progress))
     approval = {"file": Path(found.path).relative_to(f"datasets/{trial}").as_posix(),
-                "sha256": records.sha256_text(repo.root / found.path), "plan_sha256": found.plan_sha256,
+                "sha256": sha256_if_any(repo.root / found.path), "plan_sha256": found.plan_sha256,
                 "by": found.by, "when": found.when}
     return approval, found.rules
 
@@ -186,7 +187,7 @@ def described(repo: Repository, dataset, metadata: dict, version: str, tier: str
                                                      dataset.metadata().get("columns") or []),
             "relations": known,
             "curator": previous.author if previous else str(repo.scm.identity()),
-            "tool": (previous.tool if previous and previous.tool else {"name": "ipd-repo", "version": __version__})}
+            "tool": (previous.tool if previous and previous.tool else tool())}
 
 
 def key_variables(metadata: dict, rules) -> dict[str, str]:
@@ -227,10 +228,8 @@ def _store(repo: Repository, record: ReleaseRecord, linkage: ids.Linkage, releas
     (repo.root / records.record_path(trial, version, tier)).write_text(record.to_json())
     prov = repo.root / records.provenance_path(trial, version, tier)
     prov.parent.mkdir(parents=True, exist_ok=True)
-    from ..provenance import record_path as version_provenance, release_document
-
     prov.write_text(release_document(record, repo.scm.identity(),
-                                     records.sha256_text(repo.root / version_provenance(trial, version))))
+                                     sha256_if_any(repo.root / version_provenance(trial, version))))
     repo.scm.commit([f"datasets/{trial}/releases", f"{linkage_dir}.dvc", f"datasets/{trial}/.gitignore",
                      records.provenance_path(trial, version, tier), *_remotes_in_tree(repo, release_remote)],
                     f"{trial} {version}: {tier} release ({record.rows} participants)")

@@ -50,7 +50,12 @@ def how_to_record(trial: str, name: str) -> str:
 
 def missing(rules: ReleaseRules) -> dict[str, list[str]]:
     """Per tier, the consent rules it depends on that the rules do not give."""
-    return {tier: [n for n in NEEDED[tier] if getattr(rules, n) is None] for tier in TIERS}
+    return missing_of({name: getattr(rules, name) for name in CONSENT})
+
+
+def missing_of(given: dict[str, Any]) -> dict[str, list[str]]:
+    """Per tier, the consent rules it depends on that are None in ``given`` (rule name -> rule)."""
+    return {tier: [n for n in NEEDED[tier] if given.get(n) is None] for tier in TIERS}
 
 
 def require_consent(trial: str, rules: ReleaseRules, tier: str) -> None:
@@ -137,7 +142,7 @@ def current(repo: Repository, trial: str) -> ConsentState:
     release = repo.dataset(trial).metadata().get("release") or {}
     raw = (release.get("consent") if isinstance(release, dict) else None) or {}
     rules = {name: raw.get(name) if isinstance(raw, dict) else None for name in CONSENT}
-    return ConsentState(trial, rules, {t: [n for n in NEEDED[t] if rules[n] is None] for t in TIERS})
+    return ConsentState(trial, rules, missing_of(rules))
 
 
 def record(repo: Repository, trial: str, refused: str, file: Path | None = None, none: bool = False,
@@ -232,7 +237,7 @@ def _checked_ids(dataset, file: Path, id_column: str | None, name: str) -> list:
         raise InvalidInput(f"{file}: no such file")
     latest = dataset.version()
     key = latest.record.key
-    keys = latest.to_arrow().column(key)
+    keys = latest.to_arrow([key]).column(key)
     listed = listed_ids(file, str(file), id_column or key, id_column is not None)
     if not listed:
         raise InvalidInput(f"{file}: holds no IDs; if nobody refused {WHAT[name]}, say so with --none --reason TEXT")

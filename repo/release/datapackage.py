@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, TIME
-from ..hashing import sha256_of
 
 if TYPE_CHECKING:
     from .deidentify import Deidentified
@@ -56,8 +55,10 @@ def value_labels(columns: list[dict[str, Any]], current: list[dict[str, Any]] = 
     return found
 
 
-def text(folder: Path, release: Deidentified, about: About, names: dict[str, str], primary_key: str) -> str:
-    """The descriptor of the package in ``folder``, whose data files (``fmt -> name``) are written already."""
+def text(folder: Path, release: Deidentified, about: About, names: dict[str, str], primary_key: str,
+         sha256s: dict[str, str]) -> str:
+    """The descriptor of the package in ``folder``, whose data files (``fmt -> name``, with their SHA-256s) are
+    written already."""
     import json
 
     import frictionless
@@ -65,12 +66,12 @@ def text(folder: Path, release: Deidentified, about: About, names: dict[str, str
     schema = frictionless.Schema.from_descriptor(schema_descriptor(release, about, primary_key))
     resources = [frictionless.resources.TableResource(
         name=_name(f"{about.trial}-csv"), path=names["csv"], format="csv", mediatype=MEDIA_TYPES["csv"],
-        encoding="utf-8", schema=schema, **_stats(folder / names["csv"]),
+        encoding="utf-8", schema=schema, **_stats(folder / names["csv"], sha256s),
         description=f"{release.table.num_rows} participants, one row each, identified by {primary_key}")]
     for fmt in ("parquet", "xpt"):
         resources.append(frictionless.resources.FileResource(
             name=_name(f"{about.trial}-{fmt}"), path=names[fmt], format=fmt, mediatype=MEDIA_TYPES[fmt],
-            description=f"the same rows as {names['csv']}", **_stats(folder / names[fmt])))
+            description=f"the same rows as {names['csv']}", **_stats(folder / names[fmt], sha256s)))
     package = frictionless.Package(
         name=_name(f"{about.trial}-{about.version}-{about.tier}"),
         title=f"{about.title or about.trial} ({about.version}, {about.tier} release)", version=about.version,
@@ -110,8 +111,8 @@ def _categories(release: Deidentified, name: str, labels: dict[Any, str], recodi
     return [{"value": v, **({"label": labels[v]} if unchanged and labels.get(v) else {})} for v in values]
 
 
-def _stats(path: Path) -> dict[str, Any]:
-    return {"hash": f"sha256:{sha256_of(path)}", "bytes": path.stat().st_size}
+def _stats(path: Path, sha256s: dict[str, str]) -> dict[str, Any]:
+    return {"hash": f"sha256:{sha256s[path.name]}", "bytes": path.stat().st_size}
 
 
 def _license(license: str) -> dict[str, str]:

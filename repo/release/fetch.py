@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import IntegrityError, InvalidInput, NotFound
 from ..hashing import sha256_of
 from ..progress import Progress
-from ..storage import RELEASE_REMOTE, RemoteRepository, is_local, remote_directory
+from ..storage import RELEASE_REMOTE, RemoteRepository
 from . import package
 from .record import NAME, ReleaseRecord, package_path, record_path, records
 from .rules import TIERS
@@ -68,9 +68,7 @@ def fetch(url: str, rev: str | None, remote_name: str, trial: str, version: str,
           staging: Path, progress: Progress) -> tuple[ReleaseRecord, list[str]]:
     """Fetch one release into ``staging`` and check it; returns its record and the names of its files."""
     label = f"{trial}@{version} ({tier})"
-    local = Path(url) if is_local(url) else None
-    with RemoteRepository(url, rev, remote=remote_name,
-                          remote_path=remote_directory(local, remote_name) if local else None) as remote:
+    with RemoteRepository(url, rev, remote=remote_name) as remote:
         if not remote.exists(record_path(trial, version, tier)):
             raise NotFound(f"{source} has no {tier} release of {trial}@{version}")
         record = ReleaseRecord.from_json(remote.read_text(record_path(trial, version, tier)))

@@ -113,14 +113,15 @@ def write(folder: Path, release: Deidentified, figures: Disclosure, about: About
                                       xpt_version=xpt_version)
     for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8")
-    (folder / datapackage.NAME).write_text(datapackage.text(folder, release, about, names, RELEASE_ID),
+    hashed = {name: sha256_of(folder / name) for name in names.values()}  # each file hashed once: the data are big
+    (folder / datapackage.NAME).write_text(datapackage.text(folder, release, about, names, RELEASE_ID, hashed),
                                            encoding="utf-8")
-    hashed = {p.name: sha256_of(p) for p in sorted(folder.iterdir())}
+    hashed |= {name: sha256_of(folder / name) for name in [*texts, datapackage.NAME]}
     descriptions = {name: readme.describe(name, xpt_version) for name in [*hashed, *described]}
     (folder / crate.NAME).write_text(crate.text(folder, about, hashed, descriptions, [MANIFEST],
                                                 readme.TIER_WORDS[about.tier][0]), encoding="utf-8")
     advance(1)
-    files = {p.name: sha256_of(p) for p in sorted(folder.iterdir()) if p.name != MANIFEST}
+    files = dict(sorted({**hashed, crate.NAME: sha256_of(folder / crate.NAME)}.items()))
     manifest = Manifest(about.trial, about.version, about.tier, table.num_rows, table.column_names, fingerprint,
                         about.approval["plan_sha256"], files)
     (folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")

@@ -12,7 +12,6 @@ curator, the approver and the tool.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -81,7 +80,3 @@ def records(root: Path, trial: str, tier: str | None = None) -> list[ReleaseReco
     folder = root / "datasets" / trial / "releases"
     found = [ReleaseRecord.from_json(p.read_text()) for p in folder.glob("v*-*.json") if NAME.match(p.name)]
     return sorted((r for r in found if tier is None or r.tier == tier), key=lambda r: (r.number, r.tier))
-
-
-def sha256_text(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None

@@ -10,7 +10,6 @@ and of its ``manifest.json``, in the cache and the release remote.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from .. import storage
@@ -25,15 +24,7 @@ from ..versions import VersionRecord
 
 def remote_dir(root: Path, name: str) -> tuple[str, Path | None]:
     """The remote's URL, and its directory when it is a local one."""
-    url = storage.configured_url(root, name)
-    if not url or not storage.is_local(url):
-        return url, None
-    path = Path(url.removeprefix("file://")).expanduser()
-    return url, Path(os.path.normpath(root / ".dvc" / path)) if not path.is_absolute() else path
-
-
-def object_path(store: Path, md5: str) -> Path:
-    return store / "files" / "md5" / md5[:2] / md5[2:]
+    return storage.configured_url(root, name), storage.remote_directory(root, name)
 
 
 def check(repo: Repository, trial: str, records: list[VersionRecord], result, progress: Progress,
@@ -84,7 +75,7 @@ def _parts(root: Path, record: VersionRecord, remote: Path | None, url: str, has
             result.add(f"{where} in the DVC cache", f"has MD5 {found}, but the version record says {part.md5}")
             sound = False
         if remote is not None:
-            copy = object_path(remote, part.md5)
+            copy = storage.object_path(remote, part.md5)
             if not copy.exists():
                 result.add(f"{where} in the remote {url}", "is missing")
             elif (found := _md5(copy, hashed)) != part.md5:
@@ -117,7 +108,7 @@ def _release(repo: Repository, release: releases.ReleaseRecord, hashed: dict, re
                           f"list different files: {', '.join(extra)}")
     seen = False
     for where, store in stores.items():
-        copies = {name: object_path(store, md5) for name, md5 in listing.items()}
+        copies = {name: storage.object_path(store, md5) for name, md5 in listing.items()}
         present = {name: path for name, path in copies.items() if path.exists()}
         if not present:
             continue
@@ -138,18 +129,16 @@ def _release(repo: Repository, release: releases.ReleaseRecord, hashed: dict, re
 
 def _listing(root: Path, folder: str, stores: dict[str, Path]) -> dict[str, str] | None:
     """File name -> MD5 of the package as DVC stored it (its ``.dir`` object, from whichever copy has it)."""
-    import yaml
-
     try:
-        md5 = yaml.safe_load((root / f"{folder}.dvc").read_text())["outs"][0]["md5"]
-    except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError):
+        md5 = storage.pointer_md5((root / f"{folder}.dvc").read_text())
+    except (OSError, ValueError):
         return None
     for store in stores.values():
-        path = object_path(store, md5)
+        path = storage.object_path(store, md5)
         if path.exists():
             try:
-                return {entry["relpath"]: entry["md5"] for entry in json.loads(path.read_text())}
-            except (ValueError, KeyError, TypeError):
+                return storage.read_listing(path)
+            except ValueError:
                 continue
     return None
 

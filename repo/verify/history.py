@@ -10,10 +10,10 @@ its version's record.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from .. import provenance
+from ..hashing import sha256_if_any
 from ..release import record as releases
 from ..repository import Repository
 from ..versions import VersionRecord, record_path
@@ -48,30 +48,23 @@ def _as_written(repo: Repository, folders: list[str], added: dict[str, str], res
             result.add(rel, f"was deleted (it was added in commit {added[rel][:12]})")
 
 
-def sha256_file(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-
-
 def load(path: Path):
-    """A PROV-JSON document, or None when the file is missing or not PROV-JSON."""
-    from prov.model import ProvDocument
+    """A PROV record read back (``provenance.lineage.Record``), or None when the file is missing or not PROV-JSON."""
+    from ..errors import IntegrityError
+    from ..provenance.lineage import Record
 
     if not path.is_file():
         return None
     try:
-        return ProvDocument.deserialize(content=path.read_text(), format="json")
-    except Exception:  # prov raises several kinds for a damaged document; all mean "unreadable"
+        return Record.read(path.parent, path.name)
+    except IntegrityError:
         return None
 
 
-def attribute(doc, identifier: str, name: str) -> str | None:
-    """One attribute of the record ``identifier`` as text (None when the record or attribute is missing)."""
-    found = doc.get_record(identifier)
-    for record in found or []:
-        for key, value in record.attributes:
-            if str(key) == name:
-                return str(value)
-    return None
+def attribute(record, identifier: str, name: str) -> str | None:
+    """One attribute of the element ``identifier`` as text (None when the element or attribute is missing)."""
+    value = record.attr(identifier, name)
+    return None if value is None else str(value)
 
 
 def _version_chain(root: Path, record: VersionRecord, result) -> None:
@@ -90,7 +83,7 @@ def _version_chain(root: Path, record: VersionRecord, result) -> None:
             result.add(rel, f"{name} is {found}, but {record_path(trial, version)} says {value}")
     if record.parent:
         parent = provenance.record_path(trial, record.parent)
-        want, found = sha256_file(root / parent), attribute(doc, entity, "ipd:previousRecordSha256")
+        want, found = sha256_if_any(root / parent), attribute(doc, entity, "ipd:previousRecordSha256")
         if want is not None and found != want:
             result.add(rel, f"ipd:previousRecordSha256 is {found}, but {parent} hashes to {want}")
     entries = attribute(doc, f"ipd:{trial}/corrections.jsonl#{version}", "ipd:entries")
@@ -108,7 +101,7 @@ def _release_chain(root: Path, release: releases.ReleaseRecord, result) -> None:
         result.add(rel, f"is missing or not PROV-JSON ({named} needs it)")
         return
     source = provenance.record_path(trial, version)
-    want, found = sha256_file(root / source), attribute(doc, f"ipd:{trial}/{version}", "ipd:provenanceRecordSha256")
+    want, found = sha256_if_any(root / source), attribute(doc, f"ipd:{trial}/{version}", "ipd:provenanceRecordSha256")
     if found != want:
         result.add(rel, f"ipd:provenanceRecordSha256 is {found}, but {source} hashes to {want}")
     entity = f"ipd:{trial}/releases/{release.name}"
