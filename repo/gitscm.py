@@ -140,6 +140,14 @@ class Git:
                 added[line.strip()] = commit  # the log runs newest first: the oldest addition wins
         return added
 
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """Whether commit ``older`` is ``newer`` or comes before it in its history."""
+        try:
+            self.repo.git.merge_base("--is-ancestor", older, newer)
+            return True
+        except git.GitCommandError:
+            return False
+
     def blob(self, rev: str, path: str) -> bytes | None:
         """The exact bytes of ``path`` at ``rev`` (None when it is not there)."""
         try:

@@ -144,6 +144,20 @@ def test_relations_between_releases_and_identical_rebuilds(described):
     assert built(described, "t@v2", "commercial")["built"] is False
 
 
+def test_releases_recorded_within_one_second_rebuild_the_same(described, monkeypatch):
+    """Which release came first is read from git history: records carry times to the second only."""
+    from repo.release import build
+
+    monkeypatch.setattr(build, "_now", lambda: "2026-01-01T00:00:00+00:00")
+    built(described, "t@v1", "commercial")
+    second_version(described)
+    first = built(described, "t@v2", "commercial")
+    crate = json.loads((package(described.root, "v2", "commercial") / "ro-crate-metadata.json").read_text())
+    assert next(e for e in crate["@graph"] if e["@id"] == "./")["replaces"] == {"@id": f"{URN}/releases/v1-commercial"}
+    again = built(described, "t@v2", "commercial")
+    assert again["built"] is False and again["files"] == first["files"]
+
+
 def test_status_and_pull_tell_a_holder_their_release_is_obsoleted(described, tmp_path):
     built(described, "t@v1", "commercial")
     out = tmp_path / "data"

@@ -180,14 +180,26 @@ def described(repo: Repository, dataset, metadata: dict, version: str, tier: str
     """
     from . import datapackage, relations
 
-    known = relations.at_build(dataset.records(), records.records(repo.root, dataset.trial, tier), dataset.trial,
-                               version, tier, previous.created if previous else None)
+    shelf = records.records(repo.root, dataset.trial, tier)
+    known = relations.at_build(dataset.records(), shelf, dataset.trial, version, tier,
+                               _recorded_before(repo, previous, shelf) if previous else None)
     return {"license": str(metadata.get("license") or ""),
             "value_labels": datapackage.value_labels(metadata.get("columns", []),
                                                      dataset.metadata().get("columns") or []),
             "relations": known,
             "curator": previous.author if previous else str(repo.scm.identity()),
             "tool": (previous.tool if previous and previous.tool else tool())}
+
+
+def _recorded_before(repo: Repository, release: ReleaseRecord, shelf: list[ReleaseRecord]) -> set[str] | None:
+    """The releases whose records were committed before ``release``'s (by git history, not by the clock: two
+    releases can be recorded within one second); None when its record is not committed yet."""
+    added = repo.scm.added_in(f"datasets/{release.trial}/releases")
+    mine = added.get(records.record_path(release.trial, release.version, release.tier))
+    if mine is None:
+        return None
+    commits = {r.name: added.get(records.record_path(r.trial, r.version, r.tier)) for r in shelf if r.name != release.name}
+    return {name for name, commit in commits.items() if commit and repo.scm.is_ancestor(commit, mine)}
 
 
 def key_variables(metadata: dict, rules) -> dict[str, str]:

@@ -66,11 +66,12 @@ def original_delivery(versions: list[VersionRecord], version: str) -> dict[str, 
 
 
 def at_build(versions: list[VersionRecord], releases: list[ReleaseRecord], trial: str, version: str, tier: str,
-             created: str | None = None) -> list[dict[str, Any]]:
+             recorded_before: set[str] | None = None) -> list[dict[str, Any]]:
     """What a package states: relations that hold from when it is built and never change.
 
-    ``created``: when the release was first recorded (None while it is being
-    built for the first time); only releases recorded before it count.
+    ``recorded_before``: for a release being built again, the names (``vN-TIER``)
+    of the releases recorded before it was (None while it is built for the
+    first time: every release recorded so far); only those count.
     """
     found = [relation(trial_id(trial), IS_VERSION_OF)]
     source = next((r for r in versions if r.version == version), None)
@@ -81,7 +82,7 @@ def at_build(versions: list[VersionRecord], releases: list[ReleaseRecord], trial
         found.append(relation(delivery_id(trial, delivery["file"]), IS_DERIVED_FROM, sha256=delivery["sha256"]))
     number = int(version[1:])
     earlier = [r for r in releases if r.tier == tier and r.number < number
-               and (created is None or r.created < created)]
+               and (recorded_before is None or r.name in recorded_before)]
     if earlier:
         previous = max(earlier, key=lambda r: r.number)
         found.append(relation(release_id(trial, previous.version, tier), IS_NEW_VERSION_OF))
