@@ -53,15 +53,14 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
     if not options.message.strip():
         raise InvalidInput("a version needs a message (--message)")
     dataset = repo.dataset(trial)
-    staged = log.read(log.staged_path(repo.root, trial))
-    if not staged:
-        raise InvalidInput(f"nothing staged for {trial}: stage corrections with `ipd correct {trial} …` first")
+    _staged(repo, trial)
     storage.check_remote(repo.root)
     base = f"datasets/{trial}"
     paths = [base, f"provenance/{trial}", f"expectations/{trial}.json"]
     if (store := storage.remote_path_in_tree(repo.root)) is not None:
         paths.append(store)
     with repo.writing(paths) as txn:
+        staged = _staged(repo, trial)  # again under the lock: a correction staged meanwhile is committed, not lost
         parent = dataset.version()
         with progress.step(f"checking staged corrections against {trial}@{parent.record.version}"):
             _check_stale(parent, staged)
@@ -94,6 +93,13 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         commit_sha = repo.scm.commit(paths, f"{trial} {version}: {options.message}")
         repo.scm.tag(tag_name(trial, version), commit_sha, f"{trial} {version} ({record.fingerprint})")
     return CommitResult(record, applied, len(rewritten.parts), *found.outcome)
+
+
+def _staged(repo: Repository, trial: str) -> list[Correction]:
+    staged = log.read(log.staged_path(repo.root, trial))
+    if not staged:
+        raise InvalidInput(f"nothing staged for {trial}: stage corrections with `ipd correct {trial} …` first")
+    return staged
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -81,20 +83,22 @@ def stage(repo: Repository, trial: str, changes: list[Change]) -> list[Correctio
     """Check every change, then stage them all (or none)."""
     if not changes:
         raise InvalidInput("nothing to stage: give --key/--column/--value, --remove, --add, --add-column or --file")
-    state = current(repo, trial)
-    _check_queries(repo, trial, changes)
-    existing = _existing_records(state, changes)
-    who, now = str(repo.scm.identity()), _now()
-    number = log.next_number(state.staged, "s")
-    made: list[Correction] = []
-    for change in changes:
-        for entry in _entries(state, change, existing, who, now):
-            entry = replace(entry, id=f"s{number}")
-            _check_against_staged(state, entry, change)
-            state.staged.append(entry)
-            made.append(entry)
-            number += 1
-    _write(repo, trial, state.staged, changes)
+    repo.dataset(trial)  # the trial must exist before its folder is locked for writing
+    with _staging(repo, trial):  # read, check and write under one lock: concurrent stagings all count
+        state = current(repo, trial)
+        _check_queries(repo, trial, changes)
+        existing = _existing_records(state, changes)
+        who, now = str(repo.scm.identity()), _now()
+        number = log.next_number(state.staged, "s")
+        made: list[Correction] = []
+        for change in changes:
+            for entry in _entries(state, change, existing, who, now):
+                entry = replace(entry, id=f"s{number}")
+                _check_against_staged(state, entry, change)
+                state.staged.append(entry)
+                made.append(entry)
+                number += 1
+        _write(repo, trial, state.staged, changes)
     return made
 
 
@@ -105,13 +109,15 @@ def staged(repo: Repository, trial: str) -> list[Correction]:
 
 def drop(repo: Repository, trial: str, ids: list[str]) -> list[Correction]:
     """Unstage the entries ``ids`` (or every entry, for ``all``); returns what was dropped."""
-    entries = staged(repo, trial)
-    wanted = {e.id for e in entries} if ids == ["all"] else set(ids)
-    unknown = sorted(wanted - {e.id for e in entries})
-    if unknown:
-        raise NotFound(f"{trial}: nothing staged as {', '.join(unknown)} (see `ipd correct {trial} --list`)")
-    kept = [e for e in entries if e.id not in wanted]
-    _write(repo, trial, kept, [])
+    repo.dataset(trial)
+    with _staging(repo, trial):
+        entries = staged(repo, trial)
+        wanted = {e.id for e in entries} if ids == ["all"] else set(ids)
+        unknown = sorted(wanted - {e.id for e in entries})
+        if unknown:
+            raise NotFound(f"{trial}: nothing staged as {', '.join(unknown)} (see `ipd correct {trial} --list`)")
+        kept = [e for e in entries if e.id not in wanted]
+        _write(repo, trial, kept, [])
     return [e for e in entries if e.id in wanted]
 
 
@@ -263,13 +269,19 @@ def _check_queries(repo: Repository, trial: str, changes: list[Change]) -> None:
 
 # -- writing -----------------------------------------------------------------------------------
 
-def _write(repo: Repository, trial: str, entries: list[Correction], changes: list[Change]) -> None:
-    """Replace the staging area (and keep any supplied files) under the lock, all or nothing."""
+@contextmanager
+def _staging(repo: Repository, trial: str) -> Iterator[None]:
+    """The lock and transaction of one change to the staging area, all or nothing."""
     folder = f"datasets/{trial}"
-    _exclude_from_git(repo)
     with repo.writing([f"{folder}/{log.STAGED}", f"{folder}/{STAGED_FILES}"]):
-        log.write_staged(log.staged_path(repo.root, trial), entries)
-        _keep_supplements(repo.root / folder, entries, changes)
+        _exclude_from_git(repo)
+        yield
+
+
+def _write(repo: Repository, trial: str, entries: list[Correction], changes: list[Change]) -> None:
+    """Replace the staging area (and keep any supplied files); the caller holds ``_staging``."""
+    log.write_staged(log.staged_path(repo.root, trial), entries)
+    _keep_supplements(repo.root / f"datasets/{trial}", entries, changes)
 
 
 def _keep_supplements(folder: Path, entries: list[Correction], changes: list[Change]) -> None:

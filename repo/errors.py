@@ -31,6 +31,10 @@ class RepositoryBusy(RepoError):
     """Another ipd command holds the repository's lock."""
 
 
+class RecoveryNeeded(RepoError):
+    """An interrupted command cannot be undone by itself: commits it did not make were added on top."""
+
+
 class StorageError(RepoError):
     """The DVC cache or a remote could not be read or written."""
 

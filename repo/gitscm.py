@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,13 @@ class Identity:
         return f"{self.name} <{self.email}>"
 
 
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    message: str
+    paths: list[str]  # the files it changed
+
+
 class Git:
     """A git work tree, with just the operations ipd needs."""
 
@@ -43,6 +50,7 @@ class Git:
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise RepoError(f"{root} is not a git repository") from exc
         self.root = Path(self.repo.working_tree_dir)
+        self.on_commit: Callable[[str], None] | None = None  # told each message before its commit is made
 
     @staticmethod
     def init(root: Path) -> Git:
@@ -72,6 +80,8 @@ class Git:
 
     def commit(self, paths: list[str], message: str) -> str:
         """Commit exactly these paths (additions and deletions); anything else the user staged stays staged."""
+        if self.on_commit is not None:
+            self.on_commit(message)
         who = self.identity()
         env = {"GIT_AUTHOR_NAME": who.name, "GIT_AUTHOR_EMAIL": who.email,
                "GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email}
@@ -105,7 +115,7 @@ class Git:
         """The commit that first added ``path``: how a version is found without its tag."""
         out = self.repo.git.log("--diff-filter=A", "--format=%H", "--", path)
         lines = out.split()
-        return lines[-1] if lines else None
+        return lines[0] if lines else None  # the newest: an addition an undo took back was added again
 
     def read(self, rev: str, path: str) -> str:
         try:
@@ -137,8 +147,39 @@ class Git:
             if line.startswith("commit "):
                 commit = line.split()[1]
             elif line.strip():
-                added[line.strip()] = commit  # the log runs newest first: the oldest addition wins
+                added.setdefault(line.strip(), commit)  # newest first: an addition undone and made again counts once
         return added
+
+    def deleted_in(self, *folders: str) -> dict[str, Commit]:
+        """Path -> the newest commit that deleted it, for every file ever deleted under ``folders``."""
+        if self.head() is None:
+            return {}
+        out = self.repo.git.log("--diff-filter=D", "--format=%x00%H%x01%B%x01", "--name-only", "--no-renames",
+                                "--", *folders)
+        deleted: dict[str, Commit] = {}
+        for chunk in out.split("\0")[1:]:
+            sha, message, names = chunk.split("\x01")
+            for name in (n.strip() for n in names.splitlines()):
+                if name:
+                    deleted.setdefault(name, Commit(sha, message.strip(), []))
+        return deleted
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit ``ref`` points at, or None when it does not exist (a branch with no commits yet)."""
+        try:
+            return self.repo.git.rev_parse("--verify", "-q", f"{ref}^{{commit}}")
+        except git.GitCommandError:
+            return None
+
+    def commits_between(self, base: str | None, tip: str) -> list[Commit]:
+        """The commits in ``tip``'s history that are not in ``base``'s (all of them when ``base`` is None)."""
+        span = f"{base}..{tip}" if base else tip
+        out = self.repo.git.log("--format=%x00%H%x01%B%x01", "--name-only", "--no-renames", span)
+        commits = []
+        for chunk in out.split("\0")[1:]:
+            sha, message, names = chunk.split("\x01")
+            commits.append(Commit(sha, message.strip(), [n for n in names.splitlines() if n.strip()]))
+        return commits
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         """Whether commit ``older`` is ``newer`` or comes before it in its history."""

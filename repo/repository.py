@@ -68,13 +68,7 @@ class Repository:
 
     @classmethod
     def find(cls, path: str | Path = ".") -> Repository:
-        start = Path(path).resolve()
-        if not start.exists():
-            raise NotARepository(f"{path}: no such directory")
-        for candidate in (start, *start.parents):
-            if (candidate / SETTINGS).is_file() and (candidate / ".dvc").is_dir():
-                return cls(candidate)
-        raise NotARepository(f"{path} is not inside an ipd repository (run `ipd init` first)")
+        return cls(find_root(path))
 
     @classmethod
     def init(cls, path: str | Path = ".", remote: str | None = None, release_remote: str | None = None) -> InitResult:
@@ -127,8 +121,50 @@ class Repository:
                 yield txn
 
 
+def find_root(path: str | Path = ".") -> Path:
+    """The repository holding ``path``: the nearest folder upwards with ``ipd.toml`` and ``.dvc/``."""
+    start = Path(path).resolve()
+    if not start.exists():
+        raise NotARepository(f"{path}: no such directory")
+    for candidate in (start, *start.parents):
+        if (candidate / SETTINGS).is_file() and (candidate / ".dvc").is_dir():
+            return candidate
+    raise NotARepository(f"{path} is not inside an ipd repository (run `ipd init` first)")
+
+
+@dataclass(frozen=True)
+class Recovered:
+    root: Path
+    interrupted: bool  # whether a command had been interrupted at all
+    how: str  # "none", "rolled back", "undone in a new commit", "forgotten"
+    commit: str | None = None  # the new commit that undid it
+
+
+def recover(path: str | Path = ".", forget: bool = False) -> Recovered:
+    """Deal with a command that was interrupted part-way, as the curator chooses.
+
+    Ordinarily any ipd command rolls such a change back by itself. It stops and asks when
+    commits someone else made came after the interrupted command's own: then ``recover``
+    undoes the change in a new commit on top of theirs, or (``forget``) keeps everything as it is.
+    """
+    root = find_root(path)
+    scm = Git(root)
+    with _locked(scm, undo_interrupted=False):
+        txn = Transaction(scm)
+        if not txn.pending():
+            return Recovered(root, False, "none")
+        if forget:
+            txn.forget()
+            return Recovered(root, True, "forgotten")
+        history = txn.history(txn.journal())
+        if history.ours and history.theirs:
+            return Recovered(root, True, "undone in a new commit", txn.undo_in_new_commit())
+        txn.rollback()
+        return Recovered(root, True, "rolled back")
+
+
 @contextmanager
-def _locked(scm: Git) -> Iterator[None]:
+def _locked(scm: Git, undo_interrupted: bool = True) -> Iterator[None]:
     lock = FileLock(scm.git_dir / "ipd" / "lock")
     (scm.git_dir / "ipd").mkdir(exist_ok=True)
     try:
@@ -139,7 +175,7 @@ def _locked(scm: Git) -> Iterator[None]:
         ) from exc
     try:
         pending = Transaction(scm)
-        if pending.pending():
+        if undo_interrupted and pending.pending():
             pending.rollback()  # an earlier command was killed part-way: undo it first
         yield
     finally:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import repo
 from repo.cli import app
 
 DATA = Path(__file__).parent / "data"
@@ -82,3 +85,46 @@ def tmp_repo(tmp_path) -> TmpRepo:
     result = ipd("init", root, "--remote", remote)
     assert result.exit_code == 0, result.output + result.stderr
     return TmpRepo(root, remote)
+
+
+# -- separate processes, for kills and concurrency ------------------------------------------------
+
+JOURNAL = ".git/ipd/journal.json"
+
+
+def start_ipd(root: Path, *args: str | Path, **env: str) -> subprocess.Popen:
+    """``ipd ARGS --repo ROOT`` as a separate process (in its own process group, so a kill takes its git
+    children too), with the test's HOME, git identity and lock timeout."""
+    return subprocess.Popen([sys.executable, "-m", "repo", *map(str, args), "--repo", str(root)],
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def one_line_error(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def assert_sound(root: Path, trial: str) -> list[str]:
+    """Every version of ``trial`` has its tag and verifies, and the work tree is clean; returns the versions."""
+    dataset = repo.open(root).dataset(trial)
+    versions = [r.version for r in dataset.records()]
+    assert versions == [f"v{n}" for n in range(1, len(versions) + 1)]
+    assert sorted(git(root, "tag", "--list", f"{trial}/*").split()) == sorted(f"{trial}/{v}" for v in versions)
+    for version in versions:
+        dataset.version(version).verify()
+    assert git(root, "status", "--porcelain") == ""
+    assert not (root / ".git/ipd/journal.json").exists()
+    return versions
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = 60) -> bool:
+    """Wait until ``path`` exists (True) or the process has ended (False)."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if path.exists():
+            return True
+        time.sleep(0.005)
+    return path.exists()

@@ -18,7 +18,7 @@ import pytest
 from filelock import FileLock
 
 import repo
-from conftest import git
+from conftest import JOURNAL, assert_sound, git, one_line_error, start_ipd, wait_for
 
 ROWS = 200_000  # enough for an ingest to take a couple of seconds, so kills land part-way
 
@@ -43,34 +43,6 @@ def _csv(path: Path, rows: dict) -> Path:
     return path
 
 
-def start_ipd(root: Path, *args: str | Path, **env: str) -> subprocess.Popen:
-    """``ipd ARGS --repo ROOT`` as a separate process (in its own process group, so a kill takes its git
-    children too), with the test's HOME, git identity and lock timeout."""
-    return subprocess.Popen([sys.executable, "-m", "repo", *map(str, args), "--repo", str(root)],
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-
-
-def one_line_error(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), stderr
-    assert "Traceback" not in stderr
-    return lines[0]
-
-
-def assert_sound(root: Path, trial: str) -> list[str]:
-    """Every version of ``trial`` has its tag and verifies, and the work tree is clean; returns the versions."""
-    dataset = repo.open(root).dataset(trial)
-    versions = [r.version for r in dataset.records()]
-    assert versions == [f"v{n}" for n in range(1, len(versions) + 1)]
-    assert sorted(git(root, "tag", "--list", f"{trial}/*").split()) == sorted(f"{trial}/{v}" for v in versions)
-    for version in versions:
-        dataset.version(version).verify()
-    assert git(root, "status", "--porcelain") == ""
-    assert not (root / ".git/ipd/journal.json").exists()
-    return versions
-
-
 @pytest.fixture
 def t1(tmp_repo, tmp_path):
     tmp_repo.ingest("t1", _csv(tmp_path / "d1.csv", {"id": [1, 2, 3], "sbp": [120, 135, 128]}), "--key", "id")
@@ -78,16 +50,6 @@ def t1(tmp_repo, tmp_path):
 
 
 # -- killed part-way -------------------------------------------------------------------------------------
-
-def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 60) -> bool:
-    """Wait until ``path`` exists (True) or the process has ended (False)."""
-    deadline = time.monotonic() + timeout
-    while process.poll() is None and time.monotonic() < deadline:
-        if path.exists():
-            return True
-        time.sleep(0.005)
-    return path.exists()
-
 
 def _kill_ingest(tmp_repo, trial: str, delivery: Path, trigger: str | None, delay: float | None,
                  *options: str) -> dict:
@@ -99,7 +61,7 @@ def _kill_ingest(tmp_repo, trial: str, delivery: Path, trigger: str | None, dela
     before = tmp_repo.state()
     process = start_ipd(root, "ingest", trial, delivery, *options)
     if trigger:
-        assert _wait_for(root / trigger, process) or process.wait() == 0, process.communicate()
+        assert wait_for(root / trigger, process) or process.wait() == 0, process.communicate()
     if delay is None:
         process.wait(timeout=120)
     time.sleep(delay or 0)
@@ -124,7 +86,6 @@ def _check_outcome(tmp_repo, trial: str, outcome: dict, versions: int) -> int:
     return versions + 1
 
 
-JOURNAL = ".git/ipd/journal.json"
 
 
 def test_an_ingest_killed_part_way_leaves_the_repository_as_it_was(tmp_repo, tmp_path, big_deliveries):

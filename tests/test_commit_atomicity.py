@@ -12,8 +12,7 @@ import pyarrow.csv as pacsv
 import pytest
 
 import repo
-from conftest import git
-from test_atomicity import JOURNAL, _wait_for, assert_sound, start_ipd
+from conftest import JOURNAL, assert_sound, git, start_ipd, wait_for
 
 ROWS = 200_000
 
@@ -37,7 +36,7 @@ def _kill_commit(tmp_repo, trigger: str, delay: float) -> dict:
     root = tmp_repo.root
     before = tmp_repo.state()
     process = start_ipd(root, "commit", "big", "-m", "100 corrections")
-    assert _wait_for(root / trigger, process) or process.wait() == 0, process.communicate()
+    assert wait_for(root / trigger, process) or process.wait() == 0, process.communicate()
     time.sleep(delay)
     exited = process.poll() is not None
     if not exited:

@@ -8,6 +8,7 @@ known to GX, the columns exist, the arguments parse.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,22 +25,33 @@ class SuiteChange:
     count: int  # expectations in the suite afterwards
 
 
-def _commit(repo: Repository, trial: str, suite: dict[str, Any], message: str) -> None:
+def _edit(repo: Repository, trial: str, change: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    """Read the suite, ``change`` it and commit it, all under the lock, so concurrent edits all count.
+
+    ``change`` edits the suite in place and returns the commit message.
+    """
     path = f"expectations/{trial}.json"
     with repo.writing([path]):
+        suite = suites.load(repo.root / path)
+        message = change(suite)
         suites.save(repo.root / path, suite)
         repo.scm.commit([path], f"{trial}: {message}")
+    return suite
 
 
 def baseline(repo: Repository, trial: str, replace: bool = False) -> SuiteChange:
     """Write the suite ipd proposes from the data dictionary of the latest version."""
     dataset = repo.dataset(trial)
-    path = suites.suite_path(repo.root, trial)
-    if path.exists() and not replace:
-        raise InvalidInput(f"expectations/{trial}.json already exists; use --replace to write the baseline over it")
-    version = dataset.version().record.version
-    suite = suites.baseline(trial, dataset.metadata(), version)
-    _commit(repo, trial, suite, f"baseline expectation suite from {version}")
+    relative = f"expectations/{trial}.json"
+    with repo.writing([relative]):
+        if suites.suite_path(repo.root, trial).exists() and not replace:
+            raise InvalidInput(f"{relative} already exists; use --replace to write the baseline over it")
+        version = dataset.version().record.version
+        suite = suites.baseline(trial, dataset.metadata(), version)
+        suites.save(repo.root / relative, suite)
+        if not repo.scm.has_changes([relative]):
+            return SuiteChange(trial, "unchanged", None, len(suite["expectations"]))
+        repo.scm.commit([relative], f"{trial}: baseline expectation suite from {version}")
     return SuiteChange(trial, "baseline", None, len(suite["expectations"]))
 
 
@@ -61,28 +73,34 @@ def add(repo: Repository, trial: str, kind: str, kwargs: dict[str, Any], notes: 
     from . import gxsuite
 
     dataset = repo.dataset(trial)
-    suite = suites.load(suites.suite_path(repo.root, trial))
     entry = suites.expectation(kind, **kwargs)
     if notes:
         entry["meta"]["notes"] = notes
     gxsuite.check_types([entry])
     gxsuite.check_arguments(entry)
     suites.check_columns({"expectations": [entry]}, dataset.version().record.columns, f"expectations/{trial}.json")
-    suite["expectations"].append(entry)
-    columns = ", ".join(suites.referenced_columns(entry))
-    _commit(repo, trial, suite, f"expect {kind}({columns})")
+
+    def append(suite: dict[str, Any]) -> str:
+        suite["expectations"].append(entry)
+        return f"expect {kind}({', '.join(suites.referenced_columns(entry))})"
+
+    suite = _edit(repo, trial, append)
     return SuiteChange(trial, "add", entry, len(suite["expectations"]))
 
 
 def remove(repo: Repository, trial: str, number: int) -> SuiteChange:
     repo.dataset(trial)
-    suite = suites.load(suites.suite_path(repo.root, trial))
-    if not 1 <= number <= len(suite["expectations"]):
-        raise InvalidInput(f"expectations/{trial}.json has no expectation {number} "
-                           f"(it has {len(suite['expectations'])}; see `ipd expect list {trial}`)")
-    entry = suite["expectations"].pop(number - 1)
-    _commit(repo, trial, suite, f"remove expectation {number}, {entry['type']}")
-    return SuiteChange(trial, "remove", entry, len(suite["expectations"]))
+    removed: list[dict[str, Any]] = []
+
+    def pop(suite: dict[str, Any]) -> str:
+        if not 1 <= number <= len(suite["expectations"]):
+            raise InvalidInput(f"expectations/{trial}.json has no expectation {number} "
+                               f"(it has {len(suite['expectations'])}; see `ipd expect list {trial}`)")
+        removed.append(suite["expectations"].pop(number - 1))
+        return f"remove expectation {number}, {removed[0]['type']}"
+
+    suite = _edit(repo, trial, pop)
+    return SuiteChange(trial, "remove", removed[0], len(suite["expectations"]))
 
 
 def listing(repo: Repository, trial: str) -> list[dict[str, Any]]:

@@ -91,7 +91,8 @@ def baseline(
     from ..checks.expect import baseline as run
 
     change = run(open_repository(repo), trial, replace)
-    out.print(f"expectations/{change.trial}.json: baseline suite of {change.count} expectations")
+    unchanged = " (it was already the baseline: nothing changed)" if change.action == "unchanged" else ""
+    out.print(f"expectations/{change.trial}.json: baseline suite of {change.count} expectations{unchanged}")
 
 
 @_expect_command

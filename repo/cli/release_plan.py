@@ -48,7 +48,10 @@ def _render(result, saved) -> None:
 
     rules = result.rules
     label = f"{result.trial}@{result.version}"
-    if saved:
+    if saved and saved.commit is None:
+        out.print(f"The release rules in datasets/{result.trial}/dataset.yaml are already the proposal: "
+                  "nothing changed.")
+    elif saved:
         replaced = " (replacing the previous ones)" if saved.replaced else ""
         out.print(f"Saved the proposed release rules into datasets/{result.trial}/dataset.yaml{replaced}; "
                   "review and edit them there.")

@@ -57,6 +57,32 @@ def remote(
 
 
 @command
+def recover(
+    forget: Annotated[bool, typer.Option("--forget", help="Keep the repository as it is now: drop the interrupted "
+                                         "command's journal without undoing anything.")] = False,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """Undo a command that was interrupted part-way, when commits of yours came after it."""
+    from dataclasses import asdict
+
+    from ..repository import recover as run
+
+    result = run(repo, forget)
+    if json:
+        emit_json({**asdict(result), "root": str(result.root)})
+        return
+    if not result.interrupted:
+        out.print(f"{result.root}: no interrupted command; nothing to recover")
+    elif result.commit:
+        out.print(f"Undid the interrupted command in commit {result.commit[:12]}; your commits are kept")
+    elif result.how == "forgotten":
+        out.print("Kept the repository as it is; the interrupted command's journal is gone")
+    else:
+        out.print(f"Undid the interrupted command ({result.how})")
+
+
+@command
 def ingest(
     trial: Annotated[str, typer.Argument(help="Trial name, e.g. actg175.")],
     file: Annotated[Path, typer.Argument(help="The delivery: CSV/TSV, Excel, Parquet, SAS, Stata or SPSS.")],

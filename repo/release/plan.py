@@ -68,7 +68,7 @@ class SavedProposal:
     version: str
     rules: ReleaseRules
     replaced: bool
-    commit: str
+    commit: str | None  # None when the rules saved were the rules already there: nothing changed
 
 
 def _tiers_json(plan: Plan) -> dict[str, Any]:
@@ -163,8 +163,14 @@ def save_proposal(repo: Repository, trial: str, version: str | None = None, repl
     rulebook.load({**metadata, "release": written}, table.column_names)  # what is saved must load as it is
     with repo.writing([relative]):
         current = dataset.metadata()
+        had_rules = rulebook.has_rules(current)  # again, under the lock: another curator may have saved meanwhile
+        if had_rules and not replace:
+            raise InvalidInput(f"{relative} already has release rules: edit them there, or replace them with the "
+                               "proposal (--replace)")
         current["release"] = written
         dataset.metadata_path.write_text(dump_metadata(current))
+        if not repo.scm.has_changes([relative]):
+            return SavedProposal(trial, name, rules, had_rules, None)
         commit = repo.scm.commit([relative], f"Release rules for {trial} proposed from {trial}@{name}"
                                              f"{' (replacing the previous rules)' if had_rules else ''}")
     return SavedProposal(trial, name, rules, had_rules, commit)

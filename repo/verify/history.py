@@ -16,6 +16,7 @@ from .. import provenance
 from ..hashing import sha256_if_any
 from ..release import record as releases
 from ..repository import Repository
+from ..transaction import UNDO_PREFIX
 from ..versions import VersionRecord, record_path
 
 
@@ -43,9 +44,22 @@ def _as_written(repo: Repository, folders: list[str], added: dict[str, str], res
         elif repo.scm.blob(commit, rel) != (root / rel).read_bytes():
             result.add(rel, f"differs from the record added in commit {commit[:12]}: "
                             "it was edited after it was written")
+    deletions = repo.scm.deleted_in(*folders)
     for rel in sorted(set(added) - set(present)):
-        if rel.endswith(".json") and not (root / rel).exists():
+        if rel.endswith(".json") and not (root / rel).exists() and not _undone(repo, deletions.get(rel), added[rel]):
             result.add(rel, f"was deleted (it was added in commit {added[rel][:12]})")
+    for rel in present:
+        deletion = deletions.get(rel)
+        if deletion is not None and rel in added and not deletion.message.startswith(UNDO_PREFIX):
+            result.add(rel, f"was deleted in commit {deletion.sha[:12]} and added again in commit "
+                            f"{added[rel][:12]}: records are written once")
+
+
+def _undone(repo: Repository, deletion, added: str) -> bool:
+    """Whether ``ipd recover`` took the record back with the interrupted command that wrote it (so it is no
+    version): the commit that deleted it, after its addition, says so."""
+    return (deletion is not None and deletion.message.startswith(UNDO_PREFIX)
+            and repo.scm.is_ancestor(added, deletion.sha))
 
 
 def load(path: Path):
