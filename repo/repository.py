@@ -19,7 +19,7 @@ import tomlkit
 from filelock import FileLock, Timeout
 
 from . import storage, workflow
-from .errors import InvalidInput, NotARepository, NotFound, RepoError, RepositoryBusy
+from .errors import InvalidInput, NotARepository, NotFound, RepositoryBusy
 from .gitscm import Git
 from .refs import check_trial_name
 from .transaction import Transaction, transaction
