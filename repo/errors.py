@@ -8,6 +8,10 @@ these where those libraries are called, so no foreign traceback escapes.
 
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import Iterable
+
 
 class RepoError(Exception):
     """A problem the user can fix; the message says what is wrong and where."""
@@ -43,3 +47,27 @@ class IntegrityError(RepoError):
     """Data that do not match their recorded fingerprint or hash."""
 
     exit_code = 1
+
+
+def disk_full(errors: Iterable[BaseException | None]) -> str | None:
+    """``"no space left on device: MOUNT is full"`` when any of ``errors`` (or what caused them) is
+    ENOSPC, naming the file system that is full; None otherwise. A full disk is the user's to fix,
+    so it is said as such, not as an internal error or a page of failed transfers."""
+    for error in errors:
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+                path = error.filename2 or error.filename
+                return f"no space left on device: {_mount(str(path))} is full" if path else \
+                    "no space left on device"
+            error = error.__cause__ or error.__context__
+    return None
+
+
+def _mount(path: str) -> str:
+    """The mount point holding ``path``: what is full is the file system, not the one file."""
+    place = os.path.abspath(path)
+    while not os.path.ismount(place) and os.path.dirname(place) != place:
+        place = os.path.dirname(place)
+    return place

@@ -72,38 +72,51 @@ def read(path: Path) -> Delivery:
 
 
 def _name_unnamed(delivery: Delivery) -> None:
-    """Name unnamed columns by position, as DuckDB does for CSV (column00, column01, …).
+    """Name an unnamed first column by its position, as DuckDB does for CSV (column00, column01, …).
 
     Statistical packages write row names as an unnamed first column (R's write.csv
-    does); refusing them would refuse common real deliveries, so they are named and
-    the dictionary says so.
+    does); refusing them would refuse common real deliveries, so that column is named
+    and the dictionary says so. Any other unnamed column is an export gone wrong.
     """
     names = delivery.table.column_names
-    width = len(str(len(names) - 1))
-    for index, name in enumerate(names):
-        if not name.strip():
-            names[index] = f"column{index:0{width}d}"
-            delivery.unnamed.append(names[index])
+    if names and not names[0].strip():
+        names[0] = f"column{0:0{len(str(len(names) - 1))}d}"
+        delivery.unnamed.append(names[0])
     delivery.table = delivery.table.rename_columns(names)
 
 
 def _check_names(path: Path, names: list[str]) -> None:
+    """Refuse a header ipd could only use by renaming behind the curator's back."""
     seen: set[str] = set()
-    for name in names:
+    for index, name in enumerate(names):
+        if not name.strip() and index > 0:
+            after = f" (after {names[index - 1]!r})" if names[index - 1].strip() else ""
+            raise InvalidInput(f"{path}: column {index + 1} of the header has no name{after}: name it, "
+                               "or leave it out of the delivery")
         if name in seen and name.strip():
             raise InvalidInput(f"{path}: column {name!r} appears twice")
         seen.add(name)
+    if names and not names[0].strip():
+        given = f"column{0:0{len(str(len(names) - 1))}d}"
+        if given in seen:
+            raise InvalidInput(f"{path}: column 1 of the header has no name, and the name ipd gives it "
+                               f"({given!r}) is taken by another column: name it in the delivery")
 
 
-def _delivered_header(con, path: Path, delimiter: str | None) -> list[str]:
-    """The header as written: DuckDB renames repeated (sbp_1) and empty (column1) names silently."""
-    import csv
-
+def _delivered_header(con, path: Path, delimiter: str | None) -> tuple[list[str], str]:
+    """The header as written, and the delimiter: DuckDB renames repeated (sbp_1) and empty (column1) names silently."""
     sniffed_delimiter, quote = con.sql("SELECT Delimiter, Quote FROM sniff_csv($path)",
                                        params={"path": str(path)}).fetchall()[0]
     quote = '"' if quote in ("", "(empty)") else quote
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-        return next(csv.reader(handle, delimiter=delimiter or sniffed_delimiter, quotechar=quote), [])
+    delimiter = delimiter or sniffed_delimiter
+    return _first_row(path, delimiter, quote), delimiter
+
+
+def _first_row(path: Path, delimiter: str, quote: str = '"') -> list[str]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:  # -sig: Excel writes a BOM
+        return next(csv.reader(handle, delimiter=delimiter, quotechar=quote), [])
 
 
 def _read_text(path: Path, delimiter: str | None) -> Delivery:
@@ -113,12 +126,33 @@ def _read_text(path: Path, delimiter: str | None) -> Delivery:
     if delimiter:
         options["delimiter"] = delimiter
     con = duckdb.connect()
-    header = _delivered_header(con, path, delimiter)
+    header, used = _delivered_header(con, path, delimiter)
     _check_names(path, header)
     table = con.read_csv(str(path), **options).to_arrow_table()
+    if len(header) != table.num_columns or table.num_rows == 0 or table.num_columns == 1:
+        _check_widths(path, used, len(header))  # the sniffer may have guessed a layout: find the ragged line
+        if table.num_columns == 1 and delimiter is None and len(_first_row(path, ",")) > 1:
+            _check_widths(path, ",", len(_first_row(path, ",")))  # whole lines as one column: a comma file
     if len(header) == table.num_columns:  # unnamed columns get the same names whatever the format
         table = table.rename_columns(header)
     return Delivery(table, "tsv" if delimiter == "\t" else "csv")
+
+
+def _check_widths(path: Path, delimiter: str, width: int) -> None:
+    """Refuse, naming the line, a row with more or fewer fields than the header.
+
+    DuckDB's sniffer takes a ragged file for some other layout (the widest row as the
+    header, or one column of whole lines) rather than failing, so this runs when what
+    it read looks like that; only then, as it reads the file in Python.
+    """
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        next(reader, None)
+        for row in reader:
+            if row and len(row) != width:
+                raise InvalidInput(f"{path}, line {reader.line_num}: {len(row)} fields, but the header has {width}")
 
 
 def _read_csv(path: Path) -> Delivery:

@@ -133,7 +133,7 @@ def queries(repo: Repository, trial: str, status: str | None = None) -> list[Que
 def split_id(qid: str) -> str:
     """The trial a query id belongs to: ``actg175-q3`` -> ``actg175``."""
     trial, sep, number = qid.rpartition("-q")
-    if not sep or not number.isdigit() or not TRIAL_NAME.match(trial):
+    if not sep or not number.isdigit() or not TRIAL_NAME.fullmatch(trial):
         raise InvalidInput(f"invalid query id {qid!r}: query ids look like TRIAL-qN, e.g. actg175-q3")
     return trial
 

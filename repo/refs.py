@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from .errors import InvalidInput
 
-TRIAL_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-VERSION_NAME = re.compile(r"^v([1-9][0-9]*)$")
+TRIAL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")  # matched whole (fullmatch): "$" would allow a newline
+VERSION_NAME = re.compile(r"v([1-9][0-9]*)")
 
 
 def check_trial_name(name: str) -> str:
-    if not TRIAL_NAME.match(name):
+    if not TRIAL_NAME.fullmatch(name):
         raise InvalidInput(
             f"invalid trial name {name!r}: use lower-case letters, digits, '-' or '_', "
             "starting with a letter (at most 64 characters)"
@@ -21,7 +21,7 @@ def check_trial_name(name: str) -> str:
 
 
 def version_number(version: str) -> int:
-    match = VERSION_NAME.match(version)
+    match = VERSION_NAME.fullmatch(version)
     if not match:
         raise InvalidInput(f"invalid version {version!r}: versions are named v1, v2, …")
     return int(match.group(1))

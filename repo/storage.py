@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .errors import StorageError
+from .errors import StorageError, disk_full
 
 RESTRICTED_REMOTE = "restricted"
 RELEASE_REMOTE = "release"  # de-identified releases only: can be granted to requestors on its own
@@ -30,13 +30,43 @@ def short_id(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
+DVC_LOGGERS = ("dvc", "dvc_data", "dvc_objects")
+
+
+class _Said(logging.Handler):
+    """What DVC's loggers would have printed, kept for the one-line error instead."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def errors(self) -> list[BaseException | None]:
+        return [r.exc_info[1] for r in self.records if r.exc_info]
+
+
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """DVC talks to the terminal; ipd's core never does."""
-    logging.getLogger("dvc").setLevel(logging.CRITICAL)
+def _quiet() -> Iterator[_Said]:
+    """DVC talks to the terminal (a failed push logs a line per file); ipd's core never does."""
+    said = _Said()
+    saved = []
+    for name in DVC_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers[:], logger.level, logger.propagate))
+        logger.handlers[:] = [said]
+        logger.setLevel(logging.ERROR)
+        logger.propagate = False
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        yield
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            yield said
+    finally:
+        for logger, handlers, level, propagate in saved:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
 
 
 @contextlib.contextmanager
@@ -45,11 +75,13 @@ def _dvc(root: Path, action: str) -> Iterator[object]:
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    try:
-        with _quiet(), Repo(str(root)) as repo:
-            yield repo
-    except (DvcException, OSError) as exc:
-        raise StorageError(f"{action} failed: {_one_line(exc)}") from exc
+    with _quiet() as said:
+        try:
+            with Repo(str(root)) as repo:
+                yield repo
+        except (DvcException, OSError) as exc:
+            full = disk_full([exc, *said.errors()])
+            raise StorageError(f"{action} failed: {full or _one_line(exc)}") from exc
 
 
 def _one_line(exc: BaseException) -> str:

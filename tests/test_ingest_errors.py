@@ -128,13 +128,16 @@ def test_a_column_twice_or_without_a_name(tmp_repo, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    twice, unnamed = tmp_path / "twice.parquet", tmp_path / "unnamed.parquet"
+    twice, unnamed, first = (tmp_path / f"{n}.parquet" for n in ("twice", "unnamed", "first"))
     pq.write_table(pa.Table.from_arrays([pa.array([1]), pa.array([2]), pa.array([3])], ["id", "sbp", "sbp"]), twice)
     pq.write_table(pa.Table.from_arrays([pa.array([1]), pa.array([2])], ["id", " "]), unnamed)
+    pq.write_table(pa.Table.from_arrays([pa.array([7]), pa.array([1]), pa.array([2])], ["", "id", "sbp"]), first)
     line = refused(tmp_repo, "t1", twice, "--key", "id")  # pyarrow itself refuses to read it
     assert line.startswith(f"error: {twice}: ") and "sbp" in line
-    tmp_repo.ingest("t1", unnamed, "--key", "id")  # named by position, as R's row names in a CSV are
-    assert repo.open(tmp_repo.root).dataset("t1").version().record.columns == ["id", "column1"]
+    assert refused(tmp_repo, "t1", unnamed, "--key", "id") == (
+        f"error: {unnamed}: column 2 of the header has no name (after 'id'): name it, or leave it out of the delivery")
+    tmp_repo.ingest("t1", first, "--key", "id")  # named by position, as R's row names in a CSV are
+    assert repo.open(tmp_repo.root).dataset("t1").version().record.columns == ["column0", "id", "sbp"]
 
 
 def test_a_csv_header_with_a_column_twice(tmp_repo, tmp_path):
@@ -144,13 +147,47 @@ def test_a_csv_header_with_a_column_twice(tmp_repo, tmp_path):
     assert refused(tmp_repo, "t1", path, "--key", "id") == f"error: {path}: column 'sbp' appears twice"
 
 
-def test_an_unnamed_csv_column_is_named_by_position_and_noted(tmp_repo, tmp_path):
+def test_an_unnamed_first_csv_column_is_named_by_position_and_noted(tmp_repo, tmp_path):
+    """R's write.csv writes row names as an unnamed first column: common in real deliveries."""
     path = tmp_path / "header.csv"
-    path.write_text("id,,sbp\n1,120,121\n2,130,131\n")
+    path.write_text('"","id","sbp"\n"1",1,121\n"2",2,131\n')
     tmp_repo.ingest("t1", path, "--key", "id")
     columns = repo.open(tmp_repo.root).dataset("t1").metadata()["columns"]
     assert [(c["name"], c.get("note")) for c in columns] == [
-        ("id", None), ("column1", "unnamed in the delivery; named by its position"), ("sbp", None)]
+        ("column0", "unnamed in the delivery; named by its position"), ("id", None), ("sbp", None)]
+
+
+def test_any_other_unnamed_csv_column_is_refused_naming_its_position(tmp_repo, tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("id,,sbp,column1\n1,120,121,5\n2,130,131,6\n")
+    assert refused(tmp_repo, "t1", path, "--key", "id") == (
+        f"error: {path}: column 2 of the header has no name (after 'id'): name it, or leave it out of the delivery")
+
+
+def test_an_unnamed_first_column_whose_given_name_is_taken_is_refused(tmp_repo, tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text(",id,column0\n1,1,5\n2,2,6\n")
+    assert refused(tmp_repo, "t1", path, "--key", "id") == (
+        f"error: {path}: column 1 of the header has no name, and the name ipd gives it ('column0') is taken by "
+        "another column: name it in the delivery")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_repo, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffid,sbp\n1,120\n2,130\n".encode("utf-8"))
+    tmp_repo.ingest("t1", path, "--key", "id")
+    assert repo.open(tmp_repo.root).dataset("t1").version().record.columns == ["id", "sbp"]
+
+
+@pytest.mark.parametrize("rows, line, fields", [
+    (["1,120,80", "2,130", "3,140,90"], 3, 2),             # a short row: DuckDB reads one column of whole lines
+    (["1,120,80", "2,130,85", "3,140,90,7"], 4, 4),        # a long row: DuckDB takes it for the header
+])
+def test_a_ragged_csv_names_the_line(tmp_repo, tmp_path, rows, line, fields):
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(["id,sbp,dbp", *rows]) + "\n")
+    assert refused(tmp_repo, "t1", path, "--key", "id") == (
+        f"error: {path}, line {line}: {fields} fields, but the header has 3")
 
 
 # -- columns and names -----------------------------------------------------------------------------------
@@ -166,7 +203,7 @@ def test_an_unknown_role_column(tmp_repo, delivery, role, option):
     assert line == f"error: {delivery}: no {role} column 'treatment'; the columns are id, arm, sbp"
 
 
-@pytest.mark.parametrize("name", ["ACTG", "1abc", "a/b", "", "_x", "a b", "x" * 65, "../t1"])
+@pytest.mark.parametrize("name", ["ACTG", "1abc", "a/b", "", "_x", "a b", "x" * 65, "../t1", "t1\n"])
 def test_an_invalid_trial_name(tmp_repo, delivery, name):
     line = refused(tmp_repo, name, delivery, "--key", "id")
     assert line == f"error: invalid trial name {name!r}: {TRIAL_NAME_RULE}"

@@ -178,6 +178,13 @@ def test_save_writes_the_proposal_in_one_commit(trial):
     assert git(trial.root, "log", "-1", "--format=%s") == \
         "Release rules for t proposed from t@v1 (replacing the previous rules)"
 
+    before = trial.state()
+    again = release(trial, "plan", "t", "--save", "--replace")  # the same rules again: nothing to commit
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines()[0] == \
+        "The release rules in datasets/t/dataset.yaml are already the proposal: nothing changed."
+    assert trial.state() == before
+
 
 # -- approval ---------------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import typer
 
 from .. import __version__
 from ..console import error, out
-from ..errors import RepoError
+from ..errors import RepoError, disk_full
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="ipd: a versioned repository for clinical-trial individual participant data.")
@@ -47,6 +47,9 @@ def command(func=None, *, name: str | None = None, target: typer.Typer | None = 
             except Exception as exc:  # a bug in ipd: still one line, with the way to see more
                 if os.environ.get("IPD_DEBUG"):
                     raise
+                if full := disk_full([exc]):
+                    error(full)
+                    raise typer.Exit(RepoError.exit_code) from None
                 error(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
                       "(set IPD_DEBUG=1 to see the traceback)")
                 raise typer.Exit(3) from None

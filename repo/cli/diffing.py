@@ -63,7 +63,7 @@ def _refs(a: str, b: str) -> tuple[str, str | None, str | None]:
     from ..refs import VERSION_NAME, Ref
 
     first = Ref.parse(a)
-    second = Ref(first.trial, b) if VERSION_NAME.match(b) else Ref.parse(b)
+    second = Ref(first.trial, b) if VERSION_NAME.fullmatch(b) else Ref.parse(b)
     if second.trial != first.trial:
         raise InvalidInput(f"{a} and {b} are versions of different trials; ipd diff compares versions of one trial")
     return first.trial, first.version, second.version

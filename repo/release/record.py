@@ -78,5 +78,5 @@ class ReleaseRecord:
 def records(root: Path, trial: str, tier: str | None = None) -> list[ReleaseRecord]:
     """The trial's releases in the work tree (of one tier, if given), oldest version first."""
     folder = root / "datasets" / trial / "releases"
-    found = [ReleaseRecord.from_json(p.read_text()) for p in folder.glob("v*-*.json") if NAME.match(p.name)]
+    found = [ReleaseRecord.from_json(p.read_text()) for p in folder.glob("v*-*.json") if NAME.fullmatch(p.name)]
     return sorted((r for r in found if tier is None or r.tier == tier), key=lambda r: (r.number, r.tier))
