@@ -28,7 +28,7 @@ KINDS = ("restricted", "release")
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    """t@v1 (a delivery), t@v2 (one corrected cell) and the noncommercial release of t@v2."""
+    """t@v1 (a delivery) and t@v2 (one corrected cell), whose release plan is approved (nothing released yet)."""
     base = tmp_path_factory.mktemp("unreferenced") / "base"
     home = base.parent / "home"
     home.mkdir()
@@ -48,7 +48,6 @@ def built(tmp_path_factory) -> Path:
         for refused in ("sharing", "commercial"):
             run("release", "consent", "t", "--refused", refused, "--none", "--reason", "synthetic", "--repo", root)
         run("release", "approve", "t@v2", "--by", "Dr Approver", "--repo", root)
-        run("release", "t@v2", "--tier", "noncommercial", "--repo", root)
     return base
 
 
@@ -136,33 +135,41 @@ def pulled(source: Path, ref: str, out: Path, *tier: str) -> dict:
 
 def test_a_killed_release_leaves_objects_that_verify_lists_and_prune_removes(copy, tmp_path):
     before = stored(copy)
-    kill_release(copy, "t@v2", "commercial")
+    kill_release(copy, "t@v2", "noncommercial")
     left = [o for o in stored(copy) if o not in before]
-    assert left and {o["remote"] for o in left} == {"release"}  # the linkage gained nobody: no new restricted object
-    assert any(o["object"].endswith(".dir") for o in left)  # the package's listing among them
-
+    assert {o["remote"] for o in left} == {"restricted", "release"}  # the linkage, and the package
     assert verify(copy) == sound(unreferenced=left)
     lines = ipd("verify", "--repo", copy).stdout.strip().splitlines()
-    assert lines == [*(f"unreferenced {o['object']} in the release remote ({o['size']} bytes): no version or release "
-                       "names it" for o in left),
+    assert lines == [*(f"unreferenced {o['object']} in the {o['remote']} remote ({o['size']} bytes): no version or "
+                       "release names it" for o in left),
                      f"{len(left)} unreferenced object(s), {sum(o['size'] for o in left)} bytes: "
                      "`ipd verify --prune` removes them",
                      "t: verified"]
     assert git(copy, "status", "--porcelain") == ""
-
     assert verify(copy, "--prune") == sound(pruned=left, freed=sum(o["size"] for o in left))
     assert stored(copy) == before
     assert verify(copy) == sound()
-    assert ipd("verify", "--prune", "--repo", copy).stdout.strip().splitlines() == [
-        "pruned 0 unreferenced object(s), 0 bytes freed", "t: verified"]
+
+    run("release", "t@v2", "--tier", "noncommercial", "--repo", copy)  # built after all (with new release IDs)
+    assert verify(copy) == sound()  # a release that finished leaves nothing unreferenced
+    released = stored(copy)
+    kill_release(copy, "t@v2", "commercial")
+    left = [o for o in stored(copy) if o not in released]
+    assert left and {o["remote"] for o in left} == {"release"}  # the linkage gained nobody
+    assert verify(copy) == sound(unreferenced=left)  # the recorded release's objects are not among them
+    lines = ipd("verify", "--prune", "--repo", copy).stdout.strip().splitlines()
+    assert lines == [*(f"removed {o['object']} from the release remote ({o['size']} bytes)" for o in left),
+                     f"pruned {len(left)} unreferenced object(s), {sum(o['size'] for o in left)} bytes freed",
+                     "t: verified"]
+    assert stored(copy) == released
+    assert verify(copy, "--prune") == sound(pruned=[], freed=0)
 
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(copy), str(clone))
     for version in ("v1", "v2"):
         assert pulled(clone, f"t@{version}", tmp_path / version)["version"] == version
-    assert pulled(clone, "t@v2", tmp_path / "released", "noncommercial")["tier"] == "noncommercial"
-    run("release", "t@v2", "--tier", "commercial", "--repo", copy)  # built again, after all
-    assert sorted(o["object"] for o in stored(copy) if o not in before) == sorted(o["object"] for o in left)
+    assert pulled(clone, "t@v2", tmp_path / "noncommercial", "noncommercial")["tier"] == "noncommercial"
+    run("release", "t@v2", "--tier", "commercial", "--repo", copy)
     git(clone, "pull", "-q")
     assert pulled(clone, "t@v2", tmp_path / "commercial", "commercial")["tier"] == "commercial"
     assert verify(copy) == sound()
