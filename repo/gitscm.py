@@ -189,6 +189,30 @@ class Git:
         except git.GitCommandError:
             return False
 
+    def pointer_files(self) -> Iterator[tuple[str, bytes]]:
+        """(path, bytes) of every ``.dvc`` file git still keeps, once per distinct content.
+
+        Kept means what ``git gc`` keeps: in any commit reachable from a branch, a tag,
+        any other ref, a work tree's HEAD or a reflog entry (a reset can still be undone),
+        or staged in an index. A path is the first one git met the content at.
+        """
+        with _translated("git rev-list"):
+            listed = self.repo.git.rev_list("--all", "--reflog", "--indexed-objects", "--objects",
+                                            "--filter=object:type=blob", "--filter-provided-objects")
+        for line in listed.splitlines():
+            sha, _, path = line.partition(" ")
+            if path.endswith(".dvc"):
+                yield path, self.repo.odb.stream(bytes.fromhex(sha)).read()
+
+    def work_tree_files(self, pattern: str) -> list[str]:
+        """Files of the work tree matching ``pattern``, tracked or not (ignored ones left out)."""
+        listed = self.repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard", "--", pattern)
+        return sorted({name for name in listed.split("\0") if name and (self.root / name).is_file()})
+
+    def remotes(self) -> list[str]:
+        """The names of the git remotes: other copies of this history."""
+        return sorted(remote.name for remote in self.repo.remotes)
+
     def blob(self, rev: str, path: str) -> bytes | None:
         """The exact bytes of ``path`` at ``rev`` (None when it is not there)."""
         try:

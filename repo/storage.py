@@ -244,6 +244,19 @@ def pointer_md5(text: str) -> str:
         raise ValueError(f"not a DVC pointer file ({_one_line(exc)})") from exc
 
 
+def pointer_md5s(text: str) -> list[str]:
+    """Every MD5 a ``.dvc`` pointer file names, one per output; ValueError if it names none."""
+    import yaml
+
+    try:
+        md5s = [str(out["md5"]) for out in yaml.safe_load(text)["outs"] if "md5" in out]
+    except (KeyError, TypeError, yaml.YAMLError) as exc:
+        raise ValueError(f"not a DVC pointer file ({_one_line(exc)})") from exc
+    if not md5s:
+        raise ValueError("not a DVC pointer file (no output has an MD5)")
+    return md5s
+
+
 def read_listing(path: Path) -> dict[str, str]:
     """Relative path -> MD5 of each file in a directory's ``.dir`` object at ``path``; ValueError if malformed."""
     import json
@@ -287,6 +300,24 @@ def push(root: Path, targets: list[str], remote: str = RESTRICTED_REMOTE) -> Non
 def object_path(store: Path, md5: str) -> Path:
     """Where DVC keeps the object ``md5`` in a cache or a local-directory remote ``store``."""
     return store / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def stored_objects(store: Path) -> Iterator[tuple[str, Path]]:
+    """(name, path) of every file under a cache's or local remote's ``files/md5/``, the name as
+    ``object_path`` takes it (``ab`` + the rest). A push killed part-way leaves its partial
+    files there too (``.TOKEN.tmp``), which are never an object's name."""
+    for folder in _entries(store / "files" / "md5"):
+        for path in _entries(folder):
+            if path.is_file():
+                yield folder.name + path.name, path
+
+
+def _entries(folder: Path) -> list[Path]:
+    """A folder's entries, sorted; none when it is not there (a prune may have removed it meanwhile)."""
+    try:
+        return sorted(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def cache_path(root: Path, md5: str) -> Path:

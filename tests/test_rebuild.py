@@ -77,4 +77,4 @@ def test_the_example_repository_verifies_from_a_fresh_clone(fresh_clone, args):
     result = ipd("verify", *args, "--repo", fresh_clone, "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert json.loads(result.stdout) == {"success": True, "trials": ["actg175", "gbsg2"], "problems": [],
-                                         "not_checked": []}
+                                         "not_checked": [], "unreferenced": []}

@@ -104,7 +104,8 @@ def commit_of(root: Path, path: str) -> str:
 def test_a_sound_repository_verifies(copy):
     result = ipd("verify", "--repo", copy, "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert json.loads(result.stdout) == {"success": True, "trials": ["t"], "problems": [], "not_checked": []}
+    assert json.loads(result.stdout) == {"success": True, "trials": ["t"], "problems": [], "not_checked": [],
+                                         "unreferenced": []}
     assert ipd("verify", "t", "--repo", copy).stdout.strip() == "t: verified"
 
 

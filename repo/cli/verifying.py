@@ -1,4 +1,4 @@
-"""``ipd verify``: tamper evidence, and rebuilding every version from source."""
+"""``ipd verify``: tamper evidence, rebuilding every version from source, and pruning unreferenced objects."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from ..console import Bars, emit_json, out
+from ..errors import InvalidInput
 from . import JsonOption, RepoOption, command, open_repository
 
 
@@ -18,14 +19,29 @@ def verify(
     rebuild: Annotated[bool, typer.Option(
         "--rebuild", help="Also rebuild every version from its delivery and logged corrections, "
                           "and match its recorded fingerprint.")] = False,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="First remove, under the repository lock, the objects of the local-directory remotes that "
+                        "no version or release references (what a killed release leaves), then verify. Only for "
+                        "remotes no other repository pushes to: refused when this one has git remotes, whose "
+                        "copies may have pushed objects for commits it lacks (see --force).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --prune: prune though the repository has git remotes (fetch every copy's "
+                        "branches and tags first).")] = False,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
-    """Check the hash chain, records, tags, correction log and stored data; exit 1 on any problem."""
-    from ..verify import verify as run
+    """Check the hash chain, records, tags, correction log and stored data; exit 1 on any problem.
 
+    Objects in the remotes that nothing references are warnings; --prune removes them."""
+    from ..verify import verify as run
+    from ..verify.unreferenced import prune as remove
+
+    if force and not prune:
+        raise InvalidInput("--force goes with --prune")
     opened = open_repository(repo)
+    pruned = remove(opened, force, Bars()) if prune else None
     result = run(opened, trial, Bars())
+    result.pruned = pruned
     if rebuild:
         from ..rebuild import rebuild as replay
 
@@ -39,9 +55,20 @@ def verify(
 
 
 def render(result) -> None:
+    for obj in result.pruned or []:
+        out.print(f"removed {escape(obj.object)} from the {obj.remote} remote ({obj.size} bytes)")
+    if result.pruned is not None:
+        out.print(f"pruned {len(result.pruned)} unreferenced object(s), {sum(o.size for o in result.pruned)} "
+                  "bytes freed")
     for problem in result.problems:
         out.print(f"[red]{escape(problem.object)}[/]: {escape(problem.problem)}")
     for note in result.not_checked:
         out.print(f"[yellow]not checked[/] {escape(note.object)}: {escape(note.problem)}")
+    for obj in result.unreferenced:
+        out.print(f"[yellow]unreferenced[/] {escape(obj.object)} in the {obj.remote} remote ({obj.size} bytes): "
+                  "no version or release names it")
+    if result.unreferenced:
+        out.print(f"{len(result.unreferenced)} unreferenced object(s), "
+                  f"{sum(o.size for o in result.unreferenced)} bytes: `ipd verify --prune` removes them")
     verdict = "[green]verified[/]" if result.success else f"[red]{len(result.problems)} problem(s)[/]"
     out.print(f"{', '.join(result.trials) or 'no trials'}: {verdict}")
