@@ -1,5 +1,5 @@
 """Spreadsheet formula injection: text a spreadsheet would run goes out neutralised in every CSV ipd writes
-(pull, diff, query export, release), and is stored as delivered."""
+(pull, diff, query export, release), is stored as delivered, and is named by `ipd check`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import repo
 from conftest import git, ipd
 from repo import csvsafe
 
+NAME = "text: cells a spreadsheet would run as formulas"
 NOTES = ["=cmd|'/C calc'!A0", '=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(1)", "\tstarts with a tab",
          "\rstarts with a carriage return", "fine", "fine too", "also fine"]
 DELIVERY = {
@@ -125,16 +126,44 @@ def test_pull_as_csv_neutralises_text_and_keeps_numbers_and_the_stored_values(tr
     assert pd.read_stata(tmp_path / "dta" / "t.dta")["note"].tolist() == NOTES  # other formats: as stored
 
 
+def test_check_names_the_participants_and_the_columns(trial):
+    report = json.loads(run(trial, "check", "t", "--json", code=1).stdout)
+    [result] = [r for r in report["results"] if r["name"] == NAME]
+    assert (result["success"], result["kind"], result["unexpected_count"], result["unexpected_keys"]) == \
+        (False, "integrity", 8, [1, 2, 3, 4, 5, 6, 7, 8])
+    assert result["details"] == {"cells": {"note": 7, "grade": 1}}
+    assert result["inputs"] == ["*schema*", "arm", "grade", "note"]
+    assert result["figures"] == [{
+        "title": "Cells a spreadsheet would run as formulas, by column (ipd's CSV files give them a leading ')",
+        "columns": ["column", "cells", "first participant", "its value"],
+        "rows": [["note", 7, 1, "\"=cmd|'/C calc'!A0\""], ["grade", 1, 8, '"-"']]}]
+    assert [r["name"] for r in report["results"] if not r["success"]] == [NAME]
+
+
+def test_a_trial_without_such_text_passes(tmp_repo):
+    path = tmp_repo.root.parent / "clean.parquet"
+    pq.write_table(pa.table({"pid": [1, 2], "arm": ["A", "B"], "note": ["a - b", "x=1"], "dose": [-1, -2]}), path)
+    tmp_repo.ingest("t", path, "--key", "pid", "--arm", "arm")
+    report = json.loads(run(tmp_repo, "check", "t", "--json").stdout)
+    assert [(r["success"], r["unexpected_keys"], r["details"]) for r in report["results"] if r["name"] == NAME] == \
+        [(True, [], {"cells": {}})]
+
+
 def test_diff_csv_neutralises_the_new_text_but_not_numbers(trial):
     run(trial, "correct", "t", "--key", "10", "--column", "note", "--value", "=1+1", "--reason", "-as on the CRF")
     run(trial, "correct", "t", "--key", "9", "--column", "dose", "--value", "-10", "--reason", "CRF page 3")
-    run(trial, "commit", "t", "-m", "Query round 1")
+    refused = run(trial, "commit", "t", "-m", "Query round 1", code=2)
+    assert refused.stderr == f"error: the corrections make 1 check(s) newly fail: {NAME}. Fix the staged " \
+                             "corrections, or cut the version anyway with --accept-failures REASON\n"
+    run(trial, "commit", "t", "-m", "Query round 1", "--accept-failures", "the trialists confirm the text")
     result = ipd("diff", "t@v1", "v2", "--csv", "-", "--repo", trial.root)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ("change,key,column,old,new,correction,reason\n"
                              "changed,9,dose,-9,-10,c2,CRF page 3\n"
                              "changed,10,note,also fine,\"'=1+1\",c1,\"'-as on the CRF\"\n")
     assert stored(trial, "v2")["note"] == NOTES[:9] + ["=1+1"]
+    report = json.loads(run(trial, "check", "t", "--json", code=1).stdout)
+    assert [r["unexpected_keys"] for r in report["results"] if r["name"] == NAME] == [[1, 2, 3, 4, 5, 6, 7, 8, 10]]
 
 
 def test_query_export_neutralises_text_and_import_reads_it_back_unchanged(trial, tmp_path):
