@@ -1,5 +1,5 @@
 """Spreadsheet formula injection: text a spreadsheet would run goes out neutralised in every CSV ipd writes
-(pull, diff, query export, release), is stored as delivered, and is named by `ipd check`."""
+(pull, diff, query export, release), is stored as delivered, and is named by `ipd check` and the release plan."""
 
 from __future__ import annotations
 
@@ -196,8 +196,16 @@ def approved(trial):
     return trial
 
 
+def test_the_plan_names_the_columns(approved):
+    plan = json.loads(run(approved, "release", "plan", "t@v1", "--json").stdout)
+    assert plan["formula_columns"] == {"noncommercial": ["note", "grade"], "commercial": ["note", "grade"]}
+    lines = run(approved, "release", "plan", "t@v1").stdout.splitlines()
+    assert f"  noncommercial: in the CSV file, {csvsafe.NOTE}: in note, grade" in lines
+
+
 def test_a_release_csv_is_neutralised_and_says_so(approved):
-    run(approved, "release", "t@v1", "--tier", "noncommercial")
+    result = run(approved, "release", "t@v1", "--tier", "noncommercial", "--json")
+    assert json.loads(result.stdout)["formula_columns"] == ["note", "grade"]
     folder = approved.root / "datasets/t/releases/v1-noncommercial"
     linkage = pq.read_table(approved.root / "datasets/t/linkage/linkage.parquet").to_pydict()
     ids = dict(zip(linkage["key"], linkage["release_id"]))
