@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from . import csvsafe
 from .errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -220,7 +221,10 @@ _READ = {
 # -- writing a version out ------------------------------------------------------
 
 def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str = "") -> None:
-    """Write ``table`` as ``fmt``; statistical formats carry the dictionary's variable labels."""
+    """Write ``table`` as ``fmt``; statistical formats carry the dictionary's variable labels.
+
+    A CSV is opened in spreadsheets: its text goes through ``csvsafe``. The other formats hold the values as stored.
+    """
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -228,7 +232,7 @@ def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: 
     elif fmt == "csv":
         import pyarrow.csv as pacsv
 
-        pacsv.write_csv(table, path)
+        pacsv.write_csv(csvsafe.table(table), path)
     else:
         _write_stat(table, path, fmt, labels, title)
 

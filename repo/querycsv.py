@@ -5,6 +5,10 @@ row per query, they fill in the ``answer`` column, and ``ipd query import``
 records each new answer as an event in the query log. A file naming a query
 that does not exist, or one of another trial, is refused whole, naming the
 row, so a half-read spreadsheet never leaves half its answers behind.
+
+The export's text goes through ``csvsafe``: a question quoting a value such
+as ``=1+1`` must not run as a formula in the trialists' spreadsheet. An answer
+read back loses the quote ``csvsafe`` gave it, so an unchanged one stays unchanged.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from . import csvsafe
 from .errors import InvalidInput, NotFound
 from .queries import Query, append, by_id, find, new_event, now, queries, rel_path, split_id
 
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
     from .repository import Repository
 
 EXPORT_COLUMNS = ("query", "key", "column", "question", "status", "answer")
+LINE_END = "\r\n"  # as csv.writer ends lines, and spreadsheets on every system read them
 
 
 def export_csv(repo: Repository, trial: str, path: Path, status: str | None = None) -> list[Query]:
@@ -29,19 +35,15 @@ def export_csv(repo: Repository, trial: str, path: Path, status: str | None = No
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(EXPORT_COLUMNS)
+            handle.write(csvsafe.row(EXPORT_COLUMNS, end=LINE_END))
             for q in chosen:
-                writer.writerow([q.id, _cell(q.key), q.column or "", q.text, q.status, q.answer or ""])
+                handle.write(csvsafe.row([q.id, q.key, q.column or "", q.text, q.status, q.answer or ""],
+                                         end=LINE_END))
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise InvalidInput(f"{path}: cannot write ({exc.strerror})") from exc
     return chosen
-
-
-def _cell(value: Any) -> str:
-    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def import_answers(repo: Repository, trial: str, path: Path) -> Imported:
         events, when, unchanged = [], now(), 0
         for number, row in enumerate(rows, start=1):
             where = f"{path}, row {number}"
-            qid, text = (row.get("query") or "").strip(), (row.get("answer") or "").strip()
+            qid, text = (row.get("query") or "").strip(), csvsafe.restore((row.get("answer") or "").strip())
             if not qid and not text:
                 continue
             _check_row(qid, trial, current, where)

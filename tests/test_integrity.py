@@ -359,10 +359,13 @@ def test_agreement_with_the_publication():
 
 def test_checks_run_only_when_their_inputs_are_declared():
     table = dated_trial()
-    assert run(table, {"key": "id"}) == {}
+    assert run(table.drop_columns(["arm"]), {"key": "id"}) == {}
+    assert set(run(table, {"key": "id"})) == {"text: cells a spreadsheet would run as formulas"}  # arm is text
     assert set(run(table, {"key": "id", "roles": {"arm": "arm"}})) == {
-        "randomisation: sequence of arms by ID", "missing data: by arm"}
-    dates_only = run(table, {"key": "id", "roles": {"randomised": "randdate", "death": "death_date"}})
+        "randomisation: sequence of arms by ID", "missing data: by arm",
+        "text: cells a spreadsheet would run as formulas"}
+    dates_only = run(table.drop_columns(["arm"]), {"key": "id", "roles": {"randomised": "randdate",
+                                                                         "death": "death_date"}})
     assert set(dates_only) == {"dates: randomised (randdate) on or before death (death_date)"}
     no_cutoff = run(table, {**DATED, "design": {}})
     assert not any("cut-off" in name for name in no_cutoff) and "follow-up: lost to follow-up" not in no_cutoff

@@ -3,16 +3,17 @@
 They look for what a data dictionary cannot see: whether the randomisation
 looks random (allocation ratio, baseline balance, weekday, accrual, ID
 sequence), whether dates are in a possible order, how complete follow-up is,
-whether missing data differ by arm, and whether the data reproduce the
-figures the trial published. Each check runs only when the roles and design
-items it needs are declared in the trial's ``dataset.yaml``.
+whether missing data differ by arm, whether the data reproduce the
+figures the trial published, and whether any text would run as a formula in
+a spreadsheet. Each check runs only when the roles and design items it needs
+are declared in the trial's ``dataset.yaml`` (the last, when there is text).
 
 Every figure is an aggregate computed by DuckDB over the trial's relation;
 only row-level failures fetch participant keys (at most ``MAX_KEYS``). The
-randomisation checks are in ``randomisation`` and the follow-up ones in
-``followup``; ``steps`` lists them all in report order with the columns each
-reads, so that a version cut by corrections re-runs only those reading a
-corrected column.
+randomisation checks are in ``randomisation``, the follow-up ones in
+``followup`` and the formula one in ``formulas``; ``steps`` lists them all in
+report order with the columns each reads, so that a version cut by
+corrections re-runs only those reading a corrected column.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pyarrow as pa
 
 from ..columns import BOOLEAN, DATE, DATETIME, INTEGER, NUMBER, STRING, quote, type_class
 from ..errors import InvalidInput
-from . import followup
+from . import followup, formulas
 from .randomisation import NUMERIC, accrual, allocation, balance, sequence, weekday
 from .results import MAX_KEYS, MISSINGNESS, SCHEMA, CheckResult, Figure
 
@@ -168,6 +169,8 @@ def steps(trial: Trial) -> list[Step]:
         add(lambda t: [missing(t)], "arm", extra=(MISSINGNESS, SCHEMA))
     for what, aliases in _publication_plan(trial):
         add(lambda t, what=what: [publication(t, what)], *aliases)
+    if text := formulas.columns(trial):  # a column added by a correction may be text: the set of columns counts
+        add(lambda t: [formulas.check(t)], extra=(*text, SCHEMA))
     return found
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -12,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from .. import csvsafe
 from ..console import emit_json, out
 from . import JsonOption, RepoOption, command, open_repository
 
@@ -78,26 +77,32 @@ def _text(value: Any) -> str:
 
 
 def _write_csv(found, target: Path) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
+    """Every change as CSV; text goes through ``csvsafe`` (a number stays a number, as in the data)."""
+    lines = [csvsafe.row(CSV_HEADER)]
+
+    def line(*values: Any) -> None:
+        lines.append(csvsafe.row(values))
 
     def reason(correction: str | None) -> str:
         return found.corrections[correction].reason if correction else ""
 
     for c in found.cells:
-        writer.writerow(["changed", _text(c.key), c.column, _text(c.old), _text(c.new), _text(c.correction),
-                         reason(c.correction)])
+        line("changed", _cell(c.key), c.column, _cell(c.old), _cell(c.new), c.correction, reason(c.correction))
     for what, records in (("added", found.added), ("removed", found.removed)):
         for r in records:
-            writer.writerow([what, _text(r.key), "", "", "", _text(r.correction), reason(r.correction)])
+            line(what, _cell(r.key), "", "", "", r.correction, reason(r.correction))
     for what, columns in (("column added", found.columns_added), ("column removed", found.columns_removed)):
         for c in columns:
-            writer.writerow([what, "", c.column, "", "", _text(c.correction), reason(c.correction)])
+            line(what, "", c.column, "", "", c.correction, reason(c.correction))
     if target == Path("-"):
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write("".join(lines))
     else:
-        target.write_text(buffer.getvalue(), encoding="utf-8")
+        target.write_text("".join(lines), encoding="utf-8")
+
+
+def _cell(value: Any) -> Any:
+    """A value for ``csvsafe.row``, which neutralises text only: a number (-5) is passed as the number it is."""
+    return _text(value) if isinstance(value, bool) else value
 
 
 def _count(n: int, noun: str) -> str:

@@ -63,7 +63,7 @@ def build(
     if json:
         emit_json({**asdict(record), "built": result.built, "new_ids": result.new_ids,
                    "package": package_path(record.trial, record.version, record.tier),
-                   "out": str(out_dir) if out_dir else None})
+                   "out": str(out_dir) if out_dir else None, "formula_columns": result.formula_columns})
         return
     excluded = sum(record.excluded.values())
     label = f"{record.trial}@{record.version} ({record.tier})"
@@ -76,6 +76,16 @@ def build(
                   f"{short(record.fingerprint)})")
     where = out_dir or package_path(record.trial, record.version, record.tier)
     out.print(f"Package in {escape(str(where))}: {', '.join(sorted(record.files))}")
+    if result.formula_columns:
+        line = formulas_line(result.formula_columns)
+        out.print(line[:1].upper() + line[1:])
+
+
+def formulas_line(columns: list[str]) -> str:
+    """What the release and its plan say of the columns holding text a spreadsheet would run as a formula."""
+    from ..csvsafe import NOTE
+
+    return escape(f"in the CSV file, {NOTE}: in {', '.join(columns)}")
 
 
 @command(target=release_app, name="lookup")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..console import Bars, emit_json, out
 from . import JsonOption, RepoOption, command, open_repository
-from .release import release_app
+from .release import formulas_line, release_app
 
 HIDDEN = ("failing", "failing_total", "min_cell", "rows_top_coded", "rows_bottom_coded")  # shown with others
 WHAT = {"no_sharing": "sharing", "no_commercial": "commercial use"}
@@ -73,6 +73,9 @@ def _render(result, saved) -> None:
         if said is not None and said.none:  # a statement, not a list: show what it rests on
             recorded = f" (recorded by {said.by} on {said.when[:10]})" if said.by and said.when else ""
             out.print(f"  nobody refused {REFUSAL[name]}: {escape(said.reason or '')}{escape(recorded)}")
+    for tier in result.tiers:
+        if tier.formula_columns:
+            out.print(f"  {tier.tier}: {formulas_line(tier.formula_columns)}")
     out.print(f"  plan sha256 {result.sha256}")
     names = [t.tier for t in result.tiers]
     table = Table("variable", "action", "parameters", *names, title="modifications (rows affected per tier)")

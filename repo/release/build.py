@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from .consent import consent_lists, require_consent
 from .plan import plan_metadata
 from .record import ReleaseRecord
 from .rules import TIERS
+from .scan import formulas
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class BuildResult:
     built: bool  # False: the release existed already, and rebuilding it gave the very same files
     new_ids: int  # participants given a release ID for the first time
     out: Path | None
+    formula_columns: list[str] = field(default_factory=list)  # text a spreadsheet would run (scan.formulas)
 
 
 def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) -> BuildResult:
@@ -88,16 +90,17 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
         with progress.step("writing the package", total=4) as advance:
             manifest = package.write(repo.root / folder, released, figures, about, fingerprint, advance)
         files = {**manifest.files, package.MANIFEST: sha256_of(repo.root / folder / package.MANIFEST)}
+        formula_columns = formulas(released.table)
         if previous is not None:
             _same_as(previous, files, approval)
-            result = BuildResult(previous, False, 0, options.out)
+            result = BuildResult(previous, False, 0, options.out, formula_columns)
         else:
             record = ReleaseRecord(trial, name, options.tier, _now(), str(repo.scm.identity()),
                                    version.record.fingerprint, fingerprint, manifest.rows, manifest.columns,
                                    rules.participant_id, approval, files, dict(released.excluded),
                                    tool())
             _store(repo, record, linkage, release_remote, progress)
-            result = BuildResult(record, True, new_ids, options.out)
+            result = BuildResult(record, True, new_ids, options.out, formula_columns)
     if options.out is not None:
         _copy_out(repo.root / folder, options.out)
     return result

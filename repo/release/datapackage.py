@@ -7,6 +7,8 @@ CSV is a tabular resource with a Table Schema: every field with its type, the
 dictionary's label as its title, how it was recoded as its description, the
 value set (and value labels) of categorical fields as ``categories``, the
 empty field as the missing value, and the release ID as the primary key.
+Names and values are those of the CSV file, where ``csvsafe`` put a quote
+before text a spreadsheet would run as a formula; such a field says so.
 
 The Parquet and SAS transport files are listed as plain file resources (with
 their SHA-256 and size), not tabular ones: frictionless reads Parquet through
@@ -25,6 +27,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import csvsafe
 from ..columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, TIME
 
 if TYPE_CHECKING:
@@ -85,13 +88,17 @@ def text(folder: Path, release: Deidentified, about: About, names: dict[str, str
 
 def schema_descriptor(release: Deidentified, about: About, primary_key: str) -> dict[str, Any]:
     fields = []
+    neutralised = set(csvsafe.columns(release.table))
     for entry in release.dictionary:
         name, kind = entry["name"], TYPES.get(entry["type"], "any")
-        field: dict[str, Any] = {"name": name, "type": kind}
+        field: dict[str, Any] = {"name": csvsafe.cell(name), "type": kind}
         if entry.get("label"):
             field["title"] = str(entry["label"])
-        if entry.get("recoding") and entry["recoding"] != "none":
-            field["description"] = str(entry["recoding"])
+        described = [str(entry["recoding"])] if entry.get("recoding") and entry["recoding"] != "none" else []
+        if name in neutralised:
+            described.append(f"in the CSV file, {csvsafe.NOTE}")
+        if described:
+            field["description"] = "; ".join(described)
         if kind in ("datetime", "time"):
             field["format"] = "any"  # as pyarrow writes them: a space, not a T
         if name == primary_key:
@@ -99,7 +106,7 @@ def schema_descriptor(release: Deidentified, about: About, primary_key: str) -> 
         elif kind in ("string", "integer") and name in about.value_labels:
             field["categories"] = _categories(release, name, about.value_labels[name], entry.get("recoding"))
         fields.append(field)
-    return {"fields": fields, "missingValues": MISSING, "primaryKey": [primary_key]}
+    return {"fields": fields, "missingValues": MISSING, "primaryKey": [csvsafe.cell(primary_key)]}
 
 
 def _categories(release: Deidentified, name: str, labels: dict[Any, str], recoding: str | None) -> list[dict]:
@@ -108,7 +115,8 @@ def _categories(release: Deidentified, name: str, labels: dict[Any, str], recodi
 
     values = sorted(v for v in pc.unique(release.table[name]).to_pylist() if v is not None)
     unchanged = recoding in (None, "none")
-    return [{"value": v, **({"label": labels[v]} if unchanged and labels.get(v) else {})} for v in values]
+    return [{"value": csvsafe.cell(v), **({"label": labels[v]} if unchanged and labels.get(v) else {})}
+            for v in values]
 
 
 def _stats(path: Path, sha256s: dict[str, str]) -> dict[str, Any]:

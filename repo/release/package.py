@@ -14,8 +14,6 @@ requestor can check every file against the manifest.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -24,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .. import formats
+from .. import csvsafe, formats
 from ..hashing import sha256_of
 from . import crate, datapackage, readme
 from . import relations as rel
@@ -135,13 +133,11 @@ def _json(data: Any) -> str:
 
 
 def _modifications_csv(release: Deidentified) -> str:
-    sink = io.StringIO()
-    writer = csv.writer(sink, lineterminator="\n")
-    writer.writerow(["variable", "action", "parameters", "rows_affected", "rationale"])
+    lines = [csvsafe.row(["variable", "action", "parameters", "rows_affected", "rationale"])]
     for m in release.modifications:
-        writer.writerow([m.variable, m.action, json.dumps(m.parameters, sort_keys=True, ensure_ascii=False,
-                                                          default=str), m.rows_affected, m.rationale])
-    return sink.getvalue()
+        lines.append(csvsafe.row([m.variable, m.action, json.dumps(m.parameters, sort_keys=True, ensure_ascii=False,
+                                                                   default=str), m.rows_affected, m.rationale]))
+    return "".join(lines)
 
 
 def _xpt_version(columns: list[str]) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
@@ -37,6 +37,8 @@ class TierPlan:
     tier: str
     excluded: dict[str, int]  # {"no_sharing": n, "no_commercial": m}
     modifications: list[Modification]
+    # released text columns a spreadsheet would run as formulas (scan.formulas); not part of what is approved
+    formula_columns: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {"trial": self.trial, "version": self.version, "fingerprint": self.fingerprint,
                 "source": self.source, "rules": rulebook.to_yaml(self.rules), "tiers": _tiers_json(self),
-                "consent_missing": self.consent_missing, "sha256": self.sha256}
+                "consent_missing": self.consent_missing,
+                "formula_columns": {t.tier: t.formula_columns for t in self.tiers}, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     """The plan of ``trial@version`` (latest when None) under the rules of ``dataset.yaml`` (or proposed ones)."""
     from .consent import consent_lists
     from .deidentify import deidentify
+    from .scan import formulas
 
     dataset = repo.dataset(trial)
     found = dataset.version(version)
@@ -137,7 +141,7 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     for tier in TIERS:
         with progress.step(f"de-identifying for the {tier} tier"):
             done = deidentify(table, rules, tier, placeholders, metadata.get("columns") or [], excluded_ids)
-        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications)))
+        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table)))
     fingerprint = found.record.fingerprint
     return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers))
 

@@ -5,13 +5,19 @@ investigators who are not familiar with the data set": the study, the files,
 system requirements, program code to install a SAS file from the transport
 file, and frequency distributions of selected key variables. Plain text, no
 time but the approval's, so the same release gives the same README.
+
+The frequency tables are columns of text a spreadsheet's text import splits
+into cells, so their values are shown as the CSV file holds them (``csvsafe``):
+text a spreadsheet would run as a formula has a leading quote. When the
+release holds such text, the README says in which columns.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..columns import quote
+from .. import csvsafe
+from ..columns import STRING, quote, type_class
 from .cells import MISSING_NOTE
 
 if TYPE_CHECKING:
@@ -70,6 +76,7 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
             f"The plan of modifications was approved by {approval.get('by')} on {approval.get('when')} "
             f"(plan sha256 {approval.get('plan_sha256')}).",
             f"Missing values: {MISSING_NOTE}.",
+            *_formulas_note(table),
         ]),
         _section("Files", [f"{f:<24} {describe(f, xpt_version)}" for f in sorted(files)]),
         _section("System requirements", [
@@ -123,7 +130,8 @@ def _frequencies(release: Deidentified, variables: dict[str, str]) -> list[str]:
                        "ORDER BY v IS NULL, v").fetchall()
         lines += ["", f"{column} ({role}{', in bands' if role == 'age' else ''})",
                   f"  {'value':<16} {'count':>9} {'percent':>8}"]
-        lines += [f"  {_shown(v):<16} {n:>9} {_percent(n, table.num_rows):>8}" for v, n in rows]
+        text = type_class(table.schema.field(column).type) == STRING
+        lines += [f"  {_shown(v, text):<16} {n:>9} {_percent(n, table.num_rows):>8}" for v, n in rows]
     return lines[1:] if lines else ["(the release has none of the key variables: arm, sex, race, age)"]
 
 
@@ -137,8 +145,22 @@ def _age_band(column: str) -> str:
     return f"CASE {' '.join(cases)} ELSE CAST({quote(column)} AS VARCHAR) END"
 
 
-def _shown(value: Any) -> str:
-    return "(missing)" if value is None else str(value).strip()
+def _shown(value: Any, text: bool) -> str:
+    """A value of a text column neutralised as the CSV neutralises it (``csvsafe``); numbers, and the bands made
+    of them, as they are."""
+    if value is None:
+        return "(missing)"
+    shown = str(value).strip()
+    return csvsafe.cell(shown) if text else shown
+
+
+def _formulas_note(table) -> list[str]:
+    """Where the CSV file differs from the other data files: nowhere, unless a text column holds formula-like text."""
+    found = csvsafe.columns(table)
+    if not found:
+        return []
+    return [f"In the CSV file, {csvsafe.NOTE}: in {', '.join(found)}. The Parquet and SAS transport files hold "
+            "these values as they are."]
 
 
 def _percent(n: int, total: int) -> str:

@@ -9,6 +9,11 @@ over each column's distinct values with RE2 (pyarrow.compute), not Python, so
 a million rows cost a fraction of a second. Numeric and date-typed columns are
 not scanned: dates are dealt with by the date rules, and numbers cannot hold
 these patterns.
+
+Text a spreadsheet would run as a formula (``=HYPERLINK(…)``) is looked for
+too. It does not refuse the release, since the CSV file neutralises it
+(``csvsafe``), but the plan and the build name its columns, so the curator
+sees what the trial's text holds and can recode it.
 """
 
 from __future__ import annotations
@@ -79,3 +84,10 @@ def _free_text(column: pa.ChunkedArray, distinct: pa.Array) -> bool:
     words = pc.list_value_length(pc.utf8_split_whitespace(pc.utf8_trim_whitespace(distinct)))
     sentences = pc.sum(pc.greater_equal(words, MULTI_WORD)).as_py() or 0
     return sentences * 2 > len(distinct)
+
+
+def formulas(table: pa.Table) -> list[str]:
+    """The text columns holding a value a spreadsheet would run as a formula, in column order."""
+    from ..csvsafe import columns
+
+    return columns(table)
