@@ -245,6 +245,7 @@ def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]
     import duckdb
 
     from .datasets import load_metadata
+    from .columnstats import Columns
     from .dictionary import describe, refresh
 
     path = repo.root / "datasets" / trial / "dataset.yaml"
@@ -254,7 +255,7 @@ def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]
     con = duckdb.connect()
     con.sql("SELECT * FROM read_parquet($files)", params={"files": [str(p) for p in rewritten.files]}) \
         .create_view("data")
-    fresh = describe(con, "data", rewritten.schema, only=touched)
+    fresh = describe(Columns(con, "data"), rewritten.schema, only=touched)
     for entry in fresh:
         adding = next((e for e in applied if e.action == "add_column" and e.column == entry["name"]), None)
         if adding:

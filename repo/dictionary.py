@@ -13,7 +13,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, quote, type_class
+from .columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, type_class
+from .columnstats import Columns, column_stats, value_counts
 from .formats import Delivery
 from .values import plain
 
@@ -24,39 +25,46 @@ RANGED = {INTEGER, NUMBER, DECIMAL, DATE, DATETIME}
 def infer(delivery: Delivery) -> list[dict[str, Any]]:
     con = duckdb.connect()
     con.register("delivery", delivery.table)
-    return describe(con, "delivery", delivery.table.schema, delivery)
+    return describe(Columns(con, "delivery", delivery.table), delivery.table.schema, delivery)
 
 
-def describe(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema,
-             delivery: Delivery | None = None, only: set[str] | None = None) -> list[dict[str, Any]]:
-    """Dictionary entries of the columns of ``relation`` (those in ``only``, when given).
+def describe(columns: Columns, schema: pa.Schema, delivery: Delivery | None = None,
+             only: set[str] | None = None) -> list[dict[str, Any]]:
+    """Dictionary entries of the columns of ``columns`` (those in ``only``, when given).
 
     ``delivery`` supplies what a file format said about the columns (labels, value labels).
+    Statistics and value sets are computed a batch of columns at a time (``repo.columnstats``),
+    so a delivery of thousands of columns costs a few dozen statements, not one giant one.
     """
     fields = [f for f in schema if only is None or f.name in only]
-    stats = _column_stats(con, relation, fields)
-    rows = con.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+    rows = columns.con.sql(f"SELECT count(*) FROM {columns.relation}").fetchall()[0][0]
+    stats = column_stats(columns, fields, rows, {f.name for f in fields if type_class(f.type) in RANGED})
+    value_labels = delivery.value_labels if delivery else {}
+    categorical = [f for f in fields if _categorical(type_class(f.type), stats[f.name][1],
+                                                     bool(value_labels.get(f.name)), rows)]
+    value_sets = value_counts(columns, categorical)
+    return [_entry(field, stats[field.name], value_sets.get(field.name), delivery) for field in fields]
+
+
+def _entry(field: pa.Field, stats: tuple, value_set: list[tuple[Any, int]] | None,
+           delivery: Delivery | None) -> dict[str, Any]:
+    """One column's dictionary entry from its statistics and, for a categorical column, its value counts."""
     labels = delivery.labels if delivery else {}
-    all_value_labels = delivery.value_labels if delivery else {}
     unnamed = delivery.unnamed if delivery else []
-    columns = []
-    for field in fields:
-        kind = type_class(field.type)
-        missing, distinct, low, high = stats[field.name]
-        entry: dict[str, Any] = {"name": field.name, "type": kind}
-        if field.name in labels:
-            entry["label"] = labels[field.name]
-        if field.name in unnamed:
-            entry["note"] = "unnamed in the delivery; named by its position"
-        entry["missing"] = missing
-        entry["distinct"] = distinct
-        if kind in RANGED and low is not None:
-            entry["min"], entry["max"] = plain(low), plain(high)
-        value_labels = all_value_labels.get(field.name, {})
-        if _categorical(kind, distinct, bool(value_labels), rows):
-            entry["values"] = _value_set(con, relation, field.name, value_labels)
-        columns.append(entry)
-    return columns
+    kind = type_class(field.type)
+    missing, distinct, low, high = stats
+    entry: dict[str, Any] = {"name": field.name, "type": kind}
+    if field.name in labels:
+        entry["label"] = labels[field.name]
+    if field.name in unnamed:
+        entry["note"] = "unnamed in the delivery; named by its position"
+    entry["missing"] = missing
+    entry["distinct"] = distinct
+    if kind in RANGED and low is not None:
+        entry["min"], entry["max"] = plain(low), plain(high)
+    if value_set is not None:
+        entry["values"] = _value_set(value_set, (delivery.value_labels if delivery else {}).get(field.name, {}))
+    return entry
 
 
 def refresh(previous: list[dict[str, Any]], fresh: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
@@ -76,19 +84,6 @@ def refresh(previous: list[dict[str, Any]], fresh: list[dict[str, Any]], order: 
     return [by_name[name] for name in order if name in by_name]
 
 
-def _column_stats(con: duckdb.DuckDBPyConnection, relation: str, fields: list[pa.Field]) -> dict[str, tuple]:
-    if not fields:
-        return {}
-    parts = []
-    for field in fields:
-        c = quote(field.name)
-        ranged = type_class(field.type) in RANGED
-        parts += [f"count(*) - count({c})", f"count(DISTINCT {c})",
-                  f"min({c})" if ranged else "NULL", f"max({c})" if ranged else "NULL"]
-    row = con.sql(f"SELECT {', '.join(parts)} FROM {relation}").fetchall()[0]
-    return {f.name: tuple(row[4 * i: 4 * i + 4]) for i, f in enumerate(fields)}
-
-
 def _categorical(kind: str, distinct: int, labelled: bool, rows: int) -> bool:
     if labelled or kind == BOOLEAN:
         return True
@@ -96,11 +91,9 @@ def _categorical(kind: str, distinct: int, labelled: bool, rows: int) -> bool:
     return few and kind in (INTEGER, STRING)
 
 
-def _value_set(con: duckdb.DuckDBPyConnection, relation: str, name: str, labels: dict) -> list[dict[str, Any]]:
-    c = quote(name)
-    rows = con.sql(f"SELECT {c}, count(*) FROM {relation} WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
+def _value_set(counts: list[tuple[Any, int]], labels: dict) -> list[dict[str, Any]]:
     values = []
-    for value, count in rows:
+    for value, count in counts:
         entry: dict[str, Any] = {"value": plain(value), "count": count}
         label = labels.get(value, labels.get(float(value)) if isinstance(value, int) else None)
         if label:

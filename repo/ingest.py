@@ -96,6 +96,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         if parent:
             record = replace(record, changes=_changes(repo, parent, record))
         metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
+        delivery = None  # the rows are in the parts now: the checks below read them from there, in less memory
         suite_path = suites.suite_path(repo.root, trial)
         if not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
             suites.save(suite_path, suites.baseline(trial, metadata, version))

@@ -49,6 +49,9 @@ DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/
                 "%d%b%Y", "%d-%b-%Y", "%d %b %Y")
 # Day/month orders that cannot be told apart when every day is 12 or less.
 AMBIGUOUS = {"%d/%m/%Y": "%m/%d/%Y", "%m/%d/%Y": "%d/%m/%Y", "%d-%m-%Y": "%m-%d-%Y", "%m-%d-%Y": "%d-%m-%Y"}
+# Variables whose missing values one statement counts: a form export has thousands, and DuckDB plans a
+# statement of thousands of aggregates slowly and in much memory.
+MISSING_BATCH = 200
 TRUE_WORDS = ("1", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "false", "f", "no", "n")
 
@@ -101,15 +104,23 @@ class Trial:
         would otherwise each read the data for.
         """
         if self._profile is None:
-            arm, key = self.select["arm"], quote(self.key)
+            key = quote(self.key)
             extremes = f"min({key}), max({key})" if type_class(self.schema.field(self.key).type) == INTEGER \
                 else "NULL, NULL"
-            counts = "".join(f", count(*) - count({_present(f)})" for f in missing_variables(self)) \
-                if self.count_missing else ""
-            rows = self.con.sql(f"SELECT {arm}, count(*), {extremes}{counts} FROM {self.relation} "
-                                "GROUP BY 1 ORDER BY 1 NULLS LAST").fetchall()
+            rows = self._by_arm([f"count(*), {extremes}"])
+            if self.count_missing:
+                counts = [f"count(*) - count({_present(f)})" for f in missing_variables(self)]
+                for start in range(0, len(counts), MISSING_BATCH):
+                    more = self._by_arm(counts[start:start + MISSING_BATCH])
+                    rows = [(*row, *extra[1:]) for row, extra in zip(rows, more)]
             self._profile = {r[0]: r[1:] for r in rows}
         return self._profile
+
+    def _by_arm(self, aggregates: list[str]) -> list[tuple]:
+        """``aggregates`` per arm, arms in DuckDB's order and the missing arm last (the same order in
+        every call, so the rows of several calls line up)."""
+        return self.con.sql(f"SELECT {self.select['arm']}, {', '.join(aggregates)} FROM {self.relation} "
+                            "GROUP BY 1 ORDER BY 1 NULLS LAST").fetchall()
 
     def arms(self) -> list[Any]:
         """Arms as in the data, the planned ratio's order first: its first arm is the reference."""
@@ -133,6 +144,7 @@ def run(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, metada
 
     ``only`` picks the checks to run by the columns they read (a re-check after
     corrections runs those that read a corrected column); the order stays the same.
+    ``relation`` is SQL for a FROM clause: a table or view name, or a table function.
     """
     trial = trial_view(con, relation, schema, metadata, merged_thresholds(thresholds or {}))
     chosen = [step for step in steps(trial) if only is None or only(step.inputs)]
@@ -202,7 +214,7 @@ def trial_view(con, relation: str, schema: pa.Schema, metadata: dict, thresholds
     for listed in ("baseline", "events"):
         if isinstance(roles.get(listed), str):
             roles[listed] = [roles[listed]]
-    trial = Trial(con, quote(relation), schema, key, roles, _design(metadata.get("design") or {}), thresholds)
+    trial = Trial(con, relation, schema, key, roles, _design(metadata.get("design") or {}), thresholds)
     _check_columns(trial)
     trial.select["k"], trial.columns["k"] = quote(key), [key]
     if roles.get("arm"):

@@ -48,6 +48,9 @@ SCALAR = (INTEGER, NUMBER, STRING, BOOLEAN, DATE, DATETIME)
 # bitstring_agg refuses ranges of a few billion; a bitmap of 10^9 bits holds 125 MB per thread).
 BITMAP_BITS_PER_VALUE, BITMAP_FLOOR, BITMAP_MAX = 8, 1 << 20, 10**9
 
+AGGREGATES = 200  # aggregates a SELECT (see Scan._select)
+KEY_QUERIES = 50  # failing expectations whose keys one query lists (see _keys)
+
 BOUNDS = ("min_value", "max_value", "strict_min", "strict_max")
 ALLOWED = {
     "expect_column_to_exist": ("column", "column_index"),
@@ -115,12 +118,16 @@ class Scan:
                              *((sql, alias) for alias, sql in more.items())])
 
     def _select(self, expressions: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        """The aggregates' values, AGGREGATES of them a SELECT: a suite of thousands of columns would
+        otherwise be one statement of tens of thousands of aggregates, which DuckDB cannot plan in memory."""
         expressions = list(expressions)
-        if not expressions:
-            return {}
-        select = ", ".join(f"{sql} AS {alias}" for sql, alias in expressions)
-        row = self.con.sql(f"SELECT {select} FROM {self.relation}").fetchall()[0]
-        return dict(zip((alias for _, alias in expressions), row))
+        values: dict[str, Any] = {}
+        for start in range(0, len(expressions), AGGREGATES):
+            batch = expressions[start:start + AGGREGATES]
+            select = ", ".join(f"{sql} AS {alias}" for sql, alias in batch)
+            row = self.con.sql(f"SELECT {select} FROM {self.relation}").fetchall()[0]
+            values.update(zip((alias for _, alias in batch), row))
+        return values
 
     def column(self, kwargs: dict[str, Any], argument: str = "column") -> pa.Field:
         name = kwargs.get(argument)
@@ -547,12 +554,12 @@ PLANNERS: dict[str, Callable[[Scan, dict, str], Plan]] = {
 
 def _keys(con: duckdb.DuckDBPyConnection, relation: str, key: str, failing: dict[int, str]) -> dict[int, list]:
     """The first MAX_KEYS keys (in key order) of each failing expectation's rows, in one query."""
-    if not failing:
-        return {}
     k = quote(key)
-    branches = " UNION ALL ".join(
-        f"(SELECT {i} AS i, {k} AS k FROM {relation} WHERE {where} ORDER BY {k} LIMIT {MAX_KEYS})"
-        for i, where in failing.items()
-    )
-    rows = con.sql(f"SELECT i, list(k ORDER BY k) FROM ({branches}) GROUP BY i").fetchall()
-    return {int(i): list(keys) for i, keys in rows}
+    branches = [f"(SELECT {i} AS i, {k} AS k FROM {relation} WHERE {where} ORDER BY {k} LIMIT {MAX_KEYS})"
+                for i, where in failing.items()]
+    found: dict[int, list] = {}
+    for start in range(0, len(branches), KEY_QUERIES):  # a re-delivery may fail thousands at once
+        union = " UNION ALL ".join(branches[start:start + KEY_QUERIES])
+        rows = con.sql(f"SELECT i, list(k ORDER BY k) FROM ({union}) GROUP BY i").fetchall()
+        found.update((int(i), list(keys)) for i, keys in rows)
+    return found
