@@ -27,7 +27,7 @@ def trace(root: Path, trial: str) -> tuple[list[dict], float]:
 
     from repo import open as open_repository
     from repo.checks.run import check
-    from repo.refs import Ref
+    from repo.repository.refs import Ref
 
     statements: list[dict] = []
     original = duckdb.DuckDBPyConnection.sql

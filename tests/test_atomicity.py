@@ -125,8 +125,8 @@ def test_an_ingest_killed_part_way_leaves_the_repository_as_it_was(tmp_repo, tmp
 
 def test_git_locks_left_by_a_killed_git_are_cleared_by_the_rollback(t1, tmp_path):
     """Killed while git was committing, a command leaves git's lock files; they must not block the next one."""
-    from repo.gitscm import Git
-    from repo.transaction import Transaction
+    from repo.backends.git import Git
+    from repo.repository.transaction import Transaction
 
     before = t1.state()
     scm = Git(t1.root)

@@ -19,8 +19,8 @@ import repo
 from repo.checks import cache, integrity, randomisation, run as checks
 from repo.checks.results import MISSINGNESS, RECORDS, SCHEMA
 from repo.checks.suite import expectation, save, suite_path
-from repo.correctionlog import Correction
-from repo.refs import Ref
+from repo.corrections.log import Correction
+from repo.repository.refs import Ref
 from repo.repository import Repository
 
 # -- the sequence of arms by ID ------------------------------------------------------------------

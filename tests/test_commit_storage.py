@@ -62,7 +62,7 @@ def test_a_fresh_clone_reads_the_new_version_from_the_remote_alone(trial, tmp_pa
 
 def test_a_configured_cache_goes_through_dvc_itself(trial, monkeypatch):
     """Cache settings ipd does not read (here the link type) leave storing to DVC itself."""
-    from repo import knownparts
+    from repo.backends import knownparts
 
     (trial.root / ".dvc" / "config.local").write_text("[cache]\n    type = copy\n")
     assert not knownparts.applies(trial.root)

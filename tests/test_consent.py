@@ -11,8 +11,8 @@ import yaml
 
 import repo
 from conftest import git, ipd
-from repo import storage
-from repo.hashing import md5_of, sha256_of
+from repo.backends import storage
+from repo.backends.hashing import md5_of, sha256_of
 from repo.release.plan import plan
 from test_release_build import (RULES, approve, built, deliver, linkage, objects, one_line, released, synthetic,
                                 write_rules)

@@ -308,7 +308,7 @@ def test_a_part_edited_in_the_work_tree_is_not_stored(tmp_repo, tmp_path):
     correct(tmp_repo, "--key", "12345", "--column", "x", "--value", "6", "--reason", "r")
     import duckdb
 
-    from repo.lookup import key_type, parts_of
+    from repo.versions.lookup import key_type, parts_of
 
     v1 = repo.open(tmp_repo.root).dataset("t").version("v1")
     con = duckdb.connect()

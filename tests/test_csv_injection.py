@@ -16,7 +16,7 @@ import yaml
 
 import repo
 from conftest import git, ipd
-from repo import csvsafe
+from repo.backends import csvsafe
 
 NAME = "text: cells a spreadsheet would run as formulas"
 NOTES = ["=cmd|'/C calc'!A0", '=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(1)", "\tstarts with a tab",

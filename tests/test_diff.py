@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import ipd
-from repo import storage
-from repo.diff import changed_parts, diff_parts
-from repo.lookup import parts_of
+from repo.backends import storage
+from repo.versions.diff import changed_parts, diff_parts
+from repo.versions.lookup import parts_of
 from repo.repository import Repository
 
 V1 = {"id": [1, 2, 3, 4, 5, 6], "arm": ["A", "B", "A", "B", "A", "B"], "age": [30, 40, 50, 60, 70, 80],

@@ -23,7 +23,7 @@ import yaml
 
 import repo
 from conftest import DATA
-from repo import formats
+from repo.backends import formats
 
 # -- the trial ----------------------------------------------------------------------
 

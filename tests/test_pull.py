@@ -18,8 +18,8 @@ import pytest
 import repo
 from conftest import ACTG175, git, ipd
 from repo.errors import IntegrityError
-from repo.verification import check_parts
-from repo.versions import VersionRecord
+from repo.versions.verification import check_parts
+from repo.versions.records import VersionRecord
 
 PIN_FIELDS = {"trial", "version", "fingerprint", "rows", "source", "format", "files", "pulled", "tool", "history"}
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import git, ipd
-from repo import storage
+from repo.backends import storage
 
 RULES = {
     "min_cell": 5, "race": "race", "sex": "sex", "participant_id": "pid",

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ACTG175, GBSG2
-from repo import formats
+from repo.backends import formats
 from repo.errors import InvalidInput
 from repo.release import rules
 from repo.release.grouping import propose_groups

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from conftest import git, ipd
-from repo.correctionlog import Correction
-from repo.status import _net_changes
+from repo.corrections.log import Correction
+from repo.requestor.status import _net_changes
 
 SECOND = {"id": [1, 2, 3, 4], "arm": ["A", "B", "A", "B"], "sbp": [120, 153, 128, 140]}
 THIRD = {"id": [1, 2, 4], "arm": ["A", "B", "B"], "sbp": [121, 153, 140]}

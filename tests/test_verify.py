@@ -259,7 +259,7 @@ def test_errors_are_one_line(copy, tmp_path):
 def test_entries_are_checked_against_the_prov_records_entry_hashes(copy):
     """A commit's PROV record names its entries' SHA-256s (``ipd:entriesSha256``): an edited line is caught by them
     even where git history was rewritten to hide the edit."""
-    from repo import correctionlog
+    from repo.corrections import log as correctionlog
 
     log = copy / "datasets/t/corrections.jsonl"
     entries = correctionlog.read(log)

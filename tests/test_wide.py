@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pytest
 import yaml
 
-from repo.columnstats import BATCH, Columns, column_stats, value_counts
+from repo.ingest.columnstats import BATCH, Columns, column_stats, value_counts
 
 COLUMNS = 3_000
 FORMULAS = "text: cells a spreadsheet would run as formulas"

@@ -22,7 +22,7 @@ from .. import __version__
 from ..repository import Repository
 
 if TYPE_CHECKING:
-    from ..versions import VersionRecord
+    from ..versions.records import VersionRecord
     from .run import CheckReport
 
 FOLDER = ("ipd", "checks")
@@ -45,7 +45,8 @@ def _code() -> str:
     """A digest of the checking code: a development copy keeps its version number while its checks change."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for path in sorted([*here.glob("*.py"), here.parent / "columns.py", here.parent / "csvsafe.py"]):
+    backends = here.parent / "backends"
+    for path in sorted([*here.glob("*.py"), backends / "columns.py", backends / "csvsafe.py"]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

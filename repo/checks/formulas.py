@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from ..columns import STRING, quote, type_class
-from ..csvsafe import BELOW, STARTS
+from ..backends.columns import STRING, quote, type_class
+from ..backends.csvsafe import BELOW, STARTS
 from .results import MAX_KEYS, CheckResult, Figure
 
 if TYPE_CHECKING:

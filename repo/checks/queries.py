@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..queries import Ask, Query, open_queries
-from ..values import to_json
+from ..corrections.queries import Ask, Query, open_queries
+from ..backends.values import to_json
 from . import suite as suites
 from .results import CheckResult
 
@@ -84,7 +84,7 @@ def _about(expectations: list[dict[str, Any]]) -> tuple[list[str], str]:
 
 def _values(repo: Repository, report: CheckReport, keys: list[Any]) -> dict[Any, dict[str, Any]]:
     """The records of ``keys`` in the checked version, read only from the parts that hold them."""
-    from ..lookup import records
+    from ..versions.lookup import records
 
     if not keys:
         return {}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..progress import SILENT, Progress
-from ..refs import Ref
+from ..repository.refs import Ref
 from ..repository import Repository
 from . import cache as caches, integrity, sqlsuite, suite as suites
 from .results import MISSINGNESS, RECORDS, SCHEMA, CheckResult
@@ -27,8 +27,8 @@ from .results import MISSINGNESS, RECORDS, SCHEMA, CheckResult
 PARTS = "read_parquet(getvariable('ipd_parts'), union_by_name = true)"
 
 if TYPE_CHECKING:
-    from ..correctionlog import Correction
-    from ..versions import VersionRecord
+    from ..corrections.log import Correction
+    from ..versions.records import VersionRecord
 
 
 @dataclass
@@ -229,7 +229,7 @@ def _expectations(con, schema, key: str, suite: dict, label: str, positions: Ite
 
 def _frame_for(con, key: str, expectations: list[dict]):
     """Only the columns GX needs, as pandas: GX's engine holds everything in memory."""
-    from ..columns import quote
+    from ..backends.columns import quote
 
     needed = [suites.referenced_columns(e) for e in expectations]
     if any(not names for names in needed):  # a table-level expectation sees every column

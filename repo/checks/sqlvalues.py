@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..columns import DATE, DATETIME, INTEGER, NUMBER, quote, type_class
+from ..backends.columns import DATE, DATETIME, INTEGER, NUMBER, quote, type_class
 
 NUMERIC = (INTEGER, NUMBER)  # decimals are left to GX: pandas compares them exactly with floats, DuckDB does not
 TEMPORAL = (DATE, DATETIME)

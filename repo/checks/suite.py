@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..columns import DATE, DATETIME
+from ..backends.columns import DATE, DATETIME
 from ..errors import InvalidInput, NotFound
 
 GX_VERSION = "1.24.1"  # the GX release whose JSON format the files follow

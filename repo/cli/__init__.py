@@ -13,12 +13,12 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from .. import __version__
-from ..console import error, out
+from .console import error, out
 from ..errors import RepoError, disk_full
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..console import Bars, emit_json, out
+from .console import Bars, emit_json, out
 from . import JsonOption, RepoOption, app, command, open_repository
 
 NoCacheOption = Annotated[bool, typer.Option(
@@ -29,8 +29,8 @@ def check(
 ) -> None:
     """Run the expectation suite and the IPD integrity checks; exit 1 if anything fails."""
     from ..checks.run import check as run
-    from ..console import render_check
-    from ..refs import Ref
+    from .console import render_check
+    from ..repository.refs import Ref
 
     repository = open_repository(repo)
     report = run(repository, Ref.parse(ref), Bars(), cache=not no_cache)
@@ -65,8 +65,8 @@ def validate(
 ) -> None:
     """For CI: every trial against its suite and integrity checks, every version against its fingerprint,
     and `ipd verify` (records, hash chain, tags, correction log, stored data)."""
-    from ..checks.validate import junit as to_junit, validate as run
-    from ..console import render_validation
+    from ..verify.validate import junit as to_junit, validate as run
+    from .console import render_validation
 
     result = run(open_repository(repo), Bars(), cache=not no_cache, rebuild=rebuild)
     if junit:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ..console import Bars, emit_json, out, short
+from .console import Bars, emit_json, out, short
 from . import JsonOption, RepoOption, command, open_repository
 
 
@@ -31,8 +31,8 @@ def correct(
     json: JsonOption = False,
 ) -> None:
     """Stage corrections for the trial's next version (see --list, --drop; cut it with ipd commit)."""
-    from .. import correct as core
-    from ..correct import Change
+    from ..corrections import staging as core
+    from ..corrections.staging import Change
 
     repository = open_repository(repo)
     if list_staged:
@@ -43,11 +43,11 @@ def correct(
         _render(dropped, json, "", title="dropped")
         return
     if file:
-        from ..correctinput import changes_from_csv
+        from ..corrections.input import changes_from_csv
 
         changes = changes_from_csv(file)
     elif add:
-        from ..correctinput import records_from_file
+        from ..corrections.input import records_from_file
 
         changes = records_from_file(add, reason or "", query)
     elif add_column:
@@ -82,7 +82,7 @@ def commit(
     json: JsonOption = False,
 ) -> None:
     """Apply the staged corrections and cut the trial's next version."""
-    from ..commit import CommitOptions, commit as run
+    from ..corrections.commit import CommitOptions, commit as run
 
     result = run(open_repository(repo), CommitOptions(trial, message, accept_failures), Bars())
     record = result.record

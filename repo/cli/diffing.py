@@ -10,8 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .. import csvsafe
-from ..console import emit_json, out
+from ..backends import csvsafe
+from .console import emit_json, out
 from . import JsonOption, RepoOption, command, open_repository
 
 SHOWN = 100  # changed cells listed in the terminal; --json and --csv list them all
@@ -30,7 +30,7 @@ def diff(
     json: JsonOption = False,
 ) -> None:
     """Every changed cell, record and variable between two versions, each with the correction that explains it."""
-    from ..diff import diff as run
+    from ..versions.diff import diff as run
 
     trial, old, new = _refs(a, b)
     if json and csv_file == Path("-"):
@@ -42,7 +42,7 @@ def diff(
     if csv_file is not None:
         _write_csv(found, csv_file)
     if summary:
-        from ..summary import summary as headline
+        from ..versions.summary import summary as headline
 
         figures = headline(repository, trial, found.old, found.new)
         if json:
@@ -59,7 +59,7 @@ def diff(
 
 def _refs(a: str, b: str) -> tuple[str, str | None, str | None]:
     from ..errors import InvalidInput
-    from ..refs import VERSION_NAME, Ref
+    from ..repository.refs import VERSION_NAME, Ref
 
     first = Ref.parse(a)
     second = Ref(first.trial, b) if VERSION_NAME.fullmatch(b) else Ref.parse(b)

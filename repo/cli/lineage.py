@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ..console import out, short
+from .console import out, short
 from . import JsonOption, RepoOption, command, open_repository
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import emit_json, out
+from .console import emit_json, out
 from . import JsonOption, RepoOption, app, command, open_repository
 
 query_app = typer.Typer(no_args_is_help=True,
@@ -39,7 +39,7 @@ def open_(
     repo: RepoOption = Path("."),
 ) -> None:
     """Open a query about one participant's record (or one of its values) in the latest version."""
-    from ..queries import open_query
+    from ..corrections.queries import open_query
 
     query = open_query(open_repository(repo), trial, key, column, text)
     out.print(f"{query.id} opened: {escape(_where(query.key, query.column))}")
@@ -53,7 +53,7 @@ def list_queries(
     json: JsonOption = False,
 ) -> None:
     """The trial's queries, with their state and latest answer."""
-    from ..queries import queries
+    from ..corrections.queries import queries
 
     found = queries(open_repository(repo), trial, status)
     if json:
@@ -73,7 +73,7 @@ def answer(
     repo: RepoOption = Path("."),
 ) -> None:
     """Record the trialists' answer to a query."""
-    from ..queries import answer as run
+    from ..corrections.queries import answer as run
 
     found = run(open_repository(repo), query, text)
     out.print(f"{found.id} answered ({len(found.answers)} answer(s))")
@@ -86,7 +86,7 @@ def close(
     repo: RepoOption = Path("."),
 ) -> None:
     """Close a query: settled, or no longer needed."""
-    from ..queries import close as run
+    from ..corrections.queries import close as run
 
     found = run(open_repository(repo), query, text)
     out.print(f"{found.id} closed")
@@ -99,7 +99,7 @@ def reopen(
     repo: RepoOption = Path("."),
 ) -> None:
     """Reopen a closed query."""
-    from ..queries import reopen as run
+    from ..corrections.queries import reopen as run
 
     found = run(open_repository(repo), query, text)
     out.print(f"{found.id} reopened")
@@ -113,7 +113,7 @@ def export(
     repo: RepoOption = Path("."),
 ) -> None:
     """Write the queries as CSV for the trialists (query,key,column,question,status,answer)."""
-    from ..querycsv import export_csv
+    from ..corrections.querycsv import export_csv
 
     found = export_csv(open_repository(repo), trial, output, status)
     out.print(f"{escape(str(output))}: {len(found)} queries")
@@ -126,7 +126,7 @@ def import_(
     repo: RepoOption = Path("."),
 ) -> None:
     """Record the answers the trialists wrote into an exported CSV (all of them, or none)."""
-    from ..querycsv import import_answers
+    from ..corrections.querycsv import import_answers
 
     result = import_answers(open_repository(repo), trial, file)
     named = f": {', '.join(q.id for q in result.answered)}" if result.answered else ""

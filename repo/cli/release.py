@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from ..console import Bars, emit_json, out, short
+from .console import Bars, emit_json, out, short
 from . import JsonOption, RepoOption, app, command, open_repository
 
 
@@ -54,7 +54,7 @@ def build(
     """Build the release of an approved version for one tier: de-identify, scan, package, push, record."""
     from dataclasses import asdict
 
-    from ..refs import Ref
+    from ..repository.refs import Ref
     from ..release.build import BuildOptions, build as run
     from ..release.record import package_path
 
@@ -83,7 +83,7 @@ def build(
 
 def formulas_line(columns: list[str]) -> str:
     """What the release and its plan say of the columns holding text a spreadsheet would run as a formula."""
-    from ..csvsafe import NOTE
+    from ..backends.csvsafe import NOTE
 
     return escape(f"in the CSV file, {NOTE}: in {', '.join(columns)}")
 
@@ -96,7 +96,7 @@ def lookup(
     json: JsonOption = False,
 ) -> None:
     """Translate a release ID back to the participant (reads the linkage from restricted storage)."""
-    from ..refs import check_trial_name
+    from ..repository.refs import check_trial_name
     from ..release import ids
     from ..release.record import records
 

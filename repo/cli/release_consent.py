@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from ..console import Bars, emit_json, out
+from .console import Bars, emit_json, out
 from . import JsonOption, RepoOption, command, open_repository
 from .release import release_app
 
@@ -34,7 +34,7 @@ def consent(
 ) -> None:
     """Record who refused sharing or commercial use (an ID list kept in restricted storage, or --none), or list it."""
     from ..errors import InvalidInput
-    from ..refs import check_trial_name
+    from ..repository.refs import check_trial_name
     from ..release import consent as core
 
     repository = open_repository(repo)

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import Bars, emit_json, out
+from .console import Bars, emit_json, out
 from . import JsonOption, RepoOption, command, open_repository
 from .release import formulas_line, release_app
 
@@ -27,7 +27,7 @@ def plan(
 ) -> None:
     """The release rules (or a proposal) and every modification they make, per tier."""
     from ..errors import InvalidInput
-    from ..refs import Ref
+    from ..repository.refs import Ref
     from ..release.plan import plan as make_plan, save_proposal
 
     parsed = Ref.parse(ref)
@@ -131,7 +131,7 @@ def approve(
 ) -> None:
     """Record the approval of a version's release plan (who, when, exactly which plan)."""
     from ..errors import InvalidInput
-    from ..refs import Ref
+    from ..repository.refs import Ref
     from ..release.approve import approve as run
 
     parsed = Ref.parse(ref)

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..console import Bars, emit_json, out, short
+from .console import Bars, emit_json, out, short
 from ..errors import InvalidInput
 from . import JsonOption, command
 
@@ -42,8 +42,8 @@ def pull(
             raise InvalidInput("an upgrade keeps the pinned tier; leave out --tier")
         _upgrade(ref, source, out_dir, format, json)
         return
-    from ..pull import PullOptions, pull as run
-    from ..refs import Ref
+    from ..requestor.pull import PullOptions, pull as run
+    from ..repository.refs import Ref
 
     if ref is None:
         raise InvalidInput("name the TRIAL[@vN] to pull, or give --upgrade DIR to upgrade an earlier pull")
@@ -66,8 +66,8 @@ def pull(
 
 
 def _upgrade(ref: str | None, source: str | None, out_dir: Path | None, format: str | None, json: bool) -> None:
-    from ..pull import upgrade as run
-    from ..refs import Ref
+    from ..requestor.pull import upgrade as run
+    from ..repository.refs import Ref
 
     if format is not None:
         raise InvalidInput("an upgrade keeps the pinned format; to change it, pull into another directory")
@@ -98,7 +98,7 @@ def status(
     json: JsonOption = False,
 ) -> None:
     """Whether a pulled version is superseded, and what changed since: counts and the corrections' reasons."""
-    from ..status import status as run
+    from ..requestor.status import status as run
 
     state = run(directory, source, Bars())
     if json:

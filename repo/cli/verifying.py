@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ..console import Bars, emit_json, out
+from .console import Bars, emit_json, out
 from ..errors import InvalidInput
 from . import JsonOption, RepoOption, command, open_repository
 
@@ -43,7 +43,7 @@ def verify(
     result = run(opened, trial, Bars())
     result.pruned = pruned
     if rebuild:
-        from ..rebuild import rebuild as replay
+        from ..verify.rebuild import rebuild as replay
 
         replay(opened, trial, Bars(), result)
     if json:

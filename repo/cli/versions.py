@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..console import Bars, emit_json, out, short
+from .console import Bars, emit_json, out, short
 from . import JsonOption, RepoOption, command, open_repository
 
 
@@ -43,7 +43,7 @@ def remote(
     from dataclasses import asdict
 
     from ..errors import InvalidInput
-    from ..remotes import remotes, set_remote
+    from ..repository.remotes import remotes, set_remote
 
     repository = open_repository(repo)
     if kind is not None and url is None:
@@ -95,7 +95,7 @@ def ingest(
     json: JsonOption = False,
 ) -> None:
     """Take in a delivery as the trial's next version."""
-    from ..ingest import IngestOptions, ingest as run
+    from ..ingest.delivery import IngestOptions, ingest as run
 
     options = IngestOptions(trial, file, key, arm, randomised, message, origin)
     result = run(open_repository(repo), options, Bars())
@@ -140,7 +140,7 @@ def log(
     json: JsonOption = False,
 ) -> None:
     """The versions of a trial: number, date, author, message, rows, fingerprint (or its corrections)."""
-    from ..refs import check_trial_name
+    from ..repository.refs import check_trial_name
 
     dataset = open_repository(repo).dataset(check_trial_name(trial))
     if corrections:
@@ -162,7 +162,7 @@ def _render_corrections(dataset, json: bool) -> None:
 
     from rich.markup import escape
 
-    from .. import correctionlog
+    from ..corrections import log as correctionlog
 
     entries = correctionlog.read(correctionlog.log_path(dataset.repo.root, dataset.trial))
     if json:
@@ -183,14 +183,14 @@ def show(
     json: JsonOption = False,
 ) -> None:
     """One version: its summary and its data dictionary."""
-    from ..refs import Ref
-    from ..show import describe
+    from ..repository.refs import Ref
+    from ..versions.show import describe
 
     parsed = Ref.parse(ref)
     summary = describe(open_repository(repo), parsed)
     if json:
         emit_json(summary)
         return
-    from ..console import render_summary
+    from .console import render_summary
 
     render_summary(summary)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..hashing import sha256_if_any
+from ..backends.hashing import sha256_if_any
 from .documents import NAMESPACE, TOOL_NAME, Validation, release_document, version_document
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def validation(repo: Repository, trial: str, version: str) -> Validation | None:
     record and ``dataset.yaml`` must be in the work tree.
     """
     from ..checks.run import check
-    from ..refs import Ref
+    from ..repository.refs import Ref
 
     if suite_sha256(repo.root, trial) is None:
         return None

@@ -19,15 +19,15 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..correctionlog import entries_sha256
+from ..corrections.log import entries_sha256
 
 if TYPE_CHECKING:
     import prov.model as pm
 
-    from ..correctionlog import Correction
-    from ..gitscm import Identity
+    from ..corrections.log import Correction
+    from ..backends.git import Identity
     from ..release.record import ReleaseRecord
-    from ..versions import VersionRecord
+    from ..versions.records import VersionRecord
 
 NAMESPACE = "urn:ipd-repo:"
 TOOL_NAME = "ipd-repo"

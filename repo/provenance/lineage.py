@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, InvalidInput, NotFound
-from ..refs import Ref, version_number
+from ..repository.refs import Ref, version_number
 from . import NAMESPACE, record_path
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def _parent(root: Path, trial: str, version: str) -> str | None:
     """The parent named by the version's record in the work tree."""
     import json
 
-    from ..versions import record_path as version_record
+    from ..versions.records import record_path as version_record
 
     path = root / version_record(trial, version)
     if not path.is_file():

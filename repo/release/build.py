@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import storage
+from ..backends import storage
 from ..errors import IntegrityError, InvalidInput
-from ..hashing import sha256_if_any, sha256_of
+from ..backends.hashing import sha256_if_any, sha256_of
 from ..progress import SILENT, Progress
 from ..provenance import record_path as version_provenance, release_document, tool
-from ..refs import Ref
+from ..repository.refs import Ref
 from ..repository import Repository
 from . import ids, package, record as records
 from .consent import consent_lists, require_consent
@@ -138,7 +138,7 @@ def _approval(repo: Repository, trial: str, version: str, progress: Progress) ->
 
 def deidentified(table, rules, tier: str, release_ids: dict, metadata: dict, excluded_ids: dict, secret: bytes,
                 progress: Progress):
-    from ..fingerprint import of_table
+    from ..versions.fingerprint import of_table
     from .deidentify import deidentify
     from .disclosure import disclosure
     from .scan import scan

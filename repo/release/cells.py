@@ -14,8 +14,8 @@ import datetime as dt
 import decimal
 from typing import TYPE_CHECKING, Any
 
-from ..columns import quote
-from ..values import plain
+from ..backends.columns import quote
+from ..backends.values import plain
 
 if TYPE_CHECKING:
     import duckdb

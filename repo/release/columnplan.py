@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..columns import BOOLEAN, DATE, DATETIME, STRING, quote
+from ..backends.columns import BOOLEAN, DATE, DATETIME, STRING, quote
 from ..errors import InvalidInput
 from .cells import MISSING_NOTE, literal
 from .protect import (CODED, NUMERIC, Draft, age_cap_sql, age_text_sql, coded_draft, coded_sql, coded_words,
-                      collapse_draft, collapse_sql, collapse_words, find_thresholds, matches)
+    collapse_draft, collapse_sql, collapse_words, find_thresholds, matches)
 from .rules import Protection, ReleaseRules
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ class ColumnPlan:
         self._protect(name, age_cap_sql(c, top), True)
 
     def _protect(self, name: str, pre: str, age: bool) -> None:
-        c, kind, k = quote(name), self.kinds[name], self.rules.min_cell
+        c, k = quote(name), self.rules.min_cell
         protection = self.protections.get(name) or Protection(name, "keep")
         top = self.rules.age.top
         as_text = (lambda e: age_text_sql(e, top)) if age else (lambda e: e)

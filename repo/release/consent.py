@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import storage
+from ..backends import storage
 from ..errors import IntegrityError, InvalidInput
-from ..hashing import sha256_of
+from ..backends.hashing import sha256_of
 from ..progress import SILENT, Progress
 from .rules import CONSENT, TIERS, ConsentRule, ReleaseRules
 
@@ -149,7 +149,7 @@ def record(repo: Repository, trial: str, refused: str, file: Path | None = None,
            reason: str | None = None, id_column: str | None = None, replace: bool = False,
            progress: Progress = SILENT) -> ConsentRecorded:
     """Record who refused ``refused`` (sharing | commercial): an ID list ``file``, or ``none`` with a reason."""
-    from ..datasets import dump_metadata
+    from ..repository.datasets import dump_metadata
 
     if refused not in REFUSED:
         raise InvalidInput(f"--refused {refused!r}: choose sharing (beyond the study) or commercial (use)")

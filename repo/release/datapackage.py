@@ -27,8 +27,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import csvsafe
-from ..columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, TIME
+from ..backends import csvsafe
+from ..backends.columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, TIME
 
 if TYPE_CHECKING:
     from .deidentify import Deidentified

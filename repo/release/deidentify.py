@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..columns import quote, type_class
+from ..backends.columns import quote, type_class
 from ..errors import InvalidInput
 from . import columnplan
 from .cells import cell_check, extremes, plain, value_counts

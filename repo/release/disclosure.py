@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..columns import BOOLEAN, STRING, quote, type_class
+from ..backends.columns import BOOLEAN, STRING, quote, type_class
 from .cells import MISSING_NOTE, cell_check, extremes, literal, plain, value_counts
 from .protect import CODED, NUMERIC
 from .rules import ReleaseRules

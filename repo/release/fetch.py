@@ -14,9 +14,9 @@ import tomllib
 from pathlib import Path
 
 from ..errors import IntegrityError, InvalidInput, NotFound
-from ..hashing import sha256_of
+from ..backends.hashing import sha256_of
 from ..progress import Progress
-from ..storage import RELEASE_REMOTE, RemoteRepository
+from ..backends.storage import RELEASE_REMOTE, RemoteRepository
 from . import package
 from .record import NAME, ReleaseRecord, package_path, record_path, records
 from .rules import TIERS
@@ -96,7 +96,7 @@ def check(record: ReleaseRecord, folder: Path, label: str) -> None:
         raise IntegrityError(f"{label}: the package's manifest does not agree with the release record")
     import pyarrow.parquet as pq
 
-    from ..fingerprint import of_table
+    from ..versions.fingerprint import of_table
 
     data = folder / package.data_names(record.trial)["parquet"]
     if of_table(pq.read_table(data)) != record.fingerprint:

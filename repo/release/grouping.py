@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..columns import quote
+from ..backends.columns import quote
 from .cells import plain
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import storage
+from ..backends import storage
 from ..errors import IntegrityError, InvalidInput, NotFound
 
 if TYPE_CHECKING:

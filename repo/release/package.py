@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .. import csvsafe, formats
-from ..hashing import sha256_of
+from ..backends import csvsafe, formats
+from ..backends.hashing import sha256_of
 from . import crate, datapackage, readme
 from . import relations as rel
 from .deidentify import RELEASE_ID

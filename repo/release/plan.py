@@ -25,7 +25,7 @@ from .rules import TIERS, ReleaseRules
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..datasets import Dataset
+    from ..repository.datasets import Dataset
     from ..repository import Repository
     from .deidentify import Modification
 
@@ -149,7 +149,7 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
 def save_proposal(repo: Repository, trial: str, version: str | None = None, replace: bool = False,
                   progress: Progress = SILENT) -> SavedProposal:
     """Write the rules proposed from ``trial@version`` into ``dataset.yaml`` under ``release:``, in one commit."""
-    from ..datasets import dump_metadata
+    from ..repository.datasets import dump_metadata
 
     dataset = repo.dataset(trial)
     relative = f"datasets/{trial}/dataset.yaml"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..columns import BOOLEAN, DATE, DATETIME, INTEGER, STRING, quote, type_class
+from ..backends.columns import BOOLEAN, DATE, DATETIME, INTEGER, STRING, quote, type_class
 from .rules import DEFAULT_MIN_CELL, DEFAULT_TOP_AGE, AgeRule, DateRule, Protection, ReleaseRules
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..columns import BOOLEAN, DECIMAL, INTEGER, NUMBER, STRING
+from ..backends.columns import BOOLEAN, DECIMAL, INTEGER, NUMBER, STRING
 from .cells import MISSING_NOTE, literal, plain
 
 if TYPE_CHECKING:

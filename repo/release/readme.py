@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import csvsafe
-from ..columns import STRING, quote, type_class
+from ..backends import csvsafe
+from ..backends.columns import STRING, quote, type_class
 from .cells import MISSING_NOTE
 
 if TYPE_CHECKING:

@@ -84,7 +84,7 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
                           **described(repo, as_released, metadata, release.version, release.tier, release))
     out = folder / "package"
     manifest = package.write(out, released, figures, about, fingerprint)
-    from ..hashing import sha256_of
+    from ..backends.hashing import sha256_of
 
     return fingerprint, {**manifest.files, package.MANIFEST: sha256_of(out / package.MANIFEST)}
 
@@ -107,7 +107,7 @@ class _AsReleased:
         return self.dataset.records()
 
     def metadata(self, at: str | None = None) -> dict:
-        from ..datasets import load_metadata
+        from ..repository.datasets import load_metadata
 
         return load_metadata(self.text, f"datasets/{self.dataset.trial}/dataset.yaml") if at is None \
             else self.dataset.metadata(at=at)
@@ -116,7 +116,7 @@ class _AsReleased:
 def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
     import pyarrow.parquet as pq
 
-    from ..rebuild import stored_directory
+    from ..verify.rebuild import stored_directory
 
     folder = ids.linkage_dir(trial)
     files = stored_directory(repo.root, _at(repo, commit, f"{folder}.dvc").decode("utf-8"), folder)
@@ -130,7 +130,7 @@ def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
 
 def _consent_root(repo: Repository, commit: str, trial: str, rules, root: Path) -> Path:
     """A scratch root holding the consent ID lists the rules name, from DVC storage or git."""
-    from ..rebuild import stored_directory
+    from ..verify.rebuild import stored_directory
 
     base = f"datasets/{trial}"
     for name in ("no_sharing", "no_commercial"):

@@ -13,8 +13,8 @@ from typing import Any, NoReturn
 
 from ..errors import InvalidInput
 from .rules import (ACTIONS, CODED, CONSENT, CONSENT_SETTINGS, DATE_MODES, DATE_TYPES, DEFAULT_MIN_CELL,
-                    DEFAULT_TOP_AGE, GROUPED, IDENTIFIER_ACTIONS, KEYS, NUMERIC_TYPES, AgeRule, ConsentRule, DateRule,
-                    Protection, ReleaseRules)
+    DEFAULT_TOP_AGE, GROUPED, IDENTIFIER_ACTIONS, KEYS, NUMERIC_TYPES, AgeRule, ConsentRule, DateRule, Protection,
+    ReleaseRules)
 
 
 def _positive(value: Any) -> bool:

@@ -88,6 +88,6 @@ def _free_text(column: pa.ChunkedArray, distinct: pa.Array) -> bool:
 
 def formulas(table: pa.Table) -> list[str]:
     """The text columns holding a value a spreadsheet would run as a formula, in column order."""
-    from ..csvsafe import columns
+    from ..backends.csvsafe import columns
 
     return columns(table)

@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import storage
+from ..backends import storage
 from ..errors import RepoError
-from ..hashing import md5_of, sha256_of
+from ..backends.hashing import md5_of, sha256_of
 from ..progress import Progress
 from ..release import record as releases
-from ..remotes import remote_name
+from ..repository.remotes import remote_name
 from ..repository import Repository
-from ..versions import VersionRecord
+from ..versions.records import VersionRecord
 
 
 def remote_dir(root: Path, name: str) -> tuple[str, Path | None]:
@@ -81,7 +81,7 @@ def _parts(root: Path, record: VersionRecord, remote: Path | None, url: str, has
             elif (found := _md5(copy, hashed)) != part.md5:
                 result.add(f"{where} in the remote {url}", f"has MD5 {found}, but the version record says {part.md5}")
     if sound and fingerprints:
-        from ..verification import check_parts
+        from ..versions.verification import check_parts
 
         try:
             check_parts(record, [storage.cache_path(root, p.md5) for p in record.parts])

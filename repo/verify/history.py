@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import provenance
-from ..hashing import sha256_if_any
+from ..backends.hashing import sha256_if_any
 from ..release import record as releases
 from ..repository import Repository
-from ..transaction import UNDO_PREFIX
-from ..versions import VersionRecord, record_path
+from ..repository.transaction import UNDO_PREFIX
+from ..versions.records import VersionRecord, record_path
 
 
 def check(repo: Repository, trial: str, records: list[VersionRecord], result) -> dict[str, str]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 
-from .. import correctionlog as log
+from ..corrections import log
 from ..repository import Repository
-from ..versions import VersionRecord, record_path
+from ..versions.records import VersionRecord, record_path
 from .history import attribute, load
 
 

@@ -20,12 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import storage
+from ..backends import storage
 from ..errors import InvalidInput, StorageError
 from ..progress import SILENT, Progress
-from ..remotes import KINDS, remote_name
+from ..repository.remotes import KINDS, remote_name
 from ..repository import Repository
-from ..transaction import Transaction
+from ..repository.transaction import Transaction
 from . import Problem, StoredObject, Verification
 
 SUBJECT = "unreferenced objects"

@@ -1,0 +1,282 @@
+"""Reading deliveries of every format into Arrow, and writing versions out.
+
+CSV and TSV go through DuckDB's sniffer over the whole file (types, dates in
+any common layout); SAS, Stata and SPSS through pyreadstat, which also gives
+variable labels and value labels; Excel through pandas/openpyxl.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from . import csvsafe
+from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NULL_STRINGS = ["", "NA", "N/A", "NULL", "NaN"]
+
+READERS = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "csv",
+    ".xlsx": "excel", ".xlsm": "excel",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".sas7bdat": "sas7bdat", ".xpt": "xpt",
+    ".dta": "dta", ".sav": "sav", ".zsav": "sav",
+}
+EXPORTS = ("parquet", "csv", "xpt", "dta", "sav")
+ARROW_BATCH = 16_384
+STATA_LONG = (-2_147_483_647, 2_147_483_620)  # the values Stata's 4-byte "long" holds
+
+
+@dataclass
+class Delivery:
+    """A delivery read into Arrow, with what its format said about the columns."""
+
+    table: pa.Table
+    format: str
+    labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict] = field(default_factory=dict)
+    file_label: str = ""
+    unnamed: list[str] = field(default_factory=list)  # names given to columns the delivery left unnamed
+
+
+def detect(path: Path) -> str:
+    fmt = READERS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(READERS))
+        raise InvalidInput(f"{path}: unknown file type {path.suffix or '(none)'!r}; ipd reads {known}")
+    return fmt
+
+
+def read(path: Path) -> Delivery:
+    fmt = detect(path)
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{path}: the file is empty")
+    try:
+        delivery = _READ[fmt](path)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # each reader raises its own kinds; all mean "unreadable"
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise InvalidInput(f"{path}: cannot be read as {fmt}: {message[:300]}") from exc
+    _check_names(path, delivery.table.column_names)
+    _name_unnamed(delivery)
+    if delivery.table.num_rows == 0:
+        raise InvalidInput(f"{path}: the delivery has no rows")
+    return delivery
+
+
+def _name_unnamed(delivery: Delivery) -> None:
+    """Name an unnamed first column by its position, as DuckDB does for CSV (column00, column01, …).
+
+    Statistical packages write row names as an unnamed first column (R's write.csv
+    does); refusing them would refuse common real deliveries, so that column is named
+    and the dictionary says so. Any other unnamed column is an export gone wrong.
+    """
+    names = delivery.table.column_names
+    if names and not names[0].strip():
+        names[0] = f"column{0:0{len(str(len(names) - 1))}d}"
+        delivery.unnamed.append(names[0])
+    delivery.table = delivery.table.rename_columns(names)
+
+
+def _check_names(path: Path, names: list[str]) -> None:
+    """Refuse a header ipd could only use by renaming behind the curator's back."""
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if not name.strip() and index > 0:
+            after = f" (after {names[index - 1]!r})" if names[index - 1].strip() else ""
+            raise InvalidInput(f"{path}: column {index + 1} of the header has no name{after}: name it, "
+                               "or leave it out of the delivery")
+        if name in seen and name.strip():
+            raise InvalidInput(f"{path}: column {name!r} appears twice")
+        seen.add(name)
+    if names and not names[0].strip():
+        given = f"column{0:0{len(str(len(names) - 1))}d}"
+        if given in seen:
+            raise InvalidInput(f"{path}: column 1 of the header has no name, and the name ipd gives it "
+                               f"({given!r}) is taken by another column: name it in the delivery")
+
+
+def _delivered_header(con, path: Path, delimiter: str | None) -> tuple[list[str], str]:
+    """The header as written, and the delimiter: DuckDB renames repeated (sbp_1) and empty (column1) names silently."""
+    sniffed_delimiter, quote = con.sql("SELECT Delimiter, Quote FROM sniff_csv($path)",
+                                       params={"path": str(path)}).fetchall()[0]
+    quote = '"' if quote in ("", "(empty)") else quote
+    delimiter = delimiter or sniffed_delimiter
+    return _first_row(path, delimiter, quote), delimiter
+
+
+def _first_row(path: Path, delimiter: str, quote: str = '"') -> list[str]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:  # -sig: Excel writes a BOM
+        return next(csv.reader(handle, delimiter=delimiter, quotechar=quote), [])
+
+
+def _read_text(path: Path, delimiter: str | None) -> Delivery:
+    import duckdb
+
+    options = {"sample_size": -1, "na_values": NULL_STRINGS, "header": True}
+    if delimiter:
+        options["delimiter"] = delimiter
+    con = duckdb.connect()
+    header, used = _delivered_header(con, path, delimiter)
+    _check_names(path, header)
+    con.execute("SET threads = 1")  # see _streamed
+    table = _streamed(con.read_csv(str(path), **options))
+    if len(header) != table.num_columns or table.num_rows == 0 or table.num_columns == 1:
+        _check_widths(path, used, len(header))  # the sniffer may have guessed a layout: find the ragged line
+        if table.num_columns == 1 and delimiter is None and len(_first_row(path, ",")) > 1:
+            _check_widths(path, ",", len(_first_row(path, ",")))  # whole lines as one column: a comma file
+    if len(header) == table.num_columns:  # unnamed columns get the same names whatever the format
+        table = table.rename_columns(header)
+    return Delivery(table, "tsv" if delimiter == "\t" else "csv")
+
+
+def _streamed(relation) -> pa.Table:
+    """The relation's rows as Arrow, batch by batch, on one thread.
+
+    Converting the whole result at once (or reading on several threads, which buffers
+    to keep the rows in order) holds the delivery twice: 3 GB for a 1.5 GB table.
+    """
+    reader = relation.to_arrow_reader(ARROW_BATCH)
+    return pa.Table.from_batches(reader, schema=reader.schema)
+
+
+def _check_widths(path: Path, delimiter: str, width: int) -> None:
+    """Refuse, naming the line, a row with more or fewer fields than the header.
+
+    DuckDB's sniffer takes a ragged file for some other layout (the widest row as the
+    header, or one column of whole lines) rather than failing, so this runs when what
+    it read looks like that; only then, as it reads the file in Python.
+    """
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        next(reader, None)
+        for row in reader:
+            if row and len(row) != width:
+                raise InvalidInput(f"{path}, line {reader.line_num}: {len(row)} fields, but the header has {width}")
+
+
+def _read_csv(path: Path) -> Delivery:
+    return _read_text(path, None)
+
+
+def _read_tsv(path: Path) -> Delivery:
+    return _read_text(path, "\t")
+
+
+def _read_excel(path: Path) -> Delivery:
+    import pandas as pd
+
+    # numpy_nullable keeps a column of whole numbers with a gap as integers, as the CSV reader does
+    frame = pd.read_excel(path, sheet_name=0, engine="openpyxl", dtype_backend="numpy_nullable")
+    frame.columns = [str(c) for c in frame.columns]
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    return Delivery(_excel_dates(table), "excel")
+
+
+def _excel_dates(table: pa.Table) -> pa.Table:
+    """Excel has no date type, only date-times: a column whose times are all midnight holds dates."""
+    import pyarrow.compute as pc
+
+    for index, column in enumerate(table.schema):
+        if pa.types.is_timestamp(column.type) and column.type.tz is None:
+            values = table.column(index)
+            dates = values.cast(pa.date32())
+            if pc.all(pc.equal(dates.cast(column.type), values)).as_py() is not False:
+                table = table.set_column(index, column.name, dates)
+    return table
+
+
+def _read_parquet(path: Path) -> Delivery:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return Delivery(table.replace_schema_metadata(None), "parquet")
+
+
+def _read_stat(reader_name: str, fmt: str, **options: bool):
+    """A pyreadstat reader; ``options`` only where that reader takes them (read_xport has no user_missing)."""
+
+    def read_stat(path: Path) -> Delivery:
+        import pyreadstat
+
+        reader = getattr(pyreadstat, reader_name)
+        frame, meta = reader(str(path), dates_as_pandas_datetime=False, **options)
+        labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return Delivery(table, fmt, labels, dict(meta.variable_value_labels or {}), meta.file_label or "")
+
+    return read_stat
+
+
+_READ = {
+    "csv": _read_csv, "tsv": _read_tsv, "excel": _read_excel, "parquet": _read_parquet,
+    "sas7bdat": _read_stat("read_sas7bdat", "sas7bdat", user_missing=False),
+    "xpt": _read_stat("read_xport", "xpt"),
+    "dta": _read_stat("read_dta", "dta", user_missing=False),
+    "sav": _read_stat("read_sav", "sav", user_missing=False),
+}
+
+
+# -- writing a version out ------------------------------------------------------
+
+def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str = "") -> None:
+    """Write ``table`` as ``fmt``; statistical formats carry the dictionary's variable labels.
+
+    A CSV is opened in spreadsheets: its text goes through ``csvsafe``. The other formats hold the values as stored.
+    """
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path, compression="zstd")
+    elif fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(csvsafe.table(table), path)
+    else:
+        _write_stat(table, path, fmt, labels, title)
+
+
+def _write_stat(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str) -> None:
+    import pyreadstat
+
+    frame = table.to_pandas()
+    column_labels = [labels.get(c) for c in frame.columns]
+    if fmt == "xpt":
+        version = 5 if all(len(c) <= 8 for c in frame.columns) else 8
+        pyreadstat.write_xport(frame, str(path), file_label=title[:40], column_labels=column_labels,
+                               table_name="DATA", file_format_version=version)
+    elif fmt == "dta":
+        pyreadstat.write_dta(_stata_longs(table, frame), str(path), file_label=title[:80],
+                             column_labels=column_labels)
+    elif fmt == "sav":
+        pyreadstat.write_sav(frame, str(path), file_label=title, column_labels=column_labels)
+    else:
+        raise InvalidInput(f"unknown output format {fmt!r}; choose one of {', '.join(EXPORTS)}")
+
+
+def _stata_longs(table: pa.Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """Integer columns that fit Stata's long are written as long (pyreadstat would write doubles)."""
+    import pandas
+    import pyarrow.compute as pc
+
+    for column in table.schema:
+        if pa.types.is_integer(column.type):
+            bounds = pc.min_max(table.column(column.name)).as_py()
+            low, high = bounds["min"], bounds["max"]
+            if low is None or (STATA_LONG[0] <= low and high <= STATA_LONG[1]):
+                values = table.column(column.name).cast(pa.int32())
+                frame[column.name] = values.to_pandas(types_mapper={pa.int32(): pandas.Int32Dtype()}.get)
+    return frame

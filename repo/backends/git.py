@@ -1,0 +1,221 @@
+"""Git plumbing through gitpython: the one module that touches git."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from ..errors import NotFound, RepoError
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """A failing git command (a refusing hook, a lock) becomes one line: git's own last words."""
+    try:
+        yield
+    except git.GitCommandError as exc:
+        said = [line.strip() for line in str(exc.stderr or "").splitlines() if line.strip()]
+        reason = said[-1].removeprefix("stderr: ").strip("'") if said else f"exit code {exc.status}"
+        raise RepoError(f"{action} failed: {reason}") from exc
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    message: str
+    paths: list[str]  # the files it changed
+
+
+class Git:
+    """A git work tree, with just the operations ipd needs."""
+
+    def __init__(self, root: Path) -> None:
+        try:
+            self.repo = git.Repo(root)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+            raise RepoError(f"{root} is not a git repository") from exc
+        self.root = Path(self.repo.working_tree_dir)
+        self.on_commit: Callable[[str], None] | None = None  # told each message before its commit is made
+
+    @staticmethod
+    def init(root: Path) -> Git:
+        if not (root / ".git").exists():
+            git.Repo.init(root, initial_branch="main")
+        return Git(root)
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self.repo.git_dir)
+
+    def identity(self) -> Identity:
+        """The curator as git knows them; falls back to the login so CI machines work."""
+        reader = self.repo.config_reader()
+        name = reader.get_value("user", "name", default="") or getpass.getuser()
+        email = reader.get_value("user", "email", default="") or f"{getpass.getuser()}@{socket.gethostname()}"
+        return Identity(str(name), str(email))
+
+    def head(self) -> str | None:
+        try:
+            return self.repo.head.commit.hexsha
+        except ValueError:
+            return None
+
+    def branch_ref(self) -> str:
+        return self.repo.head.ref.path if not self.repo.head.is_detached else "HEAD"
+
+    def commit(self, paths: list[str], message: str) -> str:
+        """Commit exactly these paths (additions and deletions); anything else the user staged stays staged."""
+        if self.on_commit is not None:
+            self.on_commit(message)
+        who = self.identity()
+        env = {"GIT_AUTHOR_NAME": who.name, "GIT_AUTHOR_EMAIL": who.email,
+               "GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email}
+        known = [p for p in paths if (self.root / p).exists() or self.read_ok("HEAD", p)]
+        with _translated("git commit"):
+            self.repo.git.add("--all", "--", *known)
+            self.repo.git.commit("-q", "-m", message, "--only", "--", *known, env=env)
+        return self.repo.head.commit.hexsha
+
+    def tag(self, name: str, commit: str, message: str) -> None:
+        who = self.identity()
+        with _translated("git tag"):
+            self.repo.git.tag("-a", name, commit, "-m", message,
+                              env={"GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email})
+
+    def tags(self, prefix: str = "") -> dict[str, str]:
+        """Tag name -> the commit it points at."""
+        return {t.name: t.commit.hexsha for t in self.repo.tags if t.name.startswith(prefix)}
+
+    def delete_tag(self, name: str) -> None:
+        if name in {t.name for t in self.repo.tags}:
+            self.repo.delete_tag(name)
+
+    def set_ref(self, ref: str, commit: str) -> None:
+        self.repo.git.update_ref(ref, commit)
+
+    def reset_index(self, commit: str, paths: list[str]) -> None:
+        self.repo.git.reset("-q", commit, "--", *paths)
+
+    def commit_adding(self, path: str) -> str | None:
+        """The commit that first added ``path``: how a version is found without its tag."""
+        out = self.repo.git.log("--diff-filter=A", "--format=%H", "--", path)
+        lines = out.split()
+        return lines[0] if lines else None  # the newest: an addition an undo took back was added again
+
+    def read(self, rev: str, path: str) -> str:
+        try:
+            return self.repo.git.show(f"{rev}:{path}")
+        except git.GitCommandError as exc:
+            raise NotFound(f"{path} does not exist at {rev}") from exc
+
+    def has_changes(self, paths: list[str]) -> bool:
+        existing = [p for p in paths if (self.root / p).exists() or self.read_ok("HEAD", p)]
+        return bool(existing) and bool(self.repo.git.status("--porcelain", "--", *existing).strip())
+
+    def read_ok(self, rev: str, path: str) -> bool:
+        try:
+            self.repo.git.cat_file("-e", f"{rev}:{path}")
+            return True
+        except git.GitCommandError:
+            return False
+
+    # -- reading history, for ``ipd verify`` ------------------------------------
+
+    def added_in(self, *folders: str) -> dict[str, str]:
+        """Path -> the commit that first added it, for every file ever added under ``folders`` (one git call)."""
+        if self.head() is None:
+            return {}
+        out = self.repo.git.log("--diff-filter=A", "--format=commit %H", "--name-only", "--no-renames", "--", *folders)
+        added: dict[str, str] = {}
+        commit = ""
+        for line in out.splitlines():
+            if line.startswith("commit "):
+                commit = line.split()[1]
+            elif line.strip():
+                added.setdefault(line.strip(), commit)  # newest first: an addition undone and made again counts once
+        return added
+
+    def deleted_in(self, *folders: str) -> dict[str, Commit]:
+        """Path -> the newest commit that deleted it, for every file ever deleted under ``folders``."""
+        if self.head() is None:
+            return {}
+        out = self.repo.git.log("--diff-filter=D", "--format=%x00%H%x01%B%x01", "--name-only", "--no-renames",
+                                "--", *folders)
+        deleted: dict[str, Commit] = {}
+        for chunk in out.split("\0")[1:]:
+            sha, message, names = chunk.split("\x01")
+            for name in (n.strip() for n in names.splitlines()):
+                if name:
+                    deleted.setdefault(name, Commit(sha, message.strip(), []))
+        return deleted
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit ``ref`` points at, or None when it does not exist (a branch with no commits yet)."""
+        try:
+            return self.repo.git.rev_parse("--verify", "-q", f"{ref}^{{commit}}")
+        except git.GitCommandError:
+            return None
+
+    def commits_between(self, base: str | None, tip: str) -> list[Commit]:
+        """The commits in ``tip``'s history that are not in ``base``'s (all of them when ``base`` is None)."""
+        span = f"{base}..{tip}" if base else tip
+        out = self.repo.git.log("--format=%x00%H%x01%B%x01", "--name-only", "--no-renames", span)
+        commits = []
+        for chunk in out.split("\0")[1:]:
+            sha, message, names = chunk.split("\x01")
+            commits.append(Commit(sha, message.strip(), [n for n in names.splitlines() if n.strip()]))
+        return commits
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """Whether commit ``older`` is ``newer`` or comes before it in its history."""
+        try:
+            self.repo.git.merge_base("--is-ancestor", older, newer)
+            return True
+        except git.GitCommandError:
+            return False
+
+    def pointer_files(self) -> Iterator[tuple[str, bytes]]:
+        """(path, bytes) of every ``.dvc`` file git still keeps, once per distinct content.
+
+        Kept means what ``git gc`` keeps: in any commit reachable from a branch, a tag,
+        any other ref, a work tree's HEAD or a reflog entry (a reset can still be undone),
+        or staged in an index. A path is the first one git met the content at.
+        """
+        with _translated("git rev-list"):
+            listed = self.repo.git.rev_list("--all", "--reflog", "--indexed-objects", "--objects",
+                                            "--filter=object:type=blob", "--filter-provided-objects")
+        for line in listed.splitlines():
+            sha, _, path = line.partition(" ")
+            if path.endswith(".dvc"):
+                yield path, self.repo.odb.stream(bytes.fromhex(sha)).read()
+
+    def work_tree_files(self, pattern: str) -> list[str]:
+        """Files of the work tree matching ``pattern``, tracked or not (ignored ones left out)."""
+        listed = self.repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard", "--", pattern)
+        return sorted({name for name in listed.split("\0") if name and (self.root / name).is_file()})
+
+    def remotes(self) -> list[str]:
+        """The names of the git remotes: other copies of this history."""
+        return sorted(remote.name for remote in self.repo.remotes)
+
+    def blob(self, rev: str, path: str) -> bytes | None:
+        """The exact bytes of ``path`` at ``rev`` (None when it is not there)."""
+        try:
+            return self.repo.git.show(f"{rev}:{path}", stdout_as_string=False, strip_newline_in_stdout=False)
+        except git.GitCommandError:
+            return None

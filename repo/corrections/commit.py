@@ -1,0 +1,371 @@
+"""Cutting a corrected version: apply what is staged to the current version.
+
+Under the repository lock and inside one transaction: staged entries are
+checked again against the current version (one whose old value has moved is
+stale and refused); only the parts holding touched participants are
+rewritten; the checks run on the result and are compared with the current
+version's, refusing new failures unless the curator accepts them (which is
+recorded); the diff against the parent must be exactly what the entries say;
+then DVC stores and pushes the parts, the entries are appended to the log, and
+the version record, dictionary and provenance are committed and tagged. If
+anything fails or the command is killed, the repository is as it was and the
+corrections are still staged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import log
+from ..backends import knownparts, storage
+from .. import provenance
+from .staging import STAGED_FILES
+from .log import Correction
+from ..errors import IntegrityError, InvalidInput
+from ..progress import SILENT, Progress
+from ..repository.refs import tag_name, version_name
+from ..repository import Repository
+from ..versions.records import Version, VersionRecord, record_path
+
+CORRECTION_FILES = "source/corrections"
+
+
+@dataclass(frozen=True)
+class CommitOptions:
+    trial: str
+    message: str
+    accept_failures: str | None = None  # why the curator cuts the version despite new check failures
+
+
+@dataclass
+class CommitResult:
+    record: VersionRecord
+    applied: list[Correction]
+    parts_rewritten: int
+    fixed: list[str] = field(default_factory=list)
+    new_failures: list[str] = field(default_factory=list)
+    still_failing: list[str] = field(default_factory=list)
+
+
+def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT) -> CommitResult:
+    trial = options.trial
+    if not options.message.strip():
+        raise InvalidInput("a version needs a message (--message)")
+    dataset = repo.dataset(trial)
+    _staged(repo, trial)
+    storage.check_remote(repo.root)
+    base = f"datasets/{trial}"
+    paths = [base, f"provenance/{trial}", f"expectations/{trial}.json"]
+    if (store := storage.remote_path_in_tree(repo.root)) is not None:
+        paths.append(store)
+    with repo.writing(paths) as txn:
+        staged = _staged(repo, trial)  # again under the lock: a correction staged meanwhile is committed, not lost
+        parent = dataset.version()
+        with progress.step(f"checking staged corrections against {trial}@{parent.record.version}"):
+            _check_stale(parent, staged)
+        version = version_name(parent.record.number + 1)
+        txn.will_tag(tag_name(trial, version))
+        before = _check_before(repo, parent, progress)
+        targets = _targets(base, staged)
+        with progress.step("checking out the current data"):
+            _check_out(repo, base, parent.record, targets)
+        fast = targets == [f"{base}/data"] and knownparts.applies(repo.root)
+        work_tree = knownparts.hash_in_background(repo.root / base / "data", _names(parent.record)) if fast else None
+        from .rewrite import rewrite_parts
+
+        with progress.step("rewriting the touched parts") as advance:
+            rewritten = rewrite_parts(repo.root / base, parent.record, parent.part_files(), staged, advance)
+        now = _now()
+        applied = _applied(repo, trial, staged, version, now)
+        record = _record(repo, parent.record, rewritten, applied, version, now, options.message)
+        _extend_suite(repo, trial, applied)
+        with progress.step("checking the new version"):
+            found = _assess(repo, options, before, record, rewritten, applied)
+        with progress.step("storing and pushing the parts"):
+            if work_tree is not None:
+                _check_work_tree(repo, base, record, rewritten, work_tree.result())
+                knownparts.store(repo.root, f"{base}/data", _known(record))
+            else:
+                storage.store(repo.root, targets, check=lambda: _check_stored(repo, base, record))
+        record = replace(record, changes=found.changes, override=found.override)
+        _write(repo, record, found.metadata, applied)
+        commit_sha = repo.scm.commit(paths, f"{trial} {version}: {options.message}")
+        repo.scm.tag(tag_name(trial, version), commit_sha, f"{trial} {version} ({record.fingerprint})")
+    return CommitResult(record, applied, len(rewritten.parts), *found.outcome)
+
+
+def _staged(repo: Repository, trial: str) -> list[Correction]:
+    staged = log.read(log.staged_path(repo.root, trial))
+    if not staged:
+        raise InvalidInput(f"nothing staged for {trial}: stage corrections with `ipd correct {trial} …` first")
+    return staged
+
+
+@dataclass(frozen=True)
+class Assessment:
+    metadata: dict[str, Any]
+    outcome: tuple[list[str], list[str], list[str]]  # fixed, newly failing, still failing
+    override: dict[str, Any] | None
+    changes: dict[str, Any]
+
+
+def _assess(repo: Repository, options: CommitOptions, before, record: VersionRecord,
+            rewritten, applied: list[Correction]) -> Assessment:
+    """The new version's dictionary, its checks against the parent's (refusing new failures unless
+    accepted) and what it changes."""
+    metadata = _metadata(repo, record.trial, rewritten, applied)
+    outcome = _compare_checks(repo, before, record, rewritten.files, metadata, applied, SILENT)
+    override = _override(repo, options, outcome[1])
+    return Assessment(metadata, outcome, override, _changes(applied))
+
+
+def _targets(base: str, staged: list[Correction]) -> list[str]:
+    """What DVC stores anew: the parts, and the deliveries when a supplied file joins them."""
+    supplied = any(e.action == "add_column" for e in staged)
+    return [f"{base}/data", *([f"{base}/source"] if supplied else [])]
+
+
+def _check_out(repo: Repository, base: str, parent: VersionRecord, targets: list[str]) -> None:
+    """The work tree must hold every part of the parent (a clone holds none), and the
+    deliveries when DVC is to store them again; what is already there is not fetched again."""
+    data = repo.root / base / "data"
+    present = {p.name: p.stat().st_size for p in data.glob("*.parquet")} if data.is_dir() else {}
+    if present != {p.name: p.size for p in parent.parts}:
+        storage.materialize(repo.root, [f"{base}/data"], replace=True)
+    storage.materialize(repo.root, [t for t in targets if not t.endswith("/data")])
+
+
+def _check_stored(repo: Repository, base: str, record: VersionRecord) -> None:
+    """What DVC stored must be exactly the new version's parts (a part edited by hand would not be)."""
+    stored = storage.directory_listing(repo.root, f"{base}/data")
+    expected = {part.name: part.md5 for part in record.parts}
+    for name in sorted(set(stored) | set(expected)):
+        if stored.get(name) != expected.get(name):
+            _refuse_work_tree(base, name, record)
+
+
+def _names(record: VersionRecord) -> list[str]:
+    return [part.name for part in record.parts]
+
+
+def _check_work_tree(repo: Repository, base: str, record: VersionRecord, rewritten,
+                     hashed: dict[str, str | None]) -> None:
+    """The work tree must hold exactly the new version's parts: those not rewritten as the
+    parent's record says (hashed while the commit worked), and nothing else."""
+    written = {part.name for part in rewritten.parts}
+    present = {p.name for p in (repo.root / base / "data").iterdir()}
+    expected = {part.name: part.md5 for part in record.parts}
+    for name in sorted(present | set(expected)):
+        if name not in written and (name not in expected or hashed.get(name) != expected[name]):
+            _refuse_work_tree(base, name, record)
+
+
+def _refuse_work_tree(base: str, name: str, record: VersionRecord) -> None:
+    raise IntegrityError(f"{base}/data/{name} in the work tree is not what {record.trial}@{record.parent} "
+                         f"and the corrections make it; delete {base}/data and run the command again")
+
+
+def _known(record: VersionRecord) -> list[knownparts.KnownFile]:
+    return [knownparts.KnownFile(part.name, part.md5, part.size) for part in record.parts]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _check_stale(parent: Version, staged: list[Correction]) -> None:
+    """Every staged entry must still fit the current version: its old value, its key, its column."""
+    import pyarrow.parquet as pq
+
+    from ..versions.lookup import records
+
+    record = parent.record
+    files = parent.part_files()
+    columns = pq.read_schema(next(iter(files.values()))).names
+    keys = [e.key for e in staged if e.action != "add_column"]
+    current = records(files, record.key, record.nparts, keys)
+    label = f"{record.trial}@{record.version}"
+    for entry in staged:
+        problem = _staleness(entry, current, columns)
+        if problem:
+            raise InvalidInput(f"{entry.id} is stale: in {label} {problem}; drop it "
+                               f"(ipd correct {record.trial} --drop {entry.id}) and stage it again")
+
+
+def _staleness(entry: Correction, current: dict[Any, dict[str, Any]], columns: list[str]) -> str | None:
+    from ..backends.values import same
+
+    if entry.action == "update":
+        if entry.key not in current:
+            return f"there is no record {entry.key!r}"
+        now = current[entry.key].get(entry.column)
+        return None if same(now, entry.old) else f"{entry.key!r}/{entry.column} is {now!r}, not {entry.old!r} as staged"
+    if entry.action == "remove":
+        if entry.key not in current:
+            return f"there is no record {entry.key!r}"
+        return None if current[entry.key] == entry.old else f"record {entry.key!r} has changed since it was staged"
+    if entry.action == "add":
+        return f"record {entry.key!r} already exists" if entry.key in current else None
+    return f"column {entry.column!r} already exists" if entry.column in columns else None
+
+
+def _applied(repo: Repository, trial: str, staged: list[Correction], version: str, now: str) -> list[Correction]:
+    """The staged entries as log entries (c1, c2, …), supplied files moved beside the deliveries."""
+    folder = repo.root / "datasets" / trial
+    number = log.next_number(log.read(log.log_path(repo.root, trial)), "c")
+    applied = []
+    for offset, entry in enumerate(staged):
+        entry = entry.applied_as(number + offset, version, now)
+        if entry.action == "add_column":
+            name = entry.new["file"].split("/", 1)[1]
+            target = folder / CORRECTION_FILES / name
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(folder / STAGED_FILES / name, target)
+            entry = replace(entry, new={**entry.new, "file": f"{CORRECTION_FILES}/{name}"})
+        applied.append(entry)
+    return applied
+
+
+def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Correction], version: str,
+            now: str, message: str) -> VersionRecord:
+    return VersionRecord(
+        trial=parent.trial, version=version, created=now, author=str(repo.scm.identity()), message=message,
+        kind="correction", parent=parent.version, rows=rewritten.rows, columns=rewritten.schema.names,
+        fingerprint=rewritten.fingerprint, key=parent.key, nparts=parent.nparts,
+        parts=list(rewritten.parts_all),
+        delivery=None, tool=provenance.tool(),
+        corrections=[e.id for e in applied],
+    )
+
+
+def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]) -> dict[str, Any]:
+    """dataset.yaml with the dictionary brought up to date for the columns the corrections touched."""
+    import duckdb
+
+    from ..repository.datasets import load_metadata
+    from ..ingest.columnstats import Columns
+    from ..ingest.dictionary import describe, refresh
+
+    path = repo.root / "datasets" / trial / "dataset.yaml"
+    metadata = load_metadata(path.read_text(), f"datasets/{trial}/dataset.yaml")
+    whole_records = any(e.action in ("add", "remove") for e in applied)
+    touched = None if whole_records else {e.column for e in applied if e.column}
+    con = duckdb.connect()
+    con.sql("SELECT * FROM read_parquet($files)", params={"files": [str(p) for p in rewritten.files]}) \
+        .create_view("data")
+    fresh = describe(Columns(con, "data"), rewritten.schema, only=touched)
+    for entry in fresh:
+        adding = next((e for e in applied if e.action == "add_column" and e.column == entry["name"]), None)
+        if adding:
+            entry["note"] = f"supplied later by the trialists (correction {adding.id}: {adding.reason})"
+    metadata["columns"] = refresh(metadata.get("columns", []), fresh, rewritten.schema.names)
+    return metadata
+
+
+def _check_before(repo: Repository, parent: Version, progress: Progress):
+    """The current version's check results, to tell what the corrections fix and break."""
+    from ..checks.run import check
+    from ..checks.suite import suite_path
+    from ..repository.refs import Ref
+
+    if not suite_path(repo.root, parent.record.trial).exists():
+        return None
+    return check(repo, Ref(parent.record.trial, parent.record.version), progress)
+
+
+def _extend_suite(repo: Repository, trial: str, applied: list[Correction]) -> None:
+    """A variable added by correction joins the suite's expected set of columns."""
+    from ..checks import suite as suites
+
+    added = [e.column for e in applied if e.action == "add_column"]
+    path = suites.suite_path(repo.root, trial)
+    if not added or not path.exists():
+        return
+    suite = suites.load(path)
+    for expectation in suite["expectations"]:
+        if expectation["type"] == "expect_table_columns_to_match_set":
+            names = expectation["kwargs"].get("column_set") or []
+            expectation["kwargs"]["column_set"] = [*names, *(c for c in added if c not in names)]
+    suites.save(path, suite)
+
+
+def _compare_checks(repo: Repository, before, record: VersionRecord, files: list, metadata: dict[str, Any],
+                    applied: list[Correction], progress: Progress) -> tuple[list[str], list[str], list[str]]:
+    """Which checks the corrections fixed, which they newly fail, and which still fail.
+
+    Only the checks that read a column the corrections touched run again; the rest keep
+    the parent's result (the report is kept, so checking the new version later is free).
+    """
+    from ..checks.run import Target, keep, recheck, touched_by
+
+    if before is None:
+        return [], [], []
+    target = Target(record.trial, record.version, record.fingerprint, record.key, files, metadata)
+    after = recheck(repo, target, before, touched_by(applied), progress)
+    keep(repo, record, metadata, after)
+    return compare(before.results, after.results)
+
+
+def compare(before: list, after: list) -> tuple[list[str], list[str], list[str]]:
+    """A check newly fails if it passed (or did not run) before, or if it now names a participant it did not."""
+    was = {r.name: r for r in before}
+    fixed, new, still = [], [], []
+    for result in after:
+        old = was.get(result.name)
+        if result.success:
+            if old is not None and not old.success:
+                fixed.append(result.name)
+        elif old is None or old.success or set(map(str, result.unexpected_keys)) - set(map(str, old.unexpected_keys)):
+            new.append(result.name)
+        else:
+            still.append(result.name)
+    return fixed, new, still
+
+
+def _override(repo: Repository, options: CommitOptions, new_failures: list[str]) -> dict[str, Any] | None:
+    if not new_failures:
+        return None
+    if not options.accept_failures:
+        shown = "; ".join(new_failures[:5]) + ("; …" if len(new_failures) > 5 else "")
+        raise InvalidInput(f"the corrections make {len(new_failures)} check(s) newly fail: {shown}. Fix the "
+                           f"staged corrections, or cut the version anyway with --accept-failures REASON")
+    return {"by": str(repo.scm.identity()), "reason": options.accept_failures, "new_failures": new_failures}
+
+
+def _changes(applied: list[Correction]) -> dict[str, Any]:
+    """What the version changes against its parent, as its entries say.
+
+    The rows were rewritten from exactly these entries, after each was checked against
+    the parent; ``ipd validate`` derives every corrected version's diff from the data
+    again and fails where it and the log disagree.
+    """
+    def count(action: str) -> int:
+        return sum(e.action == action for e in applied)
+
+    return {"cells": count("update"), "added": count("add"), "removed": count("remove"),
+            "columns_added": [e.column for e in applied if e.action == "add_column"], "columns_removed": []}
+
+
+def _write(repo: Repository, record: VersionRecord, metadata: dict[str, Any], applied: list[Correction]) -> None:
+    from ..repository.datasets import dump_metadata
+
+    trial = record.trial
+    root = repo.root
+    (root / "datasets" / trial / "dataset.yaml").write_text(dump_metadata(metadata))
+    (root / record_path(trial, record.version)).write_text(record.to_json())
+    prov = root / provenance.record_path(trial, record.version)
+    prov.parent.mkdir(parents=True, exist_ok=True)
+    prov.write_text(provenance.version_document(
+        record, repo.scm.identity(), provenance.previous_record_hash(root, trial, record.parent),
+        suite_sha256=provenance.suite_sha256(root, trial),
+        validation=provenance.validation(repo, trial, record.version), entries=applied))
+    log.append(log.log_path(root, trial), applied)
+    log.staged_path(root, trial).unlink()
+    staged_files = root / "datasets" / trial / STAGED_FILES
+    if staged_files.is_dir() and not any(staged_files.iterdir()):
+        staged_files.rmdir()
+

@@ -1,0 +1,81 @@
+"""Corrections as curators supply them in files, turned into changes to stage.
+
+A CSV of cell corrections has a header ``key,column,value,reason`` and
+optionally ``query`` and ``action`` (``update``, the default, or ``remove``);
+its cells are read as text, so each value is typed by the column it goes into,
+exactly as a value given on the command line. Records to add come in any
+delivery format, typed by its reader.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from .staging import Change
+from ..errors import InvalidInput
+
+REQUIRED = ("key", "column", "value", "reason")
+OPTIONAL = ("query", "action")
+
+
+def changes_from_csv(path: Path) -> list[Change]:
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InvalidInput(f"{path}: cannot be read as CSV ({exc})") from exc
+    if not rows:
+        raise InvalidInput(f"{path}: the file is empty")
+    header = [name.strip().lower() for name in rows[0]]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise InvalidInput(f"{path}: no {', '.join(missing)} column; the header must be "
+                           f"{','.join(REQUIRED)}[,query][,action]")
+    unknown = [name for name in header if name not in REQUIRED + OPTIONAL]
+    if unknown:
+        raise InvalidInput(f"{path}: unknown column {unknown[0]!r}; expected {','.join(REQUIRED + OPTIONAL)}")
+    changes = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise InvalidInput(f"{path}, line {line}: {len(row)} fields, the header has {len(header)}")
+        cells = dict(zip(header, row))
+        action = (cells.get("action") or "update").strip().lower()
+        if action not in ("update", "remove"):
+            raise InvalidInput(f"{path}, line {line}: action {action!r} must be update or remove")
+        changes.append(Change(action=action, reason=cells["reason"], key=cells["key"],
+                              column=cells["column"].strip() or None, value=cells["value"],
+                              query=(cells.get("query") or "").strip() or None, where=f"{path}, line {line}"))
+    if not changes:
+        raise InvalidInput(f"{path}: no corrections in the file")
+    return changes
+
+
+def records_from_file(path: Path, reason: str, query: str | None) -> list[Change]:
+    """One ``add`` change per record of a file in any delivery format.
+
+    CSV and TSV cells are kept as text, to be typed by the trial's columns: a
+    sniffer would guess from a few rows (one row of ``F`` looks boolean).
+    """
+    from ..backends.formats import detect, read
+
+    if detect(path) in ("csv", "tsv") and path.is_file():
+        records = _text_records(path, "\t" if detect(path) == "tsv" else ",")
+    else:
+        records = read(path).table.to_pylist()
+    if not records:
+        raise InvalidInput(f"{path}: no records in the file")
+    return [Change(action="add", reason=reason, query=query, record=record, where=f"{path}, row {row}")
+            for row, record in enumerate(records, start=1)]
+
+
+def _text_records(path: Path, delimiter: str) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return list(csv.DictReader(handle, delimiter=delimiter))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InvalidInput(f"{path}: cannot be read as CSV ({exc})") from exc

@@ -1,0 +1,317 @@
+"""Staging corrections for a trial's next version.
+
+Each change is checked against the current (latest) version before it is
+staged, and the value it replaces is recorded with it: an unknown key or
+column, a value that does not fit the column's type or value set, a change to
+a record staged for removal, or a key that would be duplicated is refused with
+a one-line reason, and nothing is staged. Staged changes live in
+``datasets/TRIAL/staged.jsonl`` (git ignores it, like an index) until
+``ipd commit`` applies them; values a trialist supplied as a whole new
+variable wait beside it in ``staged-files/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from . import log
+from ..backends.columns import type_class
+from .log import Correction
+from ..errors import InvalidInput, NotFound
+from ..repository import Repository
+from ..backends.values import parse, same, to_json
+
+STAGED_FILES = "staged-files"
+EXCLUDES = ("datasets/*/staged.jsonl", f"datasets/*/{STAGED_FILES}/")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change as a curator asks for it: values are text until checked against their column."""
+
+    action: str  # update, remove, add, add_column
+    reason: str
+    key: str | None = None
+    column: str | None = None
+    value: str | None = None
+    query: str | None = None
+    record: dict[str, Any] | None = None  # add: the whole record, typed already (from a file)
+    supplement: Path | None = None  # add_column: the file holding the key and the new variable
+    where: str = ""  # "FILE, row N" when the change came from a file
+
+
+@dataclass
+class Current:
+    """The version changes are checked against, and what is staged on top of it."""
+
+    trial: str
+    version: str
+    key: str
+    nparts: int
+    schema: Any  # pyarrow.Schema
+    files: dict[str, Path]
+    dictionary: dict[str, dict[str, Any]]
+    staged: list[Correction]
+
+    def kind(self, column: str) -> str:
+        return type_class(self.schema.field(column).type)
+
+    def label(self, change: Change) -> str:
+        return f"{change.where}: " if change.where else ""
+
+
+def current(repo: Repository, trial: str) -> Current:
+    import pyarrow.parquet as pq
+
+    dataset = repo.dataset(trial)
+    version = dataset.version()
+    files = version.part_files()
+    record = version.record
+    dictionary = {c["name"]: c for c in dataset.metadata().get("columns", [])}
+    staged = log.read(log.staged_path(repo.root, trial))
+    return Current(trial, record.version, record.key, record.nparts, pq.read_schema(next(iter(files.values()))),
+                   files, dictionary, staged)
+
+
+def stage(repo: Repository, trial: str, changes: list[Change]) -> list[Correction]:
+    """Check every change, then stage them all (or none)."""
+    if not changes:
+        raise InvalidInput("nothing to stage: give --key/--column/--value, --remove, --add, --add-column or --file")
+    repo.dataset(trial)  # the trial must exist before its folder is locked for writing
+    with _staging(repo, trial):  # read, check and write under one lock: concurrent stagings all count
+        state = current(repo, trial)
+        _check_queries(repo, trial, changes)
+        existing = _existing_records(state, changes)
+        who, now = str(repo.scm.identity()), _now()
+        number = log.next_number(state.staged, "s")
+        made: list[Correction] = []
+        for change in changes:
+            for entry in _entries(state, change, existing, who, now):
+                entry = replace(entry, id=f"s{number}")
+                _check_against_staged(state, entry, change)
+                state.staged.append(entry)
+                made.append(entry)
+                number += 1
+        _write(repo, trial, state.staged, changes)
+    return made
+
+
+def staged(repo: Repository, trial: str) -> list[Correction]:
+    repo.dataset(trial)  # the trial must exist
+    return log.read(log.staged_path(repo.root, trial))
+
+
+def drop(repo: Repository, trial: str, ids: list[str]) -> list[Correction]:
+    """Unstage the entries ``ids`` (or every entry, for ``all``); returns what was dropped."""
+    repo.dataset(trial)
+    with _staging(repo, trial):
+        entries = staged(repo, trial)
+        wanted = {e.id for e in entries} if ids == ["all"] else set(ids)
+        unknown = sorted(wanted - {e.id for e in entries})
+        if unknown:
+            raise NotFound(f"{trial}: nothing staged as {', '.join(unknown)} (see `ipd correct {trial} --list`)")
+        kept = [e for e in entries if e.id not in wanted]
+        _write(repo, trial, kept, [])
+    return [e for e in entries if e.id in wanted]
+
+
+# -- building entries --------------------------------------------------------------------------
+
+def _entries(state: Current, change: Change, existing: dict, who: str, now: str) -> list[Correction]:
+    where = state.label(change)
+    if not change.reason or not change.reason.strip():
+        raise InvalidInput(f"{where}{change.action} needs a reason (--reason)")
+    base = dict(reason=change.reason.strip(), query=change.query, author=who, time=now, base=state.version)
+    if change.action == "add_column":
+        return _add_columns(state, change, base)
+    key = _key(state, change)
+    if change.action == "update":
+        return [_update(state, change, key, existing, base)]
+    if change.action == "remove":
+        if key not in existing:
+            raise InvalidInput(f"{where}no record with key {key!r} in {state.trial}@{state.version}")
+        return [Correction("", "remove", key, None, existing[key], None, **base)]
+    if change.action == "add":
+        if key in existing:
+            raise InvalidInput(f"{where}duplicate key {key!r}: {state.trial}@{state.version} already has that record")
+        return [Correction("", "add", key, None, None, _record(state, change), **base)]
+    raise InvalidInput(f"unknown action {change.action!r}")
+
+
+def _key(state: Current, change: Change) -> Any:
+    if change.record is not None:
+        return _typed(state, state.key, change.record.get(state.key), f"{state.label(change)}key ")
+    if change.key is None or not change.key.strip():
+        raise InvalidInput(f"{state.label(change)}{change.action} needs the participant's key (--key)")
+    key = to_json(parse(change.key, state.kind(state.key), f"{state.label(change)}key {state.key}"))
+    if key is None:
+        raise InvalidInput(f"{state.label(change)}the key is missing")
+    return key
+
+
+def _update(state: Current, change: Change, key: Any, existing: dict, base: dict) -> Correction:
+    where = state.label(change)
+    column = change.column
+    if not column:
+        raise InvalidInput(f"{where}an update needs the column (--column)")
+    if column not in state.schema.names:
+        raise InvalidInput(f"{where}no column {column!r} in {state.trial}@{state.version}")
+    if column == state.key:
+        raise InvalidInput(f"{where}the key {column!r} cannot be updated: remove the record and add it again")
+    if key not in existing:
+        raise InvalidInput(f"{where}no record with key {key!r} in {state.trial}@{state.version}")
+    new = to_json(parse(change.value, state.kind(column), f"{where}column {column}"))
+    _check_value_set(state, column, new, where)
+    old = existing[key][column]
+    if same(old, new):
+        raise InvalidInput(f"{where}{key!r}/{column} is already {old!r} in {state.trial}@{state.version}")
+    return Correction("", "update", key, column, old, new, **base)
+
+
+def _check_value_set(state: Current, column: str, value: Any, where: str) -> None:
+    allowed = [v["value"] for v in state.dictionary.get(column, {}).get("values", [])]
+    if value is None or not allowed or state.kind(column) == "boolean":
+        return
+    if not any(same(value, a) for a in allowed):
+        shown = ", ".join(map(str, allowed))
+        raise InvalidInput(f"{where}{value!r} is not in the value set of {column} ({shown}); "
+                           f"if it is right, add it to the dictionary in datasets/{state.trial}/dataset.yaml first")
+
+
+def _record(state: Current, change: Change) -> dict[str, Any]:
+    where = state.label(change)
+    record = change.record or {}
+    unknown = [c for c in record if c not in state.schema.names]
+    if unknown:
+        raise InvalidInput(f"{where}no column {unknown[0]!r} in {state.trial}@{state.version}")
+    full = {name: _typed(state, name, record.get(name), where) for name in state.schema.names}
+    for name, value in full.items():
+        _check_type(state, name, value, where)
+        if name != state.key:
+            _check_value_set(state, name, value, where)
+    return full
+
+
+def _typed(state: Current, column: str, value: Any, where: str) -> Any:
+    """A value from a file as JSON: text (from CSV) is parsed by the column's type."""
+    if isinstance(value, str) and state.kind(column) != "string":
+        return to_json(parse(value, state.kind(column), f"{where}column {column}"))
+    return to_json(value)
+
+
+def _check_type(state: Current, column: str, value: Any, where: str) -> None:
+    """A value from a file must fit the column it goes into (a whole number for an integer, say)."""
+    import pyarrow as pa
+
+    from ..backends.values import from_json
+
+    try:
+        pa.array([from_json(value, state.kind(column))], type=state.schema.field(column).type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError, ArithmeticError):
+        raise InvalidInput(f"{where}column {column}: {value!r} is not a valid {state.kind(column)} value") from None
+
+
+def _add_columns(state: Current, change: Change, base: dict) -> list[Correction]:
+    from .supplements import read_supplement
+
+    supplement = read_supplement(change.supplement, state)
+    entries = []
+    for column, kind in supplement.columns.items():
+        new = {"file": f"{STAGED_FILES}/{supplement.stored_name}", "sha256": supplement.sha256,
+               "type": kind, "rows": supplement.rows, "key_column": state.key, "value_column": column}
+        entries.append(Correction("", "add_column", None, column, None, new, **base))
+    return entries
+
+
+# -- checks across entries ---------------------------------------------------------------------
+
+def _check_against_staged(state: Current, entry: Correction, change: Change) -> None:
+    where = state.label(change)
+    for other in state.staged:
+        if entry.action == "update" and other.action == "update" and other.cell == entry.cell:
+            raise InvalidInput(f"{where}{entry.key!r}/{entry.column} is already staged to change ({other.id}); "
+                               f"drop it first (ipd correct {state.trial} --drop {other.id})")
+        if entry.action in ("update", "remove") and other.action == "remove" and other.key == entry.key:
+            raise InvalidInput(f"{where}record {entry.key!r} is staged for removal ({other.id})")
+        if entry.action == "remove" and other.action == "update" and other.key == entry.key:
+            raise InvalidInput(f"{where}record {entry.key!r} has a staged change ({other.id}); drop it before removing the record")
+        if entry.action == "add" and other.action == "add" and other.key == entry.key:
+            raise InvalidInput(f"{where}duplicate key {entry.key!r}: already staged to be added ({other.id})")
+        if entry.action == "add_column" and other.action == "add_column" and other.column == entry.column:
+            raise InvalidInput(f"{where}column {entry.column!r} is already staged to be added ({other.id})")
+
+
+def _existing_records(state: Current, changes: list[Change]) -> dict[Any, dict[str, Any]]:
+    """The current records of every key the changes name, read from just their parts."""
+    from ..versions.lookup import records
+
+    keys = []
+    for change in changes:
+        if change.action in ("update", "remove", "add"):
+            keys.append(_key(state, change))
+    return records(state.files, state.key, state.nparts, [k for k in keys if k is not None])
+
+
+def _check_queries(repo: Repository, trial: str, changes: list[Change]) -> None:
+    from .queries import find
+
+    for qid in sorted({c.query for c in changes if c.query}):
+        query = find(repo, qid)
+        if query.trial != trial:
+            raise InvalidInput(f"query {qid} is about {query.trial}, not {trial}")
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+@contextmanager
+def _staging(repo: Repository, trial: str) -> Iterator[None]:
+    """The lock and transaction of one change to the staging area, all or nothing."""
+    folder = f"datasets/{trial}"
+    with repo.writing([f"{folder}/{log.STAGED}", f"{folder}/{STAGED_FILES}"]):
+        _exclude_from_git(repo)
+        yield
+
+
+def _write(repo: Repository, trial: str, entries: list[Correction], changes: list[Change]) -> None:
+    """Replace the staging area (and keep any supplied files); the caller holds ``_staging``."""
+    log.write_staged(log.staged_path(repo.root, trial), entries)
+    _keep_supplements(repo.root / f"datasets/{trial}", entries, changes)
+
+
+def _keep_supplements(folder: Path, entries: list[Correction], changes: list[Change]) -> None:
+    from .supplements import stored_name
+
+    files = folder / STAGED_FILES
+    wanted = {e.new["file"].split("/", 1)[1] for e in entries if e.action == "add_column"}
+    for change in changes:
+        if change.supplement is not None:
+            name = stored_name(change.supplement)
+            if name in wanted and not (files / name).exists():
+                files.mkdir(exist_ok=True)
+                shutil.copyfile(change.supplement, files / name)
+    if files.is_dir():
+        for path in files.iterdir():
+            if path.name not in wanted:
+                path.unlink()
+        if not any(files.iterdir()):
+            files.rmdir()
+
+
+def _exclude_from_git(repo: Repository) -> None:
+    """The staging area is the curator's own, like git's index: keep it out of commits."""
+    exclude = repo.scm.git_dir / "info" / "exclude"
+    lines = exclude.read_text().splitlines() if exclude.exists() else []
+    missing = [p for p in EXCLUDES if p not in lines]
+    if missing:
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        exclude.write_text("\n".join([*lines, *missing]) + "\n")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()

@@ -1,0 +1,185 @@
+"""Taking in a trial's delivery as its next version.
+
+The delivery is read and checked before anything is written. Then, under the
+repository lock and inside one transaction: the file is kept byte-for-byte
+under ``source/vN/``, the rows are written as Parquet parts, DVC stores and
+pushes both, and ``dataset.yaml``, the version record and the provenance
+record are committed and tagged. Data reach the remote before the commit that
+refers to them, so a pushed commit never points at missing bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import dictionary
+from ..backends import formats, storage
+from .. import provenance
+from ..checks import suite as suites
+from ..repository.datasets import dump_metadata, load_metadata
+from ..errors import InvalidInput
+from ..versions.fingerprint import EMPTY, fingerprint
+from ..backends.hashing import sha256_of
+from .keys import check_key
+from ..versions.parts import parts_for, write_parts
+from ..progress import SILENT, Progress
+from ..repository.refs import check_trial_name, tag_name, version_name
+from ..repository import Repository
+from ..versions.records import PartRecord, VersionRecord, record_path
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    trial: str
+    file: Path
+    key: str | None
+    arm: str | None = None
+    randomised: str | None = None
+    message: str | None = None
+    origin: str | None = None  # where the delivery came from, in words or as a URL
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    record: VersionRecord
+    redelivery: bool
+
+
+def _check_roles(options: IngestOptions, previous: dict | None, columns: list[str]) -> dict[str, str]:
+    """The roles of columns, as given now or kept from earlier deliveries; each must name a column."""
+    given = {role: column for role, column in
+             {"arm": options.arm, "randomised": options.randomised}.items() if column}
+    roles = {**(previous or {}).get("roles", {}), **given}
+    for role, named in roles.items():
+        for column in named if isinstance(named, list) else [named]:  # baseline and events list columns
+            if column not in columns:
+                raise InvalidInput(f"{options.file}: no {role} column {column!r}; the columns are {', '.join(columns)}")
+    return roles
+
+
+def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT) -> IngestResult:
+    trial = check_trial_name(options.trial)
+    with progress.step(f"reading {options.file.name}"):
+        delivery = formats.read(options.file)
+    storage.check_remote(repo.root)
+    paths = [f"datasets/{trial}", f"provenance/{trial}", f"expectations/{trial}.json"]
+    if (store := storage.remote_path_in_tree(repo.root)) is not None:
+        paths.append(store)
+    with repo.writing(paths) as txn:  # the next version number is only known under the lock
+        previous = _previous_metadata(repo, trial)
+        key = options.key or (previous or {}).get("key")
+        if key is None:
+            raise InvalidInput(f"{trial} is a new trial: name its participant key column with --key")
+        check_key(delivery.table, key, str(options.file))
+        roles = _check_roles(options, previous, delivery.table.column_names)
+        parent = repo.dataset(trial).latest() if previous else None
+        version = version_name(parent.number + 1 if parent else 1)
+        txn.will_tag(tag_name(trial, version))
+
+        nparts = previous["partitioning"]["parts"] if previous else parts_for(delivery.table.num_rows)
+        if previous:  # a clone may lack earlier deliveries; DVC must store source/ with all of them
+            storage.materialize(repo.root, [f"datasets/{trial}/source"])
+        source = _keep_source(repo, trial, version, options.file)
+        parts = _write_data(repo, trial, delivery, key, nparts, progress)
+        record = VersionRecord(
+            trial=trial, version=version, created=_now(), author=str(repo.scm.identity()),
+            message=options.message or f"{'Re-delivery' if parent else 'Delivery'} {options.file.name}",
+            kind="redelivery" if parent else "delivery", parent=parent.version if parent else None,
+            rows=delivery.table.num_rows, columns=delivery.table.column_names,
+            fingerprint=fingerprint(delivery.table.schema, sum((p.digest for p in parts), EMPTY)),
+            key=key, nparts=nparts,
+            parts=[PartRecord(p.name, p.md5, p.size, p.rows, f"{p.digest.total:032x}") for p in parts],
+            delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
+            tool=provenance.tool(),
+        )
+        if parent:
+            record = replace(record, changes=_changes(repo, parent, record))
+        metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
+        delivery = None  # the rows are in the parts now: the checks below read them from there, in less memory
+        suite_path = suites.suite_path(repo.root, trial)
+        if not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
+            suites.save(suite_path, suites.baseline(trial, metadata, version))
+        _write_records(repo, record, metadata)
+        commit = repo.scm.commit(paths, f"{trial} {version}: {record.message}")
+        repo.scm.tag(tag_name(trial, version), commit, f"{trial} {version} ({record.fingerprint})")
+    return IngestResult(record, redelivery=parent is not None)
+
+
+def _changes(repo: Repository, parent: VersionRecord, record: VersionRecord) -> dict:
+    """What the re-delivery changed against the version it replaces: requestors are told."""
+    from ..versions.diff import diff_parts
+
+    folder = repo.root / "datasets" / record.trial / "data"
+    before = repo.dataset(record.trial).version(parent.version)
+    return diff_parts(parent, before.part_files(), record, {p.name: folder / p.name for p in record.parts}).counts()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _previous_metadata(repo: Repository, trial: str) -> dict | None:
+    path = repo.root / "datasets" / trial / "dataset.yaml"
+    return load_metadata(path.read_text(), f"datasets/{trial}/dataset.yaml") if path.exists() else None
+
+
+def _keep_source(repo: Repository, trial: str, version: str, file: Path) -> dict:
+    """Copy the delivery byte-for-byte under ``source/vN/``; returns what the record says of it."""
+    relative = f"source/{version}/{file.name}"
+    target = repo.root / "datasets" / trial / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(file, target)
+    return {"file": relative, "original_name": file.name, "sha256": sha256_of(target), "size": target.stat().st_size}
+
+
+def _write_data(repo: Repository, trial: str, delivery: formats.Delivery, key: str, nparts: int,
+                progress: Progress) -> list:
+    """Replace the trial's Parquet parts, then store sources and parts in DVC and push them."""
+    base = f"datasets/{trial}"
+    shutil.rmtree(repo.root / base / "data", ignore_errors=True)
+    with progress.step("writing Parquet parts", total=nparts) as advance:
+        parts = write_parts(delivery.table, key, nparts, repo.root / base / "data", advance)
+    with progress.step("storing in the DVC cache"):
+        storage.add(repo.root, [f"{base}/source", f"{base}/data"])
+    with progress.step("pushing to the remote"):
+        storage.push(repo.root, [f"{base}/source", f"{base}/data"])
+    return parts
+
+
+def _write_records(repo: Repository, record: VersionRecord, metadata: dict) -> None:
+    """dataset.yaml, the version record and the PROV record: the files git commits."""
+    trial, version = record.trial, record.version
+    (repo.root / "datasets" / trial / "dataset.yaml").write_text(dump_metadata(metadata))
+    _write(repo.root / record_path(trial, version), record.to_json())
+    # The checks run on the new version (their report is kept, so the curator's `ipd check` is instant)
+    # and the PROV record names their result, as a commit's does.
+    _write(repo.root / provenance.record_path(trial, version), provenance.version_document(
+        record, repo.scm.identity(), provenance.previous_record_hash(repo.root, trial, record.parent),
+        suite_sha256=provenance.suite_sha256(repo.root, trial),
+        validation=provenance.validation(repo, trial, version)))
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts: int,
+              delivery: formats.Delivery, previous: dict | None, record: VersionRecord) -> dict:
+    columns = dictionary.infer(delivery)
+    deliveries = list(previous.get("deliveries", [])) if previous else []
+    deliveries.append({"version": record.version, "received": record.created, **record.delivery})
+    metadata = dict(previous or {"trial": trial})
+    if previous:
+        columns = dictionary.merge_curated(columns, previous.get("columns", []))
+    if delivery.file_label and "title" not in metadata:
+        metadata["title"] = delivery.file_label
+    metadata.update({
+        "key": record.key, "roles": roles,
+        "partitioning": {"scheme": "md5(key) mod parts", "parts": nparts},
+        "deliveries": deliveries, "columns": columns,
+    })
+    return metadata

@@ -1,0 +1,345 @@
+"""The requestor's side: pulling one pinned version into a directory.
+
+The version is read from the source repository (a path or a git URL) through
+git and its DVC remote, checked part by part and row by row against the
+version record, and written out with a pin file. A de-identified release
+(``--tier``) is fetched the same way from the source's release remote and
+checked against its release record (see ``release.fetch``). The pin names the
+trial, version (and tier), fingerprint and source, so a later ``ipd status`` can tell the
+requestor whether a newer version supersedes theirs, and ``upgrade`` can move
+the copy to the newest version, keeping the old pin in the pin's history.
+
+Everything is fetched and checked in a scratch directory inside the target
+first, so a failed pull or upgrade leaves the directory as it was; files then
+move in one by one (each ``os.replace`` is atomic) and the pin goes last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..backends import formats
+from ..repository.datasets import load_metadata
+from ..ingest.dictionary import labels_of
+from ..errors import InvalidInput, NotARepository, NotFound, RepoError
+from ..progress import SILENT, Progress
+from ..repository.refs import Ref, tag_name
+from ..repository import SETTINGS, Repository
+from ..backends.storage import RemoteRepository, is_local
+from ..versions.verification import check_parts
+from ..versions.records import VersionRecord, record_path
+
+PIN = "ipd-pin.json"
+RELEASE_FORMAT = "release"  # a release's pin: the package's files, Parquet, CSV and SAS transport at once
+DATACITE = "datacite.json"  # beside a pulled release: its DataCite relations as of the pull (release.relations)
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    ref: Ref
+    source: str
+    out: Path
+    format: str = "parquet"
+    tier: str | None = None  # a de-identified release of the version, for this access tier
+
+
+@dataclass
+class Pin:
+    trial: str
+    version: str
+    fingerprint: str
+    rows: int
+    source: str
+    format: str
+    files: list[str]
+    pulled: str
+    tool: str
+    history: list[dict] = field(default_factory=list)
+    tier: str | None = None  # set when the copy is a de-identified release
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        if self.tier is None:
+            del data["tier"]  # a pin of a version reads as it always has
+        return data
+
+    def write(self, directory: Path) -> None:
+        """Replace the pin atomically: a reader sees the old pin or the new one, never half of one."""
+        partial = directory / f".{PIN}.partial"
+        partial.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        os.replace(partial, directory / PIN)
+
+    @classmethod
+    def read(cls, directory: Path) -> Pin | None:
+        """The pin in ``directory``, or None when there is none; an unreadable pin is an error."""
+        path = directory / PIN
+        if not path.is_file():
+            return None
+        try:
+            pin = cls(**json.loads(path.read_text(encoding="utf-8")))
+            Ref.parse(f"{pin.trial}@{pin.version}")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError, RepoError) as exc:
+            raise InvalidInput(f"{path} is not a pin written by `ipd pull` ({' '.join(str(exc).split())})") from exc
+        return pin
+
+    def history_entry(self) -> dict:
+        """What the pin's history keeps of this pin once the copy moves to another version."""
+        return {"version": self.version, "fingerprint": self.fingerprint, "pulled": self.pulled, "files": self.files}
+
+    @property
+    def label(self) -> str:
+        return f"{self.trial}@{self.version}" + (f" ({self.tier} release)" if self.tier else "")
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    pin: Pin  # the pin now in the directory
+    previous: Pin  # the pin before; the same pin when the copy was already at the newest version
+
+    @property
+    def upgraded(self) -> bool:
+        return self.pin is not self.previous
+
+
+def read_pin(directory: Path) -> Pin:
+    """The pin of a directory written by ``ipd pull``; any other directory is a one-line error."""
+    if not directory.is_dir():
+        raise NotFound(f"{directory}: no such directory")
+    pin = Pin.read(directory)
+    if pin is None:
+        raise NotFound(f"{directory} has no {PIN}: it was not written by `ipd pull`")
+    return pin
+
+
+def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
+    """The source as DVC should open it, the revision of the version (or release), and the version's name."""
+    source = options.source
+    if not is_local(source):
+        if options.tier:
+            return source, None, options.ref.version or ""  # a release is read at the source's head
+        return source, tag_name(options.ref.trial, options.ref.version) if options.ref.version else None, \
+            options.ref.version or ""
+    path = Path(source.removeprefix("file://")).expanduser().resolve()
+    if not (path / SETTINGS).is_file():
+        raise NotARepository(f"{source} is not an ipd repository (no {SETTINGS})")
+    if options.tier:
+        from ..release.fetch import resolve_local
+
+        version, commit = resolve_local(path, source, options.ref.trial, options.ref.version, options.tier)
+        return str(path), commit, version
+    version = Repository(path).dataset(options.ref.trial).version(options.ref.version)
+    return str(path), version.commit(), version.record.version
+
+
+def _pinned_source(source: str) -> str:
+    """The source as the pin records it: a local path made absolute, so it still names the repository elsewhere."""
+    if not is_local(source) or source.startswith("file://"):
+        return source
+    return os.path.abspath(os.path.expanduser(source))
+
+
+def _latest_version(remote: RemoteRepository, trial: str) -> str:
+    folder = f"datasets/{trial}/versions"
+    if not remote.exists(folder):
+        raise NotFound(f"{remote.url} has no trial {trial!r}")
+    numbers = [int(name[1:-5]) for name in remote.listdir(folder) if name.startswith("v") and name.endswith(".json")]
+    return f"v{max(numbers)}"
+
+
+def pull(options: PullOptions, progress: Progress = SILENT) -> Pin:
+    if options.tier is None and options.format not in formats.EXPORTS:
+        raise InvalidInput(f"unknown format {options.format!r}; choose one of {', '.join(formats.EXPORTS)}")
+    if options.tier is not None:
+        from ..release.fetch import check_tier
+
+        check_tier(options.tier)
+    trial = options.ref.trial
+    if options.out.exists() and not options.out.is_dir():
+        raise InvalidInput(f"{options.out} exists and is not a directory")
+    existing = Pin.read(options.out) if options.out.is_dir() else None
+    if existing and existing.trial != trial:
+        raise InvalidInput(f"{options.out} already holds a pull of {existing.trial}; choose another --out")
+    if existing and existing.tier != options.tier:
+        raise InvalidInput(f"{options.out} already holds {existing.label}; choose another --out")
+    url, rev, version = _resolve(options)
+    with progress.step(f"opening {options.source}"):
+        if not version:
+            with RemoteRepository(url, None) as head:
+                version = _latest_release(head, trial, options.tier) if options.tier else _latest_version(head, trial)
+            rev = None if options.tier else tag_name(trial, version)
+    if existing and existing.version != version:
+        raise InvalidInput(f"{options.out} already holds {existing.label}; choose another --out")
+
+    with _staging(options.out) as staging:
+        record, written = _fetch(options, url, rev, version, staging, progress)
+        for name in [*written, *_beside(staging)]:
+            os.replace(staging / name, options.out / name)
+    pin = _new_pin(record, options, written)
+    pin.write(options.out)
+    return pin
+
+
+def upgrade(directory: Path, source: str | None = None, trial: str | None = None,
+            progress: Progress = SILENT) -> UpgradeResult:
+    """Move the pull in ``directory`` to the newest version of its source, in its pinned format.
+
+    The pinned version must still be at the source with its fingerprint (see
+    ``status.check_pin``): an upgrade from a source the copy did not come from
+    would replace data with an unrelated dataset. ``trial``, when given, must be
+    the pinned one, so a command naming one trial never rewrites another's copy.
+    """
+    from .status import status
+
+    old = read_pin(directory)
+    if trial is not None and trial != old.trial:
+        raise InvalidInput(f"{directory} holds a pull of {old.trial}, not {trial}")
+    source = source or old.source
+    state = status(directory, source, progress)
+    if not state.superseded:
+        return UpgradeResult(old, old)
+    options = PullOptions(Ref(old.trial, state.latest), source, directory, old.format, old.tier)
+    url, rev, version = _resolve(options)
+    with _staging(directory) as staging:
+        record, written = _fetch(options, url, rev, version, staging, progress)
+        pin = dataclasses.replace(_new_pin(record, options, written), history=[*old.history, old.history_entry()])
+        pin.write(staging)
+        _swap_in(directory, staging, [*written, *_beside(staging), PIN],
+                 stale=[f for f in old.files if f not in written])
+    return UpgradeResult(pin, old)
+
+
+def _new_pin(record: VersionRecord, options: PullOptions, written: list[str]) -> Pin:
+    """``record``: a version's record, or a release's (which has the same fields the pin takes)."""
+    return Pin(record.trial, record.version, record.fingerprint, record.rows, _pinned_source(options.source),
+               RELEASE_FORMAT if options.tier else options.format, written,
+               dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), f"ipd-repo {__version__}",
+               tier=options.tier)
+
+
+def _latest_release(remote: RemoteRepository, trial: str, tier: str) -> str:
+    from ..release.fetch import latest_remote
+
+    return latest_remote(remote, trial, tier)
+
+
+def _fetch(options: PullOptions, url: str, rev: str | None, version: str, staging: Path,
+           progress: Progress) -> tuple[VersionRecord, list[str]]:
+    """Fetch one version into ``staging``, check it against its record, and export it there."""
+    trial = options.ref.trial
+    if options.tier:
+        from ..release.fetch import fetch, release_remote
+
+        local = Path(url) if is_local(options.source) else None
+        record, written = fetch(url, rev, release_remote(url, local), trial, version, options.tier,
+                                options.source, staging, progress)
+        for name in written:
+            os.replace(staging / "release" / name, staging / name)
+        _write_datacite(options, record.version, staging)
+        return record, written
+    with RemoteRepository(url, rev) as remote:
+        if not remote.exists(record_path(trial, version)):
+            raise NotFound(f"{options.source} has no version {trial}@{version}")
+        record = VersionRecord.from_json(remote.read_text(record_path(trial, version)))
+        metadata_text = remote.read_text(f"datasets/{trial}/dataset.yaml")
+        with progress.step(f"fetching {trial}@{version}", total=len(record.parts)):
+            remote.get(f"datasets/{trial}/data", staging / "data")
+    files = [staging / "data" / p.name for p in record.parts]
+    with progress.step("checking against the fingerprint"):
+        check_parts(record, files)
+    return record, _export(record, files, metadata_text, options, staging)
+
+
+def _write_datacite(options: PullOptions, version: str, staging: Path) -> None:
+    """The release's relations as the source's records stand now: outside the package, which never changes."""
+    from ..release.relations import of_release, release_id
+    from .status import read_source
+
+    trial, tier = options.ref.trial, options.tier or ""
+    metadata = read_source(options.source, trial, tier)
+    datacite = {"identifiers": [{"identifier": release_id(trial, version, tier), "identifierType": "URN"}],
+                "version": version, "types": {"resourceTypeGeneral": "Dataset"},
+                "relatedIdentifiers": of_release(metadata.records, metadata.releases, trial, version, tier),
+                "asOf": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()}
+    (staging / DATACITE).write_text(json.dumps(datacite, indent=2, ensure_ascii=False) + "\n")
+
+
+def _beside(staging: Path) -> list[str]:
+    """Files a pull writes beside the data that the pin does not list as pulled files."""
+    return [DATACITE] if (staging / DATACITE).is_file() else []
+
+
+def _swap_in(directory: Path, staging: Path, names: list[str], stale: list[str]) -> None:
+    """Move ``names`` from ``staging`` over their old copies, the pin last, then drop ``stale`` files.
+
+    Old copies are hard-linked into the staging directory first, so a failure part-way
+    puts every file back as it was.
+    """
+    backup = staging / ".previous"
+    backup.mkdir()
+    replaced: list[str] = []
+    try:
+        for name in names:
+            if (directory / name).exists():
+                _keep(directory / name, backup / name)
+            os.replace(staging / name, directory / name)  # atomic: a failed one replaced nothing
+            replaced.append(name)
+    except BaseException:
+        for name in reversed(replaced):
+            if (backup / name).exists():
+                os.replace(backup / name, directory / name)
+            else:
+                (directory / name).unlink(missing_ok=True)
+        raise
+    for name in stale:
+        (directory / name).unlink(missing_ok=True)
+
+
+def _keep(path: Path, copy: Path) -> None:
+    try:
+        os.link(path, copy)
+    except OSError:  # a file system without hard links
+        shutil.copy2(path, copy)
+
+
+@contextlib.contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A scratch directory inside ``out`` (so files move in atomically); a failed pull leaves no new ``out``."""
+    created = [p for p in (out, *out.parents) if not p.exists()]
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".ipd-pull-", dir=out))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for directory in created:  # innermost first: each is empty once the one inside it is gone
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _export(record: VersionRecord, files: list[Path], metadata_text: str, options: PullOptions,
+            staging: Path) -> list[str]:
+    """Write the data in the requested format, and the dictionary beside it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    trial = record.trial
+    metadata = load_metadata(metadata_text, f"dataset.yaml of {trial}@{record.version}")
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    data_name = f"{trial}.{options.format}"
+    labels = labels_of(metadata.get("columns", []))
+    formats.write(table, staging / data_name, options.format, labels, metadata.get("title", trial))
+    (staging / f"{trial}.dataset.yaml").write_text(metadata_text)
+    return [data_name, f"{trial}.dataset.yaml"]

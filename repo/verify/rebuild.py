@@ -1,0 +1,139 @@
+"""``ipd verify --rebuild``: every version made again from the deliveries and the log, in a scratch directory.
+
+A delivery or re-delivery is read again from its file under ``source/vN/``
+(as ingest reads it) and split into parts; a corrected version is its
+parent's rebuilt rows with the log entries it applied, in log order (as
+commit applies them, ``add_column`` entries reading their files under
+``source/corrections/``). Each rebuilt fingerprint must be the recorded one:
+this is what makes the lineage checkable rather than descriptive. Releases
+are then built again from the rebuilt rows (see ``repo/release/rebuild.py``).
+Nothing is written into the repository; only the DVC cache may gain fetched
+objects.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from ..corrections import log
+from ..backends import storage
+from ..errors import RepoError
+from ..backends.hashing import sha256_of
+from ..progress import SILENT, Progress
+from ..repository import Repository
+from . import Verification
+from ..versions.records import PartRecord, VersionRecord
+
+
+def rebuild(repo: Repository, trial: str | None = None, progress: Progress = SILENT,
+            result: Verification | None = None) -> Verification:
+    result = result or Verification()
+    trials = [repo.dataset(trial).trial] if trial else repo.trials()
+    with tempfile.TemporaryDirectory(prefix="ipd-rebuild-") as scratch:
+        for name in trials:
+            if name not in result.trials:
+                result.trials.append(name)
+            _trial(repo, name, Path(scratch) / name, progress, result)
+    return result
+
+
+def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, result: Verification) -> None:
+    records = repo.dataset(trial).records()
+    entries = log.read(log.log_path(repo.root, trial))
+    built: dict[str, tuple[VersionRecord, dict[str, Path]]] = {}
+    try:
+        sources = _sources(repo.root, trial, scratch / "source")
+    except RepoError as exc:
+        result.add(f"datasets/{trial}/source", str(exc))
+        return
+    with progress.step(f"{trial}: rebuilding from source", total=len(records)) as advance:
+        for record in records:
+            label = f"{trial}@{record.version}"
+            try:
+                made = _version(record, built, entries, sources, scratch / record.version)
+            except RepoError as exc:
+                result.add(label, f"cannot be rebuilt: {exc}")
+                advance(1)
+                continue
+            if made is not None:
+                built[record.version] = made
+                if made[0].fingerprint != record.fingerprint:
+                    result.add(label, f"rebuilt from {_from(record)}, its rows have fingerprint "
+                                      f"{made[0].fingerprint}, but the version record says {record.fingerprint}")
+            else:
+                result.add(label, f"cannot be rebuilt: its parent {record.parent} could not be")
+            advance(1)
+    from ..release.rebuild import rebuild_releases
+
+    rebuild_releases(repo, trial, built, scratch, progress, result)
+
+
+def _from(record: VersionRecord) -> str:
+    if record.delivery:
+        return f"datasets/{record.trial}/{record.delivery['file']}"
+    return f"{record.parent} and entries {', '.join(record.corrections)} of datasets/{record.trial}/{log.LOG}"
+
+
+def _version(record: VersionRecord, built: dict, entries: list, sources: Path, folder: Path):
+    from ..versions.fingerprint import EMPTY, fingerprint
+
+    if record.delivery:
+        from ..backends.formats import read
+        from ..versions.parts import write_parts
+
+        path = sources / record.delivery["file"].removeprefix("source/")
+        if not path.is_file():
+            raise RepoError(f"datasets/{record.trial}/{record.delivery['file']} is not in DVC storage")
+        if (found := sha256_of(path)) != record.delivery["sha256"]:
+            raise RepoError(f"datasets/{record.trial}/{record.delivery['file']} has SHA-256 {found}, "
+                            f"but the version record says {record.delivery['sha256']}")
+        table = read(path).table
+        parts = write_parts(table, record.key, record.nparts, folder / "data")
+        made = replace(record, rows=table.num_rows,
+                       fingerprint=fingerprint(table.schema, sum((p.digest for p in parts), EMPTY)),
+                       parts=[PartRecord(p.name, p.md5, p.size, p.rows, f"{p.digest.total:032x}") for p in parts])
+        return made, {p.name: folder / "data" / p.name for p in parts}
+    if record.parent not in built:
+        return None
+    from ..corrections.rewrite import rewrite_parts
+
+    parent, files = built[record.parent]
+    applied = [e for e in entries if e.version == record.version]
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "source").symlink_to(sources, target_is_directory=True)  # add_column files: source/corrections/
+    rewritten = rewrite_parts(folder, parent, files, applied)
+    made = replace(record, rows=rewritten.rows, fingerprint=rewritten.fingerprint, parts=list(rewritten.parts_all))
+    return made, dict(zip((p.name for p in rewritten.parts_all), rewritten.files))
+
+
+def stored_directory(root: Path, pointer_text: str, label: str) -> dict[str, Path]:
+    """Relative path -> cache file of each file of the DVC-tracked directory a ``.dvc`` file names,
+    fetched into the cache where missing (the listing first, then the files)."""
+    try:
+        md5 = storage.pointer_md5(pointer_text)
+    except ValueError as exc:
+        raise RepoError(f"{label}.dvc is not a DVC pointer file") from exc
+    if not storage.cache_path(root, md5).exists():
+        storage.fetch(root, [md5])
+    if not storage.cache_path(root, md5).exists():
+        raise RepoError(f"the listing of {label} ({md5}) is in neither the DVC cache nor the remote")
+    listing = storage.read_listing(storage.cache_path(root, md5))
+    storage.fetch(root, [m for m in listing.values() if not storage.cache_path(root, m).exists()])
+    return {relpath: storage.cache_path(root, m) for relpath, m in listing.items()
+            if storage.cache_path(root, m).exists()}
+
+
+def _sources(root: Path, trial: str, into: Path) -> Path:
+    """The trial's deliveries (and supplied files), copied out of the DVC cache."""
+    target = f"datasets/{trial}/source"
+    into.mkdir(parents=True, exist_ok=True)
+    pointer = root / f"{target}.dvc"
+    if not pointer.is_file():
+        return into
+    for relpath, cached in stored_directory(root, pointer.read_text(), target).items():
+        (into / relpath).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, into / relpath)
+    return into

@@ -1,0 +1,29 @@
+"""What ``ipd show`` tells about one version: its record and its dictionary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..repository.refs import Ref
+from ..repository import Repository
+
+
+def describe(repo: Repository, ref: Ref) -> dict[str, Any]:
+    dataset = repo.dataset(ref.trial)
+    version = dataset.version(ref.version)
+    record = version.record
+    metadata = dataset.metadata(at=record.version)
+    return {
+        "trial": record.trial,
+        "title": metadata.get("title"),
+        **record.summary(),
+        "parent": record.parent,
+        "columns_count": len(record.columns),
+        "key": record.key,
+        "roles": metadata.get("roles", {}),
+        "parts": len(record.parts),
+        "bytes": sum(p.size for p in record.parts),
+        "delivery": record.delivery,
+        "tag": version.tag,
+        "columns": metadata.get("columns", []),
+    }
