@@ -9,12 +9,14 @@ import duckdb
 import pyarrow as pa
 import pytest
 import yaml
-
 from conftest import ACTG175, GBSG2
+
 from repo.backends import formats
 from repo.errors import InvalidInput
 from repo.release import rules
 from repo.release.grouping import propose_groups
+from repo.release.proposal import propose as propose_rules
+from repo.release.ruleload import load as load_rules
 from repo.release.rules import AgeRule, ConsentRule, DateRule, Protection, ReleaseRules
 
 EXAMPLES = Path(__file__).parents[1] / "datasets"
@@ -37,7 +39,7 @@ WHERE = "datasets/t/dataset.yaml: release"
 
 
 def load(release, **metadata):
-    return rules.load({**copy.deepcopy(META), **metadata, "release": release}, COLUMNS)
+    return load_rules({**copy.deepcopy(META), **metadata, "release": release}, COLUMNS)
 
 
 @pytest.mark.parametrize("release, message", [
@@ -198,7 +200,7 @@ def propose(path: Path, trial: str) -> tuple[ReleaseRules, dict, list[str]]:
     metadata.pop("release", None)
     con = duckdb.connect()
     con.register("rows", delivery.table)
-    return rules.propose(metadata, con, "rows", delivery.table.schema), metadata, delivery.table.column_names
+    return propose_rules(metadata, con, "rows", delivery.table.schema), metadata, delivery.table.column_names
 
 
 def one_rule_each(proposed: ReleaseRules, columns: list[str]) -> None:
@@ -228,7 +230,7 @@ def test_proposal_for_actg175():
     assert proposed.rationale["arms"].startswith("the trial's arm (role arm)")
     assert proposed.rationale["wtkg"].startswith("anthropometric or socio-economic variable (wtkg")
     one_rule_each(proposed, columns)
-    assert rules.load({**metadata, "release": rules.to_yaml(proposed)}, columns) == proposed
+    assert load_rules({**metadata, "release": rules.to_yaml(proposed)}, columns) == proposed
 
 
 def test_proposal_for_gbsg2_codes_its_dates_relative_to_randomisation():
@@ -239,7 +241,7 @@ def test_proposal_for_gbsg2_codes_its_dates_relative_to_randomisation():
     assert proposed.quasi_identifiers == [Protection("age", "trim")]
     assert proposed.rationale["recdate"] == "date: coded as days relative to diagdateb (NHLBI IV.B.5)"
     one_rule_each(proposed, columns)
-    assert rules.load({**metadata, "release": rules.to_yaml(proposed)}, columns) == proposed
+    assert load_rules({**metadata, "release": rules.to_yaml(proposed)}, columns) == proposed
 
 
 def test_proposal_finds_identifiers_centres_text_and_dates_by_name_and_content():
@@ -264,7 +266,7 @@ def test_proposal_finds_identifiers_centres_text_and_dates_by_name_and_content()
     })
     con = duckdb.connect()
     con.register("rows", table)
-    proposed = rules.propose({"trial": "t", "key": "subject", "columns": []}, con, "rows", table.schema)
+    proposed = propose_rules({"trial": "t", "key": "subject", "columns": []}, con, "rows", table.schema)
     assert proposed.identifiers == ["Surname", "patient_email", "dob", "visit_code"]
     assert proposed.centres == {"siteID": "recode"}
     assert proposed.technicians == {"interviewer": "recode"}

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from . import csvsafe
 from ..errors import InvalidInput
+from . import csvsafe
 
 if TYPE_CHECKING:
     import pandas as pd

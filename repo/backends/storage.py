@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..errors import StorageError, disk_full
+from ..errors import RepoError, StorageError, disk_full
 
 RESTRICTED_REMOTE = "restricted"
 RELEASE_REMOTE = "release"  # de-identified releases only: can be granted to requestors on its own
@@ -379,7 +379,9 @@ class RemoteRepository:
     def _translated(self, what: str) -> Iterator[None]:
         from dvc.exceptions import DvcException
         from dvc.scm import SCMError
-        from dvc_data.index import DataIndexDirError  # raised when the remote lacks a directory
+        from dvc_data.index import (
+            DataIndexDirError,  # raised when the remote lacks a directory
+        )
 
         try:
             with _quiet():
@@ -403,3 +405,20 @@ class RemoteRepository:
     def get(self, path: str, out: Path) -> None:
         with self._translated(f"fetch {path} from"):
             self._fs.get(path, str(out), recursive=True)
+
+
+def stored_directory(root: Path, pointer_text: str, label: str) -> dict[str, Path]:
+    """Relative path -> cache file of each file of the DVC-tracked directory a ``.dvc`` file names,
+    fetched into the cache where missing (the listing first, then the files)."""
+    try:
+        md5 = pointer_md5(pointer_text)
+    except ValueError as exc:
+        raise RepoError(f"{label}.dvc is not a DVC pointer file") from exc
+    if not cache_path(root, md5).exists():
+        fetch(root, [md5])
+    if not cache_path(root, md5).exists():
+        raise RepoError(f"the listing of {label} ({md5}) is in neither the DVC cache nor the remote")
+    listing = read_listing(cache_path(root, md5))
+    fetch(root, [m for m in listing.values() if not cache_path(root, m).exists()])
+    return {relpath: cache_path(root, m) for relpath, m in listing.items()
+            if cache_path(root, m).exists()}

@@ -14,8 +14,8 @@ import decimal
 import math
 from typing import Any
 
-from .columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, TIME
 from ..errors import InvalidInput
+from .columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, TIME
 
 MISSING_WORDS = ("", "NA", "N/A", "NULL", "NaN", ".")
 TRUE_WORDS = ("1", "true", "t", "yes", "y")

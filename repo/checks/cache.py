@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..repository import Repository
+from .results import CheckReport
 
 if TYPE_CHECKING:
     from ..versions.records import VersionRecord
-    from .run import CheckReport
 
 FOLDER = ("ipd", "checks")
 
@@ -57,7 +57,6 @@ def path(repo: Repository, digest: str) -> Path:
 
 def load(repo: Repository, digest: str) -> CheckReport | None:
     """The kept report, or None when there is none or it cannot be read back."""
-    from .run import CheckReport
 
     try:
         return CheckReport.from_json(json.loads(path(repo, digest).read_text()))
@@ -72,7 +71,6 @@ def store(repo: Repository, digest: str, report: CheckReport) -> CheckReport:
     objects (dates as ISO text, tuples as lists), as they are the same JSON.
     Failing to write is no error: the report is only not kept.
     """
-    from .run import CheckReport
 
     text = json.dumps(report.to_json(), ensure_ascii=False, default=str)
     target = path(repo, digest)

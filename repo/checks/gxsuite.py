@@ -112,7 +112,9 @@ def _suite(expectations: list[dict[str, Any]], suite_name: str):
 
 def _build(expectation: dict[str, Any], position: int):
     """One GX expectation, its position in our list kept in its meta."""
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
 
     config = {"type": expectation.get("type"), "kwargs": expectation.get("kwargs") or {},
               "meta": {**(expectation.get("meta") or {}), POSITION: position}}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .results import CheckResult, Figure
 
 if TYPE_CHECKING:
-    from .run import CheckReport
+    from .results import CheckReport
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }

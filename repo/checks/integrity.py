@@ -26,7 +26,16 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from ..backends.columns import BOOLEAN, DATE, DATETIME, INTEGER, NUMBER, STRING, quote, type_class
+from ..backends.columns import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    INTEGER,
+    NUMBER,
+    STRING,
+    quote,
+    type_class,
+)
 from ..errors import InvalidInput
 from . import followup, formulas
 from .randomisation import NUMERIC, accrual, allocation, balance, sequence, weekday

@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..corrections.queries import Ask, Query, open_queries
 from ..backends.values import to_json
+from ..corrections.queries import Ask, Query, open_queries
 from . import suite as suites
 from .results import CheckResult
 
 if TYPE_CHECKING:
     from ..repository import Repository
-    from .run import CheckReport
+    from .results import CheckReport
 
 ARGUMENTS_NOT_SHOWN = ("column", "column_A", "column_B", "column_list", "result_format", "catch_exceptions", "meta")
 

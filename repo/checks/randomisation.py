@@ -17,7 +17,15 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..backends.columns import DATE, DATETIME, DECIMAL, INTEGER, NUMBER, quote, type_class
+from ..backends.columns import (
+    DATE,
+    DATETIME,
+    DECIMAL,
+    INTEGER,
+    NUMBER,
+    quote,
+    type_class,
+)
 from .results import CheckResult, Figure
 
 if TYPE_CHECKING:

@@ -62,3 +62,24 @@ class CheckResult:
                    unexpected_count=data["unexpected_count"], unexpected_keys=list(data["unexpected_keys"]),
                    details=dict(data["details"]), figures=[Figure.from_json(f) for f in data["figures"]],
                    engine=data["engine"], inputs=list(data.get("inputs", [])))
+
+
+@dataclass
+class CheckReport:
+    trial: str
+    version: str
+    fingerprint: str
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"trial": self.trial, "version": self.version, "fingerprint": self.fingerprint,
+                "success": self.success, "results": [r.to_json() for r in self.results]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckReport:
+        return cls(data["trial"], data["version"], data["fingerprint"],
+                   [CheckResult.from_json(r) for r in data["results"]])

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..progress import SILENT, Progress
-from ..repository.refs import Ref
 from ..repository import Repository
-from . import cache as caches, integrity, sqlsuite, suite as suites
-from .results import MISSINGNESS, RECORDS, SCHEMA, CheckResult
+from ..repository.refs import Ref
+from . import cache as caches
+from . import integrity, sqlsuite
+from . import suite as suites
+from .results import MISSINGNESS, RECORDS, SCHEMA, CheckReport, CheckResult
 
 # The version's parts, read directly. The checks run a statement per batch of aggregates, and binding
 # the view ``data`` expands all its columns each time (0.2 s a statement at 5,000 columns); the table
@@ -29,27 +31,6 @@ PARTS = "read_parquet(getvariable('ipd_parts'), union_by_name = true)"
 if TYPE_CHECKING:
     from ..corrections.log import Correction
     from ..versions.records import VersionRecord
-
-
-@dataclass
-class CheckReport:
-    trial: str
-    version: str
-    fingerprint: str
-    results: list[CheckResult] = field(default_factory=list)
-
-    @property
-    def success(self) -> bool:
-        return all(r.success for r in self.results)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"trial": self.trial, "version": self.version, "fingerprint": self.fingerprint,
-                "success": self.success, "results": [r.to_json() for r in self.results]}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CheckReport:
-        return cls(data["trial"], data["version"], data["fingerprint"],
-                   [CheckResult.from_json(r) for r in data["results"]])
 
 
 def thresholds(repo: Repository) -> dict[str, Any]:

@@ -36,12 +36,36 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from ..backends.columns import BOOLEAN, DATE, DATETIME, INTEGER, NUMBER, STRING, quote, type_class
+from ..backends.columns import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    INTEGER,
+    NUMBER,
+    STRING,
+    quote,
+    type_class,
+)
 from ..errors import InvalidInput
 from .results import MAX_KEYS, CheckResult
+from .sqlvalues import (
+    NUMERIC,
+    TEMPORAL,
+    Unsupported,
+    as_integer,
+    as_number,
+    as_time,
+    bound,
+    column_sql,
+    comparable_sql,
+    flag,
+    in_range,
+    literal,
+    mostly_share,
+    plain,
+    range_sql,
+)
 from .suite import referenced_columns
-from .sqlvalues import (NUMERIC, TEMPORAL, Unsupported, as_integer, as_number, as_time, bound, column_sql,
-    comparable_sql, flag, in_range, literal, mostly_share, plain, range_sql)
 
 SCALAR = (INTEGER, NUMBER, STRING, BOOLEAN, DATE, DATETIME)
 # Distinct integers are counted in a bitmap of their range when it is at most this wide (DuckDB's

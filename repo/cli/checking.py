@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from .console import Bars, emit_json, out
-from . import JsonOption, RepoOption, app, command, open_repository
+from .ipd import JsonOption, RepoOption, app, command, open_repository
 
 NoCacheOption = Annotated[bool, typer.Option(
     "--no-cache", help="Check again even if this version was checked before with the same suite and roles.")]
@@ -29,8 +29,8 @@ def check(
 ) -> None:
     """Run the expectation suite and the IPD integrity checks; exit 1 if anything fails."""
     from ..checks.run import check as run
-    from .console import render_check
     from ..repository.refs import Ref
+    from .console import render_check
 
     repository = open_repository(repo)
     report = run(repository, Ref.parse(ref), Bars(), cache=not no_cache)
@@ -65,7 +65,8 @@ def validate(
 ) -> None:
     """For CI: every trial against its suite and integrity checks, every version against its fingerprint,
     and `ipd verify` (records, hash chain, tags, correction log, stored data)."""
-    from ..verify.validate import junit as to_junit, validate as run
+    from ..verify.validate import junit as to_junit
+    from ..verify.validate import validate as run
     from .console import render_validation
 
     result = run(open_repository(repo), Bars(), cache=not no_cache, rebuild=rebuild)
@@ -104,7 +105,8 @@ def add(
     repo: RepoOption = Path("."),
 ) -> None:
     """Add one expectation to the suite (checked against GX and the data's columns)."""
-    from ..checks.expect import add as run, parse_arguments
+    from ..checks.expect import add as run
+    from ..checks.expect import parse_arguments
 
     change = run(open_repository(repo), trial, kind, parse_arguments(arguments or []), notes)
     out.print(f"expectations/{change.trial}.json: added expectation {change.count}, {kind}")

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from .console import Bars, emit_json, out, short
-from . import JsonOption, RepoOption, command, open_repository
+from .ipd import JsonOption, RepoOption, command, open_repository
 
 
 @command
@@ -82,7 +82,8 @@ def commit(
     json: JsonOption = False,
 ) -> None:
     """Apply the staged corrections and cut the trial's next version."""
-    from ..corrections.commit import CommitOptions, commit as run
+    from ..corrections.commit import CommitOptions
+    from ..corrections.commit import commit as run
 
     result = run(open_repository(repo), CommitOptions(trial, message, accept_failures), Bars())
     record = result.record

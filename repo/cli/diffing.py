@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..backends import csvsafe
 from .console import emit_json, out
-from . import JsonOption, RepoOption, command, open_repository
+from .ipd import JsonOption, RepoOption, command, open_repository
 
 SHOWN = 100  # changed cells listed in the terminal; --json and --csv list them all
 CSV_HEADER = ["change", "key", "column", "old", "new", "correction", "reason"]

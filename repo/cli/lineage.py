@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from .console import out, short
-from . import JsonOption, RepoOption, command, open_repository
+from .ipd import JsonOption, RepoOption, command, open_repository
 
 
 @command

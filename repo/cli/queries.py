@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .console import emit_json, out
-from . import JsonOption, RepoOption, app, command, open_repository
+from .ipd import JsonOption, RepoOption, app, command, open_repository
 
 query_app = typer.Typer(no_args_is_help=True,
                         help="Queries to the trialists about participants' records (datasets/TRIAL/queries.jsonl).")

@@ -15,7 +15,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from .console import Bars, emit_json, out, short
-from . import JsonOption, RepoOption, app, command, open_repository
+from .ipd import JsonOption, RepoOption, app, command, open_repository
 
 
 class _BuildByDefault(TyperGroup):
@@ -54,9 +54,10 @@ def build(
     """Build the release of an approved version for one tier: de-identify, scan, package, push, record."""
     from dataclasses import asdict
 
-    from ..repository.refs import Ref
-    from ..release.build import BuildOptions, build as run
+    from ..release.build import BuildOptions
+    from ..release.build import build as run
     from ..release.record import package_path
+    from ..repository.refs import Ref
 
     result = run(open_repository(repo), BuildOptions(Ref.parse(ref), tier, out_dir), Bars())
     record = result.record
@@ -96,9 +97,9 @@ def lookup(
     json: JsonOption = False,
 ) -> None:
     """Translate a release ID back to the participant (reads the linkage from restricted storage)."""
-    from ..repository.refs import check_trial_name
     from ..release import ids
     from ..release.record import records
+    from ..repository.refs import check_trial_name
 
     repository = open_repository(repo)
     metadata = repository.dataset(check_trial_name(trial)).metadata()

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from .console import Bars, emit_json, out
-from . import JsonOption, RepoOption, command, open_repository
+from .ipd import JsonOption, RepoOption, command, open_repository
 from .release import release_app
 
 
@@ -34,8 +34,8 @@ def consent(
 ) -> None:
     """Record who refused sharing or commercial use (an ID list kept in restricted storage, or --none), or list it."""
     from ..errors import InvalidInput
-    from ..repository.refs import check_trial_name
     from ..release import consent as core
+    from ..repository.refs import check_trial_name
 
     repository = open_repository(repo)
     check_trial_name(trial)

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .console import Bars, emit_json, out
-from . import JsonOption, RepoOption, command, open_repository
+from .ipd import JsonOption, RepoOption, command, open_repository
 from .release import formulas_line, release_app
 
 HIDDEN = ("failing", "failing_total", "min_cell", "rows_top_coded", "rows_bottom_coded")  # shown with others
@@ -27,8 +27,9 @@ def plan(
 ) -> None:
     """The release rules (or a proposal) and every modification they make, per tier."""
     from ..errors import InvalidInput
+    from ..release.plan import plan as make_plan
+    from ..release.plan import save_proposal
     from ..repository.refs import Ref
-    from ..release.plan import plan as make_plan, save_proposal
 
     parsed = Ref.parse(ref)
     repository = open_repository(repo)
@@ -44,7 +45,8 @@ def plan(
 
 
 def _render(result, saved) -> None:
-    from ..release.consent import WHAT as REFUSAL, how_to_record
+    from ..release.consent import WHAT as REFUSAL
+    from ..release.consent import how_to_record
 
     rules = result.rules
     label = f"{result.trial}@{result.version}"
@@ -131,8 +133,8 @@ def approve(
 ) -> None:
     """Record the approval of a version's release plan (who, when, exactly which plan)."""
     from ..errors import InvalidInput
-    from ..repository.refs import Ref
     from ..release.approve import approve as run
+    from ..repository.refs import Ref
 
     parsed = Ref.parse(ref)
     if parsed.version is None:

@@ -9,9 +9,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .console import Bars, emit_json, out, short
 from ..errors import InvalidInput
-from . import JsonOption, command
+from .console import Bars, emit_json, out, short
+from .ipd import JsonOption, command
 
 SourceOption = Annotated[Optional[str], typer.Option(
     "--from", help="The repository: a path or a git URL (with --upgrade or status: default, the pinned source).")]
@@ -42,8 +42,9 @@ def pull(
             raise InvalidInput("an upgrade keeps the pinned tier; leave out --tier")
         _upgrade(ref, source, out_dir, format, json)
         return
-    from ..requestor.pull import PullOptions, pull as run
     from ..repository.refs import Ref
+    from ..requestor.pull import PullOptions
+    from ..requestor.pull import pull as run
 
     if ref is None:
         raise InvalidInput("name the TRIAL[@vN] to pull, or give --upgrade DIR to upgrade an earlier pull")
@@ -66,8 +67,8 @@ def pull(
 
 
 def _upgrade(ref: str | None, source: str | None, out_dir: Path | None, format: str | None, json: bool) -> None:
-    from ..requestor.pull import upgrade as run
     from ..repository.refs import Ref
+    from ..requestor.pull import upgrade as run
 
     if format is not None:
         raise InvalidInput("an upgrade keeps the pinned format; to change it, pull into another directory")

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from .console import Bars, emit_json, out
 from ..errors import InvalidInput
-from . import JsonOption, RepoOption, command, open_repository
+from .console import Bars, emit_json, out
+from .ipd import JsonOption, RepoOption, command, open_repository
 
 
 @command

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from .console import Bars, emit_json, out, short
-from . import JsonOption, RepoOption, command, open_repository
+from .ipd import JsonOption, RepoOption, command, open_repository
 
 
 @command
@@ -95,7 +95,8 @@ def ingest(
     json: JsonOption = False,
 ) -> None:
     """Take in a delivery as the trial's next version."""
-    from ..ingest.delivery import IngestOptions, ingest as run
+    from ..ingest.delivery import IngestOptions
+    from ..ingest.delivery import ingest as run
 
     options = IngestOptions(trial, file, key, arm, randomised, message, origin)
     result = run(open_repository(repo), options, Bars())

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..backends.columns import type_class
-from .log import Correction
 from ..backends.values import from_json
+from .log import Correction
 
 
 def target_schema(schema: pa.Schema, added: dict[str, pa.DataType]) -> pa.Schema:

@@ -14,21 +14,20 @@ corrections are still staged.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import log
-from ..backends import knownparts, storage
 from .. import provenance
-from .staging import STAGED_FILES
-from .log import Correction
+from ..backends import clock, knownparts, storage
 from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
-from ..repository.refs import tag_name, version_name
 from ..repository import Repository
+from ..repository.refs import tag_name, version_name
 from ..versions.records import Version, VersionRecord, record_path
+from . import log
+from .log import Correction
+from .staging import STAGED_FILES
 
 CORRECTION_FILES = "source/corrections"
 
@@ -78,7 +77,7 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
 
         with progress.step("rewriting the touched parts") as advance:
             rewritten = rewrite_parts(repo.root / base, parent.record, parent.part_files(), staged, advance)
-        now = _now()
+        now = clock.now()
         applied = _applied(repo, trial, staged, version, now)
         record = _record(repo, parent.record, rewritten, applied, version, now, options.message)
         _extend_suite(repo, trial, applied)
@@ -172,9 +171,6 @@ def _known(record: VersionRecord) -> list[knownparts.KnownFile]:
     return [knownparts.KnownFile(part.name, part.md5, part.size) for part in record.parts]
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-
 
 def _check_stale(parent: Version, staged: list[Correction]) -> None:
     """Every staged entry must still fit the current version: its old value, its key, its column."""
@@ -246,9 +242,9 @@ def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]
     """dataset.yaml with the dictionary brought up to date for the columns the corrections touched."""
     import duckdb
 
-    from ..repository.datasets import load_metadata
     from ..ingest.columnstats import Columns
     from ..ingest.dictionary import describe, refresh
+    from ..repository.datasets import load_metadata
 
     path = repo.root / "datasets" / trial / "dataset.yaml"
     metadata = load_metadata(path.read_text(), f"datasets/{trial}/dataset.yaml")

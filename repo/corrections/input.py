@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .staging import Change
 from ..errors import InvalidInput
+from .staging import Change
 
 REQUIRED = ("key", "column", "value", "reason")
 OPTIONAL = ("query", "action")

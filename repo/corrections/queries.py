@@ -11,15 +11,15 @@ the changes they lead to are staged as corrections (``ipd correct --query``).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..backends import clock
+from ..backends.values import to_json
 from ..errors import InvalidInput, NotFound
 from ..repository.refs import TRIAL_NAME
-from ..backends.values import to_json
 
 if TYPE_CHECKING:
     from ..repository import Repository
@@ -72,9 +72,6 @@ def log_path(root: Path, trial: str) -> Path:
 def rel_path(trial: str) -> str:
     return f"datasets/{trial}/{LOG}"
 
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -181,8 +178,8 @@ def open_query(repo: Repository, trial: str, key: str, column: str | None, text:
     import pyarrow.parquet as pq
 
     from ..backends.columns import type_class
-    from ..versions.lookup import records
     from ..backends.values import parse
+    from ..versions.lookup import records
 
     dataset = repo.dataset(trial)
     text = _needs_text(text, "the question")
@@ -209,7 +206,7 @@ def open_queries(repo: Repository, trial: str, asks: list[Ask], version: str, me
     column is still open or answered, so running a check twice does not ask the trialists twice.
     """
     path = rel_path(trial)
-    when, opened, events = now(), [], []
+    when, opened, events = clock.now(), [], []
     with repo.writing([path]):
         current = list(by_id(repo, trial).values())
         pending = {_identity(q.key, q.column, q.check) for q in current if q.check and q.status != "closed"}
@@ -273,6 +270,6 @@ def _change(repo: Repository, qid: str, kind: str, text: str, allowed, done: str
     path = rel_path(trial)
     with repo.writing([path]):
         allowed(find(repo, qid))
-        append(repo, trial, [new_event(repo, qid, kind, text, now())])
+        append(repo, trial, [new_event(repo, qid, kind, text, clock.now())])
         repo.scm.commit([path], f"{trial}: query q{qid.rsplit('-q', 1)[1]} {done}")
     return find(repo, qid)

@@ -18,9 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..backends import csvsafe
+from ..backends import clock, csvsafe
 from ..errors import InvalidInput, NotFound
-from .queries import Query, append, by_id, find, new_event, now, queries, rel_path, split_id
+from .queries import (
+    Query,
+    append,
+    by_id,
+    find,
+    new_event,
+    queries,
+    rel_path,
+    split_id,
+)
 
 if TYPE_CHECKING:
     from ..repository import Repository
@@ -61,7 +70,7 @@ def import_answers(repo: Repository, trial: str, path: Path) -> Imported:
     with repo.writing([rel]):
         current = by_id(repo, trial)
         latest = {qid: q.answer for qid, q in current.items()}
-        events, when, unchanged = [], now(), 0
+        events, when, unchanged = [], clock.now(), 0
         for number, row in enumerate(rows, start=1):
             where = f"{path}, row {number}"
             qid, text = (row.get("query") or "").strip(), csvsafe.restore((row.get("answer") or "").strip())

@@ -18,13 +18,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .apply import apply, prepare, target_schema
-from .log import Correction
 from ..errors import InvalidInput
 from ..versions.fingerprint import EMPTY, MASK, Digest, digests_by, fingerprint
 from ..versions.lookup import parts_of
 from ..versions.parts import PART_COLUMN, part_expression, part_name, write_part
 from ..versions.records import PartRecord, VersionRecord
+from .apply import apply, prepare, target_schema
+from .log import Correction
 
 WORKERS = min(4, os.cpu_count() or 1)
 

@@ -12,7 +12,6 @@ variable wait beside it in ``staged-files/``.
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,12 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import log
+from ..backends import clock
 from ..backends.columns import type_class
-from .log import Correction
+from ..backends.values import parse, same, to_json
 from ..errors import InvalidInput, NotFound
 from ..repository import Repository
-from ..backends.values import parse, same, to_json
+from . import log
+from .log import Correction
 
 STAGED_FILES = "staged-files"
 EXCLUDES = ("datasets/*/staged.jsonl", f"datasets/*/{STAGED_FILES}/")
@@ -88,7 +88,7 @@ def stage(repo: Repository, trial: str, changes: list[Change]) -> list[Correctio
         state = current(repo, trial)
         _check_queries(repo, trial, changes)
         existing = _existing_records(state, changes)
-        who, now = str(repo.scm.identity()), _now()
+        who, now = str(repo.scm.identity()), clock.now()
         number = log.next_number(state.staged, "s")
         made: list[Correction] = []
         for change in changes:
@@ -312,6 +312,3 @@ def _exclude_from_git(repo: Repository) -> None:
         exclude.parent.mkdir(parents=True, exist_ok=True)
         exclude.write_text("\n".join([*lines, *missing]) + "\n")
 
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()

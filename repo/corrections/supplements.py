@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from ..backends import formats
 from ..backends.columns import OTHER, quote, type_class
-from ..errors import InvalidInput
 from ..backends.hashing import sha256_of
+from ..errors import InvalidInput
 from ..ingest.keys import check_key
 
 if TYPE_CHECKING:

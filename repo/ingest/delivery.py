@@ -10,25 +10,24 @@ refers to them, so a pushed commit never points at missing bytes.
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import dictionary
-from ..backends import formats, storage
 from .. import provenance
-from ..checks import suite as suites
-from ..repository.datasets import dump_metadata, load_metadata
-from ..errors import InvalidInput
-from ..versions.fingerprint import EMPTY, fingerprint
+from ..backends import clock, formats, storage
 from ..backends.hashing import sha256_of
-from .keys import check_key
-from ..versions.parts import parts_for, write_parts
+from ..checks import suite as suites
+from ..errors import InvalidInput
 from ..progress import SILENT, Progress
-from ..repository.refs import check_trial_name, tag_name, version_name
 from ..repository import Repository
+from ..repository.datasets import dump_metadata, load_metadata
+from ..repository.refs import check_trial_name, tag_name, version_name
+from ..versions.fingerprint import EMPTY, fingerprint
+from ..versions.parts import parts_for, write_parts
 from ..versions.records import PartRecord, VersionRecord, record_path
+from . import dictionary
+from .keys import check_key
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         source = _keep_source(repo, trial, version, options.file)
         parts = _write_data(repo, trial, delivery, key, nparts, progress)
         record = VersionRecord(
-            trial=trial, version=version, created=_now(), author=str(repo.scm.identity()),
+            trial=trial, version=version, created=clock.now(), author=str(repo.scm.identity()),
             message=options.message or f"{'Re-delivery' if parent else 'Delivery'} {options.file.name}",
             kind="redelivery" if parent else "delivery", parent=parent.version if parent else None,
             rows=delivery.table.num_rows, columns=delivery.table.column_names,
@@ -116,9 +115,6 @@ def _changes(repo: Repository, parent: VersionRecord, record: VersionRecord) -> 
     before = repo.dataset(record.trial).version(parent.version)
     return diff_parts(parent, before.part_files(), record, {p.name: folder / p.name for p in record.parts}).counts()
 
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def _previous_metadata(repo: Repository, trial: str) -> dict | None:

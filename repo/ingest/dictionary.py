@@ -13,10 +13,19 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from ..backends.columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, type_class
-from .columnstats import Columns, column_stats, value_counts
+from ..backends.columns import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    INTEGER,
+    NUMBER,
+    STRING,
+    type_class,
+)
 from ..backends.formats import Delivery
 from ..backends.values import plain
+from .columnstats import Columns, column_stats, value_counts
 
 MAX_CATEGORIES = 12
 RANGED = {INTEGER, NUMBER, DECIMAL, DATE, DATETIME}

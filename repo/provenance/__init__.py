@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..backends.hashing import sha256_if_any
-from .documents import NAMESPACE, TOOL_NAME, Validation, release_document, version_document
+from .documents import (
+    NAMESPACE,
+    TOOL_NAME,
+    Validation,
+    release_document,
+    version_document,
+)
 
 if TYPE_CHECKING:
     from ..repository import Repository

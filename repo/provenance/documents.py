@@ -24,8 +24,8 @@ from ..corrections.log import entries_sha256
 if TYPE_CHECKING:
     import prov.model as pm
 
-    from ..corrections.log import Correction
     from ..backends.git import Identity
+    from ..corrections.log import Correction
     from ..release.record import ReleaseRecord
     from ..versions.records import VersionRecord
 
@@ -44,7 +44,7 @@ class Validation:
 
     @classmethod
     def of(cls, report: Any) -> Validation:
-        """From a ``checks.run.CheckReport``."""
+        """From a ``checks.results.CheckReport``."""
         return cls(report.success, len(report.results), [r.name for r in report.results if not r.success])
 
 

@@ -12,16 +12,17 @@ the consent lists or the dictionary asks for a new approval.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..backends import clock
 from ..errors import InvalidInput, NotFound
 from ..progress import SILENT, Progress
 from . import rules as rulebook
 from .consent import require_consent
-from .plan import PROPOSED, Plan, plan as make_plan
+from .plan import PROPOSED, Plan
+from .plan import plan as make_plan
 from .rules import ReleaseRules
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def approve(repo: Repository, trial: str, version: str, by: str, note: str | Non
                                f"{current.sha256[:12]}, by {previous.by} on {_day(previous)})")
         approval = Approval(trial, name, current.fingerprint, current.rules, current.to_json()["tiers"],
                             current.sha256, by.strip(), (note or "").strip(),
-                            dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                            clock.now(),
                             str(repo.scm.identity()))
         path = repo.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,20 +18,21 @@ refused rather than replacing what requestors may already hold.
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..backends import storage
-from ..errors import IntegrityError, InvalidInput
+from ..backends import clock, storage
 from ..backends.hashing import sha256_if_any, sha256_of
+from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
-from ..provenance import record_path as version_provenance, release_document, tool
-from ..repository.refs import Ref
+from ..provenance import record_path as version_provenance
+from ..provenance import release_document, tool
 from ..repository import Repository
-from . import ids, package, record as records
+from ..repository.refs import Ref
+from . import ids, package
+from . import record as records
 from .consent import consent_lists, require_consent
 from .plan import plan_metadata
 from .record import ReleaseRecord
@@ -95,7 +96,7 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
             _same_as(previous, files, approval)
             result = BuildResult(previous, False, 0, options.out, formula_columns)
         else:
-            record = ReleaseRecord(trial, name, options.tier, _now(), str(repo.scm.identity()),
+            record = ReleaseRecord(trial, name, options.tier, clock.now(), str(repo.scm.identity()),
                                    version.record.fingerprint, fingerprint, manifest.rows, manifest.columns,
                                    rules.participant_id, approval, files, dict(released.excluded),
                                    tool())
@@ -265,6 +266,3 @@ def _copy_out(folder: Path, out: Path) -> None:
         out.rmdir()
     scratch.rename(out)
 
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()

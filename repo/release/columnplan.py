@@ -16,8 +16,21 @@ from typing import TYPE_CHECKING, Any
 from ..backends.columns import BOOLEAN, DATE, DATETIME, STRING, quote
 from ..errors import InvalidInput
 from .cells import MISSING_NOTE, literal
-from .protect import (CODED, NUMERIC, Draft, age_cap_sql, age_text_sql, coded_draft, coded_sql, coded_words,
-    collapse_draft, collapse_sql, collapse_words, find_thresholds, matches)
+from .protect import (
+    CODED,
+    NUMERIC,
+    Draft,
+    age_cap_sql,
+    age_text_sql,
+    coded_draft,
+    coded_sql,
+    coded_words,
+    collapse_draft,
+    collapse_sql,
+    collapse_words,
+    find_thresholds,
+    matches,
+)
 from .rules import Protection, ReleaseRules
 
 if TYPE_CHECKING:

@@ -17,16 +17,15 @@ earlier approval names stays readable.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..backends import storage
-from ..errors import IntegrityError, InvalidInput
+from ..backends import clock, storage
 from ..backends.hashing import sha256_of
+from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
 from .rules import CONSENT, TIERS, ConsentRule, ReleaseRules
 
@@ -167,7 +166,7 @@ def record(repo: Repository, trial: str, refused: str, file: Path | None = None,
     ids: list = []
     if file is not None:
         ids = _checked_ids(dataset, file, id_column, name)
-    when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    when = clock.now()
     by = str(repo.scm.identity())
     paths = [metadata_path]
     if file is not None:

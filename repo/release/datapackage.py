@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backends import csvsafe
-from ..backends.columns import BOOLEAN, DATE, DATETIME, DECIMAL, INTEGER, NUMBER, STRING, TIME
+from ..backends.columns import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    INTEGER,
+    NUMBER,
+    STRING,
+    TIME,
+)
 
 if TYPE_CHECKING:
     from .deidentify import Deidentified

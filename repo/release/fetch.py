@@ -13,10 +13,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from ..errors import IntegrityError, InvalidInput, NotFound
 from ..backends.hashing import sha256_of
-from ..progress import Progress
 from ..backends.storage import RELEASE_REMOTE, RemoteRepository
+from ..errors import IntegrityError, InvalidInput, NotFound
+from ..progress import Progress
 from . import package
 from .record import NAME, ReleaseRecord, package_path, record_path, records
 from .rules import TIERS

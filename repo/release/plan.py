@@ -20,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput
 from ..progress import SILENT, Progress
 from . import rules as rulebook
+from .proposal import propose
+from .ruleload import load as load_rules
 from .rules import TIERS, ReleaseRules
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..repository.datasets import Dataset
     from ..repository import Repository
+    from ..repository.datasets import Dataset
     from .deidentify import Modification
 
 FROM_FILE, PROPOSED = "dataset.yaml", "proposed"
@@ -108,13 +110,13 @@ def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
 
     con = duckdb.connect()
     con.register("version_rows", table)
-    proposed = rulebook.propose({k: v for k, v in metadata.items() if k != "release"}, con, "version_rows",
+    proposed = propose({k: v for k, v in metadata.items() if k != "release"}, con, "version_rows",
                                 table.schema)
     release = metadata.get("release")
     consent = release.get("consent") if isinstance(release, dict) else None
     if not consent:
         return proposed
-    recorded = rulebook.load({**metadata, "release": {"consent": consent}}, table.column_names)
+    recorded = load_rules({**metadata, "release": {"consent": consent}}, table.column_names)
     return dataclasses.replace(proposed, no_sharing=recorded.no_sharing, no_commercial=recorded.no_commercial)
 
 
@@ -131,7 +133,7 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     with progress.step(f"reading {trial}@{name}"):
         table = found.to_arrow()
     if rulebook.has_rules(metadata):
-        rules, source = rulebook.load(metadata, table.column_names), FROM_FILE
+        rules, source = load_rules(metadata, table.column_names), FROM_FILE
     else:
         with progress.step("proposing release rules from the dictionary and the data"):
             rules, source = proposed_rules(metadata, table), PROPOSED
@@ -164,7 +166,7 @@ def save_proposal(repo: Repository, trial: str, version: str | None = None, repl
         table = found.to_arrow()
         rules = proposed_rules(metadata, table)  # keeps the consent recorded, proposes the rest
     written = rulebook.to_yaml(rules)
-    rulebook.load({**metadata, "release": written}, table.column_names)  # what is saved must load as it is
+    load_rules({**metadata, "release": written}, table.column_names)  # what is saved must load as it is
     with repo.writing([relative]):
         current = dataset.metadata()
         had_rules = rulebook.has_rules(current)  # again, under the lock: another curator may have saved meanwhile

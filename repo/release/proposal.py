@@ -15,8 +15,23 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..backends.columns import BOOLEAN, DATE, DATETIME, INTEGER, STRING, quote, type_class
-from .rules import DEFAULT_MIN_CELL, DEFAULT_TOP_AGE, AgeRule, DateRule, Protection, ReleaseRules
+from ..backends.columns import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    INTEGER,
+    STRING,
+    quote,
+    type_class,
+)
+from .rules import (
+    DEFAULT_MIN_CELL,
+    DEFAULT_TOP_AGE,
+    AgeRule,
+    DateRule,
+    Protection,
+    ReleaseRules,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -262,3 +277,9 @@ class Proposer:
         self.why[name] = f"{what}: {small}; the rarest adjacent values collapsed until each group has at least " \
                          f"{k} {self.in_cells} (NHLBI IV.B.7.a)"
         return Protection(name, "collapse", proposal.groups)
+
+
+def propose(metadata: dict[str, Any], con: duckdb.DuckDBPyConnection, relation: str,
+            schema: pa.Schema) -> ReleaseRules:
+    """Rules a curator would start from, found in the dictionary and the data."""
+    return Proposer(metadata, con, relation, schema).propose()

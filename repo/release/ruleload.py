@@ -12,9 +12,25 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from ..errors import InvalidInput
-from .rules import (ACTIONS, CODED, CONSENT, CONSENT_SETTINGS, DATE_MODES, DATE_TYPES, DEFAULT_MIN_CELL,
-    DEFAULT_TOP_AGE, GROUPED, IDENTIFIER_ACTIONS, KEYS, NUMERIC_TYPES, AgeRule, ConsentRule, DateRule, Protection,
-    ReleaseRules)
+from .rules import (
+    ACTIONS,
+    CODED,
+    CONSENT,
+    CONSENT_SETTINGS,
+    DATE_MODES,
+    DATE_TYPES,
+    DEFAULT_MIN_CELL,
+    DEFAULT_TOP_AGE,
+    GROUPED,
+    IDENTIFIER_ACTIONS,
+    KEYS,
+    NUMERIC_TYPES,
+    AgeRule,
+    ConsentRule,
+    DateRule,
+    Protection,
+    ReleaseRules,
+)
 
 
 def _positive(value: Any) -> bool:
@@ -273,3 +289,8 @@ class Loader:
                 self.fail(f"{item}.{key}", "goes with file")
         return ConsentRule(column, refused, file, texts["id_column"], texts["sha256"], False, texts["reason"],
                            texts["by"], texts["when"])
+
+
+def load(metadata: dict[str, Any], columns: list[str]) -> ReleaseRules:
+    """The ``release:`` rules of a trial's ``dataset.yaml``, checked against the data's ``columns``."""
+    return Loader(metadata, columns).load()

@@ -13,11 +13,7 @@ silently exposed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import duckdb
-    import pyarrow as pa
+from typing import Any
 
 TIERS = ("noncommercial", "commercial")
 ACTIONS = ("keep", "collapse", "trim", "topcode", "bottomcode", "group", "delete")
@@ -108,13 +104,6 @@ def has_rules(metadata: dict[str, Any]) -> bool:
     return release is not None and (not isinstance(release, dict) or any(k != "consent" for k in release))
 
 
-def load(metadata: dict[str, Any], columns: list[str]) -> ReleaseRules:
-    """The ``release:`` rules of a trial's ``dataset.yaml``, checked against the data's ``columns``."""
-    from .ruleload import Loader
-
-    return Loader(metadata, columns).load()
-
-
 def to_yaml(rules: ReleaseRules) -> dict[str, Any]:
     """The rules as ``release:`` holds them; ``load`` reads them back unchanged."""
     out: dict[str, Any] = {"min_cell": rules.min_cell}
@@ -146,14 +135,6 @@ def to_yaml(rules: ReleaseRules) -> dict[str, Any]:
     if rules.rationale:
         out["rationale"] = dict(rules.rationale)
     return out
-
-
-def propose(metadata: dict[str, Any], con: duckdb.DuckDBPyConnection, relation: str,
-            schema: pa.Schema) -> ReleaseRules:
-    """Rules a curator would start from, found in the dictionary and the data (see ``proposal``)."""
-    from .proposal import Proposer
-
-    return Proposer(metadata, con, relation, schema).propose()
 
 
 def from_yaml(data: dict[str, Any]) -> ReleaseRules:

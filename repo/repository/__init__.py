@@ -19,9 +19,9 @@ import tomlkit
 from filelock import FileLock, Timeout
 
 from ..backends import storage
-from . import workflow
-from ..errors import InvalidInput, NotARepository, NotFound, RepositoryBusy
 from ..backends.git import Git
+from ..errors import InvalidInput, NotARepository, NotFound, RepositoryBusy
+from . import workflow
 from .refs import check_trial_name
 from .transaction import Transaction, transaction
 

@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import InvalidInput, RecoveryNeeded
 from ..backends.git import Commit, Git
+from ..errors import InvalidInput, RecoveryNeeded
 
 JOURNAL = "ipd/journal.json"
 BACKUP = "ipd/backup"

@@ -1,0 +1,1 @@
+"""The requestor's side: pulling a pinned version and asking whether it is superseded."""

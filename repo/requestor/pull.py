@@ -18,28 +18,27 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
-from ..backends import formats
-from ..repository.datasets import load_metadata
-from ..ingest.dictionary import labels_of
-from ..errors import InvalidInput, NotARepository, NotFound, RepoError
-from ..progress import SILENT, Progress
-from ..repository.refs import Ref, tag_name
-from ..repository import SETTINGS, Repository
+from ..backends import clock, formats
 from ..backends.storage import RemoteRepository, is_local
-from ..versions.verification import check_parts
+from ..errors import InvalidInput, NotARepository, NotFound
+from ..ingest.dictionary import labels_of
+from ..progress import SILENT, Progress
+from ..repository import SETTINGS, Repository
+from ..repository.datasets import load_metadata
+from ..repository.refs import Ref, tag_name
 from ..versions.records import VersionRecord, record_path
+from ..versions.verification import check_parts
+from .pin import PIN, Pin, read_pin
 
-PIN = "ipd-pin.json"
 RELEASE_FORMAT = "release"  # a release's pin: the package's files, Parquet, CSV and SAS transport at once
 DATACITE = "datacite.json"  # beside a pulled release: its DataCite relations as of the pull (release.relations)
 
@@ -53,54 +52,6 @@ class PullOptions:
     tier: str | None = None  # a de-identified release of the version, for this access tier
 
 
-@dataclass
-class Pin:
-    trial: str
-    version: str
-    fingerprint: str
-    rows: int
-    source: str
-    format: str
-    files: list[str]
-    pulled: str
-    tool: str
-    history: list[dict] = field(default_factory=list)
-    tier: str | None = None  # set when the copy is a de-identified release
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        if self.tier is None:
-            del data["tier"]  # a pin of a version reads as it always has
-        return data
-
-    def write(self, directory: Path) -> None:
-        """Replace the pin atomically: a reader sees the old pin or the new one, never half of one."""
-        partial = directory / f".{PIN}.partial"
-        partial.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        os.replace(partial, directory / PIN)
-
-    @classmethod
-    def read(cls, directory: Path) -> Pin | None:
-        """The pin in ``directory``, or None when there is none; an unreadable pin is an error."""
-        path = directory / PIN
-        if not path.is_file():
-            return None
-        try:
-            pin = cls(**json.loads(path.read_text(encoding="utf-8")))
-            Ref.parse(f"{pin.trial}@{pin.version}")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError, RepoError) as exc:
-            raise InvalidInput(f"{path} is not a pin written by `ipd pull` ({' '.join(str(exc).split())})") from exc
-        return pin
-
-    def history_entry(self) -> dict:
-        """What the pin's history keeps of this pin once the copy moves to another version."""
-        return {"version": self.version, "fingerprint": self.fingerprint, "pulled": self.pulled, "files": self.files}
-
-    @property
-    def label(self) -> str:
-        return f"{self.trial}@{self.version}" + (f" ({self.tier} release)" if self.tier else "")
-
-
 @dataclass(frozen=True)
 class UpgradeResult:
     pin: Pin  # the pin now in the directory
@@ -109,16 +60,6 @@ class UpgradeResult:
     @property
     def upgraded(self) -> bool:
         return self.pin is not self.previous
-
-
-def read_pin(directory: Path) -> Pin:
-    """The pin of a directory written by ``ipd pull``; any other directory is a one-line error."""
-    if not directory.is_dir():
-        raise NotFound(f"{directory}: no such directory")
-    pin = Pin.read(directory)
-    if pin is None:
-        raise NotFound(f"{directory} has no {PIN}: it was not written by `ipd pull`")
-    return pin
 
 
 def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
@@ -222,7 +163,7 @@ def _new_pin(record: VersionRecord, options: PullOptions, written: list[str]) ->
     """``record``: a version's record, or a release's (which has the same fields the pin takes)."""
     return Pin(record.trial, record.version, record.fingerprint, record.rows, _pinned_source(options.source),
                RELEASE_FORMAT if options.tier else options.format, written,
-               dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), f"ipd-repo {__version__}",
+               clock.now(), f"ipd-repo {__version__}",
                tier=options.tier)
 
 
@@ -269,7 +210,7 @@ def _write_datacite(options: PullOptions, version: str, staging: Path) -> None:
     datacite = {"identifiers": [{"identifier": release_id(trial, version, tier), "identifierType": "URN"}],
                 "version": version, "types": {"resourceTypeGeneral": "Dataset"},
                 "relatedIdentifiers": of_release(metadata.records, metadata.releases, trial, version, tier),
-                "asOf": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()}
+                "asOf": clock.now()}
     (staging / DATACITE).write_text(json.dumps(datacite, indent=2, ensure_ascii=False) + "\n")
 
 

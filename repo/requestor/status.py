@@ -26,16 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..corrections import log as correctionlog
 from ..backends import values
+from ..backends.storage import RemoteRepository, is_local
+from ..corrections import log as correctionlog
 from ..corrections.log import Correction
 from ..errors import IntegrityError, NotARepository, NotFound
 from ..progress import SILENT, Progress
-from .pull import Pin, read_pin
+from ..release.record import NAME as RELEASE_NAME
+from ..release.record import ReleaseRecord
+from ..release.record import records as releases
 from ..repository.refs import version_number
-from ..release.record import NAME as RELEASE_NAME, ReleaseRecord, records as releases
-from ..backends.storage import RemoteRepository, is_local
 from ..versions.records import VersionRecord
+from .pin import Pin, read_pin
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ import json
 from pathlib import Path
 
 from ..backends import storage
-from ..errors import RepoError
 from ..backends.hashing import md5_of, sha256_of
+from ..errors import RepoError
 from ..progress import Progress
 from ..release import record as releases
-from ..repository.remotes import remote_name
 from ..repository import Repository
+from ..repository.remotes import remote_name
 from ..versions.records import VersionRecord
+from .report import Problem
 
 
 def remote_dir(root: Path, name: str) -> tuple[str, Path | None]:
@@ -50,7 +51,6 @@ def check(repo: Repository, trial: str, records: list[VersionRecord], result, pr
 
 
 def _note(obj: str, reason: str):
-    from . import Problem
 
     return Problem(obj, reason)
 

@@ -6,7 +6,7 @@ parent's rebuilt rows with the log entries it applied, in log order (as
 commit applies them, ``add_column`` entries reading their files under
 ``source/corrections/``). Each rebuilt fingerprint must be the recorded one:
 this is what makes the lineage checkable rather than descriptive. Releases
-are then built again from the rebuilt rows (see ``repo/release/rebuild.py``).
+are then built again from the rebuilt rows (see ``releases.py``).
 Nothing is written into the repository; only the DVC cache may gain fetched
 objects.
 """
@@ -18,14 +18,14 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from ..corrections import log
 from ..backends import storage
-from ..errors import RepoError
 from ..backends.hashing import sha256_of
+from ..corrections import log
+from ..errors import RepoError
 from ..progress import SILENT, Progress
 from ..repository import Repository
-from . import Verification
 from ..versions.records import PartRecord, VersionRecord
+from .report import Verification
 
 
 def rebuild(repo: Repository, trial: str | None = None, progress: Progress = SILENT,
@@ -66,7 +66,7 @@ def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, resu
             else:
                 result.add(label, f"cannot be rebuilt: its parent {record.parent} could not be")
             advance(1)
-    from ..release.rebuild import rebuild_releases
+    from .releases import rebuild_releases
 
     rebuild_releases(repo, trial, built, scratch, progress, result)
 
@@ -109,23 +109,6 @@ def _version(record: VersionRecord, built: dict, entries: list, sources: Path, f
     return made, dict(zip((p.name for p in rewritten.parts_all), rewritten.files))
 
 
-def stored_directory(root: Path, pointer_text: str, label: str) -> dict[str, Path]:
-    """Relative path -> cache file of each file of the DVC-tracked directory a ``.dvc`` file names,
-    fetched into the cache where missing (the listing first, then the files)."""
-    try:
-        md5 = storage.pointer_md5(pointer_text)
-    except ValueError as exc:
-        raise RepoError(f"{label}.dvc is not a DVC pointer file") from exc
-    if not storage.cache_path(root, md5).exists():
-        storage.fetch(root, [md5])
-    if not storage.cache_path(root, md5).exists():
-        raise RepoError(f"the listing of {label} ({md5}) is in neither the DVC cache nor the remote")
-    listing = storage.read_listing(storage.cache_path(root, md5))
-    storage.fetch(root, [m for m in listing.values() if not storage.cache_path(root, m).exists()])
-    return {relpath: storage.cache_path(root, m) for relpath, m in listing.items()
-            if storage.cache_path(root, m).exists()}
-
-
 def _sources(root: Path, trial: str, into: Path) -> Path:
     """The trial's deliveries (and supplied files), copied out of the DVC cache."""
     target = f"datasets/{trial}/source"
@@ -133,7 +116,7 @@ def _sources(root: Path, trial: str, into: Path) -> Path:
     pointer = root / f"{target}.dvc"
     if not pointer.is_file():
         return into
-    for relpath, cached in stored_directory(root, pointer.read_text(), target).items():
+    for relpath, cached in storage.stored_directory(root, pointer.read_text(), target).items():
         (into / relpath).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached, into / relpath)
     return into

@@ -23,10 +23,10 @@ from pathlib import Path
 from ..backends import storage
 from ..errors import InvalidInput, StorageError
 from ..progress import SILENT, Progress
-from ..repository.remotes import KINDS, remote_name
 from ..repository import Repository
+from ..repository.remotes import KINDS, remote_name
 from ..repository.transaction import Transaction
-from . import Problem, StoredObject, Verification
+from .report import Problem, StoredObject, Verification
 
 SUBJECT = "unreferenced objects"
 

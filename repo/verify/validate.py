@@ -12,11 +12,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..checks.results import CheckReport
+from ..checks.run import check
 from ..errors import RepoError
 from ..progress import SILENT, Progress
-from ..repository.refs import Ref
 from ..repository import Repository
-from ..checks.run import CheckReport, check
+from ..repository.refs import Ref
 
 
 @dataclass

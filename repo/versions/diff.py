@@ -18,10 +18,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..backends.columns import CANONICAL_SQL, DECIMAL, INTEGER, NUMBER, quote, type_class
+from ..backends.columns import (
+    CANONICAL_SQL,
+    DECIMAL,
+    INTEGER,
+    NUMBER,
+    quote,
+    type_class,
+)
+from ..backends.values import same, to_json
 from ..corrections.log import Correction
 from ..errors import InvalidInput
-from ..backends.values import same, to_json
 from .records import VersionRecord
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..corrections.log import Correction
 from ..backends.values import to_json
+from ..corrections.log import Correction
 
 
 def _k(key: Any) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 
 from ..backends.columns import quote
-from .parts import part_expression, part_name
 from ..backends.values import to_json
+from .parts import part_expression, part_name
 
 
 def key_type(con: duckdb.DuckDBPyConnection, file: Path, key: str) -> str:

@@ -122,9 +122,8 @@ class Version:
 
     def to_arrow(self, columns: list[str] | None = None) -> pyarrow.Table:
         """The version's rows (only ``columns``, when given)."""
-        import pyarrow.parquet as pq
-
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
         return pa.concat_tables([pq.read_table(p, columns=columns) for p in self.files()])
 

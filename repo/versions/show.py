@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..repository.refs import Ref
 from ..repository import Repository
+from ..repository.refs import Ref
 
 
 def describe(repo: Repository, ref: Ref) -> dict[str, Any]:

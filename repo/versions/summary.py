@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput
 from ..backends.values import to_json
+from ..errors import InvalidInput
 
 if TYPE_CHECKING:
     from ..checks.integrity import Trial

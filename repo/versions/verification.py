@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
+from ..backends.hashing import md5_of
 from ..errors import IntegrityError
 from .fingerprint import EMPTY, digests_by, fingerprint
-from ..backends.hashing import md5_of
-from .records import VersionRecord
+
+if TYPE_CHECKING:
+    from .records import VersionRecord
 
 FILE_COLUMN = "__ipd_file"
 

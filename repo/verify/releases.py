@@ -14,10 +14,12 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from ..backends import storage
 from ..errors import RepoError
 from ..progress import SILENT, Progress
+from ..release import ids, package
+from ..release import record as records
 from ..repository import Repository
-from . import ids, package, record as records
 
 
 def rebuild_releases(repo: Repository, trial: str, built: dict, scratch: Path, progress: Progress, result) -> None:
@@ -59,10 +61,10 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .approve import Approval
-    from .build import deidentified, described, key_variables
-    from .consent import consent_lists
-    from .plan import plan_metadata
+    from ..release.approve import Approval
+    from ..release.build import deidentified, described, key_variables
+    from ..release.consent import consent_lists
+    from ..release.plan import plan_metadata
 
     trial, base = release.trial, f"datasets/{release.trial}"
     approval = _at(repo, commit, f"{base}/{release.approval['file']}")
@@ -116,10 +118,8 @@ class _AsReleased:
 def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
     import pyarrow.parquet as pq
 
-    from ..verify.rebuild import stored_directory
-
     folder = ids.linkage_dir(trial)
-    files = stored_directory(repo.root, _at(repo, commit, f"{folder}.dvc").decode("utf-8"), folder)
+    files = storage.stored_directory(repo.root, _at(repo, commit, f"{folder}.dvc").decode("utf-8"), folder)
     if ids.FILE not in files or ids.SECRET not in files:
         raise RepoError(f"{folder}: the linkage is in neither the DVC cache nor the restricted remote")
     try:
@@ -130,8 +130,6 @@ def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
 
 def _consent_root(repo: Repository, commit: str, trial: str, rules, root: Path) -> Path:
     """A scratch root holding the consent ID lists the rules name, from DVC storage or git."""
-    from ..verify.rebuild import stored_directory
-
     base = f"datasets/{trial}"
     for name in ("no_sharing", "no_commercial"):
         rule = getattr(rules, name)
@@ -141,7 +139,7 @@ def _consent_root(repo: Repository, commit: str, trial: str, rules, root: Path) 
         target.parent.mkdir(parents=True, exist_ok=True)
         if rule.file.startswith("source/"):
             pointer = repo.scm.blob(commit, f"{base}/source.dvc")
-            stored = stored_directory(repo.root, pointer.decode("utf-8"), f"{base}/source") if pointer else {}
+            stored = storage.stored_directory(repo.root, pointer.decode("utf-8"), f"{base}/source") if pointer else {}
             cached = stored.get(rule.file.removeprefix("source/"))
             if cached is not None:
                 shutil.copyfile(cached, target)
