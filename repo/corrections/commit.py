@@ -24,7 +24,8 @@ from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import Repository
 from ..repository.refs import tag_name, version_name
-from ..versions.records import Version, VersionRecord, record_path
+from ..versions.cut import cut
+from ..versions.records import Version, VersionRecord
 from . import log
 from .log import Correction
 from .staging import STAGED_FILES
@@ -90,9 +91,8 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
             else:
                 storage.store(repo.root, targets, check=lambda: _check_stored(repo, base, record))
         record = replace(record, changes=found.changes, override=found.override)
-        _write(repo, record, found.metadata, applied)
-        commit_sha = repo.scm.commit(paths, f"{trial} {version}: {options.message}")
-        repo.scm.tag(tag_name(trial, version), commit_sha, f"{trial} {version} ({record.fingerprint})")
+        _log(repo, trial, applied)
+        cut(repo, record, found.metadata, paths, entries=applied)
     return CommitResult(record, applied, len(rewritten.parts), *found.outcome)
 
 
@@ -346,22 +346,11 @@ def _changes(applied: list[Correction]) -> dict[str, Any]:
             "columns_added": [e.column for e in applied if e.action == "add_column"], "columns_removed": []}
 
 
-def _write(repo: Repository, record: VersionRecord, metadata: dict[str, Any], applied: list[Correction]) -> None:
-    from ..repository.datasets import dump_metadata
-
-    trial = record.trial
-    root = repo.root
-    (root / "datasets" / trial / "dataset.yaml").write_text(dump_metadata(metadata))
-    (root / record_path(trial, record.version)).write_text(record.to_json())
-    prov = root / provenance.record_path(trial, record.version)
-    prov.parent.mkdir(parents=True, exist_ok=True)
-    prov.write_text(provenance.version_document(
-        record, repo.scm.identity(), provenance.previous_record_hash(root, trial, record.parent),
-        suite_sha256=provenance.suite_sha256(root, trial),
-        validation=provenance.validation(repo, trial, record.version), entries=applied))
-    log.append(log.log_path(root, trial), applied)
-    log.staged_path(root, trial).unlink()
-    staged_files = root / "datasets" / trial / STAGED_FILES
+def _log(repo: Repository, trial: str, applied: list[Correction]) -> None:
+    """The applied entries join the correction log; the staging area is emptied."""
+    log.append(log.log_path(repo.root, trial), applied)
+    log.staged_path(repo.root, trial).unlink()
+    staged_files = repo.root / "datasets" / trial / STAGED_FILES
     if staged_files.is_dir() and not any(staged_files.iterdir()):
         staged_files.rmdir()
 

@@ -21,11 +21,11 @@ from ..checks import suite as suites
 from ..errors import InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import Repository
-from ..repository.datasets import dump_metadata, load_metadata
+from ..repository.datasets import load_metadata
 from ..repository.refs import check_trial_name, tag_name, version_name
-from ..versions.fingerprint import EMPTY, fingerprint
+from ..versions.cut import cut, written
 from ..versions.parts import parts_for, write_parts
-from ..versions.records import PartRecord, VersionRecord, record_path
+from ..versions.records import VersionRecord
 from . import dictionary
 from .keys import check_key
 
@@ -87,10 +87,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
             trial=trial, version=version, created=clock.now(), author=str(repo.scm.identity()),
             message=options.message or f"{'Re-delivery' if parent else 'Delivery'} {options.file.name}",
             kind="redelivery" if parent else "delivery", parent=parent.version if parent else None,
-            rows=delivery.table.num_rows, columns=delivery.table.column_names,
-            fingerprint=fingerprint(delivery.table.schema, sum((p.digest for p in parts), EMPTY)),
-            key=key, nparts=nparts,
-            parts=[PartRecord(p.name, p.md5, p.size, p.rows, f"{p.digest.total:032x}") for p in parts],
+            columns=delivery.table.column_names, key=key, nparts=nparts, **written(delivery.table.schema, parts),
             delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
             tool=provenance.tool(),
         )
@@ -101,9 +98,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         suite_path = suites.suite_path(repo.root, trial)
         if not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
             suites.save(suite_path, suites.baseline(trial, metadata, version))
-        _write_records(repo, record, metadata)
-        commit = repo.scm.commit(paths, f"{trial} {version}: {record.message}")
-        repo.scm.tag(tag_name(trial, version), commit, f"{trial} {version} ({record.fingerprint})")
+        cut(repo, record, metadata, paths)
     return IngestResult(record, redelivery=parent is not None)
 
 
@@ -143,24 +138,6 @@ def _write_data(repo: Repository, trial: str, delivery: formats.Delivery, key: s
     with progress.step("pushing to the remote"):
         storage.push(repo.root, [f"{base}/source", f"{base}/data"])
     return parts
-
-
-def _write_records(repo: Repository, record: VersionRecord, metadata: dict) -> None:
-    """dataset.yaml, the version record and the PROV record: the files git commits."""
-    trial, version = record.trial, record.version
-    (repo.root / "datasets" / trial / "dataset.yaml").write_text(dump_metadata(metadata))
-    _write(repo.root / record_path(trial, version), record.to_json())
-    # The checks run on the new version (their report is kept, so the curator's `ipd check` is instant)
-    # and the PROV record names their result, as a commit's does.
-    _write(repo.root / provenance.record_path(trial, version), provenance.version_document(
-        record, repo.scm.identity(), provenance.previous_record_hash(repo.root, trial, record.parent),
-        suite_sha256=provenance.suite_sha256(repo.root, trial),
-        validation=provenance.validation(repo, trial, version)))
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts: int,

@@ -24,7 +24,7 @@ from ..corrections import log
 from ..errors import RepoError
 from ..progress import SILENT, Progress
 from ..repository import Repository
-from ..versions.records import PartRecord, VersionRecord
+from ..versions.records import VersionRecord
 from .report import Verification
 
 
@@ -78,10 +78,9 @@ def _from(record: VersionRecord) -> str:
 
 
 def _version(record: VersionRecord, built: dict, entries: list, sources: Path, folder: Path):
-    from ..versions.fingerprint import EMPTY, fingerprint
-
     if record.delivery:
         from ..backends.formats import read
+        from ..versions.cut import written
         from ..versions.parts import write_parts
 
         path = sources / record.delivery["file"].removeprefix("source/")
@@ -92,9 +91,7 @@ def _version(record: VersionRecord, built: dict, entries: list, sources: Path, f
                             f"but the version record says {record.delivery['sha256']}")
         table = read(path).table
         parts = write_parts(table, record.key, record.nparts, folder / "data")
-        made = replace(record, rows=table.num_rows,
-                       fingerprint=fingerprint(table.schema, sum((p.digest for p in parts), EMPTY)),
-                       parts=[PartRecord(p.name, p.md5, p.size, p.rows, f"{p.digest.total:032x}") for p in parts])
+        made = replace(record, **written(table.schema, parts))
         return made, {p.name: folder / "data" / p.name for p in parts}
     if record.parent not in built:
         return None
