@@ -20,16 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..backends import clock, csvsafe
 from ..errors import InvalidInput, NotFound
-from .queries import (
-    Query,
-    append,
-    by_id,
-    find,
-    new_event,
-    queries,
-    rel_path,
-    split_id,
-)
+from .queries import Query, append, by_id, find, new_event, queries, rel_path, split_id
 
 if TYPE_CHECKING:
     from ..repository import Repository

@@ -74,7 +74,7 @@ def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
     if not (path / SETTINGS).is_file():
         raise NotARepository(f"{source} is not an ipd repository (no {SETTINGS})")
     if options.tier:
-        from ..release.fetch import resolve_local
+        from .fetch import resolve_local
 
         version, commit = resolve_local(path, source, options.ref.trial, options.ref.version, options.tier)
         return str(path), commit, version
@@ -101,7 +101,7 @@ def pull(options: PullOptions, progress: Progress = SILENT) -> Pin:
     if options.tier is None and options.format not in formats.EXPORTS:
         raise InvalidInput(f"unknown format {options.format!r}; choose one of {', '.join(formats.EXPORTS)}")
     if options.tier is not None:
-        from ..release.fetch import check_tier
+        from .fetch import check_tier
 
         check_tier(options.tier)
     trial = options.ref.trial
@@ -168,7 +168,7 @@ def _new_pin(record: VersionRecord, options: PullOptions, written: list[str]) ->
 
 
 def _latest_release(remote: RemoteRepository, trial: str, tier: str) -> str:
-    from ..release.fetch import latest_remote
+    from .fetch import latest_remote
 
     return latest_remote(remote, trial, tier)
 
@@ -178,7 +178,7 @@ def _fetch(options: PullOptions, url: str, rev: str | None, version: str, stagin
     """Fetch one version into ``staging``, check it against its record, and export it there."""
     trial = options.ref.trial
     if options.tier:
-        from ..release.fetch import fetch, release_remote
+        from .fetch import fetch, release_remote
 
         local = Path(url) if is_local(options.source) else None
         record, written = fetch(url, rev, release_remote(url, local), trial, version, options.tier,

@@ -17,9 +17,9 @@ from ..backends.hashing import sha256_of
 from ..backends.storage import RELEASE_REMOTE, RemoteRepository
 from ..errors import IntegrityError, InvalidInput, NotFound
 from ..progress import Progress
-from . import package
-from .record import NAME, ReleaseRecord, package_path, record_path, records
-from .rules import TIERS
+from ..release import package
+from ..release.record import NAME, ReleaseRecord, package_path, record_path, records
+from ..release.rules import TIERS
 
 
 def check_tier(tier: str) -> str:
