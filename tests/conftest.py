@@ -1,21 +1,28 @@
-"""Fixtures: real repositories (git + DVC with a local directory remote) in temporary directories."""
+"""Fixtures: real repositories (git + DVC with a local directory remote) in temporary directories, and the
+fixtures several test modules use. The plain helpers test modules share are in ``tests/support/``."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 import repo
-from repo.cli import app
 
+pytest.register_assert_rewrite("support")  # the helpers' failed asserts explained like the tests' own
+
+from support.cli import git, ipd
+from support.releases import RULES, approve, built, deliver, synthetic, write_rules
+
+PROJECT = Path(__file__).parents[1]
 DATA = Path(__file__).parent / "data"
 LIFELINES = Path(__import__("lifelines").__file__).parent / "datasets"
 ACTG175 = LIFELINES / "ACTG175.csv"
@@ -31,21 +38,6 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("IPD_LOCK_TIMEOUT", "1")
     (home / ".gitconfig").write_text("[user]\n\tname = Test Curator\n\temail = curator@example.org\n")
-
-
-def ipd(*args: str | Path, cwd: Path | None = None):
-    """Run the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
-    old = Path.cwd()
-    if cwd:
-        os.chdir(cwd)
-    try:
-        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
-    finally:
-        os.chdir(old)
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
 
 
 @dataclass
@@ -128,3 +120,102 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 60) -> bool
             return True
         time.sleep(0.005)
     return path.exists()
+
+
+# -- a trial with release rules (test_release_build, test_release_pull, test_release_metadata) ----------
+
+
+@pytest.fixture
+def trial(tmp_repo):
+    deliver(tmp_repo, synthetic())
+    write_rules(tmp_repo.root, RULES)
+    return tmp_repo
+
+
+# -- PROV (test_provenance, test_lineage) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def history(tmp_repo):
+    """v1 delivered, v2 corrected (two entries), released for the non-commercial tier."""
+    frame = synthetic()
+    deliver(tmp_repo, frame)
+    write_rules(tmp_repo.root, RULES)
+    for args in (["--key", "100001", "--column", "cd4", "--value", "321", "--reason", "CRF page 2"],
+                 ["--key", "100002", "--column", "cd4", "--value", "654", "--reason", "CRF page 5"]):
+        result = ipd("correct", "t", *args, "--repo", tmp_repo.root)
+        assert result.exit_code == 0, result.output + result.stderr
+    result = ipd("commit", "t", "-m", "CD4 counts from the CRFs", "--repo", tmp_repo.root)
+    assert result.exit_code == 0, result.output + result.stderr
+    approve(tmp_repo, "t@v2")
+    built(tmp_repo, "t@v2", "noncommercial")
+    return tmp_repo
+
+
+# -- ipd verify (test_verify, test_rebuild): a repository with every kind of object -------------------
+
+
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Path:
+    """Built once (it takes a while); each test tampers with its own copy."""
+    base = tmp_path_factory.mktemp("verify") / "base"
+    home = base.parent / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Test Curator\n\temail = curator@example.org\n")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HOME", str(home))
+        env.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+        env.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        root = base / "repo"
+        assert ipd("init", root, "--remote", base / "remote").exit_code == 0
+
+        class Repo:  # what the helpers of support.releases expect of tmp_repo
+            def __init__(self, root):
+                self.root = root
+
+        frame = synthetic()
+        first = base / "t.parquet"
+        frame.to_parquet(first)
+        run("ingest", "t", first, "--key", "pid", "--arm", "arm", "--randomised", "randdate", "--repo", root)
+        frame.loc[frame.pid == 100003, "cd4"] = 777
+        second = base / "t2.parquet"
+        frame.to_parquet(second)
+        run("ingest", "t", second, "--repo", root)
+        run("correct", "t", "--key", "100001", "--column", "cd4", "--value", "999", "--reason", "CRF", "--repo", root)
+        supplied = base / "bmi.csv"
+        pd.DataFrame({"pid": [100001, 100002], "bmi": [22.5, 30.1]}).to_csv(supplied, index=False)
+        run("correct", "t", "--add-column", supplied, "--reason", "supplied", "--repo", root)
+        run("commit", "t", "-m", "query round 1", "--repo", root)
+        write_rules(root, RULES)
+        approve(Repo(root), "t@v3")
+        run("release", "t@v3", "--tier", "noncommercial", "--repo", root)
+    return base
+
+
+def run(*args):
+    result = ipd(*args)
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+@pytest.fixture
+def copy(built_once, tmp_path) -> Path:
+    """A copy of the built repository and its remotes, the remotes' URLs pointed at the copies."""
+    base = tmp_path / "base"
+    shutil.copytree(built_once, base, symlinks=True)
+    config = base / "repo" / ".dvc" / "config"
+    config.write_text(config.read_text().replace(str(built_once), str(base)))
+    return base / "repo"
+
+
+# -- the project's own example repository (test_example_repository, test_rebuild) ----------------------
+
+
+@pytest.fixture(scope="module")
+def fresh_clone(tmp_path_factory):
+    """A clone as a newcomer gets it: no DVC cache, and (to be safe) no tags either."""
+    clone = tmp_path_factory.mktemp("project") / "clone"
+    git(PROJECT, "clone", "-q", str(PROJECT), str(clone))
+    for tag in git(clone, "tag", "--list").split():
+        git(clone, "tag", "-d", tag)
+    return clone

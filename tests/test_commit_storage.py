@@ -8,13 +8,11 @@ step, and the new version must read back as recorded.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 import repo
 from conftest import git
-from test_corrections import _csv, commit, correct
+from support.corrections import _csv, commit, correct
 
 ROWS = 40_000  # four parts, so a correction leaves most of them untouched
 

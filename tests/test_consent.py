@@ -14,8 +14,8 @@ from conftest import git, ipd
 from repo.backends import storage
 from repo.backends.hashing import md5_of, sha256_of
 from repo.release.plan import plan
-from test_release_build import (RULES, approve, built, deliver, linkage, objects, one_line, released, synthetic,
-                                write_rules)
+from support.releases import (RULES, approve, built, deliver, linkage, objects, one_line, released, synthetic,
+                              write_rules)
 
 NO_CONSENT = {k: v for k, v in RULES.items() if k != "consent"} | {"keep": ["arm", "cd4", "share_ok",
                                                                             "commercial_ok"]}

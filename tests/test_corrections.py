@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import repo
 from conftest import git
+from support.corrections import _csv, commit, correct
 
 ROWS = {
     "pid": [1, 2, 3, 4, 5, 6],
@@ -20,29 +20,16 @@ ROWS = {
 }
 
 
-def _csv(path: Path, rows: dict) -> Path:
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
-
-
 @pytest.fixture
 def trial(tmp_repo, tmp_path):
     tmp_repo.ingest("t", _csv(tmp_path / "d1.csv", ROWS), "--key", "pid", "--arm", "arm")
     return tmp_repo
 
 
-def correct(tmp_repo, *args: str | Path):
-    return tmp_repo.ipd("correct", "t", *args, "--repo", tmp_repo.root)
-
-
 def staged(tmp_repo) -> list[dict]:
     result = correct(tmp_repo, "--list", "--json")
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
-
-
-def commit(tmp_repo, *args: str):
-    return tmp_repo.ipd("commit", "t", "--repo", tmp_repo.root, *args)
 
 
 def one_line(result, exit_code: int = 2) -> str:

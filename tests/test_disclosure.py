@@ -12,7 +12,7 @@ import pytest
 from repo.release.deidentify import deidentify
 from repo.release.disclosure import disclosure
 from repo.release.rules import AgeRule, ConsentRule, Protection
-from test_deidentify import KARNOF, RULES, joined, release_ids, trial
+from support.deidentify import KARNOF, RULES, joined, release_ids, trial
 
 QIS = ["race", "gender", "age", "wtkg", "karnof"]
 

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 
 import repo
-from conftest import ACTG175, GBSG2, git, ipd
+from conftest import ACTG175, GBSG2, PROJECT, ipd
 
-PROJECT = Path(__file__).parents[1]
 ORIGINALS = {"actg175": ACTG175, "gbsg2": GBSG2}
-
-
-@pytest.fixture(scope="module")
-def fresh_clone(tmp_path_factory):
-    """A clone as a newcomer gets it: no DVC cache, and (to be safe) no tags either."""
-    clone = tmp_path_factory.mktemp("project") / "clone"
-    git(PROJECT, "clone", "-q", str(PROJECT), str(clone))
-    for tag in git(clone, "tag", "--list").split():
-        git(clone, "tag", "-d", tag)
-    return clone
 
 
 def test_example_trials_are_there():

@@ -11,8 +11,8 @@ import pydot
 import pytest
 
 from conftest import ipd
-from test_provenance import CURATOR, TOOL, history, relations  # noqa: F401 - history is a fixture
-from test_release_build import deliver, one_line, synthetic
+from support.provenance import CURATOR, TOOL, relations
+from support.releases import deliver, one_line, synthetic
 
 EXAMPLE = Path(__file__).parent.parent
 

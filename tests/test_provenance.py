@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import prov.model as pm
-import pytest
 
 from conftest import ipd
-from test_release_build import RULES, approve, built, deliver, synthetic, write_rules
+from support.provenance import CURATOR, TOOL, relations
+from support.releases import deliver, synthetic
 
 
 def read(root: Path, relative: str) -> pm.ProvDocument:
@@ -24,45 +24,12 @@ def attrs(doc: pm.ProvDocument, ident: str) -> dict[str, object]:
     return {str(name): value for name, value in element.attributes}
 
 
-def relations(doc: pm.ProvDocument, kind: type | str) -> set[tuple[str, str]]:
-    """(first, second) of every relation of ``kind``, e.g. (activity, entity) of ``used``.
-
-    ``wasRevisionOf`` is a derivation of type prov:Revision; "derivation" is every other derivation.
-    """
-    revision = kind == "revision"
-    found = doc.get_records(pm.ProvDerivation if isinstance(kind, str) else kind)
-    if isinstance(kind, str) or kind is pm.ProvDerivation:
-        found = [r for r in found if (pm.PROV["Revision"] in r.get_asserted_types()) == revision]
-    return {tuple(str(v) for _, v in r.formal_attributes[:2]) for r in found}
-
-
 def elements(doc: pm.ProvDocument, kind: type) -> set[str]:
     return {str(r.identifier) for r in doc.get_records(kind)}
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-CURATOR = "ipd:curator/curator@example.org"
-TOOL = "ipd:tool/ipd-repo/0.1.0"
-
-
-@pytest.fixture
-def history(tmp_repo):
-    """v1 delivered, v2 corrected (two entries), released for the non-commercial tier."""
-    frame = synthetic()
-    deliver(tmp_repo, frame)
-    write_rules(tmp_repo.root, RULES)
-    for args in (["--key", "100001", "--column", "cd4", "--value", "321", "--reason", "CRF page 2"],
-                 ["--key", "100002", "--column", "cd4", "--value", "654", "--reason", "CRF page 5"]):
-        result = ipd("correct", "t", *args, "--repo", tmp_repo.root)
-        assert result.exit_code == 0, result.output + result.stderr
-    result = ipd("commit", "t", "-m", "CD4 counts from the CRFs", "--repo", tmp_repo.root)
-    assert result.exit_code == 0, result.output + result.stderr
-    approve(tmp_repo, "t@v2")
-    built(tmp_repo, "t@v2", "noncommercial")
-    return tmp_repo
 
 
 def test_every_record_parses_back_with_its_relations(history):

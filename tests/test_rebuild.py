@@ -10,8 +10,7 @@ import pytest
 import yaml
 
 from conftest import git, ipd
-from test_example_repository import fresh_clone  # noqa: F401 - fixture
-from test_verify import built, copy, flip_a_byte, record  # noqa: F401 - fixtures
+from support.verify import flip_a_byte, record
 
 
 def rebuild(root: Path, *args: str) -> tuple[int, list[dict]]:

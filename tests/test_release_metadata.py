@@ -10,8 +10,7 @@ import pytest
 import yaml
 
 from conftest import git, ipd
-from test_release_build import approve, built, package, released, sha256, trial  # noqa: F401 - trial
-from test_release_pull import second_version
+from support.releases import approve, built, package, released, second_version, sha256
 
 PACKAGE_FILES = ["README.txt", "datapackage.json", "dictionary.yaml", "disclosure.json", "manifest.json",
                  "modifications.csv", "modifications.json", "ro-crate-metadata.json", "t.csv", "t.parquet", "t.xpt"]
@@ -39,7 +38,7 @@ def _describe(root: Path) -> None:
 
 
 @pytest.fixture
-def described(trial):  # noqa: F811 - the fixture imported above
+def described(trial):
     _describe(trial.root)
     approve(trial)
     return trial

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ipd
-from test_release_build import approve, built, one_line, package, sha256, trial  # noqa: F401 - trial
+from support.releases import approve, built, one_line, package, second_version, sha256
 
 
 def _pull(*args: str | Path):
@@ -33,19 +33,10 @@ def _snapshot(directory: Path) -> dict[str, bytes] | None:
 
 
 @pytest.fixture
-def released(trial):  # noqa: F811 - the fixture imported above
+def released(trial):
     approve(trial)
     built(trial, "t@v1", "commercial")
     return trial
-
-
-def second_version(tmp_repo) -> None:
-    """t@v2 (one corrected cell), its release plan approved but not built."""
-    result = ipd("correct", "t", "--key", "100010", "--column", "cd4", "--value", "999", "--reason", "CRF page 4",
-                 "--repo", tmp_repo.root)
-    assert result.exit_code == 0, result.stderr
-    assert ipd("commit", "t", "-m", "query round 1", "--repo", tmp_repo.root).exit_code == 0
-    approve(tmp_repo, "t@v2")
 
 
 def _second_release(tmp_repo) -> dict:

@@ -4,88 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from conftest import git, ipd
-from test_release_build import RULES, approve, synthetic, write_rules
+from support.verify import flip_a_byte, record
 
-# -- a repository with every kind of object: delivery, re-delivery, corrections, a release -------------
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """Built once (it takes a while); each test tampers with its own copy."""
-    base = tmp_path_factory.mktemp("verify") / "base"
-    home = base.parent / "home"
-    home.mkdir()
-    (home / ".gitconfig").write_text("[user]\n\tname = Test Curator\n\temail = curator@example.org\n")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("HOME", str(home))
-        env.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-        env.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        root = base / "repo"
-        assert ipd("init", root, "--remote", base / "remote").exit_code == 0
-
-        class Repo:  # what the helpers of test_release_build expect of tmp_repo
-            def __init__(self, root):
-                self.root = root
-
-        frame = synthetic()
-        first = base / "t.parquet"
-        frame.to_parquet(first)
-        run("ingest", "t", first, "--key", "pid", "--arm", "arm", "--randomised", "randdate", "--repo", root)
-        frame.loc[frame.pid == 100003, "cd4"] = 777
-        second = base / "t2.parquet"
-        frame.to_parquet(second)
-        run("ingest", "t", second, "--repo", root)
-        run("correct", "t", "--key", "100001", "--column", "cd4", "--value", "999", "--reason", "CRF", "--repo", root)
-        supplied = base / "bmi.csv"
-        pd.DataFrame({"pid": [100001, 100002], "bmi": [22.5, 30.1]}).to_csv(supplied, index=False)
-        run("correct", "t", "--add-column", supplied, "--reason", "supplied", "--repo", root)
-        run("commit", "t", "-m", "query round 1", "--repo", root)
-        write_rules(root, RULES)
-        approve(Repo(root), "t@v3")
-        run("release", "t@v3", "--tier", "noncommercial", "--repo", root)
-    return base
-
-
-def run(*args):
-    result = ipd(*args)
-    assert result.exit_code == 0, result.output + result.stderr
-    return result
-
-
-@pytest.fixture
-def copy(built, tmp_path) -> Path:
-    """A copy of the built repository and its remotes, the remotes' URLs pointed at the copies."""
-    base = tmp_path / "base"
-    shutil.copytree(built, base, symlinks=True)
-    config = base / "repo" / ".dvc" / "config"
-    config.write_text(config.read_text().replace(str(built), str(base)))
-    return base / "repo"
+# -- each test tampers with its own `copy` (conftest.py) of a repository with every kind of object: delivery,
+#    re-delivery, corrections, a release
 
 
 def verify(root: Path, *args: str) -> tuple[int, list[dict]]:
     result = ipd("verify", "--repo", root, "--json", *args)
     assert "Traceback" not in result.stderr, result.stderr
     return result.exit_code, json.loads(result.stdout)["problems"]
-
-
-def record(root: Path, version: str) -> dict:
-    return json.loads((root / f"datasets/t/versions/{version}.json").read_text())
-
-
-def flip_a_byte(path: Path, offset: int = 100) -> str:
-    """Change one byte in place (DVC keeps its objects read-only); returns the file's new MD5."""
-    path.chmod(0o644)
-    data = bytearray(path.read_bytes())
-    data[offset] ^= 0xFF
-    path.write_bytes(bytes(data))
-    return hashlib.md5(bytes(data)).hexdigest()
 
 
 def only_in_v3(root: Path) -> dict:
