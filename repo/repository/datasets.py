@@ -11,36 +11,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from ..versions.records import Version, VersionRecord, record_path
+from .metadata import Metadata
 
 if TYPE_CHECKING:
     from . import Repository
 
 
-def load_metadata(text: str, source: str) -> dict[str, Any]:
-    """The parsed file; libyaml's parser where PyYAML has it (the dictionary of a 5,000-column trial takes
-    4 s in pure Python), PyYAML's own for the message when the text is not valid YAML."""
-    try:
-        data = _parse(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source}: not valid YAML ({' '.join(str(exc).split())})") from exc
-    if not isinstance(data, dict):
-        raise InvalidInput(f"{source}: expected a mapping of settings")
-    return data
-
-
-def _parse(text: str) -> Any:
-    try:
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return yaml.safe_load(text)  # raises again, with PyYAML's message
+def load_metadata(text: str, source: str) -> Metadata:
+    """``dataset.yaml``'s text, parsed and checked (``metadata.Metadata``); ``source`` names it in errors."""
+    return Metadata.parse(text, source)
 
 
 def dump_metadata(data: dict[str, Any]) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    """The text of ``dataset.yaml`` holding ``data``, checked as it would be when read back."""
+    return Metadata(data).dump()
 
 
 class Dataset:
@@ -59,7 +45,7 @@ class Dataset:
     def metadata_path(self) -> Path:
         return self.path / "dataset.yaml"
 
-    def metadata(self, at: str | None = None) -> dict[str, Any]:
+    def metadata(self, at: str | None = None) -> Metadata:
         """``dataset.yaml`` now, or at the commit of version ``at``."""
         if at is None:
             return load_metadata(self.metadata_path.read_text(), str(self.metadata_path))
