@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import git, one_line_error
 
 CSV = "pid,arm,age\n1,A,40\n2,B,51\n3,A,62\n"
