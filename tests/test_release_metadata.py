@@ -145,9 +145,11 @@ def test_relations_between_releases_and_identical_rebuilds(described):
 
 def test_releases_recorded_within_one_second_rebuild_the_same(described, monkeypatch):
     """Which release came first is read from git history: records carry times to the second only."""
+    from types import SimpleNamespace
+
     from repo.release import build
 
-    monkeypatch.setattr(build, "_now", lambda: "2026-01-01T00:00:00+00:00")
+    monkeypatch.setattr(build, "clock", SimpleNamespace(now=lambda: "2026-01-01T00:00:00+00:00"))  # releases only
     built(described, "t@v1", "commercial")
     second_version(described)
     first = built(described, "t@v2", "commercial")
