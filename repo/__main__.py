@@ -1,3 +1,5 @@
+"""``python -m repo``: the ipd command."""
+
 from .cli import main
 
 main()
