@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from ..errors import InvalidInput
 from . import csvsafe
+from .sql import connect
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,12 +123,10 @@ def _first_row(path: Path, delimiter: str, quote: str = '"') -> list[str]:
 
 
 def _read_text(path: Path, delimiter: str | None) -> Delivery:
-    import duckdb
-
     options = {"sample_size": -1, "na_values": NULL_STRINGS, "header": True}
     if delimiter:
         options["delimiter"] = delimiter
-    con = duckdb.connect()
+    con = connect()
     header, used = _delivered_header(con, path, delimiter)
     _check_names(path, header)
     con.execute("SET threads = 1")  # see _streamed

@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import provenance
 from ..backends import clock, knownparts, storage
+from ..backends.sql import connect
 from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import Repository
@@ -240,8 +241,6 @@ def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Co
 
 def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]) -> dict[str, Any]:
     """dataset.yaml with the dictionary brought up to date for the columns the corrections touched."""
-    import duckdb
-
     from ..ingest.columnstats import Columns
     from ..ingest.dictionary import describe, refresh
     from ..repository.datasets import load_metadata
@@ -250,7 +249,7 @@ def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]
     metadata = load_metadata(path.read_text(), f"datasets/{trial}/dataset.yaml")
     whole_records = any(e.action in ("add", "remove") for e in applied)
     touched = None if whole_records else {e.column for e in applied if e.column}
-    con = duckdb.connect()
+    con = connect()
     con.sql("SELECT * FROM read_parquet($files)", params={"files": [str(p) for p in rewritten.files]}) \
         .create_view("data")
     fresh = describe(Columns(con, "data"), rewritten.schema, only=touched)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..versions.fingerprint import EMPTY, MASK, Digest, digests_by, fingerprint
 from ..versions.lookup import parts_of
@@ -88,12 +89,10 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
 
 
 def _entries_by_part(entries: list[Correction], parent: VersionRecord, parent_files: dict[str, Path]) -> dict:
-    import duckdb
-
     from ..versions.lookup import key_type
 
     keyed = [e for e in entries if e.action != "add_column"]
-    con = duckdb.connect()
+    con = connect()
     sql_type = key_type(con, parent_files[parent.parts[0].name], parent.key)
     where = parts_of(con, [e.key for e in keyed], sql_type, parent.nparts)
     by_part: dict[str, list[Correction]] = defaultdict(list)
@@ -143,9 +142,7 @@ class _Delta:
                 into.append(touched)
 
     def records(self, parent: VersionRecord, written: dict[str, tuple[str, int]]) -> list[PartRecord]:
-        import duckdb
-
-        con = duckdb.connect()
+        con = connect()
         sums = {p.name: Digest(p.rows, int(p.sum, 16)) for p in parent.parts}
         minus, plus = (self._digests(con, tables, parent.nparts) for tables in (self.before, self.after))
         records = []
@@ -169,14 +166,12 @@ class _Delta:
 
 def _records(data: Path, written: dict[str, tuple[str, int]], schema: pa.Schema) -> list[PartRecord]:
     """Records of the parts just written, their digests computed in one pass over all of them."""
-    import duckdb
-
     from ..versions.verification import FILE_COLUMN
 
     if not written:
         return []
     files = {str(data / name): name for name in written}
-    con = duckdb.connect()
+    con = connect()
     con.sql(f"SELECT * FROM read_parquet($files, filename = '{FILE_COLUMN}')",
             params={"files": list(files)}).create_view("written")
     digests = digests_by(con, "written", schema, group=FILE_COLUMN)

@@ -26,6 +26,7 @@ from ..backends.columns import (
     quote,
     type_class,
 )
+from ..backends.sql import connect
 from ..backends.values import same, to_json
 from ..corrections.log import Correction
 from ..errors import InvalidInput
@@ -143,11 +144,10 @@ def diff_parts(old: VersionRecord, old_files: dict[str, Path], new: VersionRecor
 
 
 def _compare(result: Diff, before: list[Path], after: list[Path], common: list[str]) -> None:
-    import duckdb
     import pyarrow.parquet as pq
 
     key = result.key
-    con = duckdb.connect()
+    con = connect()
     sides = {}
     for alias, files in (("o", before), ("n", after)):
         if files:

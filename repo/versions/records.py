@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backends import storage
+from ..backends.sql import connect
 from ..errors import IntegrityError, NotFound
 from ..repository.refs import tag_name, version_number
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas
     import pyarrow
 
+    from ..backends.sql import Connection, Relation
     from ..repository import Repository
 
 
@@ -130,11 +131,9 @@ class Version:
     def to_pandas(self) -> pandas.DataFrame:
         return self.to_arrow().to_pandas()
 
-    def duckdb(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
+    def duckdb(self, con: Connection | None = None) -> Relation:
         """A DuckDB relation over the parts, read lazily by DuckDB itself."""
-        import duckdb
-
-        con = con or duckdb.connect()
+        con = con or connect()
         return con.read_parquet([str(p) for p in self.files()])
 
     def verify(self) -> None:
