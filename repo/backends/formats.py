@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from ..errors import InvalidInput
-from . import csvsafe
+from . import csvsafe, parquet
 from .sql import connect
 
 if TYPE_CHECKING:
@@ -199,9 +199,7 @@ def _excel_dates(table: pa.Table) -> pa.Table:
 
 
 def _read_parquet(path: Path) -> Delivery:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
+    table = parquet.read(path)
     return Delivery(table.replace_schema_metadata(None), "parquet")
 
 
@@ -237,9 +235,7 @@ def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: 
     A CSV is opened in spreadsheets: its text goes through ``csvsafe``. The other formats hold the values as stored.
     """
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, path, compression="zstd")
+        parquet.write(table, path)
     elif fmt == "csv":
         import pyarrow.csv as pacsv
 

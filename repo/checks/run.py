@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..backends import parquet
 from ..backends.sql import connect
 from ..progress import SILENT, Progress
 from ..repository import Repository
@@ -156,9 +157,7 @@ def _evaluate(repo: Repository, target: Target, suite: dict, progress: Progress)
 
 def _open(target: Target, suite: dict):
     """A connection with the view ``data`` over the parts, their schema, and the suite's label."""
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(target.files[0])
+    schema = parquet.read_schema(target.files[0])
     label = f"expectations/{target.trial}.json"
     suites.check_columns(suite, schema.names, label)
     # DuckDB draws its progress bar on stdout, into --json's output. Every query binds the view

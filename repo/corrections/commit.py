@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import provenance
-from ..backends import clock, knownparts, storage
+from ..backends import clock, knownparts, parquet, storage
 from ..backends.sql import connect
 from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
@@ -175,13 +175,11 @@ def _known(record: VersionRecord) -> list[knownparts.KnownFile]:
 
 def _check_stale(parent: Version, staged: list[Correction]) -> None:
     """Every staged entry must still fit the current version: its old value, its key, its column."""
-    import pyarrow.parquet as pq
-
     from ..versions.lookup import records
 
     record = parent.record
     files = parent.part_files()
-    columns = pq.read_schema(next(iter(files.values()))).names
+    columns = parquet.read_schema(next(iter(files.values()))).names
     keys = [e.key for e in staged if e.action != "add_column"]
     current = records(files, record.key, record.nparts, keys)
     label = f"{record.trial}@{record.version}"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from ..backends import parquet
 from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..versions.fingerprint import EMPTY, MASK, Digest, digests_by, fingerprint
@@ -45,7 +45,7 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
     """Write the parts ``entries`` touch into ``folder/data``, reading the parent's parts from
     ``parent_files`` (the DVC cache, where they are as recorded, whatever the work tree holds)."""
     data = folder / "data"
-    schema = pq.read_schema(parent_files[parent.parts[0].name])
+    schema = parquet.read_schema(parent_files[parent.parts[0].name])
     key_type = schema.field(parent.key).type
     supplements = _supplements(folder, entries, parent.key, key_type)
     schema = target_schema(schema, {name: table.schema.field(1).type for name, table in supplements.items()})
@@ -60,7 +60,7 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
 
     def rewrite(name: str) -> tuple[str, pa.Table | None, pa.Table, tuple[str, int] | None]:
         path = data / name
-        table = pq.ParquetFile(parent_files[name]).read() if name in parent_files else None  # (read_table imports pandas)
+        table = parquet.read_file(parent_files[name]) if name in parent_files else None
         new = apply(table, by_part[name], parent.key, schema, supplements, prepared)
         if new.num_rows:
             return name, table, new, write_part(new, path)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from ..backends import parquet
 from ..backends.columns import quote
 from ..backends.sql import connect
 from .fingerprint import Digest, digests_by
@@ -66,9 +66,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def write_part(table: pa.Table, path: Path) -> tuple[str, int]:
     """Write one part; returns its MD5 (the same hash DVC stores it under) and size."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", write_statistics=True)
-    data = sink.getvalue().to_pybytes()
+    data = parquet.encode(table)
     _write_atomic(path, data)
     return hashlib.md5(data).hexdigest(), len(data)
 

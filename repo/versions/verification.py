@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow.parquet as pq
-
+from ..backends import parquet
 from ..backends.hashing import md5_of
 from ..backends.sql import connect
 from ..errors import IntegrityError
@@ -25,7 +24,7 @@ def check_parts(record: VersionRecord, files: list[Path]) -> None:
         actual = md5_of(path)
         if actual != part.md5:
             raise IntegrityError(f"{label}: part {part.name} has MD5 {actual}, the version record says {part.md5}")
-    schema = pq.read_schema(files[0])
+    schema = parquet.read_schema(files[0])
     con = connect()
     con.sql(f"SELECT * FROM read_parquet($files, filename = '{FILE_COLUMN}')",
             params={"files": [str(p) for p in files]}).create_view("parts")
