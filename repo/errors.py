@@ -43,6 +43,10 @@ class StorageError(RepoError):
     """The DVC cache or a remote could not be read or written."""
 
 
+class QueryError(RepoError):
+    """DuckDB refused a query over the user's data: a value that does not convert, a file it cannot read."""
+
+
 class IntegrityError(RepoError):
     """Data that do not match their recorded fingerprint or hash."""
 

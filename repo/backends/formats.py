@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from ..errors import InvalidInput
-from . import csvsafe
+from . import csvsafe, parquet
+from .sql import connect
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,12 +123,10 @@ def _first_row(path: Path, delimiter: str, quote: str = '"') -> list[str]:
 
 
 def _read_text(path: Path, delimiter: str | None) -> Delivery:
-    import duckdb
-
     options = {"sample_size": -1, "na_values": NULL_STRINGS, "header": True}
     if delimiter:
         options["delimiter"] = delimiter
-    con = duckdb.connect()
+    con = connect()
     header, used = _delivered_header(con, path, delimiter)
     _check_names(path, header)
     con.execute("SET threads = 1")  # see _streamed
@@ -200,9 +199,7 @@ def _excel_dates(table: pa.Table) -> pa.Table:
 
 
 def _read_parquet(path: Path) -> Delivery:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
+    table = parquet.read(path)
     return Delivery(table.replace_schema_metadata(None), "parquet")
 
 
@@ -238,9 +235,7 @@ def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: 
     A CSV is opened in spreadsheets: its text goes through ``csvsafe``. The other formats hold the values as stored.
     """
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, path, compression="zstd")
+        parquet.write(table, path)
     elif fmt == "csv":
         import pyarrow.csv as pacsv
 

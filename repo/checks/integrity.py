@@ -21,9 +21,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 
 from ..backends.columns import (
@@ -40,6 +39,9 @@ from ..errors import InvalidInput
 from . import followup, formulas
 from .randomisation import NUMERIC, accrual, allocation, balance, sequence, weekday
 from .results import MAX_KEYS, MISSINGNESS, SCHEMA, CheckResult, Figure
+
+if TYPE_CHECKING:
+    from ..backends.sql import Connection, Relation
 
 DEFAULTS: dict[str, Any] = {
     "standardised_difference": 0.1,   # |d| above this is an imbalance
@@ -73,7 +75,7 @@ class Trial:
     ``last_contact``, ``event_0``…, and ``flag``, ``time``, ``status``, ``dead``.
     """
 
-    con: duckdb.DuckDBPyConnection
+    con: Connection
     relation: str
     schema: pa.Schema
     key: str
@@ -90,7 +92,7 @@ class Trial:
     def has(self, *aliases: str) -> bool:
         return all(a in self.select for a in aliases)
 
-    def query(self, body: str, params: dict | None = None) -> duckdb.DuckDBPyRelation:
+    def query(self, body: str, params: dict | None = None) -> Relation:
         """``body`` with ``t`` defined as the role view of the relation."""
         columns = ", ".join(f"{expr} AS {alias}" for alias, expr in self.select.items())
         body = body.strip()
@@ -147,7 +149,7 @@ class Step:
     run: Callable[[Trial], list[CheckResult]]
 
 
-def run(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, metadata: dict,
+def run(con: Connection, relation: str, schema: pa.Schema, metadata: dict,
         thresholds: dict | None = None, only: Callable[[frozenset[str]], bool] | None = None) -> list[CheckResult]:
     """All integrity checks whose roles and design items are declared, in a fixed order.
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -29,6 +28,7 @@ from ..backends.columns import (
 from .results import CheckResult, Figure
 
 if TYPE_CHECKING:
+    from ..backends.sql import Relation
     from .integrity import Trial
 
 NUMERIC = (INTEGER, NUMBER, DECIMAL)
@@ -311,7 +311,7 @@ def _values(array: pa.Array, dtype: type) -> np.ndarray:
     return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * size)
 
 
-def _batches(relation: duckdb.DuckDBPyRelation):
+def _batches(relation: Relation):
     """The relation's rows as Arrow record batches, streamed (newer DuckDB calls the method to_arrow_reader)."""
     reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
     return reader(1 << 20)

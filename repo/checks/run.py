@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..backends import parquet
+from ..backends.sql import connect
 from ..progress import SILENT, Progress
 from ..repository import Repository
 from ..repository.refs import Ref
@@ -155,16 +157,12 @@ def _evaluate(repo: Repository, target: Target, suite: dict, progress: Progress)
 
 def _open(target: Target, suite: dict):
     """A connection with the view ``data`` over the parts, their schema, and the suite's label."""
-    import duckdb
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(target.files[0])
+    schema = parquet.read_schema(target.files[0])
     label = f"expectations/{target.trial}.json"
     suites.check_columns(suite, schema.names, label)
-    con = duckdb.connect()
-    con.sql("SET enable_progress_bar = false")  # DuckDB draws it on stdout, into --json's output
-    # Every query binds the view again, reading all the parts' footers; parts never change.
-    con.sql("SET parquet_metadata_cache = true")
+    # DuckDB draws its progress bar on stdout, into --json's output. Every query binds the view
+    # again, reading all the parts' footers; parts never change.
+    con = connect(progress_bar=False, parquet_metadata_cache=True)
     con.sql("SET VARIABLE ipd_parts = $files", params={"files": [str(f) for f in target.files]})
     con.sql(f"SELECT * FROM {PARTS}").create_view("data")
     return con, schema, label

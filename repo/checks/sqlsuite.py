@@ -31,9 +31,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 
 from ..backends.columns import (
@@ -46,7 +45,8 @@ from ..backends.columns import (
     quote,
     type_class,
 )
-from ..errors import InvalidInput
+from ..backends.sql import translated
+from ..errors import InvalidInput, QueryError
 from .results import MAX_KEYS, CheckResult
 from .sqlvalues import (
     NUMERIC,
@@ -66,6 +66,9 @@ from .sqlvalues import (
     range_sql,
 )
 from .suite import referenced_columns
+
+if TYPE_CHECKING:
+    from ..backends.sql import Connection
 
 SCALAR = (INTEGER, NUMBER, STRING, BOOLEAN, DATE, DATETIME)
 # Distinct integers are counted in a bitmap of their range when it is at most this wide (DuckDB's
@@ -119,7 +122,7 @@ class Scan:
     second, smaller one for what the first one's figures decide (named b0, b1, …, and k0, k1, … for
     the keys of the rows at fault)."""
 
-    con: duckdb.DuckDBPyConnection
+    con: Connection
     relation: str
     fields: dict[str, pa.Field]
     aliases: dict[str, str] = field(default_factory=dict)
@@ -172,7 +175,7 @@ class Plan:
     later: bool = False
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema, key: str,
+def evaluate(con: Connection, relation: str, schema: pa.Schema, key: str,
              expectations: list[dict]) -> list[CheckResult | None]:
     """One result per expectation, None where GX must decide; unknown columns are refused.
 
@@ -402,12 +405,13 @@ def _regex(scan: Scan, kwargs: dict, name: str) -> Plan:
     return plan
 
 
-def _check_pattern(con: duckdb.DuckDBPyConnection, pattern: str) -> None:
+def _check_pattern(con: Connection, pattern: str) -> None:
     """The pattern must compile in both dialects (lookarounds and backreferences are Python's only)."""
     try:
         re.compile(pattern)
-        con.sql("SELECT regexp_matches('', $pattern)", params={"pattern": pattern}).fetchall()
-    except (re.error, duckdb.Error) as exc:
+        with translated(f"compiling the pattern {pattern!r}"):
+            con.sql("SELECT regexp_matches('', $pattern)", params={"pattern": pattern}).fetchall()
+    except (re.error, QueryError) as exc:
         raise Unsupported from exc
 
 
@@ -576,7 +580,7 @@ PLANNERS: dict[str, Callable[[Scan, dict, str], Plan]] = {
 
 # --- keys of the rows at fault ------------------------------------------------------------------
 
-def _keys(con: duckdb.DuckDBPyConnection, relation: str, key: str, failing: dict[int, str]) -> dict[int, list]:
+def _keys(con: Connection, relation: str, key: str, failing: dict[int, str]) -> dict[int, list]:
     """The first MAX_KEYS keys (in key order) of each failing expectation's rows, in one query."""
     k = quote(key)
     branches = [f"(SELECT {i} AS i, {k} AS k FROM {relation} WHERE {where} ORDER BY {k} LIMIT {MAX_KEYS})"

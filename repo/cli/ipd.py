@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from ..backends import sql
 from ..errors import RepoError, disk_full
 from .console import error, out
 
@@ -22,9 +23,12 @@ RepoOption = Annotated[Path, typer.Option("--repo", "-C", help="The repository (
 
 
 def command(func=None, *, name: str | None = None, target: typer.Typer | None = None):
-    """Register a command (on ``target``, default the main app) whose RepoErrors become one-line messages."""
+    """Register a command (on ``target``, default the main app) whose RepoErrors, and DuckDB errors no step
+    translated, become one-line messages."""
 
     def register(func):
+        label = name or func.__name__.lower().replace("_", "-")  # as typer names the command
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             try:
@@ -40,6 +44,9 @@ def command(func=None, *, name: str | None = None, target: typer.Typer | None = 
             except Exception as exc:  # a bug in ipd: still one line, with the way to see more
                 if os.environ.get("IPD_DEBUG"):
                     raise
+                if sql.is_database_error(exc):  # a query no step translated: most likely the user's data
+                    error(sql.message(_command_line(label, target), exc))
+                    raise typer.Exit(RepoError.exit_code) from None
                 if full := disk_full([exc]):
                     error(full)
                     raise typer.Exit(RepoError.exit_code) from None
@@ -50,6 +57,12 @@ def command(func=None, *, name: str | None = None, target: typer.Typer | None = 
         return (target or app).command(name=name)(wrapper)
 
     return register(func) if func else register
+
+
+def _command_line(name: str, target: typer.Typer | None) -> str:
+    """``ipd release plan``: the command as typed, to name what was running when nothing else does."""
+    group = next((g.name for g in app.registered_groups if target is not None and g.typer_instance is target), None)
+    return " ".join(word for word in ("ipd", group, name) if word)
 
 
 def open_repository(path: Path):

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..backends.columns import type_class
+from ..backends.sql import query, translated
 from ..backends.values import from_json
 from .log import Correction
 
@@ -37,11 +38,11 @@ class Prepared:
 
 def prepare(entries: list[Correction], key: str, schema: pa.Schema) -> Prepared:
     key_type = schema.field(key).type
-    updates = {column: (typed_array(list(changes), key_type), typed_array(list(changes.values()),
-                                                                          schema.field(column).type))
+    updates = {column: (typed_array(list(changes), key_type, key), typed_array(list(changes.values()),
+                                                                               schema.field(column).type, column))
                for column, changes in _updates_by_column(entries).items()}
-    return Prepared(typed_array([e.key for e in entries if e.action == "remove"], key_type), updates,
-                    typed_array([e.key for e in entries if e.action != "add_column"], key_type))
+    return Prepared(typed_array([e.key for e in entries if e.action == "remove"], key_type, key), updates,
+                    typed_array([e.key for e in entries if e.action != "add_column"], key_type, key))
 
 
 def apply(table: pa.Table | None, entries: list[Correction], key: str, schema: pa.Schema,
@@ -105,11 +106,12 @@ DUCKDB_TYPES = {
 }
 
 
-def typed_array(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
-    """Logged (JSON) values as an Arrow array of ``arrow_type``.
+def typed_array(values: list[Any], arrow_type: pa.DataType, column: str) -> pa.Array:
+    """Logged (JSON) values of ``column`` as an Arrow array of ``arrow_type``.
 
     DuckDB builds the array from a typed list parameter: pyarrow's own constructors
-    import pandas, which costs a commit more than the rest of its rewriting.
+    import pandas, which costs a commit more than the rest of its rewriting. A value
+    that does not convert (a log edited by hand) is refused naming the column.
     """
     if not values:
         return pa.nulls(0, arrow_type)
@@ -117,7 +119,6 @@ def typed_array(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
     if sql_type is None:
         kind = type_class(arrow_type)
         return pa.array([from_json(v, kind) for v in values], type=arrow_type)
-    import duckdb
-
-    table = duckdb.sql(f"SELECT unnest(CAST($values AS {sql_type}[])) AS v", params={"values": values}).to_arrow_table()
+    with translated(f"applying the corrections to column {column}"):
+        table = query(f"SELECT unnest(CAST($values AS {sql_type}[])) AS v", {"values": values}).to_arrow_table()
     return table.column(0).combine_chunks().cast(arrow_type)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import provenance
-from ..backends import clock, knownparts, storage
+from ..backends import clock, knownparts, parquet, storage
+from ..backends.sql import connect
 from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import Repository
@@ -174,13 +175,11 @@ def _known(record: VersionRecord) -> list[knownparts.KnownFile]:
 
 def _check_stale(parent: Version, staged: list[Correction]) -> None:
     """Every staged entry must still fit the current version: its old value, its key, its column."""
-    import pyarrow.parquet as pq
-
     from ..versions.lookup import records
 
     record = parent.record
     files = parent.part_files()
-    columns = pq.read_schema(next(iter(files.values()))).names
+    columns = parquet.read_schema(next(iter(files.values()))).names
     keys = [e.key for e in staged if e.action != "add_column"]
     current = records(files, record.key, record.nparts, keys)
     label = f"{record.trial}@{record.version}"
@@ -240,8 +239,6 @@ def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Co
 
 def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]) -> dict[str, Any]:
     """dataset.yaml with the dictionary brought up to date for the columns the corrections touched."""
-    import duckdb
-
     from ..ingest.columnstats import Columns
     from ..ingest.dictionary import describe, refresh
     from ..repository.datasets import load_metadata
@@ -250,7 +247,7 @@ def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]
     metadata = load_metadata(path.read_text(), f"datasets/{trial}/dataset.yaml")
     whole_records = any(e.action in ("add", "remove") for e in applied)
     touched = None if whole_records else {e.column for e in applied if e.column}
-    con = duckdb.connect()
+    con = connect()
     con.sql("SELECT * FROM read_parquet($files)", params={"files": [str(p) for p in rewritten.files]}) \
         .create_view("data")
     fresh = describe(Columns(con, "data"), rewritten.schema, only=touched)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..backends import clock
+from ..backends import clock, parquet
 from ..backends.values import to_json
 from ..errors import InvalidInput, NotFound
 from ..repository.refs import TRIAL_NAME
@@ -175,8 +175,6 @@ def _needs_text(text: str | None, what: str) -> str:
 
 def open_query(repo: Repository, trial: str, key: str, column: str | None, text: str) -> Query:
     """Ask about one participant's record (or one cell of it) in the latest version."""
-    import pyarrow.parquet as pq
-
     from ..backends.columns import type_class
     from ..backends.values import parse
     from ..versions.lookup import records
@@ -188,7 +186,7 @@ def open_query(repo: Repository, trial: str, key: str, column: str | None, text:
     if column is not None and column not in record.columns:
         raise InvalidInput(f"{trial}@{record.version} has no column {column!r}")
     files = version.part_files()
-    kind = type_class(pq.read_schema(next(iter(files.values()))).field(record.key).type)
+    kind = type_class(parquet.read_schema(next(iter(files.values()))).field(record.key).type)
     value = parse(key, kind, f"key {record.key!r}")
     if value is None:
         raise InvalidInput("the key is empty")

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from ..backends import parquet
+from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..versions.fingerprint import EMPTY, MASK, Digest, digests_by, fingerprint
 from ..versions.lookup import parts_of
@@ -44,7 +45,7 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
     """Write the parts ``entries`` touch into ``folder/data``, reading the parent's parts from
     ``parent_files`` (the DVC cache, where they are as recorded, whatever the work tree holds)."""
     data = folder / "data"
-    schema = pq.read_schema(parent_files[parent.parts[0].name])
+    schema = parquet.read_schema(parent_files[parent.parts[0].name])
     key_type = schema.field(parent.key).type
     supplements = _supplements(folder, entries, parent.key, key_type)
     schema = target_schema(schema, {name: table.schema.field(1).type for name, table in supplements.items()})
@@ -59,7 +60,7 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
 
     def rewrite(name: str) -> tuple[str, pa.Table | None, pa.Table, tuple[str, int] | None]:
         path = data / name
-        table = pq.ParquetFile(parent_files[name]).read() if name in parent_files else None  # (read_table imports pandas)
+        table = parquet.read_file(parent_files[name]) if name in parent_files else None
         new = apply(table, by_part[name], parent.key, schema, supplements, prepared)
         if new.num_rows:
             return name, table, new, write_part(new, path)
@@ -88,12 +89,10 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
 
 
 def _entries_by_part(entries: list[Correction], parent: VersionRecord, parent_files: dict[str, Path]) -> dict:
-    import duckdb
-
     from ..versions.lookup import key_type
 
     keyed = [e for e in entries if e.action != "add_column"]
-    con = duckdb.connect()
+    con = connect()
     sql_type = key_type(con, parent_files[parent.parts[0].name], parent.key)
     where = parts_of(con, [e.key for e in keyed], sql_type, parent.nparts)
     by_part: dict[str, list[Correction]] = defaultdict(list)
@@ -143,9 +142,7 @@ class _Delta:
                 into.append(touched)
 
     def records(self, parent: VersionRecord, written: dict[str, tuple[str, int]]) -> list[PartRecord]:
-        import duckdb
-
-        con = duckdb.connect()
+        con = connect()
         sums = {p.name: Digest(p.rows, int(p.sum, 16)) for p in parent.parts}
         minus, plus = (self._digests(con, tables, parent.nparts) for tables in (self.before, self.after))
         records = []
@@ -169,14 +166,12 @@ class _Delta:
 
 def _records(data: Path, written: dict[str, tuple[str, int]], schema: pa.Schema) -> list[PartRecord]:
     """Records of the parts just written, their digests computed in one pass over all of them."""
-    import duckdb
-
     from ..versions.verification import FILE_COLUMN
 
     if not written:
         return []
     files = {str(data / name): name for name in written}
-    con = duckdb.connect()
+    con = connect()
     con.sql(f"SELECT * FROM read_parquet($files, filename = '{FILE_COLUMN}')",
             params={"files": list(files)}).create_view("written")
     digests = digests_by(con, "written", schema, group=FILE_COLUMN)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..backends import clock
+from ..backends import clock, parquet
 from ..backends.columns import type_class
 from ..backends.values import parse, same, to_json
 from ..errors import InvalidInput, NotFound
@@ -67,15 +67,13 @@ class Current:
 
 
 def current(repo: Repository, trial: str) -> Current:
-    import pyarrow.parquet as pq
-
     dataset = repo.dataset(trial)
     version = dataset.version()
     files = version.part_files()
     record = version.record
     dictionary = {c["name"]: c for c in dataset.metadata().get("columns", [])}
     staged = log.read(log.staged_path(repo.root, trial))
-    return Current(trial, record.version, record.key, record.nparts, pq.read_schema(next(iter(files.values()))),
+    return Current(trial, record.version, record.key, record.nparts, parquet.read_schema(next(iter(files.values()))),
                    files, dictionary, staged)
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 from ..backends import formats
 from ..backends.columns import OTHER, quote, type_class
 from ..backends.hashing import sha256_of
+from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..ingest.keys import check_key
 
@@ -73,10 +74,8 @@ def read_supplement(path: Path | None, state: Current) -> Supplement:
 
 
 def _check_known_keys(path: Path, table: pa.Table, state: Current) -> None:
-    import duckdb
-
     k = quote(state.key)
-    con = duckdb.connect()
+    con = connect()
     con.register("supplied", pa.table({state.key: table.column(state.key)}))
     con.sql(f"SELECT {k} FROM read_parquet($files)",
             params={"files": [str(p) for p in state.files.values()]}).create_view("current")

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 
 from ..backends.columns import quote
+
+if TYPE_CHECKING:
+    from ..backends.sql import Connection
 
 BATCH = 100  # columns a statement: 2 rows × 5,000 columns and 100,000 rows × 2,000 both do well (BENCHMARKS.md)
 NARROWED = "__ipd_columns"
@@ -35,7 +37,7 @@ class Columns:
     Arrow table costs time in proportion to the table's width, even for columns it does not read.
     """
 
-    con: duckdb.DuckDBPyConnection
+    con: Connection
     relation: str
     table: pa.Table | None = None
 

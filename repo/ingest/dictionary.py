@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from ..backends.columns import (
@@ -24,6 +23,7 @@ from ..backends.columns import (
     type_class,
 )
 from ..backends.formats import Delivery
+from ..backends.sql import connect
 from ..backends.values import plain
 from .columnstats import Columns, column_stats, value_counts
 
@@ -32,7 +32,7 @@ RANGED = {INTEGER, NUMBER, DECIMAL, DATE, DATETIME}
 
 
 def infer(delivery: Delivery) -> list[dict[str, Any]]:
-    con = duckdb.connect()
+    con = connect()
     con.register("delivery", delivery.table)
     return describe(Columns(con, "delivery", delivery.table), delivery.table.schema, delivery)
 

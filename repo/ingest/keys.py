@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from ..backends.columns import NUMBER, STRING, quote, type_class
+from ..backends.sql import connect
 from ..errors import InvalidInput
 
 SHOW = 5
@@ -17,7 +17,7 @@ def check_key(table: pa.Table, key: str, source: str) -> None:
     """Refuse missing or repeated keys, naming them and their (1-based) rows."""
     if key not in table.column_names:
         raise InvalidInput(f"{source}: no key column {key!r}; the columns are {', '.join(table.column_names)}")
-    con = duckdb.connect()
+    con = connect()
     k = quote(key)
     absent = _absent(key, table.schema.field(key).type)
     con.register("keys", pa.table({key: table.column(key)}))

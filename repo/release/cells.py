@@ -18,7 +18,7 @@ from ..backends.columns import quote
 from ..backends.values import plain
 
 if TYPE_CHECKING:
-    import duckdb
+    from ..backends.sql import Connection
 
 MISSING_NOTE = ("missing values count as a value of their own in every count (a missing race, sex or value is "
                 "its own group), as anonymity checkers such as pycanon count them")
@@ -49,7 +49,7 @@ def _cell(row: tuple, cells: list[str]) -> dict[str, Any]:
     return {c: plain(v) for c, v in zip(cells, row)}
 
 
-def value_counts(con: duckdb.DuckDBPyConnection, relation: str, cells: list[str], column: str) -> list[dict]:
+def value_counts(con: Connection, relation: str, cells: list[str], column: str) -> list[dict]:
     """Count of each (race, sex, value), smallest first (missing values are values too)."""
     keys = [quote(c) for c in cells] + [quote(column)]
     order = ", ".join(f"{k} NULLS FIRST" for k in keys)
@@ -60,7 +60,7 @@ def value_counts(con: duckdb.DuckDBPyConnection, relation: str, cells: list[str]
     return out
 
 
-def extremes(con: duckdb.DuckDBPyConnection, relation: str, cells: list[str], column: str,
+def extremes(con: Connection, relation: str, cells: list[str], column: str,
              is_text: bool = False) -> list[dict]:
     """Per race–sex cell: the top and bottom values and how many participants share each."""
     key = order_key(column, is_text)

@@ -34,7 +34,7 @@ from .protect import (
 from .rules import Protection, ReleaseRules
 
 if TYPE_CHECKING:
-    import duckdb
+    from ..backends.sql import Connection
 
 __all__ = ["ColumnPlan", "Draft", "Output", "matches"]
 
@@ -56,7 +56,7 @@ class Output:
 
 
 class ColumnPlan:
-    def __init__(self, con: duckdb.DuckDBPyConnection, rules: ReleaseRules, kinds: dict[str, str],
+    def __init__(self, con: Connection, rules: ReleaseRules, kinds: dict[str, str],
                  categorical: set[str], secret: bytes | None) -> None:
         self.con, self.rules, self.kinds, self.categorical, self.secret = con, rules, kinds, categorical, secret
         self.protections: dict[str, Protection] = {p.column: p for p in rules.quasi_identifiers}

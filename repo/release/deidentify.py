@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..backends.columns import quote, type_class
+from ..backends.sql import connect
 from ..errors import InvalidInput
 from . import columnplan
 from .cells import cell_check, extremes, plain, value_counts
@@ -23,8 +24,9 @@ from .protect import CODED, NUMERIC
 from .rules import TIERS, ConsentRule, ReleaseRules
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
+
+    from ..backends.sql import Connection
 
 RELEASE_ID = "release_id"
 
@@ -55,8 +57,6 @@ def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dic
     it they are keyed by the linkage itself (secret too, but new participants change every offset).
     The same inputs give the same table, byte for byte.
     """
-    import duckdb
-
     if tier not in TIERS:
         raise InvalidInput(f"unknown tier {tier!r}; the tiers are {', '.join(TIERS)}")
     names = table.column_names
@@ -64,7 +64,7 @@ def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dic
         raise InvalidInput(f"release.participant_id: no column {rules.participant_id!r}")
     if RELEASE_ID in names and rules.participant_id != RELEASE_ID:
         raise InvalidInput(f"the column {RELEASE_ID!r} would clash with the release IDs; rename it first")
-    con = duckdb.connect()
+    con = connect()
     con.register("src", table)
     kinds = {f.name: type_class(f.type) for f in table.schema}
     categorical = {c["name"] for c in columns if c.get("values")}
@@ -86,7 +86,7 @@ def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dic
     return Deidentified(released, modifications, dictionary, excluded)
 
 
-def _consent(con: duckdb.DuckDBPyConnection, name: str, rule: ConsentRule | None, kinds: dict[str, str],
+def _consent(con: Connection, name: str, rule: ConsentRule | None, kinds: dict[str, str],
              pid: str, excluded_ids: dict[str, set]) -> str:
     """SQL true for the participants a consent rule excludes (never NULL: missing consent is not a refusal)."""
     parts = []
@@ -105,7 +105,7 @@ def _consent(con: duckdb.DuckDBPyConnection, name: str, rule: ConsentRule | None
     return f"coalesce({' OR '.join(parts)}, FALSE)" if parts else "FALSE"
 
 
-def _base(con: duckdb.DuckDBPyConnection, rules: ReleaseRules, tier: str, kinds: dict[str, str], release_ids: dict,
+def _base(con: Connection, rules: ReleaseRules, tier: str, kinds: dict[str, str], release_ids: dict,
           excluded_ids: dict[str, set], recoded: list[str]) -> dict[str, int]:
     """Table ``base``: the tier's participants with their release IDs (``__rid``) and the codes of
     recoded columns, ranked over every participant so both tiers get the same codes."""
@@ -133,7 +133,7 @@ def _base(con: duckdb.DuckDBPyConnection, rules: ReleaseRules, tier: str, kinds:
     return {"no_sharing": int(n_ns), "no_commercial": int(n_nc) if tier == "commercial" else 0}
 
 
-def _finish(con: duckdb.DuckDBPyConnection, plan: columnplan.ColumnPlan, released: pa.Table,
+def _finish(con: Connection, plan: columnplan.ColumnPlan, released: pa.Table,
             rules: ReleaseRules) -> list[Modification]:
     """Count the rows each change touched, then check every protected variable in the released rows."""
     sqls = []
@@ -157,7 +157,7 @@ def _finish(con: duckdb.DuckDBPyConnection, plan: columnplan.ColumnPlan, release
     return out
 
 
-def _check(con: duckdb.DuckDBPyConnection, cells: list[str], draft: columnplan.Draft, released: pa.Table,
+def _check(con: Connection, cells: list[str], draft: columnplan.Draft, released: pa.Table,
            min_cell: int) -> dict[str, Any]:
     if draft.check == "values":
         counts = value_counts(con, "rel", cells, draft.variable)

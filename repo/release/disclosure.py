@@ -15,14 +15,15 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..backends.columns import BOOLEAN, STRING, quote, type_class
+from ..backends.sql import connect
 from .cells import MISSING_NOTE, cell_check, extremes, literal, plain, value_counts
 from .protect import CODED, NUMERIC
 from .rules import ReleaseRules
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
 
+    from ..backends.sql import Connection
     from .deidentify import Modification
 
 RISK_THRESHOLD = 0.2  # a record is at risk when 1/k exceeds this, i.e. its class has fewer than 5 records
@@ -55,9 +56,7 @@ def disclosure(release: pa.Table, rules: ReleaseRules, original: pa.Table, exclu
     ``modifications`` (the log of the same release) gives the exact numbers of values top/bottom-coded
     among the released participants; without it they are counted over every participant of ``original``.
     """
-    import duckdb
-
-    con = duckdb.connect()
+    con = connect()
     con.register("rel", release)
     con.register("orig", original)
     names = release.column_names
@@ -92,7 +91,7 @@ def _quasi_identifiers(rules: ReleaseRules, names: list[str]) -> list[str]:
     return out
 
 
-def _anonymity(con: duckdb.DuckDBPyConnection, qis: list[str], records: int) -> tuple:
+def _anonymity(con: Connection, qis: list[str], records: int) -> tuple:
     """Joint k, classes, prosecutor risk and sample uniques; GROUP BY keeps missing values as one group."""
     if not records:
         return None, 0, {"max": 0.0, "mean": 0.0, "threshold": RISK_THRESHOLD, "share_above": 0.0}, 0
@@ -105,7 +104,7 @@ def _anonymity(con: duckdb.DuckDBPyConnection, qis: list[str], records: int) -> 
     return int(k), int(classes), risk, int(uniques)
 
 
-def _cell_sizes(con: duckdb.DuckDBPyConnection, cells: list[str]) -> list[dict]:
+def _cell_sizes(con: Connection, cells: list[str]) -> list[dict]:
     if not cells:
         return [{"count": con.sql("SELECT count(*) FROM rel").fetchall()[0][0]}]
     keys = ", ".join(quote(c) for c in cells)
@@ -114,7 +113,7 @@ def _cell_sizes(con: duckdb.DuckDBPyConnection, cells: list[str]) -> list[dict]:
     return [{**{c: plain(v) for c, v in zip(cells, row)}, "count": int(row[-1])} for row in rows]
 
 
-def _is_continuous(con: duckdb.DuckDBPyConnection, name: str, action: str, kind: str,
+def _is_continuous(con: Connection, name: str, action: str, kind: str,
                    rules: ReleaseRules) -> bool:
     if action in CODED or action == "age" or name == rules.age.column:
         return True
@@ -124,7 +123,7 @@ def _is_continuous(con: duckdb.DuckDBPyConnection, name: str, action: str, kind:
     return kind in NUMERIC and distinct > MAX_CATEGORIES
 
 
-def _information_lost(con: duckdb.DuckDBPyConnection, rules: ReleaseRules, release: pa.Table,
+def _information_lost(con: Connection, rules: ReleaseRules, release: pa.Table,
                       original: pa.Table, excluded: dict, modifications: list[Modification] | None) -> dict:
     names = set(release.column_names)
     pid = rules.participant_id
@@ -157,7 +156,7 @@ def _information_lost(con: duckdb.DuckDBPyConnection, rules: ReleaseRules, relea
     return lost
 
 
-def _coded(con: duckdb.DuckDBPyConnection, name: str, action: str, logged: Modification | None,
+def _coded(con: Connection, name: str, action: str, logged: Modification | None,
            rules: ReleaseRules) -> dict[str, Any]:
     """Thresholds and how many values they replaced."""
     if logged is not None:

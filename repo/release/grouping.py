@@ -18,7 +18,7 @@ from ..backends.columns import quote
 from .cells import plain
 
 if TYPE_CHECKING:
-    import duckdb
+    from ..backends.sql import Connection
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class GroupProposal:
     groups: dict[str, list] | None  # new value -> old values; None: delete (or nothing to do)
 
 
-def propose_groups(con: duckdb.DuckDBPyConnection, relation: str, cells: list[str], column: str,
+def propose_groups(con: Connection, relation: str, cells: list[str], column: str,
                    min_cell: int) -> GroupProposal:
     keys = [quote(c) for c in cells]
     c = quote(column)

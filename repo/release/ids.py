@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..backends import storage
+from ..backends import parquet, storage
 from ..errors import IntegrityError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -51,8 +51,6 @@ class Linkage:
 
 def read(root: Path, trial: str) -> Linkage | None:
     """The linkage in the work tree, fetched from the restricted remote in a fresh clone; None before any release."""
-    import pyarrow.parquet as pq
-
     folder = root / linkage_dir(trial)
     if not (root / f"{linkage_dir(trial)}.dvc").is_file():
         return None
@@ -60,7 +58,7 @@ def read(root: Path, trial: str) -> Linkage | None:
         storage.materialize(root, [linkage_dir(trial)], replace=True)
     if not (folder / FILE).is_file() or not (folder / SECRET).is_file():
         raise IntegrityError(f"{linkage_dir(trial)}: the linkage is in neither the work tree nor the restricted remote")
-    return Linkage(pq.read_table(folder / FILE), bytes.fromhex((folder / SECRET).read_text().strip()))
+    return Linkage(parquet.read(folder / FILE), bytes.fromhex((folder / SECRET).read_text().strip()))
 
 
 def assign(linkage: Linkage | None, keys: pa.Array, version: str) -> tuple[Linkage, int]:
@@ -96,12 +94,10 @@ def assign(linkage: Linkage | None, keys: pa.Array, version: str) -> tuple[Linka
 
 def write(root: Path, trial: str, linkage: Linkage) -> None:
     """Write the linkage with fixed settings: the same linkage gives the same bytes."""
-    import pyarrow.parquet as pq
-
     folder = root / linkage_dir(trial)
     folder.mkdir(parents=True, exist_ok=True)
     # New files moved into place: the transaction's backup holds the old ones as hard links.
-    pq.write_table(linkage.table.sort_by("release_id"), folder / f".{FILE}.tmp", compression="zstd")
+    parquet.write(linkage.table.sort_by("release_id"), folder / f".{FILE}.tmp")
     os.replace(folder / f".{FILE}.tmp", folder / FILE)
     (folder / f".{SECRET}.tmp").write_text(linkage.secret.hex() + "\n")
     os.replace(folder / f".{SECRET}.tmp", folder / SECRET)

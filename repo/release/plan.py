@@ -17,6 +17,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..progress import SILENT, Progress
 from . import rules as rulebook
@@ -106,9 +107,7 @@ def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
     (consent is what was delivered, not something to propose)."""
     import dataclasses
 
-    import duckdb
-
-    con = duckdb.connect()
+    con = connect()
     con.register("version_rows", table)
     proposed = propose({k: v for k, v in metadata.items() if k != "release"}, con, "version_rows",
                                 table.schema)

@@ -34,8 +34,9 @@ from .rules import (
 )
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
+
+    from ..backends.sql import Connection
 
 NUMERIC = ("integer", "number", "decimal")
 DESIGN_ROLES = ("arm", "status", "time", "death_flag")
@@ -90,7 +91,7 @@ def _hit(name: str, label: str, words: set[str], pattern: re.Pattern | None = No
 
 
 class Proposer:
-    def __init__(self, metadata: dict[str, Any], con: duckdb.DuckDBPyConnection, relation: str,
+    def __init__(self, metadata: dict[str, Any], con: Connection, relation: str,
                  schema: pa.Schema) -> None:
         self.metadata, self.con, self.relation = metadata, con, relation
         self.names = list(schema.names)
@@ -279,7 +280,7 @@ class Proposer:
         return Protection(name, "collapse", proposal.groups)
 
 
-def propose(metadata: dict[str, Any], con: duckdb.DuckDBPyConnection, relation: str,
+def propose(metadata: dict[str, Any], con: Connection, relation: str,
             schema: pa.Schema) -> ReleaseRules:
     """Rules a curator would start from, found in the dictionary and the data."""
     return Proposer(metadata, con, relation, schema).propose()

@@ -15,7 +15,7 @@ from ..backends.columns import BOOLEAN, DECIMAL, INTEGER, NUMBER, STRING
 from .cells import MISSING_NOTE, literal, plain
 
 if TYPE_CHECKING:
-    import duckdb
+    from ..backends.sql import Connection
 
 NUMERIC = (INTEGER, NUMBER, DECIMAL)
 CODED = ("trim", "topcode", "bottomcode")
@@ -102,7 +102,7 @@ def coded_sql(expr: str, top: Any, bottom: Any) -> str:
     return f"CASE {' '.join(whens)} ELSE {expr} END" if whens else expr
 
 
-def find_thresholds(con: duckdb.DuckDBPyConnection, relation: str, cells: list[str],
+def find_thresholds(con: Connection, relation: str, cells: list[str],
                     variables: dict[str, tuple[str, str]], min_cell: int) -> dict[str, Thresholds]:
     """The least extreme thresholds such that at least ``min_cell`` participants share the top (bottom)
     value in every race–sex cell: per cell, the ``min_cell``-th largest (smallest) value; overall, the most

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends import csvsafe
 from ..backends.columns import STRING, quote, type_class
+from ..backends.sql import connect
 from .cells import MISSING_NOTE
 
 if TYPE_CHECKING:
@@ -116,10 +117,8 @@ def _sas_code(trial: str, xpt_version: int) -> list[str]:
 
 def _frequencies(release: Deidentified, variables: dict[str, str]) -> list[str]:
     """Counts and percentages per value of arm, sex, race, and age in bands."""
-    import duckdb
-
     table = release.table
-    con = duckdb.connect()
+    con = connect()
     con.register("rel", table)
     lines: list[str] = []
     for role, column in variables.items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from ..backends import parquet
 from ..backends.hashing import sha256_of
 from ..backends.storage import RELEASE_REMOTE, RemoteRepository
 from ..errors import IntegrityError, InvalidInput, NotFound
@@ -94,12 +95,11 @@ def check(record: ReleaseRecord, folder: Path, label: str) -> None:
     listed = {n: h for n, h in record.files.items() if n != package.MANIFEST}
     if manifest.files != listed or manifest.fingerprint != record.fingerprint:
         raise IntegrityError(f"{label}: the package's manifest does not agree with the release record")
-    import pyarrow.parquet as pq
 
     from ..versions.fingerprint import of_table
 
     data = folder / package.data_names(record.trial)["parquet"]
-    if of_table(pq.read_table(data)) != record.fingerprint:
+    if of_table(parquet.read(data)) != record.fingerprint:
         raise IntegrityError(f"{label}: the released rows do not match the recorded fingerprint {record.fingerprint}")
 
 

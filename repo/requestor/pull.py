@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
-from ..backends import clock, formats
+from ..backends import clock, formats, parquet
 from ..backends.storage import RemoteRepository, is_local
 from ..errors import InvalidInput, NotARepository, NotFound
 from ..ingest.dictionary import labels_of
@@ -274,11 +274,10 @@ def _export(record: VersionRecord, files: list[Path], metadata_text: str, option
             staging: Path) -> list[str]:
     """Write the data in the requested format, and the dictionary beside it."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     trial = record.trial
     metadata = load_metadata(metadata_text, f"dataset.yaml of {trial}@{record.version}")
-    table = pa.concat_tables([pq.read_table(f) for f in files])
+    table = pa.concat_tables([parquet.read(f) for f in files])
     data_name = f"{trial}.{options.format}"
     labels = labels_of(metadata.get("columns", []))
     formats.write(table, staging / data_name, options.format, labels, metadata.get("title", trial))

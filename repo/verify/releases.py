@@ -14,7 +14,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from ..backends import storage
+from ..backends import parquet, storage
 from ..errors import RepoError
 from ..progress import SILENT, Progress
 from ..release import ids, package
@@ -59,7 +59,6 @@ def _compare(release: records.ReleaseRecord, made: tuple[str, dict[str, str]], l
 def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, parts: dict[str, Path],
              folder: Path) -> tuple[str, dict[str, str]]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from ..release.approve import Approval
     from ..release.build import deidentified, described, key_variables
@@ -72,7 +71,7 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
         raise RepoError(f"{base}/{release.approval['file']} at commit {commit[:12]} does not hash to the approval "
                         "the release record names")
     rules = Approval.from_json(approval.decode("utf-8")).rules
-    table = pa.concat_tables([pq.read_table(parts[name]) for name in sorted(parts)])
+    table = pa.concat_tables([parquet.read(parts[name]) for name in sorted(parts)])
     linkage = _linkage(repo, commit, trial)
     release_ids = linkage.mapping(table[rules.participant_id])
     as_released = _AsReleased(repo, trial, _at(repo, commit, f"{base}/dataset.yaml"))
@@ -116,14 +115,12 @@ class _AsReleased:
 
 
 def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
-    import pyarrow.parquet as pq
-
     folder = ids.linkage_dir(trial)
     files = storage.stored_directory(repo.root, _at(repo, commit, f"{folder}.dvc").decode("utf-8"), folder)
     if ids.FILE not in files or ids.SECRET not in files:
         raise RepoError(f"{folder}: the linkage is in neither the DVC cache nor the restricted remote")
     try:
-        return ids.Linkage(pq.read_table(files[ids.FILE]), bytes.fromhex(files[ids.SECRET].read_text().strip()))
+        return ids.Linkage(parquet.read(files[ids.FILE]), bytes.fromhex(files[ids.SECRET].read_text().strip()))
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         raise RepoError(f"{folder}: the linkage cannot be read ({' '.join(str(exc).split())})") from exc
 

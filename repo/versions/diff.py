@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..backends import parquet
 from ..backends.columns import (
     CANONICAL_SQL,
     DECIMAL,
@@ -26,6 +27,7 @@ from ..backends.columns import (
     quote,
     type_class,
 )
+from ..backends.sql import connect
 from ..backends.values import same, to_json
 from ..corrections.log import Correction
 from ..errors import InvalidInput
@@ -143,15 +145,12 @@ def diff_parts(old: VersionRecord, old_files: dict[str, Path], new: VersionRecor
 
 
 def _compare(result: Diff, before: list[Path], after: list[Path], common: list[str]) -> None:
-    import duckdb
-    import pyarrow.parquet as pq
-
     key = result.key
-    con = duckdb.connect()
+    con = connect()
     sides = {}
     for alias, files in (("o", before), ("n", after)):
         if files:
-            sides[alias] = pq.read_schema(files[0])
+            sides[alias] = parquet.read_schema(files[0])
             con.sql("SELECT * FROM read_parquet($files, union_by_name = true)",
                     params={"files": [str(f) for f in files]}).create_view(alias)
     if len(sides) == 1:  # the parts exist on one side only: every record in them is added or removed

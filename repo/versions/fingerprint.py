@@ -12,11 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 
 from ..backends.columns import canonical_expression, quote, type_class
+from ..backends.sql import connect
+
+if TYPE_CHECKING:
+    from ..backends.sql import Connection
 
 MASK = (1 << 128) - 1
 LOW_BITS = (1 << 64) - 1
@@ -40,7 +44,7 @@ def row_json_sql(schema: pa.Schema) -> str:
     return f"to_json(struct_pack({members}))"
 
 
-def digests_by(con: duckdb.DuckDBPyConnection, relation: str, schema: pa.Schema,
+def digests_by(con: Connection, relation: str, schema: pa.Schema,
                group: str | None = None) -> dict:
     """Digest of each value of column ``group`` in ``relation`` (or of all of it, as group 0)."""
     row = row_json_sql(schema)
@@ -71,7 +75,7 @@ def fingerprint(schema: pa.Schema, digest: Digest) -> str:
 
 def of_table(table: pa.Table) -> str:
     """Fingerprint of an Arrow table (any row order, any storage types)."""
-    con = duckdb.connect()
+    con = connect()
     con.register("t", table)
     digest = digests_by(con, "t", table.schema).get(0, EMPTY)
     return fingerprint(table.schema, digest)

@@ -10,16 +10,18 @@ which costs more than the whole lookup.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from ..backends.columns import quote
+from ..backends.sql import connect
 from ..backends.values import to_json
 from .parts import part_expression, part_name
 
+if TYPE_CHECKING:
+    from ..backends.sql import Connection
 
-def key_type(con: duckdb.DuckDBPyConnection, file: Path, key: str) -> str:
+
+def key_type(con: Connection, file: Path, key: str) -> str:
     """The key column's DuckDB type, as stored (so keys cast to it hash to the same part)."""
     return con.execute(f"SELECT typeof({quote(key)}) FROM read_parquet($file) LIMIT 1",
                        {"file": str(file)}).fetchall()[0][0]
@@ -29,7 +31,7 @@ def _keys_sql(sql_type: str) -> str:
     return f"SELECT unnest(CAST($keys AS {sql_type}[])) AS k"
 
 
-def parts_of(con: duckdb.DuckDBPyConnection, keys: list[Any], sql_type: str, nparts: int) -> dict[Any, str]:
+def parts_of(con: Connection, keys: list[Any], sql_type: str, nparts: int) -> dict[Any, str]:
     """Key (as JSON) -> the name of the part that holds, or would hold, it."""
     if not keys:
         return {}
@@ -45,7 +47,7 @@ def records(files: dict[str, Path], key: str, nparts: int, keys: list[Any]) -> d
     """
     if not files or not keys:
         return {}
-    con = duckdb.connect()
+    con = connect()
     sql_type = key_type(con, next(iter(files.values())), key)
     wanted = sorted({name for name in parts_of(con, keys, sql_type, nparts).values() if name in files})
     if not wanted:

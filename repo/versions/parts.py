@@ -14,14 +14,18 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from ..backends import parquet
 from ..backends.columns import quote
+from ..backends.sql import connect
 from .fingerprint import Digest, digests_by
+
+if TYPE_CHECKING:
+    from ..backends.sql import Connection
 
 PART_ROWS = 16_384
 MAX_PARTS = 4_096
@@ -62,9 +66,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def write_part(table: pa.Table, path: Path) -> tuple[str, int]:
     """Write one part; returns its MD5 (the same hash DVC stores it under) and size."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", write_statistics=True)
-    data = sink.getvalue().to_pybytes()
+    data = parquet.encode(table)
     _write_atomic(path, data)
     return hashlib.md5(data).hexdigest(), len(data)
 
@@ -78,7 +80,7 @@ def write_parts(table: pa.Table, key: str, parts: int, out: Path,
     100,000-row, 2,000-column delivery took 3 GB more).
     """
     out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
+    con = connect()
     con.register("delivery", table)
     con.sql(f"SELECT *, {part_expression(key, parts)} AS {PART_COLUMN} FROM delivery").create_view("by_part")
     digests = digests_by(con, "by_part", table.schema, group=PART_COLUMN)
@@ -96,7 +98,7 @@ def write_parts(table: pa.Table, key: str, parts: int, out: Path,
     return written
 
 
-def _order(con: duckdb.DuckDBPyConnection, table: pa.Table, key: str, parts: int) -> np.ndarray:
+def _order(con: Connection, table: pa.Table, key: str, parts: int) -> np.ndarray:
     """The numbers of ``table``'s rows in the order they are written: by part, then by key."""
     numbered = pa.table({key: table.column(key), ROW_COLUMN: pa.array(np.arange(table.num_rows, dtype=np.int64))})
     con.register("numbered", numbered)

@@ -14,15 +14,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..backends import storage
+from ..backends import parquet, storage
+from ..backends.sql import connect
 from ..errors import IntegrityError, NotFound
 from ..repository.refs import tag_name, version_number
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas
     import pyarrow
 
+    from ..backends.sql import Connection, Relation
     from ..repository import Repository
 
 
@@ -123,18 +124,15 @@ class Version:
     def to_arrow(self, columns: list[str] | None = None) -> pyarrow.Table:
         """The version's rows (only ``columns``, when given)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        return pa.concat_tables([pq.read_table(p, columns=columns) for p in self.files()])
+        return pa.concat_tables([parquet.read(p, columns=columns) for p in self.files()])
 
     def to_pandas(self) -> pandas.DataFrame:
         return self.to_arrow().to_pandas()
 
-    def duckdb(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
+    def duckdb(self, con: Connection | None = None) -> Relation:
         """A DuckDB relation over the parts, read lazily by DuckDB itself."""
-        import duckdb
-
-        con = con or duckdb.connect()
+        con = con or connect()
         return con.read_parquet([str(p) for p in self.files()])
 
     def verify(self) -> None:

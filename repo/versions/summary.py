@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..backends import parquet
+from ..backends.sql import connect
 from ..backends.values import to_json
 from ..errors import InvalidInput
 
@@ -105,17 +107,14 @@ def _completed(old_meta: dict, new_meta: dict, old: Version, new: Version) -> tu
 
 def _figures(version: Version, metadata: dict, limits: dict) -> dict[str, Any]:
     """Figure name -> {arm (None for all): value} for one version, and its arms under "arms"."""
-    import duckdb
-    import pyarrow.parquet as pq
-
     from ..checks.integrity import trial_view
 
     files = version.files()
-    con = duckdb.connect()
+    con = connect()
     con.sql("SELECT * FROM read_parquet($files, union_by_name = true)",
             params={"files": [str(f) for f in files]}).create_view("data")
     try:
-        trial = trial_view(con, "data", pq.read_schema(files[0]), metadata, limits)
+        trial = trial_view(con, "data", parquet.read_schema(files[0]), metadata, limits)
     except InvalidInput as exc:
         raise InvalidInput(f"{version.record.trial}@{version.record.version}: {exc}") from exc
     arms = trial.arms() if trial.has("arm") else []
