@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..progress import SILENT, Progress
-from ..repository import Repository
+from ..repository import Repository, layout
 from ..repository.refs import Ref
 from . import cache as caches
 from . import integrity, sqlsuite
@@ -159,7 +159,7 @@ def _open(target: Target, suite: dict):
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(target.files[0])
-    label = f"expectations/{target.trial}.json"
+    label = layout.trial(target.trial).suite
     suites.check_columns(suite, schema.names, label)
     con = duckdb.connect()
     con.sql("SET enable_progress_bar = false")  # DuckDB draws it on stdout, into --json's output
