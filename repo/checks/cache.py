@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..repository import Repository
+from ..repository import Repository, layout
 from .results import CheckReport
 
 if TYPE_CHECKING:
     from ..versions.records import VersionRecord
-
-FOLDER = ("ipd", "checks")
 
 
 def key(repo: Repository, record: VersionRecord, suite: dict[str, Any], metadata: dict[str, Any]) -> str:
@@ -52,7 +50,7 @@ def _code() -> str:
 
 
 def path(repo: Repository, digest: str) -> Path:
-    return repo.scm.git_dir.joinpath(*FOLDER, f"{digest}.json")
+    return repo.scm.git_dir / layout.CHECK_CACHE / f"{digest}.json"
 
 
 def load(repo: Repository, digest: str) -> CheckReport | None:

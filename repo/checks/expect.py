@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput
-from ..repository import Repository
+from ..repository import Repository, layout
 from . import suite as suites
 
 
@@ -30,7 +30,7 @@ def _edit(repo: Repository, trial: str, change: Callable[[dict[str, Any]], str])
 
     ``change`` edits the suite in place and returns the commit message.
     """
-    path = f"expectations/{trial}.json"
+    path = layout.trial(trial).suite
     with repo.writing([path]):
         suite = suites.load(repo.root / path)
         message = change(suite)
@@ -42,7 +42,7 @@ def _edit(repo: Repository, trial: str, change: Callable[[dict[str, Any]], str])
 def baseline(repo: Repository, trial: str, replace: bool = False) -> SuiteChange:
     """Write the suite ipd proposes from the data dictionary of the latest version."""
     dataset = repo.dataset(trial)
-    relative = f"expectations/{trial}.json"
+    relative = layout.trial(trial).suite
     with repo.writing([relative]):
         if suites.suite_path(repo.root, trial).exists() and not replace:
             raise InvalidInput(f"{relative} already exists; use --replace to write the baseline over it")
@@ -78,7 +78,7 @@ def add(repo: Repository, trial: str, kind: str, kwargs: dict[str, Any], notes: 
         entry["meta"]["notes"] = notes
     gxsuite.check_types([entry])
     gxsuite.check_arguments(entry)
-    suites.check_columns({"expectations": [entry]}, dataset.version().record.columns, f"expectations/{trial}.json")
+    suites.check_columns({"expectations": [entry]}, dataset.version().record.columns, layout.trial(trial).suite)
 
     def append(suite: dict[str, Any]) -> str:
         suite["expectations"].append(entry)
@@ -94,7 +94,7 @@ def remove(repo: Repository, trial: str, number: int) -> SuiteChange:
 
     def pop(suite: dict[str, Any]) -> str:
         if not 1 <= number <= len(suite["expectations"]):
-            raise InvalidInput(f"expectations/{trial}.json has no expectation {number} "
+            raise InvalidInput(f"{layout.trial(trial).suite} has no expectation {number} "
                                f"(it has {len(suite['expectations'])}; see `ipd expect list {trial}`)")
         removed.append(suite["expectations"].pop(number - 1))
         return f"remove expectation {number}, {removed[0]['type']}"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends import parquet
 from ..backends.sql import connect
 from ..progress import SILENT, Progress
-from ..repository import Repository
+from ..repository import Repository, layout
 from ..repository.refs import Ref
 from . import cache as caches
 from . import integrity, sqlsuite
@@ -158,7 +158,7 @@ def _evaluate(repo: Repository, target: Target, suite: dict, progress: Progress)
 def _open(target: Target, suite: dict):
     """A connection with the view ``data`` over the parts, their schema, and the suite's label."""
     schema = parquet.read_schema(target.files[0])
-    label = f"expectations/{target.trial}.json"
+    label = layout.trial(target.trial).suite
     suites.check_columns(suite, schema.names, label)
     # DuckDB draws its progress bar on stdout, into --json's output. Every query binds the view
     # again, reading all the parts' footers; parts never change.

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..backends.columns import DATE, DATETIME
 from ..errors import InvalidInput, NotFound
+from ..repository import layout
 
 GX_VERSION = "1.24.1"  # the GX release whose JSON format the files follow
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
@@ -21,7 +22,7 @@ COLUMN_LIST_ARGUMENTS = ("column_list",)
 
 
 def suite_path(root: Path, trial: str) -> Path:
-    return root / "expectations" / f"{trial}.json"
+    return root / layout.trial(trial).suite
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -90,10 +90,11 @@ def baseline(
 ) -> None:
     """Propose a suite from the data dictionary: key, columns, value sets, observed ranges."""
     from ..checks.expect import baseline as run
+    from ..repository import layout
 
     change = run(open_repository(repo), trial, replace)
     unchanged = " (it was already the baseline: nothing changed)" if change.action == "unchanged" else ""
-    out.print(f"expectations/{change.trial}.json: baseline suite of {change.count} expectations{unchanged}")
+    out.print(f"{layout.trial(change.trial).suite}: baseline suite of {change.count} expectations{unchanged}")
 
 
 @_expect_command
@@ -107,9 +108,10 @@ def add(
     """Add one expectation to the suite (checked against GX and the data's columns)."""
     from ..checks.expect import add as run
     from ..checks.expect import parse_arguments
+    from ..repository import layout
 
     change = run(open_repository(repo), trial, kind, parse_arguments(arguments or []), notes)
-    out.print(f"expectations/{change.trial}.json: added expectation {change.count}, {kind}")
+    out.print(f"{layout.trial(change.trial).suite}: added expectation {change.count}, {kind}")
 
 
 @_expect_command
@@ -120,9 +122,10 @@ def remove(
 ) -> None:
     """Remove one expectation from the suite."""
     from ..checks.expect import remove as run
+    from ..repository import layout
 
     change = run(open_repository(repo), trial, number)
-    out.print(f"expectations/{change.trial}.json: removed {change.expectation['type']}; {change.count} left")
+    out.print(f"{layout.trial(change.trial).suite}: removed {change.expectation['type']}; {change.count} left")
 
 
 @_expect_command(name="list")

@@ -56,14 +56,15 @@ def build(
 
     from ..release.build import BuildOptions
     from ..release.build import build as run
-    from ..release.record import package_path
+    from ..repository import layout
     from ..repository.refs import Ref
 
     result = run(open_repository(repo), BuildOptions(Ref.parse(ref), tier, out_dir), Bars())
     record = result.record
+    package = layout.trial(record.trial).release_package(record.name)
     if json:
         emit_json({**asdict(record), "built": result.built, "new_ids": result.new_ids,
-                   "package": package_path(record.trial, record.version, record.tier),
+                   "package": package,
                    "out": str(out_dir) if out_dir else None, "formula_columns": result.formula_columns})
         return
     excluded = sum(record.excluded.values())
@@ -75,7 +76,7 @@ def build(
     else:
         out.print(f"{label} was released already; rebuilding it gave the same files (fingerprint "
                   f"{short(record.fingerprint)})")
-    where = out_dir or package_path(record.trial, record.version, record.tier)
+    where = out_dir or package
     out.print(f"Package in {escape(str(where))}: {', '.join(sorted(record.files))}")
     if result.formula_columns:
         line = formulas_line(result.formula_columns)

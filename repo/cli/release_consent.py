@@ -55,14 +55,17 @@ def consent(
         emit_json({"trial": done.trial, "rule": done.rule, "statement": done.statement.to_yaml(), "ids": done.ids,
                    "replaced": done.replaced, "commit": done.commit})
         return
+    from ..repository import layout
+
     what = core.WHAT[done.rule]
-    where = f"datasets/{done.trial}/dataset.yaml"
+    files = layout.trial(done.trial)
+    where = files.metadata
     if done.statement.none:
         out.print(f"Recorded for {done.trial}: nobody refused {what} ({escape(done.statement.reason or '')}); "
                   f"release.consent.{done.rule} in {where}")
     else:
         out.print(f"Recorded for {done.trial}: {done.ids} participant(s) refused {what}; the list is kept as "
-                  f"datasets/{done.trial}/{escape(done.statement.file or '')} (pushed to the restricted remote only), "
+                  f"{files.folder}/{escape(done.statement.file or '')} (pushed to the restricted remote only), "
                   f"release.consent.{done.rule} in {where}")
     if done.replaced:
         out.print("  (replacing the previous statement: plan and approve again before the next release)")
@@ -70,8 +73,9 @@ def consent(
 
 def _render_state(state) -> None:
     from ..release.consent import WHAT, how_to_record
+    from ..repository import layout
 
-    out.print(f"[bold]{state.trial}[/]: consent (release.consent in datasets/{state.trial}/dataset.yaml)")
+    out.print(f"[bold]{state.trial}[/]: consent (release.consent in {layout.trial(state.trial).metadata})")
     for name, raw in state.rules.items():
         out.print(f"  refused {WHAT[name]}: {escape(_said(raw)) if raw is not None else 'not recorded'}")
     for tier, names in state.missing.items():

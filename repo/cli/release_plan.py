@@ -47,17 +47,18 @@ def plan(
 def _render(result, saved) -> None:
     from ..release.consent import WHAT as REFUSAL
     from ..release.consent import how_to_record
+    from ..release.plan import FROM_FILE
+    from ..repository import layout
 
     rules = result.rules
     label = f"{result.trial}@{result.version}"
+    metadata = layout.trial(result.trial).metadata
     if saved and saved.commit is None:
-        out.print(f"The release rules in datasets/{result.trial}/dataset.yaml are already the proposal: "
-                  "nothing changed.")
+        out.print(f"The release rules in {metadata} are already the proposal: nothing changed.")
     elif saved:
         replaced = " (replacing the previous ones)" if saved.replaced else ""
-        out.print(f"Saved the proposed release rules into datasets/{result.trial}/dataset.yaml{replaced}; "
-                  "review and edit them there.")
-    where = (f"rules from datasets/{result.trial}/dataset.yaml" if result.source == "dataset.yaml" else
+        out.print(f"Saved the proposed release rules into {metadata}{replaced}; review and edit them there.")
+    where = (f"rules from {metadata}" if result.source == FROM_FILE else
              "rules PROPOSED from the dictionary and the data (not saved: review them, then --save)")
     out.print(f"[bold]{label}[/]: {where}")
     cells = " × ".join(c for c in (rules.race, rules.sex) if c) or "none (the whole trial is one cell)"

@@ -165,7 +165,7 @@ def _render_corrections(dataset, json: bool) -> None:
 
     from ..corrections import log as correctionlog
 
-    entries = correctionlog.read(correctionlog.log_path(dataset.repo.root, dataset.trial))
+    entries = correctionlog.read(dataset.repo.root / dataset.layout.log)
     if json:
         emit_json([asdict(e) for e in entries])
         return

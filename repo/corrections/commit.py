@@ -23,15 +23,13 @@ from ..backends import clock, knownparts, parquet, storage
 from ..backends.sql import connect
 from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
-from ..repository import Repository
+from ..repository import Repository, layout
+from ..repository.layout import TrialPaths
 from ..repository.refs import tag_name, version_name
 from ..versions.cut import cut
 from ..versions.records import Version, VersionRecord
 from . import log
 from .log import Correction
-from .staging import STAGED_FILES
-
-CORRECTION_FILES = "source/corrections"
 
 
 @dataclass(frozen=True)
@@ -58,8 +56,8 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
     dataset = repo.dataset(trial)
     _staged(repo, trial)
     storage.check_remote(repo.root)
-    base = f"datasets/{trial}"
-    paths = [base, f"provenance/{trial}", f"expectations/{trial}.json"]
+    files = layout.trial(trial)
+    paths = [files.folder, files.provenance, files.suite]
     if (store := storage.remote_path_in_tree(repo.root)) is not None:
         paths.append(store)
     with repo.writing(paths) as txn:
@@ -70,15 +68,15 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         version = version_name(parent.record.number + 1)
         txn.will_tag(tag_name(trial, version))
         before = _check_before(repo, parent, progress)
-        targets = _targets(base, staged)
+        targets = _targets(files, staged)
         with progress.step("checking out the current data"):
-            _check_out(repo, base, parent.record, targets)
-        fast = targets == [f"{base}/data"] and knownparts.applies(repo.root)
-        work_tree = knownparts.hash_in_background(repo.root / base / "data", _names(parent.record)) if fast else None
+            _check_out(repo, files, parent.record, targets)
+        fast = targets == [files.data] and knownparts.applies(repo.root)
+        work_tree = knownparts.hash_in_background(repo.root / files.data, _names(parent.record)) if fast else None
         from .rewrite import rewrite_parts
 
         with progress.step("rewriting the touched parts") as advance:
-            rewritten = rewrite_parts(repo.root / base, parent.record, parent.part_files(), staged, advance)
+            rewritten = rewrite_parts(repo.root / files.folder, parent.record, parent.part_files(), staged, advance)
         now = clock.now()
         applied = _applied(repo, trial, staged, version, now)
         record = _record(repo, parent.record, rewritten, applied, version, now, options.message)
@@ -87,10 +85,10 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
             found = _assess(repo, options, before, record, rewritten, applied)
         with progress.step("storing and pushing the parts"):
             if work_tree is not None:
-                _check_work_tree(repo, base, record, rewritten, work_tree.result())
-                knownparts.store(repo.root, f"{base}/data", _known(record))
+                _check_work_tree(repo, files, record, rewritten, work_tree.result())
+                knownparts.store(repo.root, files.data, _known(record))
             else:
-                storage.store(repo.root, targets, check=lambda: _check_stored(repo, base, record))
+                storage.store(repo.root, targets, check=lambda: _check_stored(repo, files, record))
         record = replace(record, changes=found.changes, override=found.override)
         _log(repo, trial, applied)
         cut(repo, record, found.metadata, paths, entries=applied)
@@ -98,7 +96,7 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
 
 
 def _staged(repo: Repository, trial: str) -> list[Correction]:
-    staged = log.read(log.staged_path(repo.root, trial))
+    staged = log.read(repo.root / layout.trial(trial).staged)
     if not staged:
         raise InvalidInput(f"nothing staged for {trial}: stage corrections with `ipd correct {trial} …` first")
     return staged
@@ -122,50 +120,50 @@ def _assess(repo: Repository, options: CommitOptions, before, record: VersionRec
     return Assessment(metadata, outcome, override, _changes(applied))
 
 
-def _targets(base: str, staged: list[Correction]) -> list[str]:
+def _targets(files: TrialPaths, staged: list[Correction]) -> list[str]:
     """What DVC stores anew: the parts, and the deliveries when a supplied file joins them."""
     supplied = any(e.action == "add_column" for e in staged)
-    return [f"{base}/data", *([f"{base}/source"] if supplied else [])]
+    return [files.data, *([files.source] if supplied else [])]
 
 
-def _check_out(repo: Repository, base: str, parent: VersionRecord, targets: list[str]) -> None:
+def _check_out(repo: Repository, files: TrialPaths, parent: VersionRecord, targets: list[str]) -> None:
     """The work tree must hold every part of the parent (a clone holds none), and the
     deliveries when DVC is to store them again; what is already there is not fetched again."""
-    data = repo.root / base / "data"
+    data = repo.root / files.data
     present = {p.name: p.stat().st_size for p in data.glob("*.parquet")} if data.is_dir() else {}
     if present != {p.name: p.size for p in parent.parts}:
-        storage.materialize(repo.root, [f"{base}/data"], replace=True)
-    storage.materialize(repo.root, [t for t in targets if not t.endswith("/data")])
+        storage.materialize(repo.root, [files.data], replace=True)
+    storage.materialize(repo.root, [t for t in targets if t != files.data])
 
 
-def _check_stored(repo: Repository, base: str, record: VersionRecord) -> None:
+def _check_stored(repo: Repository, files: TrialPaths, record: VersionRecord) -> None:
     """What DVC stored must be exactly the new version's parts (a part edited by hand would not be)."""
-    stored = storage.directory_listing(repo.root, f"{base}/data")
+    stored = storage.directory_listing(repo.root, files.data)
     expected = {part.name: part.md5 for part in record.parts}
     for name in sorted(set(stored) | set(expected)):
         if stored.get(name) != expected.get(name):
-            _refuse_work_tree(base, name, record)
+            _refuse_work_tree(files, name, record)
 
 
 def _names(record: VersionRecord) -> list[str]:
     return [part.name for part in record.parts]
 
 
-def _check_work_tree(repo: Repository, base: str, record: VersionRecord, rewritten,
+def _check_work_tree(repo: Repository, files: TrialPaths, record: VersionRecord, rewritten,
                      hashed: dict[str, str | None]) -> None:
     """The work tree must hold exactly the new version's parts: those not rewritten as the
     parent's record says (hashed while the commit worked), and nothing else."""
     written = {part.name for part in rewritten.parts}
-    present = {p.name for p in (repo.root / base / "data").iterdir()}
+    present = {p.name for p in (repo.root / files.data).iterdir()}
     expected = {part.name: part.md5 for part in record.parts}
     for name in sorted(present | set(expected)):
         if name not in written and (name not in expected or hashed.get(name) != expected[name]):
-            _refuse_work_tree(base, name, record)
+            _refuse_work_tree(files, name, record)
 
 
-def _refuse_work_tree(base: str, name: str, record: VersionRecord) -> None:
-    raise IntegrityError(f"{base}/data/{name} in the work tree is not what {record.trial}@{record.parent} "
-                         f"and the corrections make it; delete {base}/data and run the command again")
+def _refuse_work_tree(files: TrialPaths, name: str, record: VersionRecord) -> None:
+    raise IntegrityError(f"{files.data}/{name} in the work tree is not what {record.trial}@{record.parent} "
+                         f"and the corrections make it; delete {files.data} and run the command again")
 
 
 def _known(record: VersionRecord) -> list[knownparts.KnownFile]:
@@ -209,18 +207,18 @@ def _staleness(entry: Correction, current: dict[Any, dict[str, Any]], columns: l
 
 def _applied(repo: Repository, trial: str, staged: list[Correction], version: str, now: str) -> list[Correction]:
     """The staged entries as log entries (c1, c2, …), supplied files moved beside the deliveries."""
-    folder = repo.root / "datasets" / trial
-    number = log.next_number(log.read(log.log_path(repo.root, trial)), "c")
+    folder = repo.root / layout.trial(trial).folder
+    number = log.next_number(log.read(repo.root / layout.trial(trial).log), "c")
     applied = []
     for offset, entry in enumerate(staged):
         entry = entry.applied_as(number + offset, version, now)
         if entry.action == "add_column":
             name = entry.new["file"].split("/", 1)[1]
-            target = folder / CORRECTION_FILES / name
+            target = folder / layout.correction_file(name)
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(folder / STAGED_FILES / name, target)
-            entry = replace(entry, new={**entry.new, "file": f"{CORRECTION_FILES}/{name}"})
+                os.replace(folder / layout.staged_file(name), target)
+            entry = replace(entry, new={**entry.new, "file": layout.correction_file(name)})
         applied.append(entry)
     return applied
 
@@ -243,8 +241,8 @@ def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]
     from ..ingest.dictionary import describe, refresh
     from ..repository.datasets import load_metadata
 
-    path = repo.root / "datasets" / trial / "dataset.yaml"
-    metadata = load_metadata(path.read_text(), f"datasets/{trial}/dataset.yaml")
+    relative = layout.trial(trial).metadata
+    metadata = load_metadata((repo.root / relative).read_text(), relative)
     whole_records = any(e.action in ("add", "remove") for e in applied)
     touched = None if whole_records else {e.column for e in applied if e.column}
     con = connect()
@@ -345,9 +343,10 @@ def _changes(applied: list[Correction]) -> dict[str, Any]:
 
 def _log(repo: Repository, trial: str, applied: list[Correction]) -> None:
     """The applied entries join the correction log; the staging area is emptied."""
-    log.append(log.log_path(repo.root, trial), applied)
-    log.staged_path(repo.root, trial).unlink()
-    staged_files = repo.root / "datasets" / trial / STAGED_FILES
+    files = layout.trial(trial)
+    log.append(repo.root / files.log, applied)
+    (repo.root / files.staged).unlink()
+    staged_files = repo.root / files.staged_files
     if staged_files.is_dir() and not any(staged_files.iterdir()):
         staged_files.rmdir()
 

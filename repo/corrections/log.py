@@ -25,8 +25,6 @@ from typing import Any
 
 from ..errors import InvalidInput
 
-LOG = "corrections.jsonl"
-STAGED = "staged.jsonl"
 ACTIONS = ("update", "remove", "add", "add_column")
 
 
@@ -63,18 +61,6 @@ class Correction:
         if self.action == "add_column":
             return f"new variable {self.column} ({self.new.get('type')}, {self.new.get('rows')} values)"
         return f"{self.action} record {self.key!r}"
-
-
-def trial_dir(root: Path, trial: str) -> Path:
-    return root / "datasets" / trial
-
-
-def log_path(root: Path, trial: str) -> Path:
-    return trial_dir(root, trial) / LOG
-
-
-def staged_path(root: Path, trial: str) -> Path:
-    return trial_dir(root, trial) / STAGED
 
 
 def parse(text: str, source: str) -> list[Correction]:

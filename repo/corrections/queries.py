@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..backends import clock, parquet
 from ..backends.values import to_json
 from ..errors import InvalidInput, NotFound
+from ..repository import layout
 from ..repository.refs import TRIAL_NAME
 
 if TYPE_CHECKING:
     from ..repository import Repository
 
-LOG = "queries.jsonl"
 STATUSES = ("open", "answered", "closed")
 EVENTS = ("open", "answer", "close", "reopen")
 
@@ -65,15 +64,6 @@ class Query:
         return {"query": data.pop("id"), **data}
 
 
-def log_path(root: Path, trial: str) -> Path:
-    return root / "datasets" / trial / LOG
-
-
-def rel_path(trial: str) -> str:
-    return f"datasets/{trial}/{LOG}"
-
-
-
 # -- reading ---------------------------------------------------------------------------------
 
 def _fold(trial: str, text: str, label: str) -> dict[str, Query]:
@@ -109,10 +99,11 @@ def _fold(trial: str, text: str, label: str) -> dict[str, Query]:
 
 
 def by_id(repo: Repository, trial: str) -> dict[str, Query]:
-    path = log_path(repo.root, trial)
+    relative = layout.trial(trial).queries
+    path = repo.root / relative
     if not path.is_file():
         return {}
-    return _fold(trial, path.read_text(encoding="utf-8"), rel_path(trial))
+    return _fold(trial, path.read_text(encoding="utf-8"), relative)
 
 
 def check_status(status: str | None) -> None:
@@ -162,7 +153,7 @@ def new_event(repo: Repository, qid: str, kind: str, text: str, when: str, **ope
 
 def append(repo: Repository, trial: str, events: list[dict[str, Any]]) -> None:
     """Append whole lines: the log is never rewritten."""
-    with log_path(repo.root, trial).open("a", encoding="utf-8") as handle:
+    with (repo.root / layout.trial(trial).queries).open("a", encoding="utf-8") as handle:
         handle.writelines(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
 
 
@@ -203,7 +194,7 @@ def open_queries(repo: Repository, trial: str, asks: list[Ask], version: str, me
     A check's query is not opened again while the same check's query about the same key and
     column is still open or answered, so running a check twice does not ask the trialists twice.
     """
-    path = rel_path(trial)
+    path = layout.trial(trial).queries
     when, opened, events = clock.now(), [], []
     with repo.writing([path]):
         current = list(by_id(repo, trial).values())
@@ -265,7 +256,7 @@ def _change(repo: Repository, qid: str, kind: str, text: str, allowed, done: str
     """One event for one query, checked against its state under the lock (so two curators cannot both close it)."""
     allowed(find(repo, qid))
     trial = split_id(qid)
-    path = rel_path(trial)
+    path = layout.trial(trial).queries
     with repo.writing([path]):
         allowed(find(repo, qid))
         append(repo, trial, [new_event(repo, qid, kind, text, clock.now())])

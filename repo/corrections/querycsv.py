@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from ..backends import clock, csvsafe
 from ..errors import InvalidInput, NotFound
-from .queries import Query, append, by_id, find, new_event, queries, rel_path, split_id
+from ..repository import layout
+from .queries import Query, append, by_id, find, new_event, queries, split_id
 
 if TYPE_CHECKING:
     from ..repository import Repository
@@ -57,7 +58,7 @@ def import_answers(repo: Repository, trial: str, path: Path) -> Imported:
     """Record each new answer in a CSV written by ``export_csv``: all of them in one commit, or none."""
     repo.dataset(trial)
     rows = _read_answers(path)
-    rel = rel_path(trial)
+    rel = layout.trial(trial).queries
     with repo.writing([rel]):
         current = by_id(repo, trial)
         latest = {qid: q.answer for qid, q in current.items()}

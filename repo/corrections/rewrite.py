@@ -20,6 +20,7 @@ import pyarrow as pa
 from ..backends import parquet
 from ..backends.sql import connect
 from ..errors import InvalidInput
+from ..repository import layout
 from ..versions.fingerprint import EMPTY, MASK, Digest, digests_by, fingerprint
 from ..versions.lookup import parts_of
 from ..versions.parts import PART_COLUMN, part_expression, part_name, write_part
@@ -44,7 +45,7 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
                   advance: Callable[[int], None] = lambda n: None) -> Rewritten:
     """Write the parts ``entries`` touch into ``folder/data``, reading the parent's parts from
     ``parent_files`` (the DVC cache, where they are as recorded, whatever the work tree holds)."""
-    data = folder / "data"
+    data = folder / layout.DATA
     schema = parquet.read_schema(parent_files[parent.parts[0].name])
     key_type = schema.field(parent.key).type
     supplements = _supplements(folder, entries, parent.key, key_type)

@@ -23,12 +23,11 @@ from ..backends import clock, parquet
 from ..backends.columns import type_class
 from ..backends.values import parse, same, to_json
 from ..errors import InvalidInput, NotFound
-from ..repository import Repository
+from ..repository import Repository, layout
 from . import log
 from .log import Correction
 
-STAGED_FILES = "staged-files"
-EXCLUDES = ("datasets/*/staged.jsonl", f"datasets/*/{STAGED_FILES}/")
+EXCLUDES = (layout.ALL_TRIALS.staged, f"{layout.ALL_TRIALS.staged_files}/")  # in git's info/exclude
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def current(repo: Repository, trial: str) -> Current:
     files = version.part_files()
     record = version.record
     dictionary = {c["name"]: c for c in dataset.metadata().get("columns", [])}
-    staged = log.read(log.staged_path(repo.root, trial))
+    staged = log.read(repo.root / layout.trial(trial).staged)
     return Current(trial, record.version, record.key, record.nparts, parquet.read_schema(next(iter(files.values()))),
                    files, dictionary, staged)
 
@@ -102,7 +101,7 @@ def stage(repo: Repository, trial: str, changes: list[Change]) -> list[Correctio
 
 def staged(repo: Repository, trial: str) -> list[Correction]:
     repo.dataset(trial)  # the trial must exist
-    return log.read(log.staged_path(repo.root, trial))
+    return log.read(repo.root / layout.trial(trial).staged)
 
 
 def drop(repo: Repository, trial: str, ids: list[str]) -> list[Correction]:
@@ -179,7 +178,7 @@ def _check_value_set(state: Current, column: str, value: Any, where: str) -> Non
     if not any(same(value, a) for a in allowed):
         shown = ", ".join(map(str, allowed))
         raise InvalidInput(f"{where}{value!r} is not in the value set of {column} ({shown}); "
-                           f"if it is right, add it to the dictionary in datasets/{state.trial}/dataset.yaml first")
+                           f"if it is right, add it to the dictionary in {layout.trial(state.trial).metadata} first")
 
 
 def _record(state: Current, change: Change) -> dict[str, Any]:
@@ -221,7 +220,7 @@ def _add_columns(state: Current, change: Change, base: dict) -> list[Correction]
     supplement = read_supplement(change.supplement, state)
     entries = []
     for column, kind in supplement.columns.items():
-        new = {"file": f"{STAGED_FILES}/{supplement.stored_name}", "sha256": supplement.sha256,
+        new = {"file": layout.staged_file(supplement.stored_name), "sha256": supplement.sha256,
                "type": kind, "rows": supplement.rows, "key_column": state.key, "value_column": column}
         entries.append(Correction("", "add_column", None, column, None, new, **base))
     return entries
@@ -270,22 +269,22 @@ def _check_queries(repo: Repository, trial: str, changes: list[Change]) -> None:
 @contextmanager
 def _staging(repo: Repository, trial: str) -> Iterator[None]:
     """The lock and transaction of one change to the staging area, all or nothing."""
-    folder = f"datasets/{trial}"
-    with repo.writing([f"{folder}/{log.STAGED}", f"{folder}/{STAGED_FILES}"]):
+    paths = layout.trial(trial)
+    with repo.writing([paths.staged, paths.staged_files]):
         _exclude_from_git(repo)
         yield
 
 
 def _write(repo: Repository, trial: str, entries: list[Correction], changes: list[Change]) -> None:
     """Replace the staging area (and keep any supplied files); the caller holds ``_staging``."""
-    log.write_staged(log.staged_path(repo.root, trial), entries)
-    _keep_supplements(repo.root / f"datasets/{trial}", entries, changes)
+    paths = layout.trial(trial)
+    log.write_staged(repo.root / paths.staged, entries)
+    _keep_supplements(repo.root / paths.staged_files, entries, changes)
 
 
-def _keep_supplements(folder: Path, entries: list[Correction], changes: list[Change]) -> None:
+def _keep_supplements(files: Path, entries: list[Correction], changes: list[Change]) -> None:
     from .supplements import stored_name
 
-    files = folder / STAGED_FILES
     wanted = {e.new["file"].split("/", 1)[1] for e in entries if e.action == "add_column"}
     for change in changes:
         if change.supplement is not None:
@@ -303,7 +302,7 @@ def _keep_supplements(folder: Path, entries: list[Correction], changes: list[Cha
 
 def _exclude_from_git(repo: Repository) -> None:
     """The staging area is the curator's own, like git's index: keep it out of commits."""
-    exclude = repo.scm.git_dir / "info" / "exclude"
+    exclude = repo.scm.git_dir / layout.GIT_EXCLUDE
     lines = exclude.read_text().splitlines() if exclude.exists() else []
     missing = [p for p in EXCLUDES if p not in lines]
     if missing:

@@ -20,7 +20,7 @@ from ..backends.hashing import sha256_of
 from ..checks import suite as suites
 from ..errors import InvalidInput
 from ..progress import SILENT, Progress
-from ..repository import Repository
+from ..repository import Repository, layout
 from ..repository.datasets import load_metadata
 from ..repository.refs import check_trial_name, tag_name, version_name
 from ..versions.cut import cut, written
@@ -64,7 +64,8 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
     with progress.step(f"reading {options.file.name}"):
         delivery = formats.read(options.file)
     storage.check_remote(repo.root)
-    paths = [f"datasets/{trial}", f"provenance/{trial}", f"expectations/{trial}.json"]
+    files = layout.trial(trial)
+    paths = [files.folder, files.provenance, files.suite]
     if (store := storage.remote_path_in_tree(repo.root)) is not None:
         paths.append(store)
     with repo.writing(paths) as txn:  # the next version number is only known under the lock
@@ -80,7 +81,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
 
         nparts = previous["partitioning"]["parts"] if previous else parts_for(delivery.table.num_rows)
         if previous:  # a clone may lack earlier deliveries; DVC must store source/ with all of them
-            storage.materialize(repo.root, [f"datasets/{trial}/source"])
+            storage.materialize(repo.root, [files.source])
         source = _keep_source(repo, trial, version, options.file)
         parts = _write_data(repo, trial, delivery, key, nparts, progress)
         record = VersionRecord(
@@ -106,21 +107,22 @@ def _changes(repo: Repository, parent: VersionRecord, record: VersionRecord) -> 
     """What the re-delivery changed against the version it replaces: requestors are told."""
     from ..versions.diff import diff_parts
 
-    folder = repo.root / "datasets" / record.trial / "data"
+    folder = repo.root / layout.trial(record.trial).data
     before = repo.dataset(record.trial).version(parent.version)
     return diff_parts(parent, before.part_files(), record, {p.name: folder / p.name for p in record.parts}).counts()
 
 
 
 def _previous_metadata(repo: Repository, trial: str) -> dict | None:
-    path = repo.root / "datasets" / trial / "dataset.yaml"
-    return load_metadata(path.read_text(), f"datasets/{trial}/dataset.yaml") if path.exists() else None
+    relative = layout.trial(trial).metadata
+    path = repo.root / relative
+    return load_metadata(path.read_text(), relative) if path.exists() else None
 
 
 def _keep_source(repo: Repository, trial: str, version: str, file: Path) -> dict:
     """Copy the delivery byte-for-byte under ``source/vN/``; returns what the record says of it."""
-    relative = f"source/{version}/{file.name}"
-    target = repo.root / "datasets" / trial / relative
+    relative = layout.delivery(version, file.name)
+    target = repo.root / layout.trial(trial).file(relative)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(file, target)
     return {"file": relative, "original_name": file.name, "sha256": sha256_of(target), "size": target.stat().st_size}
@@ -129,14 +131,14 @@ def _keep_source(repo: Repository, trial: str, version: str, file: Path) -> dict
 def _write_data(repo: Repository, trial: str, delivery: formats.Delivery, key: str, nparts: int,
                 progress: Progress) -> list:
     """Replace the trial's Parquet parts, then store sources and parts in DVC and push them."""
-    base = f"datasets/{trial}"
-    shutil.rmtree(repo.root / base / "data", ignore_errors=True)
+    files = layout.trial(trial)
+    shutil.rmtree(repo.root / files.data, ignore_errors=True)
     with progress.step("writing Parquet parts", total=nparts) as advance:
-        parts = write_parts(delivery.table, key, nparts, repo.root / base / "data", advance)
+        parts = write_parts(delivery.table, key, nparts, repo.root / files.data, advance)
     with progress.step("storing in the DVC cache"):
-        storage.add(repo.root, [f"{base}/source", f"{base}/data"])
+        storage.add(repo.root, [files.source, files.data])
     with progress.step("pushing to the remote"):
-        storage.push(repo.root, [f"{base}/source", f"{base}/data"])
+        storage.push(repo.root, [files.source, files.data])
     return parts
 
 

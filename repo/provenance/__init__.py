@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..backends.hashing import sha256_if_any
+from ..repository import layout
 from .documents import (
     NAMESPACE,
     TOOL_NAME,
@@ -32,7 +33,7 @@ from .documents import (
 if TYPE_CHECKING:
     from ..repository import Repository
 
-__all__ = ["NAMESPACE", "TOOL_NAME", "Validation", "previous_record_hash", "record_path", "release_document",
+__all__ = ["NAMESPACE", "TOOL_NAME", "Validation", "previous_record_hash", "release_document",
            "suite_sha256", "tool", "validation", "version_document"]
 
 
@@ -43,17 +44,13 @@ def tool() -> dict[str, str]:
     return {"name": TOOL_NAME, "version": __version__}
 
 
-def record_path(trial: str, version: str) -> str:
-    return f"provenance/{trial}/{version}.json"
-
-
 def previous_record_hash(root: Path, trial: str, parent: str | None) -> str | None:
-    return sha256_if_any(root / record_path(trial, parent)) if parent else None
+    return sha256_if_any(root / layout.trial(trial).provenance_record(parent)) if parent else None
 
 
 def suite_sha256(root: Path, trial: str) -> str | None:
     """The SHA-256 of the trial's expectation suite as it is in the work tree (about to be committed)."""
-    return sha256_if_any(root / "expectations" / f"{trial}.json")
+    return sha256_if_any(root / layout.trial(trial).suite)
 
 
 def validation(repo: Repository, trial: str, version: str) -> Validation | None:

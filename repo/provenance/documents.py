@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..corrections.log import entries_sha256
+from ..repository import layout
 
 if TYPE_CHECKING:
     import prov.model as pm
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 NAMESPACE = "urn:ipd-repo:"
 TOOL_NAME = "ipd-repo"
-SUITE = "expectations/{trial}.json"
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def version_document(record: VersionRecord, curator: Identity, previous_hash: st
         doc.wasDerivedFrom(entity, log, activity)
     if suite_sha256:
         suite = doc.entity(f"ipd:{trial}/expectations.json#{version}", {
-            "prov:type": "ipd:ExpectationSuite", "ipd:path": SUITE.format(trial=trial), "ipd:sha256": suite_sha256})
+            "prov:type": "ipd:ExpectationSuite", "ipd:path": layout.trial(trial).suite, "ipd:sha256": suite_sha256})
         doc.wasAttributedTo(suite, person)
         if validation is not None:
             _check(doc, trial, version, created, entity, suite, validation, (person, tool))

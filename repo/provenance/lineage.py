@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, InvalidInput, NotFound
+from ..repository import layout
 from ..repository.refs import Ref, version_number
-from . import NAMESPACE, record_path
+from . import NAMESPACE
 
 if TYPE_CHECKING:
     import prov.model as pm
@@ -79,16 +80,17 @@ def lineage(root: Path, text: str) -> Lineage:
     unnoticed: each version on the way must have its record.
     """
     ref = LineageRef.parse(text)
-    if not (root / "datasets" / ref.trial / "dataset.yaml").is_file():
+    files = layout.trial(ref.trial)
+    if not (root / files.metadata).is_file():
         raise NotFound(f"no trial {ref.trial!r} in {root} (see `ipd list`)")
     version = start = ref.version or _latest(root, ref.trial)
     steps: list[Step] = []
     paths: list[str] = []
     docs: list[pm.ProvDocument] = []
     if ref.tier:
-        from ..release.record import provenance_path
+        from ..release.record import release_name
 
-        path = provenance_path(ref.trial, version, ref.tier)
+        path = files.provenance_record(release_name(version, ref.tier))
         if not (root / path).is_file():
             raise NotFound(f"{ref.trial}@{version} has no {ref.tier} release: {path} does not exist")
         record = Record.read(root, path)
@@ -96,10 +98,10 @@ def lineage(root: Path, text: str) -> Lineage:
         paths.append(path)
         docs.append(record.doc)
     while version is not None:
-        if record_path(ref.trial, version) in paths:
+        path = files.provenance_record(version)
+        if path in paths:
             raise IntegrityError(f"the version records of {ref.trial} go round in a circle at {version}")
         parent = _parent(root, ref.trial, version)
-        path = record_path(ref.trial, version)
         if not (root / path).is_file():
             raise NotFound(f"{ref.trial}@{version} has no PROV record: {path} does not exist")
         record = Record.read(root, path)
@@ -111,7 +113,7 @@ def lineage(root: Path, text: str) -> Lineage:
 
 
 def _latest(root: Path, trial: str) -> str:
-    folder = root / "datasets" / trial / "versions"
+    folder = root / layout.trial(trial).versions
     names = sorted((p.stem for p in folder.glob("v*.json")), key=version_number) if folder.is_dir() else []
     if not names:
         raise NotFound(f"{trial} has no versions yet")
@@ -122,15 +124,14 @@ def _parent(root: Path, trial: str, version: str) -> str | None:
     """The parent named by the version's record in the work tree."""
     import json
 
-    from ..versions.records import record_path as version_record
-
-    path = root / version_record(trial, version)
+    relative = layout.trial(trial).version_record(version)
+    path = root / relative
     if not path.is_file():
-        raise NotFound(f"{trial} has no version {version}: {version_record(trial, version)} does not exist")
+        raise NotFound(f"{trial} has no version {version}: {relative} does not exist")
     try:
         return json.loads(path.read_text())["parent"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise IntegrityError(f"{version_record(trial, version)} is not a version record ({exc})") from exc
+        raise IntegrityError(f"{relative} is not a version record ({exc})") from exc
 
 
 def _merge(docs: list[pm.ProvDocument]) -> pm.ProvDocument:
@@ -207,7 +208,7 @@ def _plain(value: Any) -> Any:
 def _version_steps(record: Record, trial: str, version: str) -> list[Step]:
     entity = f"ipd:{trial}/{version}"
     if entity not in record.elements:
-        raise IntegrityError(f"{record_path(trial, version)} has no entity {entity}")
+        raise IntegrityError(f"{layout.trial(trial).provenance_record(version)} has no entity {entity}")
     made = record.related("ProvGeneration", entity)
     activity = made[0] if made else None
     details = record.attributes(entity, "ipd:fingerprint", "ipd:rows", "ipd:key")
@@ -238,7 +239,7 @@ def _release_steps(record: Record, trial: str, version: str, tier: str) -> list[
     name = f"{version}-{tier}"
     entity = f"ipd:{trial}/releases/{name}"
     if entity not in record.elements:
-        raise IntegrityError(f"provenance/{trial}/{name}.json has no entity {entity}")
+        raise IntegrityError(f"{layout.trial(trial).provenance_record(name)} has no entity {entity}")
     made = record.related("ProvGeneration", entity)
     activity = made[0] if made else None
     details = record.attributes(entity, "ipd:tier", "ipd:fingerprint", "ipd:rows", "ipd:manifestSha256")

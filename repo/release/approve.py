@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends import clock
 from ..errors import InvalidInput, NotFound
 from ..progress import SILENT, Progress
+from ..repository import layout
 from . import rules as rulebook
 from .consent import require_consent
 from .plan import PROPOSED, Plan
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def approval_path(trial: str, version: str) -> str:
-    return f"datasets/{trial}/releases/approvals/{version}.json"
+    return layout.trial(trial).approval(version)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def approve(repo: Repository, trial: str, version: str, by: str, note: str | Non
     dataset = repo.dataset(trial)
     name = dataset.version(version).record.version
     relative = approval_path(trial, name)
-    metadata = f"datasets/{trial}/dataset.yaml"
+    metadata = layout.trial(trial).metadata
     with repo.writing([relative, metadata]):
         current = make_plan(repo, trial, name, progress)
         if current.source == PROPOSED:

@@ -27,15 +27,14 @@ from ..backends import clock, storage
 from ..backends.hashing import sha256_if_any, sha256_of
 from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
-from ..provenance import record_path as version_provenance
 from ..provenance import release_document, tool
-from ..repository import Repository
+from ..repository import Repository, layout
 from ..repository.refs import Ref
 from . import ids, package
 from . import record as records
 from .consent import consent_lists, require_consent
 from .plan import plan_metadata
-from .record import ReleaseRecord
+from .record import ReleaseRecord, release_name
 from .rules import TIERS
 from .scan import formulas
 
@@ -67,10 +66,10 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
     release_remote = repo.settings.get("remotes", {}).get("release", storage.RELEASE_REMOTE)
     storage.check_remote(repo.root, release_remote)
     storage.check_remote(repo.root)
-    folder = records.package_path(trial, name, options.tier)
-    base = f"datasets/{trial}"
-    paths = [f"{base}/releases", ids.linkage_dir(trial), f"{ids.linkage_dir(trial)}.dvc", f"{base}/.gitignore",
-             f"provenance/{trial}"]
+    trial_paths = layout.trial(trial)
+    folder = trial_paths.release_package(release_name(name, options.tier))
+    paths = [trial_paths.releases, trial_paths.linkage, layout.pointer(trial_paths.linkage), trial_paths.gitignore,
+             trial_paths.provenance]
     paths += _remotes_in_tree(repo, release_remote)
     with repo.writing(paths):
         approval, rules = _approval(repo, trial, name, progress)
@@ -82,7 +81,7 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
         metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
         released, figures, fingerprint = deidentified(table, rules, options.tier, release_ids, metadata,
                                                      excluded_ids, linkage.secret, progress)
-        existing = repo.root / records.record_path(trial, name, options.tier)
+        existing = repo.root / trial_paths.release_record(release_name(name, options.tier))
         previous = ReleaseRecord.from_json(existing.read_text()) if existing.is_file() else None
         about = package.About(trial, name, options.tier, str(metadata.get("title") or ""),
                               str(metadata.get("notes") or ""), version.record.fingerprint, approval,
@@ -131,7 +130,7 @@ def _approval(repo: Repository, trial: str, version: str, progress: Progress) ->
     if read_approval(repo, trial, version) is None:
         current_approval(repo, trial, version)  # refuses, saying how to approve, before computing any plan
     found = current_approval(repo, trial, version, plan(repo, trial, version, progress))
-    approval = {"file": Path(found.path).relative_to(f"datasets/{trial}").as_posix(),
+    approval = {"file": Path(found.path).relative_to(layout.trial(trial).folder).as_posix(),
                 "sha256": sha256_if_any(repo.root / found.path), "plan_sha256": found.plan_sha256,
                 "by": found.by, "when": found.when}
     return approval, found.rules
@@ -198,11 +197,11 @@ def described(repo: Repository, dataset, metadata: dict, version: str, tier: str
 def _recorded_before(repo: Repository, release: ReleaseRecord, shelf: list[ReleaseRecord]) -> set[str] | None:
     """The releases whose records were committed before ``release``'s (by git history, not by the clock: two
     releases can be recorded within one second); None when its record is not committed yet."""
-    added = repo.scm.added_in(f"datasets/{release.trial}/releases")
-    mine = added.get(records.record_path(release.trial, release.version, release.tier))
+    added = repo.scm.added_in(layout.trial(release.trial).releases)
+    mine = added.get(layout.trial(release.trial).release_record(release.name))
     if mine is None:
         return None
-    commits = {r.name: added.get(records.record_path(r.trial, r.version, r.tier)) for r in shelf if r.name != release.name}
+    commits = {r.name: added.get(layout.trial(r.trial).release_record(r.name)) for r in shelf if r.name != release.name}
     return {name for name, commit in commits.items() if commit and repo.scm.is_ancestor(commit, mine)}
 
 
@@ -233,7 +232,8 @@ def _store(repo: Repository, record: ReleaseRecord, linkage: ids.Linkage, releas
            progress: Progress) -> None:
     """DVC stores the package and the linkage, each pushed to its own remote; then git records the release."""
     trial, version, tier = record.trial, record.version, record.tier
-    folder, linkage_dir = records.package_path(trial, version, tier), ids.linkage_dir(trial)
+    trial_paths = layout.trial(trial)
+    folder, linkage_dir = trial_paths.release_package(record.name), trial_paths.linkage
     ids.write(repo.root, trial, linkage)
     with progress.step("storing in the DVC cache"):
         storage.add(repo.root, [folder, linkage_dir])
@@ -241,13 +241,13 @@ def _store(repo: Repository, record: ReleaseRecord, linkage: ids.Linkage, releas
         storage.push(repo.root, [folder], remote=release_remote)
     with progress.step("pushing the linkage to the restricted remote"):
         storage.push(repo.root, [linkage_dir], remote=storage.RESTRICTED_REMOTE)
-    (repo.root / records.record_path(trial, version, tier)).write_text(record.to_json())
-    prov = repo.root / records.provenance_path(trial, version, tier)
+    (repo.root / trial_paths.release_record(record.name)).write_text(record.to_json())
+    prov = repo.root / trial_paths.provenance_record(record.name)
     prov.parent.mkdir(parents=True, exist_ok=True)
     prov.write_text(release_document(record, repo.scm.identity(),
-                                     sha256_if_any(repo.root / version_provenance(trial, version))))
-    repo.scm.commit([f"datasets/{trial}/releases", f"{linkage_dir}.dvc", f"datasets/{trial}/.gitignore",
-                     records.provenance_path(trial, version, tier), *_remotes_in_tree(repo, release_remote)],
+                                     sha256_if_any(repo.root / trial_paths.provenance_record(version))))
+    repo.scm.commit([trial_paths.releases, layout.pointer(linkage_dir), trial_paths.gitignore,
+                     trial_paths.provenance_record(record.name), *_remotes_in_tree(repo, release_remote)],
                     f"{trial} {version}: {tier} release ({record.rows} participants)")
 
 

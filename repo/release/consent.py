@@ -27,6 +27,7 @@ from ..backends import clock, storage
 from ..backends.hashing import sha256_of
 from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
+from ..repository import layout
 from .rules import CONSENT, TIERS, ConsentRule, ReleaseRules
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 NEEDED = {"noncommercial": ("no_sharing",), "commercial": ("no_sharing", "no_commercial")}
 WHAT = {"no_sharing": "sharing beyond the study", "no_commercial": "commercial use"}
 REFUSED = {"sharing": "no_sharing", "commercial": "no_commercial"}  # --refused WORD -> the rule it records
-FOLDER = "source/consent"
 
 
 def word(name: str) -> str:
@@ -61,7 +61,7 @@ def require_consent(trial: str, rules: ReleaseRules, tier: str) -> None:
     for name in NEEDED[tier]:
         if getattr(rules, name) is None:
             raise InvalidInput(f"{trial}: no rule says who refused {WHAT[name]} (release.consent.{name} in "
-                               f"datasets/{trial}/dataset.yaml): {how_to_record(trial, name)}")
+                               f"{layout.trial(trial).metadata}): {how_to_record(trial, name)}")
 
 
 def consent_lists(root: Path, trial: str, rules: ReleaseRules) -> dict[str, set[str]]:
@@ -75,10 +75,11 @@ def consent_lists(root: Path, trial: str, rules: ReleaseRules) -> dict[str, set[
 
 
 def read_ids(root: Path, trial: str, rule: ConsentRule, name: str, key: str) -> set[str]:
-    relative = f"datasets/{trial}/{rule.file}"
+    files = layout.trial(trial)
+    relative = files.file(rule.file)
     path = root / relative
-    if not path.is_file() and (root / f"datasets/{trial}/source.dvc").is_file():
-        storage.materialize(root, [f"datasets/{trial}/source"])  # a clone: the lists come with the deliveries
+    if not path.is_file() and (root / layout.pointer(files.source)).is_file():
+        storage.materialize(root, [files.source])  # a clone: the lists come with the deliveries
     if not path.is_file():
         raise InvalidInput(f"{relative}: no such file (the ID list of release.consent.{name})")
     if rule.sha256 and sha256_of(path) != rule.sha256:
@@ -161,7 +162,8 @@ def record(repo: Repository, trial: str, refused: str, file: Path | None = None,
     if none and id_column:
         raise InvalidInput("--id-column goes with a FILE of IDs, not with --none")
     dataset = repo.dataset(trial)
-    base, metadata_path = f"datasets/{trial}", f"datasets/{trial}/dataset.yaml"
+    trial_paths = layout.trial(trial)
+    metadata_path = trial_paths.metadata
     _check_replacing(current(repo, trial).rules[name], replace, metadata_path, name)  # before reading the list
     ids: list = []
     if file is not None:
@@ -171,7 +173,7 @@ def record(repo: Repository, trial: str, refused: str, file: Path | None = None,
     paths = [metadata_path]
     if file is not None:
         storage.check_remote(repo.root)
-        paths += [f"{base}/source", f"{base}/source.dvc", f"{base}/.gitignore"]
+        paths += [trial_paths.source, layout.pointer(trial_paths.source), trial_paths.gitignore]
         paths += [p for p in [storage.remote_path_in_tree(repo.root)] if p]
     with repo.writing(paths):
         previous = current(repo, trial).rules[name]  # again, under the lock: another curator may have been first
@@ -179,15 +181,15 @@ def record(repo: Repository, trial: str, refused: str, file: Path | None = None,
         if file is None:
             statement = ConsentRule(none=True, reason=reason, by=by, when=when)
         else:
-            storage.materialize(repo.root, [f"{base}/source"])  # DVC stores source/ whole, earlier deliveries too
-            relative = _new_place(repo.root / base, name, file.name)
-            target = repo.root / base / relative
+            storage.materialize(repo.root, [trial_paths.source])  # DVC stores source/ whole, earlier deliveries too
+            relative = _new_place(repo.root / trial_paths.folder, name, file.name)
+            target = repo.root / trial_paths.file(relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(file, target)
             statement = ConsentRule(file=relative, id_column=id_column, sha256=sha256_of(target), reason=reason,
                                     by=by, when=when)
             with progress.step("storing the list and pushing it to the restricted remote"):
-                storage.store(repo.root, [f"{base}/source"])
+                storage.store(repo.root, [trial_paths.source])
         metadata = dataset.metadata()
         release = metadata.get("release")
         if release is None:
@@ -199,7 +201,7 @@ def record(repo: Repository, trial: str, refused: str, file: Path | None = None,
         dataset.metadata_path.write_text(dump_metadata(metadata))
         said = (f"nobody refused {WHAT[name]} ({reason})" if none else
                 f"{len(ids)} participant(s) refused {WHAT[name]} ({statement.file})")
-        commit = repo.scm.commit([p for p in paths if p != f"{base}/source"],
+        commit = repo.scm.commit([p for p in paths if p != trial_paths.source],
                                  f"{trial}: consent: {said}{' (replacing the previous statement)' if previous else ''}")
     return ConsentRecorded(trial, name, statement, len(ids), previous is not None, commit)
 
@@ -222,9 +224,9 @@ def _describe(raw: dict[str, Any]) -> str:
 
 def _new_place(trial_dir: Path, name: str, filename: str) -> str:
     """``source/consent/RULE/N/FILE``: a numbered folder of its own, so a list never overwrites an earlier one."""
-    folder = trial_dir / FOLDER / name
+    folder = trial_dir / layout.CONSENT_FILES / name
     taken = [int(p.name) for p in folder.iterdir() if p.name.isdigit()] if folder.is_dir() else []
-    return f"{FOLDER}/{name}/{max(taken, default=0) + 1}/{filename}"
+    return layout.consent_file(name, max(taken, default=0) + 1, filename)
 
 
 def _checked_ids(dataset, file: Path, id_column: str | None, name: str) -> list:

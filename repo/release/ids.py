@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends import parquet, storage
 from ..errors import IntegrityError, InvalidInput, NotFound
+from ..repository import layout
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -28,10 +29,6 @@ FILE = "linkage.parquet"
 SECRET = "shift.key"
 PREFIX = "R"
 MIN_DIGITS = 7
-
-
-def linkage_dir(trial: str) -> str:
-    return f"datasets/{trial}/linkage"
 
 
 @dataclass(frozen=True)
@@ -51,13 +48,14 @@ class Linkage:
 
 def read(root: Path, trial: str) -> Linkage | None:
     """The linkage in the work tree, fetched from the restricted remote in a fresh clone; None before any release."""
-    folder = root / linkage_dir(trial)
-    if not (root / f"{linkage_dir(trial)}.dvc").is_file():
+    relative = layout.trial(trial).linkage
+    folder = root / relative
+    if not (root / layout.pointer(relative)).is_file():
         return None
     if not (folder / FILE).is_file() or not (folder / SECRET).is_file():
-        storage.materialize(root, [linkage_dir(trial)], replace=True)
+        storage.materialize(root, [relative], replace=True)
     if not (folder / FILE).is_file() or not (folder / SECRET).is_file():
-        raise IntegrityError(f"{linkage_dir(trial)}: the linkage is in neither the work tree nor the restricted remote")
+        raise IntegrityError(f"{relative}: the linkage is in neither the work tree nor the restricted remote")
     return Linkage(parquet.read(folder / FILE), bytes.fromhex((folder / SECRET).read_text().strip()))
 
 
@@ -94,7 +92,7 @@ def assign(linkage: Linkage | None, keys: pa.Array, version: str) -> tuple[Linka
 
 def write(root: Path, trial: str, linkage: Linkage) -> None:
     """Write the linkage with fixed settings: the same linkage gives the same bytes."""
-    folder = root / linkage_dir(trial)
+    folder = root / layout.trial(trial).linkage
     folder.mkdir(parents=True, exist_ok=True)
     # New files moved into place: the transaction's backup holds the old ones as hard links.
     parquet.write(linkage.table.sort_by("release_id"), folder / f".{FILE}.tmp")

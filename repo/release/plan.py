@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..progress import SILENT, Progress
+from ..repository import layout
 from . import rules as rulebook
 from .proposal import propose
 from .ruleload import load as load_rules
@@ -153,7 +154,7 @@ def save_proposal(repo: Repository, trial: str, version: str | None = None, repl
     from ..repository.datasets import dump_metadata
 
     dataset = repo.dataset(trial)
-    relative = f"datasets/{trial}/dataset.yaml"
+    relative = layout.trial(trial).metadata
     had_rules = rulebook.has_rules(dataset.metadata())
     if had_rules and not replace:
         raise InvalidInput(f"{relative} already has release rules: edit them there, or replace them with the "

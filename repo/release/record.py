@@ -18,24 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..repository import layout
+
 NAME = re.compile(r"^(v[1-9][0-9]*)-([a-z]+)\.json$")
 
 
 def release_name(version: str, tier: str) -> str:
     return f"{version}-{tier}"
-
-
-def package_path(trial: str, version: str, tier: str) -> str:
-    """The DVC-tracked directory holding the package."""
-    return f"datasets/{trial}/releases/{release_name(version, tier)}"
-
-
-def record_path(trial: str, version: str, tier: str) -> str:
-    return f"{package_path(trial, version, tier)}.json"
-
-
-def provenance_path(trial: str, version: str, tier: str) -> str:
-    return f"provenance/{trial}/{release_name(version, tier)}.json"
 
 
 @dataclass(frozen=True)
@@ -77,6 +66,6 @@ class ReleaseRecord:
 
 def records(root: Path, trial: str, tier: str | None = None) -> list[ReleaseRecord]:
     """The trial's releases in the work tree (of one tier, if given), oldest version first."""
-    folder = root / "datasets" / trial / "releases"
+    folder = root / layout.trial(trial).releases
     found = [ReleaseRecord.from_json(p.read_text()) for p in folder.glob("v*-*.json") if NAME.fullmatch(p.name)]
     return sorted((r for r in found if tier is None or r.tier == tier), key=lambda r: (r.number, r.tier))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from ..errors import InvalidInput
+from ..repository import layout
 from .rules import (
     ACTIONS,
     CODED,
@@ -43,7 +44,7 @@ def _shown(value: Any) -> str:
 
 class Loader:
     def __init__(self, metadata: dict[str, Any], columns: list[str]) -> None:
-        self.where = f"datasets/{metadata.get('trial', '?')}/dataset.yaml"
+        self.where = layout.trial(str(metadata.get("trial", "?"))).metadata
         self.names = list(columns)
         dictionary = metadata.get("columns") or []
         self.types = {c.get("name"): c.get("type") for c in dictionary if isinstance(c, dict)}

@@ -21,12 +21,10 @@ from filelock import FileLock, Timeout
 from ..backends import storage
 from ..backends.git import Git
 from ..errors import InvalidInput, NotARepository, NotFound, RepositoryBusy
-from . import workflow
+from . import layout, workflow
 from .refs import check_trial_name
 from .transaction import Transaction, transaction
 
-SETTINGS = "ipd.toml"
-LAYOUT = ("datasets", "expectations", "provenance")
 LOCK_TIMEOUT = float(os.environ.get("IPD_LOCK_TIMEOUT", "10"))
 
 
@@ -60,7 +58,7 @@ class Repository:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.scm = Git(root)
-        self.settings = tomllib.loads((root / SETTINGS).read_text())
+        self.settings = tomllib.loads((root / layout.SETTINGS).read_text())
         if Transaction(self.scm).pending():
             with _locked(self.scm):  # an interrupted change is undone before anyone reads
                 pass
@@ -77,23 +75,24 @@ class Repository:
         if root.exists() and not root.is_dir():
             raise InvalidInput(f"{path} exists and is not a directory")
         root.mkdir(parents=True, exist_ok=True)
-        created = not (root / SETTINGS).exists()
+        created = not (root / layout.SETTINGS).exists()
         scm = Git.init(root)
         url = remote or str(default_remote(root))
         has_release = storage.configured_url(root, storage.RELEASE_REMOTE)
         release_url = release_remote or (None if has_release else storage.beside(url))
         with _locked(scm):
             storage.init(root, url, release_url)
-            for folder in LAYOUT:
+            for folder in layout.FOLDERS:
                 (root / folder).mkdir(exist_ok=True)
-                keep = root / folder / ".gitkeep"
+                keep = root / folder / layout.GITKEEP
                 if not any((root / folder).iterdir()):
                     keep.touch()
             if created:
-                (root / SETTINGS).write_text(_settings_text(root.name))
+                (root / layout.SETTINGS).write_text(_settings_text(root.name))
                 workflow.write(root)
-            paths = [SETTINGS, ".dvc/config", ".dvc/.gitignore", ".dvcignore", workflow.PATH,
-                     *[f"{f}/.gitkeep" for f in LAYOUT if (root / f / ".gitkeep").exists()]]
+            keeps = [f"{folder}/{layout.GITKEEP}" for folder in layout.FOLDERS]
+            paths = [layout.SETTINGS, layout.DVC_CONFIG, layout.DVC_GITIGNORE, layout.DVCIGNORE, layout.WORKFLOW,
+                     *[k for k in keeps if (root / k).exists()]]
             if scm.has_changes(paths):
                 scm.commit(paths, "ipd init")
         return InitResult(root, storage.remote_url(root), created, storage.configured_url(root, storage.RELEASE_REMOTE))
@@ -101,14 +100,13 @@ class Repository:
     # -- reading ----------------------------------------------------------------
 
     def trials(self) -> list[str]:
-        base = self.root / "datasets"
-        return sorted(p.parent.name for p in base.glob("*/dataset.yaml"))
+        return sorted(p.parent.name for p in self.root.glob(layout.ALL_TRIALS.metadata))
 
     def dataset(self, trial: str):  # -> datasets.Dataset (imported lazily: it pulls in pyarrow)
         from .datasets import Dataset
 
         check_trial_name(trial)
-        if not (self.root / "datasets" / trial / "dataset.yaml").is_file():
+        if not (self.root / layout.trial(trial).metadata).is_file():
             raise NotFound(f"no trial {trial!r} in {self.root} (see `ipd list`)")
         return Dataset(self, trial)
 
@@ -128,7 +126,7 @@ def find_root(path: str | Path = ".") -> Path:
     if not start.exists():
         raise NotARepository(f"{path}: no such directory")
     for candidate in (start, *start.parents):
-        if (candidate / SETTINGS).is_file() and (candidate / ".dvc").is_dir():
+        if (candidate / layout.SETTINGS).is_file() and (candidate / layout.DVC).is_dir():
             return candidate
     raise NotARepository(f"{path} is not inside an ipd repository (run `ipd init` first)")
 
@@ -166,8 +164,8 @@ def recover(path: str | Path = ".", forget: bool = False) -> Recovered:
 
 @contextmanager
 def _locked(scm: Git, undo_interrupted: bool = True) -> Iterator[None]:
-    lock = FileLock(scm.git_dir / "ipd" / "lock")
-    (scm.git_dir / "ipd").mkdir(exist_ok=True)
+    lock = FileLock(scm.git_dir / layout.LOCK)
+    (scm.git_dir / layout.PRIVATE).mkdir(exist_ok=True)
     try:
         lock.acquire(timeout=LOCK_TIMEOUT)
     except Timeout as exc:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound
-from ..versions.records import Version, VersionRecord, record_path
+from ..versions.records import Version, VersionRecord
+from . import layout
 from .metadata import Metadata
 
 if TYPE_CHECKING:
@@ -33,28 +34,29 @@ class Dataset:
     def __init__(self, repo: Repository, trial: str) -> None:
         self.repo = repo
         self.trial = trial
+        self.layout = layout.trial(trial)
 
     def __repr__(self) -> str:
         return f"<Dataset {self.trial}>"
 
     @property
     def path(self) -> Path:
-        return self.repo.root / "datasets" / self.trial
+        return self.repo.root / self.layout.folder
 
     @property
     def metadata_path(self) -> Path:
-        return self.path / "dataset.yaml"
+        return self.repo.root / self.layout.metadata
 
     def metadata(self, at: str | None = None) -> Metadata:
         """``dataset.yaml`` now, or at the commit of version ``at``."""
         if at is None:
             return load_metadata(self.metadata_path.read_text(), str(self.metadata_path))
         commit = self.version(at).commit()
-        rel = f"datasets/{self.trial}/dataset.yaml"
+        rel = self.layout.metadata
         return load_metadata(self.repo.scm.read(commit, rel), f"{rel} at {at}")
 
     def records(self) -> list[VersionRecord]:
-        files = (self.path / "versions").glob("v*.json")
+        files = (self.repo.root / self.layout.versions).glob("v*.json")
         records = [VersionRecord.from_json(f.read_text()) for f in files]
         return sorted(records, key=lambda r: r.number)
 
@@ -69,7 +71,7 @@ class Dataset:
             if latest is None:
                 raise NotFound(f"{self.trial} has no versions yet")
             return Version(self.repo, latest)
-        path = self.repo.root / record_path(self.trial, name)
+        path = self.repo.root / self.layout.version_record(name)
         if not path.is_file():
             latest = self.latest()
             hint = f" (latest is {latest.version})" if latest else ""

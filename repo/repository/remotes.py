@@ -17,7 +17,7 @@ import tomlkit
 
 from ..backends import storage
 from ..errors import InvalidInput
-from . import SETTINGS, Repository
+from . import Repository, layout
 
 KINDS = {"restricted": storage.RESTRICTED_REMOTE, "release": storage.RELEASE_REMOTE}
 
@@ -48,14 +48,14 @@ def set_remote(repo: Repository, kind: str, url: str) -> Remote:
         raise InvalidInput(f"{url} is already the {other.kind} remote: releases and restricted data must be "
                            "stored apart, so that access to one is not access to the other")
     name = remote_name(repo, kind)
-    paths = [SETTINGS, ".dvc/config", ".dvcignore"]
+    paths = [layout.SETTINGS, layout.DVC_CONFIG, layout.DVCIGNORE]
     with repo.writing(paths):
         storage.set_remote(repo.root, name, url)
-        settings = tomlkit.parse((repo.root / SETTINGS).read_text())
+        settings = tomlkit.parse((repo.root / layout.SETTINGS).read_text())
         table = settings.setdefault("remotes", tomlkit.table())
         if kind not in table:
             table[kind] = name
-            (repo.root / SETTINGS).write_text(tomlkit.dumps(settings))
+            (repo.root / layout.SETTINGS).write_text(tomlkit.dumps(settings))
         if repo.scm.has_changes(paths):
             repo.scm.commit(paths, f"ipd remote {kind} {url}")
     return Remote(kind, name, storage.configured_url(repo.root, name))
@@ -67,5 +67,5 @@ def _same(root: Path, stored: str, given: str) -> bool:
         return stored.rstrip("/") == given.rstrip("/")
     here = Path(stored.removeprefix("file://")).expanduser()
     there = Path(given.removeprefix("file://")).expanduser()
-    here = here if here.is_absolute() else root / ".dvc" / here
+    here = here if here.is_absolute() else root / layout.DVC / here
     return os.path.realpath(here) == os.path.realpath(there)

@@ -26,9 +26,8 @@ from pathlib import Path
 
 from ..backends.git import Commit, Git
 from ..errors import InvalidInput, RecoveryNeeded
+from . import layout
 
-JOURNAL = "ipd/journal.json"
-BACKUP = "ipd/backup"
 GIT_LOCK_GRACE = 2.0  # seconds; git holds its locks for milliseconds
 
 
@@ -76,8 +75,9 @@ def _remove(path: Path) -> None:
 class Transaction:
     def __init__(self, scm: Git) -> None:
         self.scm = scm
-        self.journal_path = scm.git_dir / JOURNAL
-        self.backup = scm.git_dir / BACKUP
+        self.journal_path = scm.git_dir / layout.JOURNAL
+        self.backup = scm.git_dir / layout.BACKUP
+        self.index_backup = scm.git_dir / layout.INDEX_BACKUP
 
     def pending(self) -> bool:
         return self.journal_path.exists()
@@ -91,7 +91,7 @@ class Transaction:
             _save_copy(root, root / path, self.backup / path, linkable)
         index = self.scm.git_dir / "index"
         if index.exists():
-            shutil.copy2(index, self.backup.parent / "index.backup")
+            shutil.copy2(index, self.index_backup)
         self._write(asdict(Journal(self.scm.branch_ref(), self.scm.head(), paths, existed)))
         self.scm.on_commit = self.will_commit
 
@@ -123,7 +123,7 @@ class Transaction:
         self.scm.on_commit = None
         self.journal_path.unlink()
         _remove(self.backup)
-        _remove(self.backup.parent / "index.backup")
+        _remove(self.index_backup)
 
     def journal(self) -> Journal:
         return Journal(**json.loads(self.journal_path.read_text()))
@@ -147,11 +147,10 @@ class Transaction:
         if history.ours and journal.head:
             self.scm.set_ref(journal.branch_ref, journal.head)
         self._restore_paths(journal)
-        index_backup = self.backup.parent / "index.backup"
         if history.theirs:
             self.scm.reset_index(history.tip, journal.paths)  # keep what their commits staged
-        elif index_backup.exists():
-            os.replace(index_backup, self.scm.git_dir / "index")
+        elif self.index_backup.exists():
+            os.replace(self.index_backup, self.scm.git_dir / "index")
         self.finish()
 
     def undo_in_new_commit(self) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PATH = ".github/workflows/ipd-validate.yml"
+from . import layout
 
 WORKFLOW = """\
 # Written by `ipd init`: fails when a dataset breaks its expectation suite,
@@ -36,7 +36,7 @@ jobs:
 
 def write(root: Path) -> bool:
     """Write the workflow unless the repository already has one; True if written."""
-    path = root / PATH
+    path = root / layout.WORKFLOW
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

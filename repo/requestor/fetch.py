@@ -19,8 +19,9 @@ from ..backends.storage import RELEASE_REMOTE, RemoteRepository
 from ..errors import IntegrityError, InvalidInput, NotFound
 from ..progress import Progress
 from ..release import package
-from ..release.record import NAME, ReleaseRecord, package_path, record_path, records
+from ..release.record import NAME, ReleaseRecord, records, release_name
 from ..release.rules import TIERS
+from ..repository import layout
 
 
 def check_tier(tier: str) -> str:
@@ -40,15 +41,15 @@ def resolve_local(path: Path, source: str, trial: str, version: str | None, tier
         if not found:
             raise NotFound(f"{source} has no {tier} release of {trial}")
         version = found[-1].version
-    commit = repo.scm.commit_adding(record_path(trial, version, tier))
+    commit = repo.scm.commit_adding(layout.trial(trial).release_record(release_name(version, tier)))
     if commit is None:
         raise NotFound(f"{source} has no {tier} release of {trial}@{version}{_hint(path, trial, tier)}")
     return version, commit
 
 
 def latest_remote(remote: RemoteRepository, trial: str, tier: str) -> str:
-    folder = f"datasets/{trial}/releases"
-    if not remote.exists(f"datasets/{trial}"):
+    folder = layout.trial(trial).releases
+    if not remote.exists(layout.trial(trial).folder):
         raise NotFound(f"{remote.url} has no trial {trial!r}")
     names = [NAME.match(n) for n in (remote.listdir(folder) if remote.exists(folder) else [])]
     numbers = [int(m.group(1)[1:]) for m in names if m and m.group(2) == tier]
@@ -61,7 +62,7 @@ def release_remote(url: str, local: Path | None) -> str:
     """The name of the source's release remote, as its ipd.toml says (read without cloning when local)."""
     if local is None:
         return RELEASE_REMOTE  # a URL: the name ipd gives it; a repository naming another is read through git
-    settings = tomllib.loads((local / "ipd.toml").read_text())
+    settings = tomllib.loads((local / layout.SETTINGS).read_text())
     return settings.get("remotes", {}).get("release", RELEASE_REMOTE)
 
 
@@ -69,12 +70,13 @@ def fetch(url: str, rev: str | None, remote_name: str, trial: str, version: str,
           staging: Path, progress: Progress) -> tuple[ReleaseRecord, list[str]]:
     """Fetch one release into ``staging`` and check it; returns its record and the names of its files."""
     label = f"{trial}@{version} ({tier})"
+    paths, name = layout.trial(trial), release_name(version, tier)
     with RemoteRepository(url, rev, remote=remote_name) as remote:
-        if not remote.exists(record_path(trial, version, tier)):
+        if not remote.exists(paths.release_record(name)):
             raise NotFound(f"{source} has no {tier} release of {trial}@{version}")
-        record = ReleaseRecord.from_json(remote.read_text(record_path(trial, version, tier)))
+        record = ReleaseRecord.from_json(remote.read_text(paths.release_record(name)))
         with progress.step(f"fetching the release {label}", total=len(record.files)):
-            remote.get(package_path(trial, version, tier), staging / "release")
+            remote.get(paths.release_package(name), staging / "release")
     folder = staging / "release"
     with progress.step("checking against the release record and fingerprint"):
         check(record, folder, label)

@@ -32,10 +32,10 @@ from ..backends.storage import RemoteRepository, is_local
 from ..errors import InvalidInput, NotARepository, NotFound
 from ..ingest.dictionary import labels_of
 from ..progress import SILENT, Progress
-from ..repository import SETTINGS, Repository
+from ..repository import Repository, layout
 from ..repository.datasets import load_metadata
 from ..repository.refs import Ref, tag_name
-from ..versions.records import VersionRecord, record_path
+from ..versions.records import VersionRecord
 from ..versions.verification import check_parts
 from .pin import PIN, Pin, read_pin
 
@@ -71,8 +71,8 @@ def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
         return source, tag_name(options.ref.trial, options.ref.version) if options.ref.version else None, \
             options.ref.version or ""
     path = Path(source.removeprefix("file://")).expanduser().resolve()
-    if not (path / SETTINGS).is_file():
-        raise NotARepository(f"{source} is not an ipd repository (no {SETTINGS})")
+    if not (path / layout.SETTINGS).is_file():
+        raise NotARepository(f"{source} is not an ipd repository (no {layout.SETTINGS})")
     if options.tier:
         from .fetch import resolve_local
 
@@ -90,7 +90,7 @@ def _pinned_source(source: str) -> str:
 
 
 def _latest_version(remote: RemoteRepository, trial: str) -> str:
-    folder = f"datasets/{trial}/versions"
+    folder = layout.trial(trial).versions
     if not remote.exists(folder):
         raise NotFound(f"{remote.url} has no trial {trial!r}")
     numbers = [int(name[1:-5]) for name in remote.listdir(folder) if name.startswith("v") and name.endswith(".json")]
@@ -187,13 +187,14 @@ def _fetch(options: PullOptions, url: str, rev: str | None, version: str, stagin
             os.replace(staging / "release" / name, staging / name)
         _write_datacite(options, record.version, staging)
         return record, written
+    paths = layout.trial(trial)
     with RemoteRepository(url, rev) as remote:
-        if not remote.exists(record_path(trial, version)):
+        if not remote.exists(paths.version_record(version)):
             raise NotFound(f"{options.source} has no version {trial}@{version}")
-        record = VersionRecord.from_json(remote.read_text(record_path(trial, version)))
-        metadata_text = remote.read_text(f"datasets/{trial}/dataset.yaml")
+        record = VersionRecord.from_json(remote.read_text(paths.version_record(version)))
+        metadata_text = remote.read_text(paths.metadata)
         with progress.step(f"fetching {trial}@{version}", total=len(record.parts)):
-            remote.get(f"datasets/{trial}/data", staging / "data")
+            remote.get(paths.data, staging / "data")
     files = [staging / "data" / p.name for p in record.parts]
     with progress.step("checking against the fingerprint"):
         check_parts(record, files)

@@ -35,6 +35,7 @@ from ..progress import SILENT, Progress
 from ..release.record import NAME as RELEASE_NAME
 from ..release.record import ReleaseRecord
 from ..release.record import records as releases
+from ..repository import layout
 from ..repository.refs import version_number
 from ..versions.records import VersionRecord
 from .pin import Pin, read_pin
@@ -195,21 +196,20 @@ def read_source(source: str, trial: str, tier: str | None = None) -> SourceMetad
 
 
 def _read_local(path: Path, source: str, trial: str) -> SourceMetadata:
-    from ..repository import SETTINGS, Repository
+    from ..repository import Repository
 
-    if not (path / SETTINGS).is_file():
-        raise NotARepository(f"{source} is not an ipd repository (no {SETTINGS})")
+    if not (path / layout.SETTINGS).is_file():
+        raise NotARepository(f"{source} is not an ipd repository (no {layout.SETTINGS})")
     repository = Repository(path.resolve())
     records = repository.dataset(trial).records()
     if not records:
         raise NotFound(f"{source} has no trial {trial!r}")
-    return SourceMetadata(records, correctionlog.read(correctionlog.log_path(repository.root, trial)))
+    return SourceMetadata(records, correctionlog.read(repository.root / layout.trial(trial).log))
 
 
 def _read_remote(url: str, trial: str, tier: str | None = None) -> SourceMetadata:
-    folder = f"datasets/{trial}/versions"
-    log = f"datasets/{trial}/{correctionlog.LOG}"
-    shelf = f"datasets/{trial}/releases"
+    files = layout.trial(trial)
+    folder, log, shelf = files.versions, files.log, files.releases
     with RemoteRepository(url, None) as remote:
         if not remote.exists(folder):
             raise NotFound(f"{url} has no trial {trial!r}")

@@ -17,7 +17,7 @@ from ..backends.hashing import md5_of, sha256_of
 from ..errors import RepoError
 from ..progress import Progress
 from ..release import record as releases
-from ..repository import Repository
+from ..repository import Repository, layout
 from ..repository.remotes import remote_name
 from ..versions.records import VersionRecord
 from .report import Problem
@@ -92,19 +92,20 @@ def _parts(root: Path, record: VersionRecord, remote: Path | None, url: str, has
 def _release(repo: Repository, release: releases.ReleaseRecord, hashed: dict, result) -> None:
     """Every file of the package, in each copy there is, against the record and the manifest."""
     root = repo.root
-    folder = releases.package_path(release.trial, release.version, release.tier)
+    folder = layout.trial(release.trial).release_package(release.name)
     label = f"release {release.trial}@{release.version} ({release.tier})"
     url, remote = remote_dir(root, remote_name(repo, "release"))
-    stores = {"the DVC cache": root / ".dvc" / "cache", **({f"the release remote {url}": remote} if remote else {})}
+    stores = {"the DVC cache": root / layout.DVC_CACHE, **({f"the release remote {url}": remote} if remote else {})}
     if url and remote is None:
         result.not_checked.append(_note(f"the release remote {url}", "not a local directory; its copies were not read"))
     listing = _listing(root, folder, stores)
     if listing is None:
-        result.add(f"{folder}.dvc", "names a package whose listing is in neither the DVC cache nor the release remote")
+        result.add(layout.pointer(folder),
+                   "names a package whose listing is in neither the DVC cache nor the release remote")
         return
     if set(listing) != set(release.files):
         extra = sorted(set(listing) ^ set(release.files))
-        result.add(label, f"the package and {releases.record_path(release.trial, release.version, release.tier)} "
+        result.add(label, f"the package and {layout.trial(release.trial).release_record(release.name)} "
                           f"list different files: {', '.join(extra)}")
     seen = False
     for where, store in stores.items():
@@ -130,7 +131,7 @@ def _release(repo: Repository, release: releases.ReleaseRecord, hashed: dict, re
 def _listing(root: Path, folder: str, stores: dict[str, Path]) -> dict[str, str] | None:
     """File name -> MD5 of the package as DVC stored it (its ``.dir`` object, from whichever copy has it)."""
     try:
-        md5 = storage.pointer_md5((root / f"{folder}.dvc").read_text())
+        md5 = storage.pointer_md5((root / layout.pointer(folder)).read_text())
     except (OSError, ValueError):
         return None
     for store in stores.values():

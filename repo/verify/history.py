@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import provenance
 from ..backends.hashing import sha256_if_any
 from ..release import record as releases
-from ..repository import Repository
+from ..repository import Repository, layout
 from ..repository.transaction import UNDO_PREFIX
-from ..versions.records import VersionRecord, record_path
+from ..versions.records import VersionRecord
 
 
 def check(repo: Repository, trial: str, records: list[VersionRecord], result) -> dict[str, str]:
     """Add the problems found to ``result``; returns path -> the commit that added it, for the other checks."""
-    folders = [f"datasets/{trial}/versions", f"provenance/{trial}", f"datasets/{trial}/releases"]
+    files = layout.trial(trial)
+    folders = [files.versions, files.provenance, files.releases]
     added = repo.scm.added_in(*folders)
     _as_written(repo, folders, added, result)
     for record in records:
@@ -83,10 +83,11 @@ def attribute(record, identifier: str, name: str) -> str | None:
 
 def _version_chain(root: Path, record: VersionRecord, result) -> None:
     trial, version = record.trial, record.version
-    rel = provenance.record_path(trial, version)
+    files = layout.trial(trial)
+    rel, named = files.provenance_record(version), files.version_record(version)
     doc = load(root / rel)
     if doc is None:
-        result.add(rel, f"is missing or not PROV-JSON ({record_path(trial, version)} needs it)")
+        result.add(rel, f"is missing or not PROV-JSON ({named} needs it)")
         return
     entity = f"ipd:{trial}/{version}"
     expected = {"ipd:fingerprint": record.fingerprint, "ipd:rows": str(record.rows),
@@ -94,27 +95,28 @@ def _version_chain(root: Path, record: VersionRecord, result) -> None:
     for name, value in expected.items():
         found = attribute(doc, entity, name)
         if found != value:
-            result.add(rel, f"{name} is {found}, but {record_path(trial, version)} says {value}")
+            result.add(rel, f"{name} is {found}, but {named} says {value}")
     if record.parent:
-        parent = provenance.record_path(trial, record.parent)
+        parent = files.provenance_record(record.parent)
         want, found = sha256_if_any(root / parent), attribute(doc, entity, "ipd:previousRecordSha256")
         if want is not None and found != want:
             result.add(rel, f"ipd:previousRecordSha256 is {found}, but {parent} hashes to {want}")
     entries = attribute(doc, f"ipd:{trial}/corrections.jsonl#{version}", "ipd:entries")
     if record.corrections and entries != ",".join(record.corrections):
-        result.add(rel, f"ipd:entries is {entries}, but {record_path(trial, version)} names "
+        result.add(rel, f"ipd:entries is {entries}, but {named} names "
                         f"{','.join(record.corrections)}")
 
 
 def _release_chain(root: Path, release: releases.ReleaseRecord, result) -> None:
-    trial, version, tier = release.trial, release.version, release.tier
-    rel = releases.provenance_path(trial, version, tier)
+    trial, version = release.trial, release.version
+    files = layout.trial(trial)
+    rel = files.provenance_record(release.name)
     doc = load(root / rel)
-    named = releases.record_path(trial, version, tier)
+    named = files.release_record(release.name)
     if doc is None:
         result.add(rel, f"is missing or not PROV-JSON ({named} needs it)")
         return
-    source = provenance.record_path(trial, version)
+    source = files.provenance_record(version)
     want, found = sha256_if_any(root / source), attribute(doc, f"ipd:{trial}/{version}", "ipd:provenanceRecordSha256")
     if found != want:
         result.add(rel, f"ipd:provenanceRecordSha256 is {found}, but {source} hashes to {want}")
@@ -129,7 +131,7 @@ def _release_chain(root: Path, release: releases.ReleaseRecord, result) -> None:
 def _tags(repo: Repository, trial: str, added: dict[str, str], result) -> None:
     for tag, commit in sorted(repo.scm.tags(f"{trial}/").items()):
         version = tag.removeprefix(f"{trial}/")
-        rel = record_path(trial, version)
+        rel = layout.trial(trial).version_record(version)
         should = added.get(rel)
         if should is None:
             result.add(f"tag {tag}", f"names no version: {rel} was never committed")

@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 
 from ..corrections import log
-from ..repository import Repository
-from ..versions.records import VersionRecord, record_path
+from ..repository import Repository, layout
+from ..versions.records import VersionRecord
 from .history import attribute, load
 
 
 def check(repo: Repository, trial: str, records: list[VersionRecord], added: dict[str, str], result) -> None:
-    path = log.log_path(repo.root, trial)
-    label = f"datasets/{trial}/{log.LOG}"
+    label = layout.trial(trial).log
+    path = repo.root / label
     now = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else []
     for record in records:
-        commit = added.get(record_path(trial, record.version))
+        commit = added.get(layout.trial(trial).version_record(record.version))
         if record.kind != "correction" or commit is None:
             continue
         then = (repo.scm.blob(commit, label) or b"").decode("utf-8", errors="replace").splitlines()
@@ -72,7 +72,7 @@ def _prefix(label: str, version: str, then: list[str], now: list[str], result) -
 
 def _named(label: str, record: VersionRecord, by_id: dict, now: list[str], result) -> None:
     """The entries a version record names are in the log with that version, and no others are."""
-    named = record_path(record.trial, record.version)
+    named = layout.trial(record.trial).version_record(record.version)
     for entry_id in record.corrections:
         if entry_id not in by_id:
             result.add(f"entry {entry_id} of {label}", f"is missing, but {named} applied it")
@@ -89,9 +89,7 @@ def _named(label: str, record: VersionRecord, by_id: dict, now: list[str], resul
 
 def _hashed(repo: Repository, label: str, record: VersionRecord, by_id: dict, result) -> None:
     """Where the PROV record carries ``ipd:entriesSha256`` (``correctionlog.entries_sha256``), the lines match it."""
-    from .. import provenance
-
-    rel = provenance.record_path(record.trial, record.version)
+    rel = layout.trial(record.trial).provenance_record(record.version)
     doc = load(repo.root / rel)
     recorded = attribute(doc, f"ipd:{record.trial}/corrections.jsonl#{record.version}", "ipd:entriesSha256") \
         if doc is not None else None

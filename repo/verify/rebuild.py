@@ -23,7 +23,7 @@ from ..backends.hashing import sha256_of
 from ..corrections import log
 from ..errors import RepoError
 from ..progress import SILENT, Progress
-from ..repository import Repository
+from ..repository import Repository, layout
 from ..versions.records import VersionRecord
 from .report import Verification
 
@@ -42,12 +42,12 @@ def rebuild(repo: Repository, trial: str | None = None, progress: Progress = SIL
 
 def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, result: Verification) -> None:
     records = repo.dataset(trial).records()
-    entries = log.read(log.log_path(repo.root, trial))
+    entries = log.read(repo.root / layout.trial(trial).log)
     built: dict[str, tuple[VersionRecord, dict[str, Path]]] = {}
     try:
-        sources = _sources(repo.root, trial, scratch / "source")
+        sources = _sources(repo.root, trial, scratch / layout.SOURCE)
     except RepoError as exc:
-        result.add(f"datasets/{trial}/source", str(exc))
+        result.add(layout.trial(trial).source, str(exc))
         return
     with progress.step(f"{trial}: rebuilding from source", total=len(records)) as advance:
         for record in records:
@@ -72,9 +72,10 @@ def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, resu
 
 
 def _from(record: VersionRecord) -> str:
+    files = layout.trial(record.trial)
     if record.delivery:
-        return f"datasets/{record.trial}/{record.delivery['file']}"
-    return f"{record.parent} and entries {', '.join(record.corrections)} of datasets/{record.trial}/{log.LOG}"
+        return files.file(record.delivery["file"])
+    return f"{record.parent} and entries {', '.join(record.corrections)} of {files.log}"
 
 
 def _version(record: VersionRecord, built: dict, entries: list, sources: Path, folder: Path):
@@ -83,24 +84,25 @@ def _version(record: VersionRecord, built: dict, entries: list, sources: Path, f
         from ..versions.cut import written
         from ..versions.parts import write_parts
 
-        path = sources / record.delivery["file"].removeprefix("source/")
+        delivered = layout.trial(record.trial).file(record.delivery["file"])
+        path = sources / record.delivery["file"].removeprefix(f"{layout.SOURCE}/")
         if not path.is_file():
-            raise RepoError(f"datasets/{record.trial}/{record.delivery['file']} is not in DVC storage")
+            raise RepoError(f"{delivered} is not in DVC storage")
         if (found := sha256_of(path)) != record.delivery["sha256"]:
-            raise RepoError(f"datasets/{record.trial}/{record.delivery['file']} has SHA-256 {found}, "
+            raise RepoError(f"{delivered} has SHA-256 {found}, "
                             f"but the version record says {record.delivery['sha256']}")
         table = read(path).table
-        parts = write_parts(table, record.key, record.nparts, folder / "data")
+        parts = write_parts(table, record.key, record.nparts, folder / layout.DATA)
         made = replace(record, **written(table.schema, parts))
-        return made, {p.name: folder / "data" / p.name for p in parts}
+        return made, {p.name: folder / layout.DATA / p.name for p in parts}
     if record.parent not in built:
         return None
     from ..corrections.rewrite import rewrite_parts
 
     parent, files = built[record.parent]
     applied = [e for e in entries if e.version == record.version]
-    (folder / "data").mkdir(parents=True, exist_ok=True)
-    (folder / "source").symlink_to(sources, target_is_directory=True)  # add_column files: source/corrections/
+    (folder / layout.DATA).mkdir(parents=True, exist_ok=True)
+    (folder / layout.SOURCE).symlink_to(sources, target_is_directory=True)  # add_column files: source/corrections/
     rewritten = rewrite_parts(folder, parent, files, applied)
     made = replace(record, rows=rewritten.rows, fingerprint=rewritten.fingerprint, parts=list(rewritten.parts_all))
     return made, dict(zip((p.name for p in rewritten.parts_all), rewritten.files))
@@ -108,9 +110,9 @@ def _version(record: VersionRecord, built: dict, entries: list, sources: Path, f
 
 def _sources(root: Path, trial: str, into: Path) -> Path:
     """The trial's deliveries (and supplied files), copied out of the DVC cache."""
-    target = f"datasets/{trial}/source"
+    target = layout.trial(trial).source
     into.mkdir(parents=True, exist_ok=True)
-    pointer = root / f"{target}.dvc"
+    pointer = root / layout.pointer(target)
     if not pointer.is_file():
         return into
     for relpath, cached in storage.stored_directory(root, pointer.read_text(), target).items():

@@ -19,7 +19,7 @@ from ..errors import RepoError
 from ..progress import SILENT, Progress
 from ..release import ids, package
 from ..release import record as records
-from ..repository import Repository
+from ..repository import Repository, layout
 
 
 def rebuild_releases(repo: Repository, trial: str, built: dict, scratch: Path, progress: Progress, result) -> None:
@@ -27,11 +27,11 @@ def rebuild_releases(repo: Repository, trial: str, built: dict, scratch: Path, p
     found = records.records(repo.root, trial)
     if not found:
         return
-    added = repo.scm.added_in(f"datasets/{trial}/releases")
+    added = repo.scm.added_in(layout.trial(trial).releases)
     with progress.step(f"{trial}: rebuilding releases", total=len(found)) as advance:
         for release in found:
             label = f"release {trial}@{release.version} ({release.tier})"
-            commit = added.get(records.record_path(trial, release.version, release.tier))
+            commit = added.get(layout.trial(trial).release_record(release.name))
             if release.version not in built:
                 result.add(label, f"cannot be rebuilt: {trial}@{release.version} could not be")
             elif commit is None:
@@ -65,16 +65,16 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     from ..release.consent import consent_lists
     from ..release.plan import plan_metadata
 
-    trial, base = release.trial, f"datasets/{release.trial}"
-    approval = _at(repo, commit, f"{base}/{release.approval['file']}")
+    trial, files = release.trial, layout.trial(release.trial)
+    approval = _at(repo, commit, files.file(release.approval["file"]))
     if hashlib.sha256(approval).hexdigest() != release.approval.get("sha256"):
-        raise RepoError(f"{base}/{release.approval['file']} at commit {commit[:12]} does not hash to the approval "
+        raise RepoError(f"{files.file(release.approval['file'])} at commit {commit[:12]} does not hash to the approval "
                         "the release record names")
     rules = Approval.from_json(approval.decode("utf-8")).rules
     table = pa.concat_tables([parquet.read(parts[name]) for name in sorted(parts)])
     linkage = _linkage(repo, commit, trial)
     release_ids = linkage.mapping(table[rules.participant_id])
-    as_released = _AsReleased(repo, trial, _at(repo, commit, f"{base}/dataset.yaml"))
+    as_released = _AsReleased(repo, trial, _at(repo, commit, files.metadata))
     metadata = plan_metadata(as_released, release.version)
     excluded = consent_lists(_consent_root(repo, commit, trial, rules, folder / "root"), trial, rules)
     released, figures, fingerprint = deidentified(table, rules, release.tier, release_ids, metadata, excluded,
@@ -110,13 +110,13 @@ class _AsReleased:
     def metadata(self, at: str | None = None) -> dict:
         from ..repository.datasets import load_metadata
 
-        return load_metadata(self.text, f"datasets/{self.dataset.trial}/dataset.yaml") if at is None \
+        return load_metadata(self.text, layout.trial(self.dataset.trial).metadata) if at is None \
             else self.dataset.metadata(at=at)
 
 
 def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
-    folder = ids.linkage_dir(trial)
-    files = storage.stored_directory(repo.root, _at(repo, commit, f"{folder}.dvc").decode("utf-8"), folder)
+    folder = layout.trial(trial).linkage
+    files = storage.stored_directory(repo.root, _at(repo, commit, layout.pointer(folder)).decode("utf-8"), folder)
     if ids.FILE not in files or ids.SECRET not in files:
         raise RepoError(f"{folder}: the linkage is in neither the DVC cache nor the restricted remote")
     try:
@@ -127,19 +127,20 @@ def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
 
 def _consent_root(repo: Repository, commit: str, trial: str, rules, root: Path) -> Path:
     """A scratch root holding the consent ID lists the rules name, from DVC storage or git."""
-    base = f"datasets/{trial}"
+    files = layout.trial(trial)
+    source = f"{layout.SOURCE}/"
     for name in ("no_sharing", "no_commercial"):
         rule = getattr(rules, name)
         if rule is None or not rule.file:
             continue
-        target = root / base / rule.file
+        target = root / files.file(rule.file)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if rule.file.startswith("source/"):
-            pointer = repo.scm.blob(commit, f"{base}/source.dvc")
-            stored = storage.stored_directory(repo.root, pointer.decode("utf-8"), f"{base}/source") if pointer else {}
-            cached = stored.get(rule.file.removeprefix("source/"))
+        if rule.file.startswith(source):
+            pointer = repo.scm.blob(commit, layout.pointer(files.source))
+            stored = storage.stored_directory(repo.root, pointer.decode("utf-8"), files.source) if pointer else {}
+            cached = stored.get(rule.file.removeprefix(source))
             if cached is not None:
                 shutil.copyfile(cached, target)
-        elif (text := repo.scm.blob(commit, f"{base}/{rule.file}")) is not None:
+        elif (text := repo.scm.blob(commit, files.file(rule.file))) is not None:
             target.write_bytes(text)
     return root

@@ -23,7 +23,7 @@ from pathlib import Path
 from ..backends import storage
 from ..errors import InvalidInput, StorageError
 from ..progress import SILENT, Progress
-from ..repository import Repository
+from ..repository import Repository, layout
 from ..repository.remotes import KINDS, remote_name
 from ..repository.transaction import Transaction
 from .report import Problem, StoredObject, Verification
@@ -80,7 +80,7 @@ def find(repo: Repository) -> Found:
     remotes = local_remotes(repo)
     if not remotes:
         return Found([])
-    named, unknown = referenced(repo, [repo.root / ".dvc" / "cache", *remotes.values()])
+    named, unknown = referenced(repo, [repo.root / layout.DVC_CACHE, *remotes.values()])
     if unknown:
         return Found([], unknown)
     objects = []

@@ -16,7 +16,7 @@ from ..checks.results import CheckReport
 from ..checks.run import check
 from ..errors import RepoError
 from ..progress import SILENT, Progress
-from ..repository import Repository
+from ..repository import Repository, layout
 from ..repository.refs import Ref
 
 
@@ -89,9 +89,9 @@ def _explained(dataset, record) -> VersionCheck:
     from ..versions.diff import diff_parts
     from ..versions.explain import disagreements
 
-    entries = log.read(log.log_path(dataset.repo.root, record.trial))
+    label = layout.trial(record.trial).log
+    entries = log.read(dataset.repo.root / label)
     applied = [e for e in entries if e.version == record.version]
-    label = f"datasets/{record.trial}/corrections.jsonl"
     if sorted(e.id for e in applied) != sorted(record.corrections):
         return VersionCheck(record.trial, record.version, False,
                             f"{label} lists {', '.join(e.id for e in applied) or 'no entries'} as applied in "

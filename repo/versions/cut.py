@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from .. import provenance
+from ..repository import layout
 from ..repository.datasets import dump_metadata
 from ..repository.refs import tag_name
 from .fingerprint import EMPTY, fingerprint
-from .records import PartRecord, VersionRecord, record_path
+from .records import PartRecord, VersionRecord
 
 if TYPE_CHECKING:
     from ..corrections.log import Correction
@@ -48,9 +49,10 @@ def cut(repo: Repository, record: VersionRecord, metadata: dict[str, Any], paths
     their result. ``entries`` are the correction log entries a commit applied. Returns the commit.
     """
     trial, version = record.trial, record.version
-    (repo.root / "datasets" / trial / "dataset.yaml").write_text(dump_metadata(metadata))
-    _write(repo.root / record_path(trial, version), record.to_json())
-    _write(repo.root / provenance.record_path(trial, version), provenance.version_document(
+    files = layout.trial(trial)
+    (repo.root / files.metadata).write_text(dump_metadata(metadata))
+    _write(repo.root / files.version_record(version), record.to_json())
+    _write(repo.root / files.provenance_record(version), provenance.version_document(
         record, repo.scm.identity(), provenance.previous_record_hash(repo.root, trial, record.parent),
         suite_sha256=provenance.suite_sha256(repo.root, trial),
         validation=provenance.validation(repo, trial, version), entries=entries))

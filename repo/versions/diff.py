@@ -220,7 +220,7 @@ def diff(repo: Repository, trial: str, a: str, b: str) -> Diff:
     names = changed_parts(old.record, new.record)
     result = diff_parts(old.record, _files(old, names), new.record, _files(new, names))
     low, high = sorted((old.record.number, new.record.number))
-    entries = [e for e in correctionlog.read(correctionlog.log_path(repo.root, trial))
+    entries = [e for e in correctionlog.read(repo.root / dataset.layout.log)
                if e.version and low < _number(e.version) <= high]
     return explain(result, entries, forward=new.record.number >= old.record.number)
 

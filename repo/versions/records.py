@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends import parquet, storage
 from ..backends.sql import connect
 from ..errors import IntegrityError, NotFound
+from ..repository import layout
 from ..repository.refs import tag_name, version_number
 
 if TYPE_CHECKING:
@@ -77,10 +78,6 @@ class VersionRecord:
                 "kind": self.kind}
 
 
-def record_path(trial: str, version: str) -> str:
-    return f"datasets/{trial}/versions/{version}.json"
-
-
 class Version:
     """One version of one trial in a repository, for reading."""
 
@@ -98,7 +95,8 @@ class Version:
     def commit(self) -> str:
         """The commit of this version: its tag, or (in a clone without tags) the commit adding its record."""
         commit = self.repo.scm.tags(self.tag).get(self.tag)
-        commit = commit or self.repo.scm.commit_adding(record_path(self.record.trial, self.record.version))
+        path = layout.trial(self.record.trial).version_record(self.record.version)
+        commit = commit or self.repo.scm.commit_adding(path)
         if commit is None:
             raise NotFound(f"{self.record.trial}@{self.record.version} has no commit in {self.repo.root}")
         return commit
