@@ -1,7 +1,7 @@
 """What a commit stores is what DVC itself would have stored, by either path.
 
 A commit in the default layout stores the parts through DVC's object library
-(``repo/knownparts.py``); any other layout goes through ``dvc add`` and ``dvc
+(``repo/backends/storage/known.py``); any other layout goes through ``dvc add`` and ``dvc
 push``. Either way DVC must find the work tree, the cache and the remote in
 step, and the new version must read back as recorded.
 """
@@ -60,7 +60,7 @@ def test_a_fresh_clone_reads_the_new_version_from_the_remote_alone(trial, tmp_pa
 
 def test_a_configured_cache_goes_through_dvc_itself(trial, monkeypatch):
     """Cache settings ipd does not read (here the link type) leave storing to DVC itself."""
-    from repo.backends import knownparts
+    from repo.backends.storage import known as knownparts
 
     (trial.root / ".dvc" / "config.local").write_text("[cache]\n    type = copy\n")
     assert not knownparts.applies(trial.root)

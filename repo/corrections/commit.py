@@ -19,8 +19,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import provenance
-from ..backends import clock, knownparts, parquet, storage
+from ..backends import clock, parquet, storage
 from ..backends.sql import connect
+from ..backends.storage import known
 from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import Repository, layout
@@ -71,8 +72,8 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         targets = _targets(files, staged)
         with progress.step("checking out the current data"):
             _check_out(repo, files, parent.record, targets)
-        fast = targets == [files.data] and knownparts.applies(repo.root)
-        work_tree = knownparts.hash_in_background(repo.root / files.data, _names(parent.record)) if fast else None
+        fast = targets == [files.data] and known.applies(repo.root)
+        work_tree = known.hash_in_background(repo.root / files.data, _names(parent.record)) if fast else None
         from .rewrite import rewrite_parts
 
         with progress.step("rewriting the touched parts") as advance:
@@ -86,7 +87,7 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         with progress.step("storing and pushing the parts"):
             if work_tree is not None:
                 _check_work_tree(repo, files, record, rewritten, work_tree.result())
-                knownparts.store(repo.root, files.data, _known(record))
+                known.store(repo.root, files.data, _known(record))
             else:
                 storage.store(repo.root, targets, check=lambda: _check_stored(repo, files, record))
         record = replace(record, changes=found.changes, override=found.override)
@@ -166,8 +167,8 @@ def _refuse_work_tree(files: TrialPaths, name: str, record: VersionRecord) -> No
                          f"and the corrections make it; delete {files.data} and run the command again")
 
 
-def _known(record: VersionRecord) -> list[knownparts.KnownFile]:
-    return [knownparts.KnownFile(part.name, part.md5, part.size) for part in record.parts]
+def _known(record: VersionRecord) -> list[known.KnownFile]:
+    return [known.KnownFile(part.name, part.md5, part.size) for part in record.parts]
 
 
 

@@ -49,7 +49,7 @@ of a repository; the files inside a DVC-tracked folder (parts, a package's
 files, the linkage's) belong to the module that writes them; the ``ipd:``
 names of PROV entities (``ipd:TRIAL/corrections.jsonl#vN``) are identifiers
 kept in records, which must not change if a file moves; and the DVC backend
-(``backends.storage``, ``backends.knownparts``) sits below the repository and
+(``backends.storage``, and ``backends.storage.known``) sits below the repository and
 reads DVC's own files itself.
 """
 

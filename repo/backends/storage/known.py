@@ -26,9 +26,9 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import IntegrityError, StorageError
-from .hashing import md5_of
-from .storage import RESTRICTED_REMOTE, check_remote, is_local, remote_directory
+from ...errors import IntegrityError, StorageError
+from ..hashing import md5_of
+from . import RESTRICTED_REMOTE, check_remote, is_local, remote_directory
 
 CACHE = Path(".dvc") / "cache" / "files" / "md5"
 REMOTE_FILES = Path("files") / "md5"

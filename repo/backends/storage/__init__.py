@@ -1,4 +1,5 @@
-"""DVC plumbing: the one module that touches DVC.
+"""DVC plumbing: this package is the one that touches DVC and its libraries (``known`` stores parts
+whose hashes ipd already knows through DVC's object library).
 
 DVC stores the bytes (sources and Parquet parts), content-addressed by md5, in
 the repository's cache and its remotes; git holds the small ``.dvc`` pointer
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..errors import RepoError, StorageError, disk_full
+from ...errors import RepoError, StorageError, disk_full
 
 RESTRICTED_REMOTE = "restricted"
 RELEASE_REMOTE = "release"  # de-identified releases only: can be granted to requestors on its own
