@@ -105,7 +105,7 @@ def lookup(
     repository = open_repository(repo)
     metadata = repository.dataset(check_trial_name(trial)).metadata()
     released = records(repository.root, trial)
-    column = released[-1].participant_id if released else metadata.get("key", "key")
+    column = released[-1].participant_id if released else metadata.key or "key"
     found = ids.lookup(repository.root, trial, column, release_id)
     if json:
         emit_json(found.to_json())

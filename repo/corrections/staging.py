@@ -70,7 +70,7 @@ def current(repo: Repository, trial: str) -> Current:
     version = dataset.version()
     files = version.part_files()
     record = version.record
-    dictionary = {c["name"]: c for c in dataset.metadata().get("columns", [])}
+    dictionary = {c["name"]: c for c in dataset.metadata().columns}
     staged = log.read(repo.root / layout.trial(trial).staged)
     return Current(trial, record.version, record.key, record.nparts, parquet.read_schema(next(iter(files.values()))),
                    files, dictionary, staged)

@@ -22,6 +22,7 @@ from ..errors import InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import Repository, layout
 from ..repository.datasets import load_metadata
+from ..repository.metadata import Metadata
 from ..repository.refs import check_trial_name, tag_name, version_name
 from ..versions.cut import cut, written
 from ..versions.parts import parts_for, write_parts
@@ -47,11 +48,12 @@ class IngestResult:
     redelivery: bool
 
 
-def _check_roles(options: IngestOptions, previous: dict | None, columns: list[str]) -> dict[str, str]:
+def _check_roles(options: IngestOptions, previous: Metadata | None,
+                 columns: list[str]) -> dict[str, str]:
     """The roles of columns, as given now or kept from earlier deliveries; each must name a column."""
     given = {role: column for role, column in
              {"arm": options.arm, "randomised": options.randomised}.items() if column}
-    roles = {**(previous or {}).get("roles", {}), **given}
+    roles = {**(previous.roles if previous else {}), **given}
     for role, named in roles.items():
         for column in named if isinstance(named, list) else [named]:  # baseline and events list columns
             if column not in columns:
@@ -70,7 +72,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         paths.append(store)
     with repo.writing(paths) as txn:  # the next version number is only known under the lock
         previous = _previous_metadata(repo, trial)
-        key = options.key or (previous or {}).get("key")
+        key = options.key or (previous.key if previous else None)
         if key is None:
             raise InvalidInput(f"{trial} is a new trial: name its participant key column with --key")
         check_key(delivery.table, key, str(options.file))
@@ -79,7 +81,10 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         version = version_name(parent.number + 1 if parent else 1)
         txn.will_tag(tag_name(trial, version))
 
-        nparts = previous["partitioning"]["parts"] if previous else parts_for(delivery.table.num_rows)
+        if previous and previous.parts is None:
+            raise InvalidInput(f"{layout.trial(trial).metadata}: partitioning.parts is missing: it was fixed at the "
+                               "first delivery (see the version records' nparts)")
+        nparts = previous.parts if previous else parts_for(delivery.table.num_rows)
         if previous:  # a clone may lack earlier deliveries; DVC must store source/ with all of them
             storage.materialize(repo.root, [files.source])
         source = _keep_source(repo, trial, version, options.file)
@@ -113,7 +118,7 @@ def _changes(repo: Repository, parent: VersionRecord, record: VersionRecord) -> 
 
 
 
-def _previous_metadata(repo: Repository, trial: str) -> dict | None:
+def _previous_metadata(repo: Repository, trial: str) -> Metadata | None:
     relative = layout.trial(trial).metadata
     path = repo.root / relative
     return load_metadata(path.read_text(), relative) if path.exists() else None
@@ -143,13 +148,15 @@ def _write_data(repo: Repository, trial: str, delivery: formats.Delivery, key: s
 
 
 def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts: int,
-              delivery: formats.Delivery, previous: dict | None, record: VersionRecord) -> dict:
+              delivery: formats.Delivery, previous: Metadata | None, record: VersionRecord) -> Metadata:
+    """dataset.yaml for the new version: what the curator wrote kept, the dictionary inferred anew
+    (curated labels and notes kept), this delivery added to the deliveries."""
     columns = dictionary.infer(delivery)
-    deliveries = list(previous.get("deliveries", [])) if previous else []
+    deliveries = list(previous.deliveries) if previous else []
     deliveries.append({"version": record.version, "received": record.created, **record.delivery})
-    metadata = dict(previous or {"trial": trial})
+    metadata = Metadata(previous or {"trial": trial})
     if previous:
-        columns = dictionary.merge_curated(columns, previous.get("columns", []))
+        columns = dictionary.merge_curated(columns, previous.columns)
     if delivery.file_label and "title" not in metadata:
         metadata["title"] = delivery.file_label
     metadata.update({

@@ -83,7 +83,7 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
                                                      excluded_ids, linkage.secret, progress)
         existing = repo.root / trial_paths.release_record(release_name(name, options.tier))
         previous = ReleaseRecord.from_json(existing.read_text()) if existing.is_file() else None
-        about = package.About(trial, name, options.tier, str(metadata.get("title") or ""),
+        about = package.About(trial, name, options.tier, str(metadata.title or ""),
                               str(metadata.get("notes") or ""), version.record.fingerprint, approval,
                               key_variables(metadata, rules), **described(repo, dataset, metadata, name,
                                                                              options.tier, previous))
@@ -144,7 +144,7 @@ def deidentified(table, rules, tier: str, release_ids: dict, metadata: dict, exc
     from .scan import scan
 
     with progress.step(f"de-identifying for the {tier} tier"):
-        released = deidentify(table, rules, tier, release_ids, metadata.get("columns", []), excluded_ids, secret)
+        released = deidentify(table, rules, tier, release_ids, metadata.columns, excluded_ids, secret)
     with progress.step("scanning the released columns for identifiers"):
         found = scan(released.table)
     if found:
@@ -187,8 +187,7 @@ def described(repo: Repository, dataset, metadata: dict, version: str, tier: str
     known = relations.at_build(dataset.records(), shelf, dataset.trial, version, tier,
                                _recorded_before(repo, previous, shelf) if previous else None)
     return {"license": str(metadata.get("license") or ""),
-            "value_labels": datapackage.value_labels(metadata.get("columns", []),
-                                                     dataset.metadata().get("columns") or []),
+            "value_labels": datapackage.value_labels(metadata.columns, dataset.metadata().columns),
             "relations": known,
             "curator": previous.author if previous else str(repo.scm.identity()),
             "tool": (previous.tool if previous and previous.tool else tool())}

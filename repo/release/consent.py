@@ -139,7 +139,7 @@ class ConsentState:
 
 def current(repo: Repository, trial: str) -> ConsentState:
     """The consent rules ``dataset.yaml`` holds for ``trial`` (read, not checked: ``ipd release plan`` checks)."""
-    release = repo.dataset(trial).metadata().get("release") or {}
+    release = repo.dataset(trial).metadata().release or {}
     raw = (release.get("consent") if isinstance(release, dict) else None) or {}
     rules = {name: raw.get(name) if isinstance(raw, dict) else None for name in CONSENT}
     return ConsentState(trial, rules, missing_of(rules))

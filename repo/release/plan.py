@@ -21,6 +21,7 @@ from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import layout
+from ..repository.metadata import Metadata
 from . import rules as rulebook
 from .proposal import propose
 from .ruleload import load as load_rules
@@ -91,16 +92,16 @@ def _digest(fingerprint: str, rules: ReleaseRules, tiers: list[TierPlan]) -> str
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def plan_metadata(dataset: Dataset, version: str) -> dict[str, Any]:
+def plan_metadata(dataset: Dataset, version: str) -> Metadata:
     """dataset.yaml now (the curator's rules and roles) with the dictionary the version was cut with."""
     current = dataset.metadata()
     at_version = dataset.metadata(at=version)
-    labels = {c["name"]: c for c in current.get("columns") or [] if isinstance(c, dict)}
+    labels = {c["name"]: c for c in current.columns}
     columns = []
-    for entry in at_version.get("columns") or []:
+    for entry in at_version.columns:
         now = labels.get(entry.get("name"), {})
         columns.append({**entry, **{k: now[k] for k in ("label", "description") if k in now and k not in entry}})
-    return {**current, "columns": columns}
+    return Metadata({**current, "columns": columns})
 
 
 def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
@@ -142,7 +143,7 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     tiers = []
     for tier in TIERS:
         with progress.step(f"de-identifying for the {tier} tier"):
-            done = deidentify(table, rules, tier, placeholders, metadata.get("columns") or [], excluded_ids)
+            done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids)
         tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table)))
     fingerprint = found.record.fingerprint
     return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers))

@@ -280,7 +280,7 @@ def _export(record: VersionRecord, files: list[Path], metadata_text: str, option
     metadata = load_metadata(metadata_text, f"dataset.yaml of {trial}@{record.version}")
     table = pa.concat_tables([parquet.read(f) for f in files])
     data_name = f"{trial}.{options.format}"
-    labels = labels_of(metadata.get("columns", []))
-    formats.write(table, staging / data_name, options.format, labels, metadata.get("title", trial))
+    labels = labels_of(metadata.columns)
+    formats.write(table, staging / data_name, options.format, labels, metadata.title or trial)
     (staging / f"{trial}.dataset.yaml").write_text(metadata_text)
     return [data_name, f"{trial}.dataset.yaml"]

@@ -79,7 +79,7 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     excluded = consent_lists(_consent_root(repo, commit, trial, rules, folder / "root"), trial, rules)
     released, figures, fingerprint = deidentified(table, rules, release.tier, release_ids, metadata, excluded,
                                                  linkage.secret, SILENT)
-    about = package.About(trial, release.version, release.tier, str(metadata.get("title") or ""),
+    about = package.About(trial, release.version, release.tier, str(metadata.title or ""),
                           str(metadata.get("notes") or ""), release.version_fingerprint, release.approval,
                           key_variables(metadata, rules),
                           **described(repo, as_released, metadata, release.version, release.tier, release))

@@ -15,15 +15,15 @@ def describe(repo: Repository, ref: Ref) -> dict[str, Any]:
     metadata = dataset.metadata(at=record.version)
     return {
         "trial": record.trial,
-        "title": metadata.get("title"),
+        "title": metadata.title,
         **record.summary(),
         "parent": record.parent,
         "columns_count": len(record.columns),
         "key": record.key,
-        "roles": metadata.get("roles", {}),
+        "roles": metadata.roles,
         "parts": len(record.parts),
         "bytes": sum(p.size for p in record.parts),
         "delivery": record.delivery,
         "tag": version.tag,
-        "columns": metadata.get("columns", []),
+        "columns": metadata.columns,
     }
