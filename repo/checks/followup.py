@@ -18,7 +18,7 @@ import numpy as np
 from .results import CheckResult, Figure
 
 if TYPE_CHECKING:
-    from .integrity import Trial
+    from .trial import Trial
 
 TOLERANCE = 1e-10  # survival equal to a level up to rounding counts as reaching it
 

@@ -23,7 +23,7 @@ from ..backends.csvsafe import BELOW, STARTS
 from .results import MAX_KEYS, CheckResult, Figure
 
 if TYPE_CHECKING:
-    from .integrity import Trial
+    from .trial import Trial
 
 NAME = "text: cells a spreadsheet would run as formulas"
 CODES = ", ".join(str(ord(c)) for c in STARTS)

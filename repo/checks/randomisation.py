@@ -29,7 +29,7 @@ from .results import CheckResult, Figure
 
 if TYPE_CHECKING:
     from ..backends.sql import Relation
-    from .integrity import Trial
+    from .trial import Trial
 
 NUMERIC = (INTEGER, NUMBER, DECIMAL)
 NEAR_SEQUENTIAL = 0.5  # IDs fill at least this share of their range: a sequence worth testing

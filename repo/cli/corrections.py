@@ -32,7 +32,7 @@ def correct(
 ) -> None:
     """Stage corrections for the trial's next version (see --list, --drop; cut it with ipd commit)."""
     from ..corrections import staging as core
-    from ..corrections.staging import Change
+    from ..corrections.changes import Change
 
     repository = open_repository(repo)
     if list_staged:

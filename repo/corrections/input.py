@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 
 from ..errors import InvalidInput
-from .staging import Change
+from .changes import Change
 
 REQUIRED = ("key", "column", "value", "reason")
 OPTIONAL = ("query", "action")

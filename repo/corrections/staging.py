@@ -15,54 +15,19 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..backends import clock, parquet
-from ..backends.columns import type_class
 from ..backends.values import parse, same, to_json
 from ..errors import InvalidInput, NotFound
 from ..repository import Repository, layout
 from . import log
+from .changes import Change, Current
 from .log import Correction
 
 EXCLUDES = (layout.ALL_TRIALS.staged, f"{layout.ALL_TRIALS.staged_files}/")  # in git's info/exclude
-
-
-@dataclass(frozen=True)
-class Change:
-    """One change as a curator asks for it: values are text until checked against their column."""
-
-    action: str  # update, remove, add, add_column
-    reason: str
-    key: str | None = None
-    column: str | None = None
-    value: str | None = None
-    query: str | None = None
-    record: dict[str, Any] | None = None  # add: the whole record, typed already (from a file)
-    supplement: Path | None = None  # add_column: the file holding the key and the new variable
-    where: str = ""  # "FILE, row N" when the change came from a file
-
-
-@dataclass
-class Current:
-    """The version changes are checked against, and what is staged on top of it."""
-
-    trial: str
-    version: str
-    key: str
-    nparts: int
-    schema: Any  # pyarrow.Schema
-    files: dict[str, Path]
-    dictionary: dict[str, dict[str, Any]]
-    staged: list[Correction]
-
-    def kind(self, column: str) -> str:
-        return type_class(self.schema.field(column).type)
-
-    def label(self, change: Change) -> str:
-        return f"{change.where}: " if change.where else ""
 
 
 def current(repo: Repository, trial: str) -> Current:

@@ -23,7 +23,7 @@ from ..errors import InvalidInput
 from ..ingest.keys import check_key
 
 if TYPE_CHECKING:
-    from .staging import Current
+    from .changes import Current
 
 SHOW = 5
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from . import relations as rel
 
 if TYPE_CHECKING:
-    from .package import About
+    from .about import About
 
 NAME = "ro-crate-metadata.json"
 RO_CRATE_VERSION = "1.1"

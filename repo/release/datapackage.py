@@ -40,8 +40,8 @@ from ..backends.columns import (
 )
 
 if TYPE_CHECKING:
+    from .about import About
     from .deidentify import Deidentified
-    from .package import About
 
 NAME = "datapackage.json"
 TYPES = {INTEGER: "integer", NUMBER: "number", DECIMAL: "number", STRING: "string", BOOLEAN: "boolean",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ import yaml
 from ..backends import csvsafe, formats
 from ..backends.hashing import sha256_of
 from . import crate, datapackage, readme
-from . import relations as rel
+from .about import About
 from .deidentify import RELEASE_ID
 
 if TYPE_CHECKING:
@@ -35,29 +35,6 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 XPT_STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
 XPT_HEADER_END = b"HEADER RECORD*******OBS"
-
-
-@dataclass(frozen=True)
-class About:
-    """What a package says about where it came from."""
-
-    trial: str
-    version: str
-    tier: str
-    title: str
-    notes: str
-    version_fingerprint: str
-    approval: dict[str, Any]  # by, when, plan_sha256
-    key_variables: dict[str, str]  # role (arm, sex, race, age) -> released column
-    license: str = ""  # dataset.yaml's, if it gives one
-    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)  # see datapackage.value_labels
-    relations: list[dict[str, Any]] = field(default_factory=list)  # DataCite's, see relations.at_build
-    curator: str = ""  # "Name <email>" of who built the release first
-    tool: dict[str, str] = field(default_factory=dict)  # name, version of the tool that built it first
-
-    @property
-    def identifier(self) -> str:
-        return rel.release_id(self.trial, self.version, self.tier)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from ..backends.sql import connect
 from .cells import MISSING_NOTE
 
 if TYPE_CHECKING:
+    from .about import About
     from .deidentify import Deidentified
     from .disclosure import Disclosure
-    from .package import About
 
 TIER_WORDS = {
     "noncommercial": ("Non-Commercial Purpose Data Set", "every participant except those who asked that their "

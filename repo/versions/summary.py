@@ -22,7 +22,7 @@ from ..backends.values import to_json
 from ..errors import InvalidInput
 
 if TYPE_CHECKING:
-    from ..checks.integrity import Trial
+    from ..checks.trial import Trial
     from ..repository import Repository
     from .records import Version
 

@@ -1,0 +1,45 @@
+"""A change as a curator asks for it, and the version it is checked against (with what is staged on top)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..backends.columns import type_class
+from .log import Correction
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change as a curator asks for it: values are text until checked against their column."""
+
+    action: str  # update, remove, add, add_column
+    reason: str
+    key: str | None = None
+    column: str | None = None
+    value: str | None = None
+    query: str | None = None
+    record: dict[str, Any] | None = None  # add: the whole record, typed already (from a file)
+    supplement: Path | None = None  # add_column: the file holding the key and the new variable
+    where: str = ""  # "FILE, row N" when the change came from a file
+
+
+@dataclass
+class Current:
+    """The version changes are checked against, and what is staged on top of it."""
+
+    trial: str
+    version: str
+    key: str
+    nparts: int
+    schema: Any  # pyarrow.Schema
+    files: dict[str, Path]
+    dictionary: dict[str, dict[str, Any]]
+    staged: list[Correction]
+
+    def kind(self, column: str) -> str:
+        return type_class(self.schema.field(column).type)
+
+    def label(self, change: Change) -> str:
+        return f"{change.where}: " if change.where else ""
