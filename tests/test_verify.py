@@ -218,3 +218,30 @@ def test_lines_no_commit_wrote_are_named(copy):
         {"object": f"entry c99 of datasets/t/corrections.jsonl (line {written + 1})",
          "problem": "says version v9 applied it, but there is no such version"},
         {"object": f"line {written + 2} of datasets/t/corrections.jsonl", "problem": "is not an entry of the correction log"}]
+
+
+def _amend(root: Path, *paths: str) -> None:
+    """Rewrite the last commit (the release's) with ``paths`` as they are now: history, not an edit after it."""
+    git(root, "add", *paths)
+    git(root, "commit", "-q", "--amend", "--no-edit")
+
+
+def test_an_approver_changed_in_the_release_prov_record_by_rewriting_history(copy):
+    prov = "provenance/t/v3-noncommercial.json"
+    (copy / prov).write_text((copy / prov).read_text().replace('"Dr Approver"', '"Dr Someone Else"'))
+    _amend(copy, prov)
+    assert verify(copy) == (1, [
+        {"object": prov, "problem": "the approval is attributed to Dr Someone Else, but "
+                                    "datasets/t/releases/v3-noncommercial.json says it was approved by Dr Approver"}])
+
+
+def test_an_approver_changed_in_the_approval_and_prov_record_by_rewriting_history(copy):
+    prov, approval = "provenance/t/v3-noncommercial.json", "datasets/t/releases/approvals/v3.json"
+    for path in (prov, approval):
+        (copy / path).write_text((copy / path).read_text().replace('"Dr Approver"', '"Dr Someone Else"'))
+    _amend(copy, prov, approval)
+    assert verify(copy) == (1, [
+        {"object": prov, "problem": "the approval is attributed to Dr Someone Else, but "
+                                    "datasets/t/releases/v3-noncommercial.json says it was approved by Dr Approver"},
+        {"object": approval, "problem": "as committed with datasets/t/releases/v3-noncommercial.json does not hash "
+                                        "to the approval it names"}])

@@ -10,6 +10,8 @@ its version's record.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from ..backends.hashing import sha256_if_any
@@ -29,6 +31,7 @@ def check(repo: Repository, trial: str, records: list[VersionRecord], result) ->
         _version_chain(repo.root, record, result)
     for release in releases.records(repo.root, trial):
         _release_chain(repo.root, release, result)
+        _approval(repo, release, added, result)
     _tags(repo, trial, added, result)
     return added
 
@@ -126,6 +129,39 @@ def _release_chain(root: Path, release: releases.ReleaseRecord, result) -> None:
         found = attribute(doc, entity, name)
         if found != value:
             result.add(rel, f"{name} is {found}, but {named} says {value}")
+
+
+def _approval(repo: Repository, release: releases.ReleaseRecord, added: dict[str, str], result) -> None:
+    """The release's PROV record, its record and the approval file it was built under must tell one story:
+    the same approval (file hash, plan hash, time) and the same approver. Changing who approved a release
+    means changing all three consistently, and the approval file as committed with the release."""
+    files = layout.trial(release.trial)
+    rel, named = files.provenance_record(release.name), files.release_record(release.name)
+    doc = load(repo.root / rel)
+    approval = release.approval or {}
+    if doc is None or "file" not in approval:
+        return  # a missing PROV record is reported by _release_chain; a release without approval by the rebuild
+    entity = f"ipd:{release.trial}/{approval['file']}"
+    said = {"ipd:sha256": approval.get("sha256"), "ipd:planSha256": approval.get("plan_sha256"),
+            "ipd:when": approval.get("when")}
+    for name, value in said.items():
+        found = attribute(doc, entity, name)
+        if found != value:
+            result.add(rel, f"the approval's {name} is {found}, but {named} says {value}")
+    approvers = [str(doc.attr(agent, "ipd:name")) for agent in doc.related("ProvAttribution", entity)]
+    if approvers != [approval.get("by")]:
+        result.add(rel, f"the approval is attributed to {', '.join(approvers) or 'nobody'}, but {named} says it was "
+                        f"approved by {approval.get('by')}")
+    path, commit = files.file(approval["file"]), added.get(named)
+    committed = repo.scm.blob(commit, path) if commit else None
+    if committed is None:
+        result.add(path, f"is not in commit {commit[:12] if commit else '(none)'}, which recorded {named}")
+        return
+    if hashlib.sha256(committed).hexdigest() != approval.get("sha256"):
+        result.add(path, f"as committed with {named} does not hash to the approval it names")
+    elif json.loads(committed).get("by") != approval.get("by"):
+        result.add(path, f"says it was approved by {json.loads(committed).get('by')}, but {named} says "
+                         f"{approval.get('by')}")
 
 
 def _tags(repo: Repository, trial: str, added: dict[str, str], result) -> None:
