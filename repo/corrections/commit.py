@@ -90,6 +90,8 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
                 known.store(repo.root, files.data, _known(record))
             else:
                 storage.store(repo.root, targets, check=lambda: _check_stored(repo, files, record))
+            if files.source in targets:  # a supplied file joined the deliveries
+                storage.make_private(repo.root, files.source)
         record = replace(record, changes=found.changes, override=found.override)
         _log(repo, trial, applied)
         cut(repo, record, found.metadata, paths, entries=applied)

@@ -144,6 +144,7 @@ def _write_data(repo: Repository, trial: str, delivery: formats.Delivery, key: s
         storage.add(repo.root, [files.source, files.data])
     with progress.step("pushing to the remote"):
         storage.push(repo.root, [files.source, files.data])
+    storage.make_private(repo.root, files.source)  # the deliveries as received: identifiers and all
     return parts
 
 

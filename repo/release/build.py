@@ -240,6 +240,7 @@ def _store(repo: Repository, record: ReleaseRecord, linkage: ids.Linkage, releas
         storage.push(repo.root, [folder], remote=release_remote)
     with progress.step("pushing the linkage to the restricted remote"):
         storage.push(repo.root, [linkage_dir], remote=storage.RESTRICTED_REMOTE)
+    storage.make_private(repo.root, linkage_dir)
     (repo.root / trial_paths.release_record(record.name)).write_text(record.to_json())
     prov = repo.root / trial_paths.provenance_record(record.name)
     prov.parent.mkdir(parents=True, exist_ok=True)

@@ -190,6 +190,7 @@ def record(repo: Repository, trial: str, refused: str, file: Path | None = None,
                                     by=by, when=when)
             with progress.step("storing the list and pushing it to the restricted remote"):
                 storage.store(repo.root, [trial_paths.source])
+                storage.make_private(repo.root, trial_paths.source)
         metadata = dataset.metadata()
         release = metadata.get("release")
         if release is None:

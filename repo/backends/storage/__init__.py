@@ -423,3 +423,27 @@ def stored_directory(root: Path, pointer_text: str, label: str) -> dict[str, Pat
     fetch(root, [m for m in listing.values() if not cache_path(root, m).exists()])
     return {relpath: cache_path(root, m) for relpath, m in listing.items()
             if cache_path(root, m).exists()}
+
+
+PRIVATE_FILE, PRIVATE_FOLDER, PRIVATE_OBJECT = 0o600, 0o700, 0o400
+
+
+def make_private(root: Path, target: str, remote: str = RESTRICTED_REMOTE) -> None:
+    """Only the owner may read the DVC-tracked folder ``target`` (deliveries, consent lists, the linkage
+    and its date-shift key) wherever ipd keeps it: files 0600 and folders 0700 in the work tree, objects
+    0400 in the DVC cache (DVC keeps them read-only) and 0600 in a local-directory remote, their folders
+    0700. DVC writes with the umask (0644, 0444 in stores), which lets every local user read them."""
+    for folder, _, names in os.walk(root / target):
+        os.chmod(folder, PRIVATE_FOLDER)
+        for name in names:
+            os.chmod(os.path.join(folder, name), PRIVATE_FILE)
+    md5s = [pointer_md5((root / f"{target}.dvc").read_text()), *directory_listing(root, target).values()]
+    stores = [(root / ".dvc" / "cache", PRIVATE_OBJECT)]
+    if (directory := remote_directory(root, remote)) is not None:
+        stores.append((directory, PRIVATE_FILE))
+    for store, mode in stores:
+        for md5 in md5s:
+            path = object_path(store, md5)
+            if path.exists():
+                os.chmod(path.parent, PRIVATE_FOLDER)
+                os.chmod(path, mode)
