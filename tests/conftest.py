@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,18 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("IPD_LOCK_TIMEOUT", "1")
     (home / ".gitconfig").write_text("[user]\n\tname = Test Curator\n\temail = curator@example.org\n")
+
+
+@contextmanager
+def own_home(home: Path) -> Iterator[None]:
+    """What ``isolated_home`` gives each test, for a module-scoped fixture that builds before any test runs."""
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Test Curator\n\temail = curator@example.org\n")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HOME", str(home))
+        env.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+        env.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        yield
 
 
 @dataclass
@@ -159,13 +173,7 @@ def history(tmp_repo):
 def built_once(tmp_path_factory) -> Path:
     """Built once (it takes a while); each test tampers with its own copy."""
     base = tmp_path_factory.mktemp("verify") / "base"
-    home = base.parent / "home"
-    home.mkdir()
-    (home / ".gitconfig").write_text("[user]\n\tname = Test Curator\n\temail = curator@example.org\n")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("HOME", str(home))
-        env.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-        env.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with own_home(base.parent / "home"):
         root = base / "repo"
         assert ipd("init", root, "--remote", base / "remote").exit_code == 0
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from conftest import git, ipd
+from conftest import git, ipd, own_home
 
 KINDS = ("restricted", "release")
 
@@ -30,13 +30,7 @@ KINDS = ("restricted", "release")
 def built(tmp_path_factory) -> Path:
     """t@v1 (a delivery) and t@v2 (one corrected cell), whose release plan is approved (nothing released yet)."""
     base = tmp_path_factory.mktemp("unreferenced") / "base"
-    home = base.parent / "home"
-    home.mkdir()
-    (home / ".gitconfig").write_text("[user]\n\tname = Test Curator\n\temail = curator@example.org\n")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("HOME", str(home))
-        env.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-        env.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with own_home(base.parent / "home"):
         root = base / "repo"
         run("init", root, "--remote", base / "remote")
         delivery = base / "t.parquet"
