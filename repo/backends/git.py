@@ -92,10 +92,30 @@ class Git:
         return self.repo.head.commit.hexsha
 
     def tag(self, name: str, commit: str, message: str) -> None:
+        """An annotated tag, signed (``git tag -s``) when git has a signing key: a forger of a version
+        then needs the curator's key as well as write access to the history."""
         who = self.identity()
         with _translated("git tag"):
-            self.repo.git.tag("-a", name, commit, "-m", message,
+            self.repo.git.tag("-s" if self.signs() else "-a", name, commit, "-m", message,
                               env={"GIT_COMMITTER_NAME": who.name, "GIT_COMMITTER_EMAIL": who.email})
+
+    def signs(self) -> bool:
+        """Whether git is set up to sign (``user.signingkey``, with ``gpg.format`` openpgp or ssh)."""
+        return bool(self.repo.config_reader().get_value("user", "signingkey", default=""))
+
+    def tag_signature(self, name: str) -> tuple[str, str]:
+        """(``unsigned``, ``good``, ``bad`` or ``unchecked``, and git's word on it) for the tag ``name``."""
+        text = self.repo.git.cat_file("tag", f"refs/tags/{name}")
+        if "-----BEGIN" not in text:
+            return "unsigned", ""
+        try:
+            self.repo.git.verify_tag(name)
+        except git.GitCommandError as exc:
+            said = " ".join(str(exc.stderr or "").replace("stderr:", "").split()).strip("' ")
+            checkable = "allowedSignersFile" not in said and "No public key" not in said \
+                and "cannot run" not in said
+            return ("bad" if checkable else "unchecked"), said
+        return "good", ""
 
     def tags(self, prefix: str = "") -> dict[str, str]:
         """Tag name -> the commit it points at."""

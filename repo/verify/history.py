@@ -19,6 +19,7 @@ from ..release import record as releases
 from ..repository import Repository, layout
 from ..repository.transaction import UNDO_PREFIX
 from ..versions.records import VersionRecord
+from .report import Problem
 
 
 def check(repo: Repository, trial: str, records: list[VersionRecord], result) -> dict[str, str]:
@@ -173,3 +174,13 @@ def _tags(repo: Repository, trial: str, added: dict[str, str], result) -> None:
             result.add(f"tag {tag}", f"names no version: {rel} was never committed")
         elif commit != should:
             result.add(f"tag {tag}", f"points at commit {commit[:12]}, but {rel} was added in commit {should[:12]}")
+        _signature(repo, tag, result)
+
+
+def _signature(repo: Repository, tag: str, result) -> None:
+    """A signed tag must verify; one git cannot check here (no key, no allowed signers) is listed as such."""
+    state, said = repo.scm.tag_signature(tag)
+    if state == "bad":
+        result.add(f"tag {tag}", f"its signature does not verify ({said})")
+    elif state == "unchecked":
+        result.not_checked.append(Problem(f"tag {tag}", f"signed, but git cannot check the signature here ({said})"))
