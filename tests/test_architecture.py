@@ -20,7 +20,8 @@ DOORS = {
 # Lower layers never import upper ones.
 LAYERS = [("repo.backends", {"repo.cli", "repo.ingest", "repo.checks", "repo.corrections", "repo.versions",
                              "repo.release", "repo.requestor", "repo.provenance", "repo.verify", "repo.repository"}),
-          ("repo.repository", {"repo.cli"})]
+          ("repo.repository", {"repo.cli", "repo.ingest", "repo.checks", "repo.corrections", "repo.versions",
+                               "repo.release", "repo.requestor", "repo.provenance", "repo.verify"})]
 
 
 def modules() -> dict[str, tuple[ast.Module, bool]]:

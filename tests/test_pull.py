@@ -18,8 +18,8 @@ import pytest
 import repo
 from conftest import ACTG175, git, ipd
 from repo.errors import IntegrityError
-from repo.versions.verification import check_parts
-from repo.versions.records import VersionRecord
+from repo.repository.verification import check_parts
+from repo.repository.records import VersionRecord
 
 PIN_FIELDS = {"trial", "version", "fingerprint", "rows", "source", "format", "files", "pulled", "tool", "history"}
 

@@ -23,7 +23,7 @@ from ..repository import Repository, layout
 from .results import CheckReport
 
 if TYPE_CHECKING:
-    from ..versions.records import VersionRecord
+    from ..repository.records import VersionRecord
 
 
 def key(repo: Repository, record: VersionRecord, suite: dict[str, Any], metadata: dict[str, Any]) -> str:

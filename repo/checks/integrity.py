@@ -25,14 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from ..backends.columns import (
-    BOOLEAN,
-    DATE,
-    DATETIME,
-    STRING,
-    quote,
-    type_class,
-)
+from ..backends.columns import BOOLEAN, DATE, DATETIME, STRING, quote, type_class
 from ..errors import InvalidInput
 from . import followup, formulas
 from .randomisation import NUMERIC, accrual, allocation, balance, sequence, weekday

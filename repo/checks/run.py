@@ -32,7 +32,7 @@ PARTS = "read_parquet(getvariable('ipd_parts'), union_by_name = true)"
 
 if TYPE_CHECKING:
     from ..corrections.log import Correction
-    from ..versions.records import VersionRecord
+    from ..repository.records import VersionRecord
 
 
 def thresholds(repo: Repository) -> dict[str, Any]:

@@ -26,9 +26,9 @@ from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import Repository, layout
 from ..repository.layout import TrialPaths
+from ..repository.records import Version, VersionRecord
 from ..repository.refs import tag_name, version_name
 from ..versions.cut import cut
-from ..versions.records import Version, VersionRecord
 from . import log
 from .log import Correction
 

@@ -21,10 +21,10 @@ from ..backends import parquet
 from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..repository import layout
-from ..versions.fingerprint import EMPTY, MASK, Digest, digests_by, fingerprint
+from ..repository.fingerprint import EMPTY, MASK, Digest, digests_by, fingerprint
+from ..repository.records import PartRecord, VersionRecord
 from ..versions.lookup import parts_of
 from ..versions.parts import PART_COLUMN, part_expression, part_name, write_part
-from ..versions.records import PartRecord, VersionRecord
 from .apply import apply, prepare, target_schema
 from .log import Correction
 
@@ -167,7 +167,7 @@ class _Delta:
 
 def _records(data: Path, written: dict[str, tuple[str, int]], schema: pa.Schema) -> list[PartRecord]:
     """Records of the parts just written, their digests computed in one pass over all of them."""
-    from ..versions.verification import FILE_COLUMN
+    from ..repository.verification import FILE_COLUMN
 
     if not written:
         return []

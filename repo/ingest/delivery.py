@@ -23,10 +23,10 @@ from ..progress import SILENT, Progress
 from ..repository import Repository, layout
 from ..repository.datasets import load_metadata
 from ..repository.metadata import Metadata
+from ..repository.records import VersionRecord
 from ..repository.refs import check_trial_name, tag_name, version_name
 from ..versions.cut import cut, written
 from ..versions.parts import parts_for, write_parts
-from ..versions.records import VersionRecord
 from . import dictionary
 from .keys import check_key
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..backends.git import Identity
     from ..corrections.log import Correction
     from ..release.record import ReleaseRecord
-    from ..versions.records import VersionRecord
+    from ..repository.records import VersionRecord
 
 NAMESPACE = "urn:ipd-repo:"
 TOOL_NAME = "ipd-repo"

@@ -138,7 +138,7 @@ def _approval(repo: Repository, trial: str, version: str, progress: Progress) ->
 
 def deidentified(table, rules, tier: str, release_ids: dict, metadata: dict, excluded_ids: dict, secret: bytes,
                 progress: Progress):
-    from ..versions.fingerprint import of_table
+    from ..repository.fingerprint import of_table
     from .deidentify import deidentify
     from .disclosure import disclosure
     from .scan import scan

@@ -27,7 +27,7 @@ from ..provenance import NAMESPACE
 from .record import release_name
 
 if TYPE_CHECKING:
-    from ..versions.records import VersionRecord
+    from ..repository.records import VersionRecord
     from .record import ReleaseRecord
 
 IS_VERSION_OF, IS_DERIVED_FROM = "IsVersionOf", "IsDerivedFrom"

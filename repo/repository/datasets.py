@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound
-from ..versions.records import Version, VersionRecord
 from . import layout
 from .metadata import Metadata
+from .records import Version, VersionRecord
 
 if TYPE_CHECKING:
     from . import Repository

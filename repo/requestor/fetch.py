@@ -98,7 +98,7 @@ def check(record: ReleaseRecord, folder: Path, label: str) -> None:
     if manifest.files != listed or manifest.fingerprint != record.fingerprint:
         raise IntegrityError(f"{label}: the package's manifest does not agree with the release record")
 
-    from ..versions.fingerprint import of_table
+    from ..repository.fingerprint import of_table
 
     data = folder / package.data_names(record.trial)["parquet"]
     if of_table(parquet.read(data)) != record.fingerprint:

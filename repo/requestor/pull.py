@@ -34,9 +34,9 @@ from ..ingest.dictionary import labels_of
 from ..progress import SILENT, Progress
 from ..repository import Repository, layout
 from ..repository.datasets import load_metadata
+from ..repository.records import VersionRecord
 from ..repository.refs import Ref, tag_name
-from ..versions.records import VersionRecord
-from ..versions.verification import check_parts
+from ..repository.verification import check_parts
 from .pin import PIN, Pin, read_pin
 
 RELEASE_FORMAT = "release"  # a release's pin: the package's files, Parquet, CSV and SAS transport at once

@@ -36,8 +36,8 @@ from ..release.record import NAME as RELEASE_NAME
 from ..release.record import ReleaseRecord
 from ..release.record import records as releases
 from ..repository import layout
+from ..repository.records import VersionRecord
 from ..repository.refs import version_number
-from ..versions.records import VersionRecord
 from .pin import Pin, read_pin
 
 

@@ -18,8 +18,8 @@ from ..errors import RepoError
 from ..progress import Progress
 from ..release import record as releases
 from ..repository import Repository, layout
+from ..repository.records import VersionRecord
 from ..repository.remotes import remote_name
-from ..versions.records import VersionRecord
 from .report import Problem
 
 
@@ -81,7 +81,7 @@ def _parts(root: Path, record: VersionRecord, remote: Path | None, url: str, has
             elif (found := _md5(copy, hashed)) != part.md5:
                 result.add(f"{where} in the remote {url}", f"has MD5 {found}, but the version record says {part.md5}")
     if sound and fingerprints:
-        from ..versions.verification import check_parts
+        from ..repository.verification import check_parts
 
         try:
             check_parts(record, [storage.cache_path(root, p.md5) for p in record.parts])

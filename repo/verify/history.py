@@ -17,8 +17,8 @@ from pathlib import Path
 from ..backends.hashing import sha256_if_any
 from ..release import record as releases
 from ..repository import Repository, layout
+from ..repository.records import VersionRecord
 from ..repository.transaction import UNDO_PREFIX
-from ..versions.records import VersionRecord
 from .report import Problem
 
 

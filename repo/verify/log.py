@@ -13,7 +13,7 @@ import json
 
 from ..corrections import log
 from ..repository import Repository, layout
-from ..versions.records import VersionRecord
+from ..repository.records import VersionRecord
 from .history import attribute, load
 
 

@@ -24,7 +24,7 @@ from ..corrections import log
 from ..errors import RepoError
 from ..progress import SILENT, Progress
 from ..repository import Repository, layout
-from ..versions.records import VersionRecord
+from ..repository.records import VersionRecord
 from .report import Verification
 
 

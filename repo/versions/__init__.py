@@ -1,1 +1,1 @@
-"""Versions: their records, Parquet parts and fingerprints, and what tells versions apart (diff, explain, summary, show, lookup)."""
+"""Versions: cutting one, its Parquet parts, and what tells versions apart (diff, explain, summary, show, lookup)."""

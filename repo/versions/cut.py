@@ -17,9 +17,9 @@ import pyarrow as pa
 from .. import provenance
 from ..repository import layout
 from ..repository.datasets import dump_metadata
+from ..repository.fingerprint import EMPTY, fingerprint
+from ..repository.records import PartRecord, VersionRecord
 from ..repository.refs import tag_name
-from .fingerprint import EMPTY, fingerprint
-from .records import PartRecord, VersionRecord
 
 if TYPE_CHECKING:
     from ..corrections.log import Correction

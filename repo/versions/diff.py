@@ -31,7 +31,7 @@ from ..backends.sql import connect
 from ..backends.values import same, to_json
 from ..corrections.log import Correction
 from ..errors import InvalidInput
-from .records import VersionRecord
+from ..repository.records import VersionRecord
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -22,7 +22,7 @@ import pyarrow as pa
 from ..backends import parquet
 from ..backends.columns import quote
 from ..backends.sql import connect
-from .fingerprint import Digest, digests_by
+from ..repository.fingerprint import Digest, digests_by
 
 if TYPE_CHECKING:
     from ..backends.sql import Connection

@@ -24,7 +24,7 @@ from ..errors import InvalidInput
 if TYPE_CHECKING:
     from ..checks.trial import Trial
     from ..repository import Repository
-    from .records import Version
+    from ..repository.records import Version
 
 BALANCE_MOVE = 0.005  # a standardised difference that changes by this much has moved
 ALL = None  # the arm of a figure over all participants

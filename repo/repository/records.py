@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 from ..backends import parquet, storage
 from ..backends.sql import connect
 from ..errors import IntegrityError, NotFound
-from ..repository import layout
-from ..repository.refs import tag_name, version_number
+from . import layout
+from .refs import tag_name, version_number
 
 if TYPE_CHECKING:
     import pandas
     import pyarrow
 
     from ..backends.sql import Connection, Relation
-    from ..repository import Repository
+    from . import Repository
 
 
 @dataclass(frozen=True)
