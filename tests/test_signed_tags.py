@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from conftest import git, ipd
 
 CSV = "pid,arm,age\n1,A,40\n2,B,51\n"
+
+pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="git signs with SSH keys through ssh-keygen")
 
 
 @pytest.fixture
