@@ -61,7 +61,7 @@ demo: $(STAMP)
 	@echo "== done: everything is under $(SCRATCH)"
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses 4
 
 # Benchmarks against the issues' speed targets (10M-row synthetic trial, 3–6 min; see BENCHMARKS.md).
 # Pick and size them with BENCH, e.g. `make bench BENCH="check --rows 200000"`.
