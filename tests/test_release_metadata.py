@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import warnings
 from pathlib import Path
@@ -106,16 +108,27 @@ def test_ro_crate_lists_every_file_and_how_it_was_made(described):
     assert action.type == "CreateAction" and action["result"] is root
     assert (action["instrument"]["name"], action["instrument"]["version"]) == ("ipd-repo", record["tool"]["version"])
     assert action["object"].id == f"{URN}/v1"
-    assert action["object"]["identifier"] == record["version_fingerprint"]
+    secret = bytes.fromhex((described.root / "datasets/t/linkage/shift.key").read_text().strip())
+
+    def sealed(value: str) -> str:  # HMAC-SHA-256 with the trial's secret: the hash stays in the restricted zone
+        return "sealed:" + hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+
+    assert action["object"]["identifier"] == sealed(record["version_fingerprint"])
     assert (action["agent"].id, action["agent"]["name"]) == ("mailto:curator@example.org", "Test Curator")
     assert root["isVersionOf"].id == URN
     delivery = yaml.safe_load((described.root / "datasets/t/dataset.yaml").read_text())["deliveries"][0]
-    assert [e.id for e in root["isBasedOn"]] == [f"{URN}/v1", f"{URN}/{delivery['file']}"]
-    assert root["isBasedOn"][1]["sha256"] == delivery["sha256"]
+    opaque = f"{URN}/delivery/{sealed(delivery['sha256']).removeprefix('sealed:')[:32]}"
+    assert [e.id for e in root["isBasedOn"]] == [f"{URN}/v1", opaque]  # neither the delivery's name nor its hash
+    assert "sha256" not in root["isBasedOn"][1]
     assert "replaces" not in root  # the first release of the tier
     descriptor = json.loads((folder / "datapackage.json").read_text())
     assert [(r["relationType"], r["relatedIdentifier"]) for r in descriptor["relatedIdentifiers"]] == [
-        ("IsVersionOf", URN), ("IsDerivedFrom", f"{URN}/v1"), ("IsDerivedFrom", f"{URN}/{delivery['file']}")]
+        ("IsVersionOf", URN), ("IsDerivedFrom", f"{URN}/v1"), ("IsDerivedFrom", opaque)]
+    for name in record["files"]:
+        if name.endswith((".json", ".txt", ".yaml", ".csv")):
+            text = (folder / name).read_text()
+            assert delivery["file"] not in text and delivery["sha256"] not in text, name
+            assert record["version_fingerprint"] not in text, name
 
 
 def test_relations_between_releases_and_identical_rebuilds(described):

@@ -58,6 +58,45 @@ class Git:
             git.Repo.init(root, initial_branch="main")
         return Git(root)
 
+    @staticmethod
+    def init_bare(path: Path) -> None:
+        """A bare repository at ``path``: what a git server holds, and what clones push to."""
+        with _translated(f"git init --bare {path}"):
+            git.Repo.init(path, bare=True, initial_branch="main")
+
+    @staticmethod
+    def clone(url: str, root: Path) -> Git:
+        """A clone of ``url`` (a path or any git URL) at ``root``; an empty repository clones to no commits."""
+        with _translated(f"git clone {url}"):
+            git.Repo.clone_from(url, root, multi_options=["-q"])
+        return Git(root)
+
+    @staticmethod
+    def is_repository(url: str) -> bool:
+        """Whether ``url`` names a git repository this machine can read (``git ls-remote``)."""
+        try:
+            git.cmd.Git().ls_remote(url)
+            return True
+        except git.GitCommandError:
+            return False
+
+    def set_identity(self, who: Identity) -> None:
+        """Commit as ``who`` in this repository (a scratch clone made for someone)."""
+        with self.repo.config_writer() as config:
+            config.set_value("user", "name", who.name)
+            config.set_value("user", "email", who.email)
+
+    def push(self, branch: str = "main") -> None:
+        """Push ``branch`` to ``origin``; refused (one line, git's words) when someone else pushed first."""
+        try:
+            self.repo.git.push("origin", f"HEAD:refs/heads/{branch}")
+        except git.GitCommandError as exc:
+            said = [line.strip("' ") for line in str(exc.stderr or "").replace("stderr:", "").splitlines()]
+            remote = [line.removeprefix("remote:").strip() for line in said if line.startswith("remote:")]
+            rejected = [line.strip("' ") for line in said if line.startswith("!") or "rejected" in line]
+            reason = "; ".join(filter(None, [*remote, *rejected])) or (said[-1].strip("' ") if said else "")
+            raise RepoError(f"git push failed: {reason or f'exit code {exc.status}'}") from exc
+
     @property
     def git_dir(self) -> Path:
         return Path(self.repo.git_dir)

@@ -54,18 +54,23 @@ def build(
     """Build the release of an approved version for one tier: de-identify, scan, package, push, record."""
     from dataclasses import asdict
 
+    from ..catalogue.releasing import Publisher
     from ..release.build import BuildOptions
     from ..release.build import build as run
     from ..repository import layout
     from ..repository.refs import Ref
 
-    result = run(open_repository(repo), BuildOptions(Ref.parse(ref), tier, out_dir), Bars())
+    repository = open_repository(repo)
+    publisher = Publisher.of(repository, Bars())
+    result = run(repository, BuildOptions(Ref.parse(ref), tier, out_dir, then=publisher), Bars())
     record = result.record
     package = layout.trial(record.trial).release_package(record.name)
+    published = publisher.published[0] if publisher and publisher.published else None
     if json:
         emit_json({**asdict(record), "built": result.built, "new_ids": result.new_ids,
                    "package": package,
-                   "out": str(out_dir) if out_dir else None, "formula_columns": result.formula_columns})
+                   "out": str(out_dir) if out_dir else None, "formula_columns": result.formula_columns,
+                   "catalogue": ({"url": published.url, "commit": published.commit} if published else None)})
         return
     excluded = sum(record.excluded.values())
     label = f"{record.trial}@{record.version} ({record.tier})"
@@ -78,6 +83,13 @@ def build(
                   f"{short(record.fingerprint)})")
     where = out_dir or package
     out.print(f"Package in {escape(str(where))}: {', '.join(sorted(record.files))}")
+    if published is not None:
+        verb = f"Published to the catalogue (commit {published.commit[:12]})" if published.commit else \
+            "Published in the catalogue already"
+        out.print(f"{verb}: {escape(published.url)}")
+    elif publisher is None:
+        out.print("No release catalogue is set: release holders would need this repository (`ipd remote "
+                  "catalogue URL` names one)")
     if result.formula_columns:
         line = formulas_line(result.formula_columns)
         out.print(line[:1].upper() + line[1:])

@@ -20,6 +20,9 @@ def init(
     release_remote: Annotated[Optional[str], typer.Option(
         help="DVC remote for de-identified releases only (default: a directory beside the data remote, "
              "named …-release).")] = None,
+    catalogue: Annotated[Optional[str], typer.Option(
+        help="Git repository where releases are published for requestors, with the release remote (a new local "
+             "path is created).")] = None,
 ) -> None:
     """Create (or adopt) a repository: git, DVC, the layout and ipd.toml."""
     from ..repository import Repository
@@ -29,26 +32,40 @@ def init(
     out.print(f"{verb} ipd repository in {result.root}")
     out.print(f"DVC remote: {result.remote}")
     out.print(f"Release remote: {result.release_remote}")
+    if catalogue is not None:
+        from ..catalogue.connect import set_catalogue
+
+        found = set_catalogue(Repository(result.root), catalogue)
+        out.print(f"Release catalogue: {found.url}{' (created)' if found.created else ''}")
 
 
 @command
 def remote(
-    kind: Annotated[Optional[str], typer.Argument(help="restricted (deliveries, versions, linkage) or release "
-                                                  "(de-identified releases only).")] = None,
-    url: Annotated[Optional[str], typer.Argument(help="A directory or any DVC URL (s3://…, ssh://…).")] = None,
+    kind: Annotated[Optional[str], typer.Argument(help="restricted (deliveries, versions, linkage), release "
+                                                  "(de-identified releases only) or catalogue (the git repository "
+                                                  "requestors pull releases from).")] = None,
+    url: Annotated[Optional[str], typer.Argument(help="A directory or any DVC URL (s3://…, ssh://…); for the "
+                                                 "catalogue, a git repository (a new local path is created).")] = None,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
-    """The DVC remote for each kind of data; with KIND URL, point that remote at URL (committed)."""
+    """The remote for each kind of data and the release catalogue; with KIND URL, set it (committed)."""
     from dataclasses import asdict
 
+    from ..catalogue import configured
+    from ..catalogue.connect import set_catalogue
     from ..errors import InvalidInput
-    from ..repository.remotes import remotes, set_remote
+    from ..repository.remotes import Remote, remotes, set_remote
 
     repository = open_repository(repo)
     if kind is not None and url is None:
         raise InvalidInput(f"give the URL of the {kind} remote: ipd remote {kind} URL")
-    shown = [set_remote(repository, kind, url)] if kind is not None else remotes(repository)
+    if kind == "catalogue":
+        shown = [Remote("catalogue", "catalogue", set_catalogue(repository, url).url)]
+    elif kind is not None:
+        shown = [set_remote(repository, kind, url)]
+    else:
+        shown = [*remotes(repository), Remote("catalogue", "catalogue", configured(repository.settings) or "")]
     if json:
         emit_json([asdict(r) for r in shown])
         return

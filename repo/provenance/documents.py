@@ -120,8 +120,13 @@ def _check(doc: pm.ProvDocument, trial: str, version: str, when: dt.datetime, en
         doc.wasAssociatedWith(check, agent)
 
 
-def release_document(record: ReleaseRecord, curator: Identity, version_record_sha256: str | None) -> str:
-    """PROV-JSON: the release activity used the version and the approval, and generated the release and its files."""
+def release_document(record: ReleaseRecord, curator: Identity, version_record_sha256: str | None,
+                     sealed: bool = False) -> str:
+    """PROV-JSON: the release activity used the version and the approval, and generated the release and its files.
+
+    ``sealed``: the catalogue's copy, for a record whose restricted hashes are sealed (``catalogue.seal``); the
+    version is then named by its sealed fingerprint, not by a path of the curation repository.
+    """
     doc, pm = _document()
     trial, version, approval = record.trial, record.version, record.approval
     created = dt.datetime.fromisoformat(record.created)
@@ -129,7 +134,8 @@ def release_document(record: ReleaseRecord, curator: Identity, version_record_sh
         "prov:type": "ipd:Release", "ipd:tier": record.tier, "ipd:fingerprint": record.fingerprint,
         "ipd:rows": record.rows, "ipd:manifestSha256": record.files.get("manifest.json", ""),
     })
-    source = doc.entity(f"ipd:{trial}/{version}", {
+    source = doc.entity(f"ipd:sealed/{record.version_fingerprint.removeprefix('sealed:')}" if sealed
+                        else f"ipd:{trial}/{version}", {
         "prov:type": "ipd:Version", "ipd:fingerprint": record.version_fingerprint,
         **({"ipd:provenanceRecordSha256": version_record_sha256} if version_record_sha256 else {}),
     })

@@ -19,6 +19,7 @@ refused rather than replacing what requestors may already hold.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from .plan import plan_metadata
 from .record import ReleaseRecord, release_name
 from .rules import TIERS
 from .scan import formulas
+from .sealing import seal, sealer
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class BuildOptions:
     ref: Ref
     tier: str
     out: Path | None = None  # a copy of the package for the requestor, outside the repository
+    # Run inside the release's transaction once it is recorded (publishing it to the catalogue): a failure there
+    # undoes the release too, so a release is never recorded without the publication that should follow it.
+    then: Callable[[Repository, ReleaseRecord], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,11 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
                                                      excluded_ids, linkage.secret, progress)
         existing = repo.root / trial_paths.release_record(release_name(name, options.tier))
         previous = ReleaseRecord.from_json(existing.read_text()) if existing.is_file() else None
+        secret = linkage.secret if previous is None or previous.sealed else None
         about = package.About(trial, name, options.tier, str(metadata.title or ""),
-                              str(metadata.get("notes") or ""), version.record.fingerprint, approval,
-                              key_variables(metadata, rules), **described(repo, dataset, metadata, name,
-                                                                             options.tier, previous))
+                              str(metadata.get("notes") or ""), sealed_fingerprint(version.record.fingerprint, secret),
+                              approval, key_variables(metadata, rules),
+                              **described(repo, dataset, metadata, name, options.tier, previous, secret))
         with progress.step("writing the package", total=4) as advance:
             manifest = package.write(repo.root / folder, released, figures, about, fingerprint, advance)
         files = {**manifest.files, package.MANIFEST: sha256_of(repo.root / folder / package.MANIFEST)}
@@ -98,9 +104,11 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
             record = ReleaseRecord(trial, name, options.tier, clock.now(), str(repo.scm.identity()),
                                    version.record.fingerprint, fingerprint, manifest.rows, manifest.columns,
                                    rules.participant_id, approval, files, dict(released.excluded),
-                                   tool())
+                                   tool(), records.PACKAGE_FORMAT)
             _store(repo, record, linkage, release_remote, progress)
             result = BuildResult(record, True, new_ids, options.out, formula_columns)
+        if options.then is not None:
+            options.then(repo, result.record)
     if options.out is not None:
         _copy_out(repo.root / folder, options.out)
     return result
@@ -174,18 +182,26 @@ def _check_cells(figures, rules) -> None:
                                f"further in the release rules, then plan and approve again")
 
 
+def sealed_fingerprint(fingerprint: str, secret: bytes | None) -> str:
+    """The version's fingerprint as a package states it: sealed, or as it is in a package of format 1."""
+    return seal(secret, fingerprint) if secret is not None else fingerprint
+
+
 def described(repo: Repository, dataset, metadata: dict, version: str, tier: str,
-               previous: ReleaseRecord | None) -> dict[str, Any]:
-    """What the package's datapackage.json and RO-Crate say beyond the README.
+              previous: ReleaseRecord | None, secret: bytes | None) -> dict[str, Any]:
+    """What the package says beyond its data and the approval: the About fields after the key variables.
 
     A rebuild takes the curator, the tool and the releases that came before
     from the first build, so it gives the same bytes whoever rebuilds it later.
+    With ``secret``, the version and its delivery are named by sealed identifiers (``sealing``): a package
+    leaves the restricted zone, and their hashes and file names stay in it (None: a package of format 1).
     """
     from . import datapackage, relations
 
     shelf = records.records(repo.root, dataset.trial, tier)
     known = relations.at_build(dataset.records(), shelf, dataset.trial, version, tier,
-                               _recorded_before(repo, previous, shelf) if previous else None)
+                               _recorded_before(repo, previous, shelf) if previous else None,
+                               sealer(secret) if secret is not None else None)
     return {"license": str(metadata.get("license") or ""),
             "value_labels": datapackage.value_labels(metadata.columns, dataset.metadata().columns),
             "relations": known,

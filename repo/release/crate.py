@@ -111,5 +111,6 @@ def _related(about: About, relation: dict[str, Any]) -> dict[str, Any]:
                 "identifier": relation["fingerprint"],
                 "description": f"version {about.version} of {about.trial} in the ipd repository, whose rows have "
                                f"the fingerprint {relation['fingerprint']}"}
-    return {"@type": "CreativeWork", "name": identifier.rsplit("/", 1)[-1], "sha256": relation.get("sha256", ""),
+    return {"@type": "CreativeWork", "name": identifier.rsplit("/", 1)[-1],
+            **({"sha256": relation["sha256"]} if "sha256" in relation else {}),
             "description": f"the delivery of the trialists that {about.trial}@{about.version} comes from"}

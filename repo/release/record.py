@@ -20,6 +20,7 @@ from typing import Any
 
 from ..repository import layout
 
+PACKAGE_FORMAT = 2  # what a release built now is
 NAME = re.compile(r"^(v[1-9][0-9]*)-([a-z]+)\.json$")
 
 
@@ -43,6 +44,9 @@ class ReleaseRecord:
     files: dict[str, str]  # every file of the package -> sha256 (the manifest included)
     excluded: dict[str, int]
     tool: dict[str, str] = field(default_factory=dict)
+    # 2: the package names the version and its delivery by sealed identifiers (release.sealing); 1: by their
+    # hashes and file name, as releases recorded before sealing were built (and are rebuilt, byte for byte).
+    package_format: int = 1
 
     @property
     def name(self) -> str:
@@ -53,7 +57,14 @@ class ReleaseRecord:
         return int(self.version[1:])
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+        found = asdict(self)
+        if self.package_format == 1:
+            del found["package_format"]  # a record written before the field reads as it always has
+        return json.dumps(found, indent=2, ensure_ascii=False) + "\n"
+
+    @property
+    def sealed(self) -> bool:
+        return self.package_format >= 2
 
     @classmethod
     def from_json(cls, text: str) -> ReleaseRecord:

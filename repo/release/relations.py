@@ -20,6 +20,7 @@ are meant: ``fingerprint`` for a version, ``sha256`` for a delivery.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,19 +67,26 @@ def original_delivery(versions: list[VersionRecord], version: str) -> dict[str, 
 
 
 def at_build(versions: list[VersionRecord], releases: list[ReleaseRecord], trial: str, version: str, tier: str,
-             recorded_before: set[str] | None = None) -> list[dict[str, Any]]:
+             recorded_before: set[str] | None = None,
+             sealed: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """What a package states: relations that hold from when it is built and never change.
 
     ``recorded_before``: for a release being built again, the names (``vN-TIER``)
     of the releases recorded before it was (None while it is built for the
     first time: every release recorded so far); only those count.
+    ``sealed``: for what leaves the restricted zone (``release.sealing``): the version's fingerprint is sealed,
+    and the delivery is named by its sealed SHA-256 alone, neither its file name nor its hash shown.
     """
     found = [relation(trial_id(trial), IS_VERSION_OF)]
     source = next((r for r in versions if r.version == version), None)
     if source is not None:
-        found.append(relation(version_id(trial, version), IS_DERIVED_FROM, fingerprint=source.fingerprint))
+        fingerprint = sealed(source.fingerprint) if sealed else source.fingerprint
+        found.append(relation(version_id(trial, version), IS_DERIVED_FROM, fingerprint=fingerprint))
     delivery = original_delivery(versions, version)
-    if delivery:
+    if delivery and sealed:
+        opaque = sealed(delivery["sha256"]).removeprefix("sealed:")[:32]
+        found.append(relation(f"{NAMESPACE}{trial}/delivery/{opaque}", IS_DERIVED_FROM))
+    elif delivery:
         found.append(relation(delivery_id(trial, delivery["file"]), IS_DERIVED_FROM, sha256=delivery["sha256"]))
     number = int(version[1:])
     earlier = [r for r in releases if r.tier == tier and r.number < number

@@ -62,6 +62,8 @@ def release_remote(url: str, local: Path | None) -> str:
     """The name of the source's release remote, as its ipd.toml says (read without cloning when local)."""
     if local is None:
         return RELEASE_REMOTE  # a URL: the name ipd gives it; a repository naming another is read through git
+    if not (local / layout.SETTINGS).is_file():
+        return RELEASE_REMOTE  # a catalogue: its DVC config names the release remote so
     settings = tomllib.loads((local / layout.SETTINGS).read_text())
     return settings.get("remotes", {}).get("release", RELEASE_REMOTE)
 

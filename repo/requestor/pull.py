@@ -65,6 +65,8 @@ class UpgradeResult:
 def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
     """The source as DVC should open it, the revision of the version (or release), and the version's name."""
     source = options.source
+    if options.tier and _catalogue(source):
+        return source, None, options.ref.version or ""  # a catalogue is read at its head
     if not is_local(source):
         if options.tier:
             return source, None, options.ref.version or ""  # a release is read at the source's head
@@ -80,6 +82,12 @@ def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
         return str(path), commit, version
     version = Repository(path).dataset(options.ref.trial).version(options.ref.version)
     return str(path), version.commit(), version.record.version
+
+
+def _catalogue(source: str) -> bool:
+    from .catalogue import is_catalogue
+
+    return is_catalogue(source)
 
 
 def _pinned_source(source: str) -> str:
@@ -207,12 +215,28 @@ def _write_datacite(options: PullOptions, version: str, staging: Path) -> None:
     from .status import read_source
 
     trial, tier = options.ref.trial, options.tier or ""
-    metadata = read_source(options.source, trial, tier)
+    if _catalogue(options.source):
+        found = _catalogue_relations(options.source, trial, version, tier)
+    else:
+        metadata = read_source(options.source, trial, tier)
+        found = of_release(metadata.records, metadata.releases, trial, version, tier)
     datacite = {"identifiers": [{"identifier": release_id(trial, version, tier), "identifierType": "URN"}],
                 "version": version, "types": {"resourceTypeGeneral": "Dataset"},
-                "relatedIdentifiers": of_release(metadata.records, metadata.releases, trial, version, tier),
-                "asOf": clock.now()}
+                "relatedIdentifiers": found, "asOf": clock.now()}
     (staging / DATACITE).write_text(json.dumps(datacite, indent=2, ensure_ascii=False) + "\n")
+
+
+def _catalogue_relations(source: str, trial: str, version: str, tier: str) -> list[dict]:
+    """As ``of_release``, from a catalogue's records: the version is known there by its sealed fingerprint only."""
+    from ..release.relations import IS_DERIVED_FROM, of_release, relation, version_id
+    from .catalogue import read_shelf
+
+    shelf = read_shelf(source, trial, tier)
+    found = of_release([], shelf.releases, trial, version, tier)
+    this = next((r for r in shelf.releases if r.version == version), None)
+    if this is not None:
+        found.insert(1, relation(version_id(trial, version), IS_DERIVED_FROM, fingerprint=this.version_fingerprint))
+    return found
 
 
 def _beside(staging: Path) -> list[str]:

@@ -107,6 +107,8 @@ def status(directory: Path, source: str | None = None, progress: Progress = SILE
     """The status of the pull in ``directory`` against its pinned source (or ``source``, if it moved)."""
     pin = read_pin(directory)
     source = source or pin.source
+    if pin.tier and _is_catalogue(source):
+        return _catalogue_status(pin, source, directory, progress)
     with progress.step(f"reading {source}"):
         metadata = read_source(source, pin.trial, pin.tier)
     check_pin(pin, metadata, source, directory)
@@ -145,6 +147,36 @@ def status(directory: Path, source: str | None = None, progress: Progress = SILE
                   [NewerVersion(r.version, r.created, r.message, r.kind, r.changes) for r in newer],
                   *((None,) * 5 if unknown else (cells, added, removed, columns, dropped)), reasons, notes, pin.tier,
                   related)
+
+
+def _is_catalogue(source: str) -> bool:
+    from .catalogue import is_catalogue
+
+    return is_catalogue(source)
+
+
+def _catalogue_status(pin: Pin, source: str, directory: Path, progress: Progress) -> Status:
+    """A release pulled from a catalogue: newer releases of its tier, and what their notes say changed."""
+    from ..release.relations import obsoleted_by, of_release
+    from .catalogue import net_changes, read_shelf
+
+    with progress.step(f"reading {source}"):
+        shelf = read_shelf(source, pin.trial, pin.tier)
+    _check_release_pin(pin, SourceMetadata([], [], shelf.releases), source, directory)
+    pinned = next(r for r in shelf.releases if r.version == pin.version)
+    newer = [r for r in shelf.releases if r.number > pinned.number]
+    found = [shelf.notes.get(r.name) for r in newer]
+    net = net_changes(found)
+    versions = [NewerVersion(r.version, r.created, (n or {}).get("headline", f"{r.tier} release of {r.version}"),
+                             "release", (n or {}).get("counts")) for r, n in zip(newer, found)]
+    notes = [f"{r.name} was published without release notes, so the changes are unknown"
+             for r, n in zip(newer, found) if n is None]
+    related = of_release([], shelf.releases, pin.trial, pin.version, pin.tier)
+    if newer_name := obsoleted_by(related):
+        notes.append(f"obsoleted by {newer_name} (DataCite IsObsoletedBy)")
+    return Status(directory, pin.trial, pin.version, pin.fingerprint, shelf.releases[-1].version, source, versions,
+                  net.cells, net.added, net.removed, net.columns_added, net.columns_removed,
+                  [Reason(text, count) for text, count in net.reasons.items()], notes, pin.tier, related)
 
 
 def _relations(pin: Pin, metadata: SourceMetadata, notes: list[str]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..progress import SILENT, Progress
 from ..repository import Repository
-from . import data, history, log, unreferenced
+from . import catalogue, data, history, log, unreferenced
 from .report import Problem, StoredObject, Verification
 
 __all__ = ["Problem", "StoredObject", "Verification", "verify"]
@@ -34,6 +34,7 @@ def verify(repo: Repository, trial: str | None = None, progress: Progress = SILE
         with progress.step(f"{name}: correction log"):
             log.check(repo, name, records, added, result)
         data.check(repo, name, records, result, progress, fingerprints)
+    catalogue.check(repo, result.trials, result, progress)
     with progress.step("objects in the remotes that nothing references"):
         unreferenced.check(repo, result)
     return result

@@ -61,7 +61,12 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     import pyarrow as pa
 
     from ..release.approve import Approval
-    from ..release.build import deidentified, described, key_variables
+    from ..release.build import (
+        deidentified,
+        described,
+        key_variables,
+        sealed_fingerprint,
+    )
     from ..release.consent import consent_lists
     from ..release.plan import plan_metadata
 
@@ -79,10 +84,11 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     excluded = consent_lists(_consent_root(repo, commit, trial, rules, folder / "root"), trial, rules)
     released, figures, fingerprint = deidentified(table, rules, release.tier, release_ids, metadata, excluded,
                                                  linkage.secret, SILENT)
+    secret = linkage.secret if release.sealed else None
     about = package.About(trial, release.version, release.tier, str(metadata.title or ""),
-                          str(metadata.get("notes") or ""), release.version_fingerprint, release.approval,
-                          key_variables(metadata, rules),
-                          **described(repo, as_released, metadata, release.version, release.tier, release))
+                          str(metadata.get("notes") or ""), sealed_fingerprint(release.version_fingerprint, secret),
+                          release.approval, key_variables(metadata, rules),
+                          **described(repo, as_released, metadata, release.version, release.tier, release, secret))
     out = folder / "package"
     manifest = package.write(out, released, figures, about, fingerprint)
     from ..backends.hashing import sha256_of

@@ -219,7 +219,7 @@ def store(root: Path, targets: list[str], check: Callable[[], None] = lambda: No
         repo.push(targets=_absolute(root, targets), remote=remote)
 
 
-def materialize(root: Path, targets: list[str], replace: bool = False) -> None:
+def materialize(root: Path, targets: list[str], replace: bool = False, remote: str = RESTRICTED_REMOTE) -> None:
     """Check out ``targets`` (DVC-tracked directories) from their ``.dvc`` files where the work tree lacks them.
 
     A fresh clone has none of them; a command that rewrites some files of a directory
@@ -232,7 +232,7 @@ def materialize(root: Path, targets: list[str], replace: bool = False) -> None:
     if not present:
         return
     with _dvc(root, "checking out data from the DVC cache and remote") as repo:
-        repo.pull(targets=_absolute(root, present), remote=RESTRICTED_REMOTE, force=True)
+        repo.pull(targets=_absolute(root, present), remote=remote, force=True)
 
 
 def pointer_md5(text: str) -> str:
@@ -266,6 +266,11 @@ def read_listing(path: Path) -> dict[str, str]:
         return {entry["relpath"]: entry["md5"] for entry in json.loads(path.read_text())}
     except (KeyError, TypeError) as exc:
         raise ValueError(f"not a DVC directory listing ({_one_line(exc)})") from exc
+
+
+def file_pointer(name: str, md5: str, size: int) -> str:
+    """The ``.dvc`` file ``dvc add`` writes for one file whose MD5 is known (DVC 3: plain MD5 of the bytes)."""
+    return f"outs:\n- md5: {md5}\n  size: {size}\n  hash: md5\n  path: {name}\n"
 
 
 def directory_listing(root: Path, target: str) -> dict[str, str]:
