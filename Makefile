@@ -20,8 +20,8 @@ demo: $(STAMP)
 	@echo "== the bundled deliveries (shipped inside the lifelines package)"
 	$(eval DELIVERIES := $(shell $(PY) -c 'import lifelines, pathlib; print(pathlib.Path(lifelines.__file__).parent / "datasets")'))
 	@echo "$(DELIVERIES)/ACTG175.csv  $(DELIVERIES)/lymph_node.csv"
-	@echo "== a curator creates a repository and ingests two trials"
-	$(IPD) init $(SCRATCH)/repository --remote $(SCRATCH)/remote
+	@echo "== a curator creates a curation repository (restricted) paired with a release catalogue, and ingests two trials"
+	$(IPD) init $(SCRATCH)/repository --remote $(SCRATCH)/remote --catalogue $(SCRATCH)/catalogue.git
 	$(IPD) ingest actg175 $(DELIVERIES)/ACTG175.csv --key pidnum --arm arms -C $(SCRATCH)/repository \
 	    --origin "lifelines: datasets/ACTG175.csv (ACTG 175, Hammer et al. 1996)"
 	$(IPD) ingest gbsg2 $(DELIVERIES)/lymph_node.csv --key id --arm hormone --randomised diagdateb -C $(SCRATCH)/repository \
@@ -29,35 +29,42 @@ demo: $(STAMP)
 	$(IPD) list -C $(SCRATCH)/repository
 	$(IPD) log actg175 -C $(SCRATCH)/repository
 	$(IPD) show gbsg2@v1 -C $(SCRATCH)/repository
-	@echo "== a requestor clones the repository elsewhere and pulls a pinned version"
-	git clone -q $(SCRATCH)/repository $(SCRATCH)/requestor-clone
-	$(IPD) pull actg175@v1 --from $(SCRATCH)/requestor-clone --out $(SCRATCH)/pulled --format csv
+	@echo "== an analyst of the curation team clones the repository and pulls a pinned version"
+	git clone -q $(SCRATCH)/repository $(SCRATCH)/analyst-clone
+	$(IPD) pull actg175@v1 --from $(SCRATCH)/analyst-clone --out $(SCRATCH)/pulled --format csv
 	cat $(SCRATCH)/pulled/ipd-pin.json
-	@echo "== the curator raises a query, records the answer as a correction and cuts v2 (an illustration: the value is made up)"
-	$(IPD) query open actg175 --key 10056 --column wtkg --text "Weight 89.8128 kg: please confirm from the CRF" -C $(SCRATCH)/repository
-	$(IPD) query answer actg175-q1 --text "CRF says 89.8 kg (illustration)" -C $(SCRATCH)/repository
-	$(IPD) correct actg175 --key 10056 --column wtkg --value 89.8 --reason "weight as on the CRF (illustration)" \
-	    --query actg175-q1 -C $(SCRATCH)/repository
-	$(IPD) commit actg175 -m "Query round 1" -C $(SCRATCH)/repository
-	$(IPD) diff actg175@v1 actg175@v2 -C $(SCRATCH)/repository
-	@echo "== the requestor learns that v2 supersedes their v1, and what changed, then upgrades"
-	git -C $(SCRATCH)/requestor-clone pull -q
-	$(IPD) status $(SCRATCH)/pulled
-	$(IPD) pull --upgrade $(SCRATCH)/pulled
-	@echo "== the curator records consent (none was delivered with this public data set), plans, approves and releases v2"
+	@echo "== the curator records consent (none was delivered with this public data set), plans, approves and releases v1"
 	$(IPD) release consent actg175 --refused sharing --none -C $(SCRATCH)/repository \
 	    --reason "public data set published in lifelines; no consent restrictions were delivered"
 	$(IPD) release consent actg175 --refused commercial --none -C $(SCRATCH)/repository \
 	    --reason "public data set published in lifelines; no consent restrictions were delivered"
+	$(IPD) release plan actg175@v1 --save -C $(SCRATCH)/repository
+	$(IPD) release approve actg175@v1 --by "Dr A. Director (demo)" --note "demo approval" -C $(SCRATCH)/repository
+	$(IPD) release actg175@v1 --tier noncommercial -C $(SCRATCH)/repository
+	@echo "== a requestor outside the team holds only the catalogue URL (and read access to the release remote)"
+	$(IPD) pull actg175@v1 --tier noncommercial --from $(SCRATCH)/catalogue.git --out $(SCRATCH)/release-pulled
+	@echo "== the curator raises a query, records the answer as a correction and cuts v2 (an illustration: the value is made up)"
+	$(IPD) query open actg175 --key 10056 --column cd40 --text "CD4 422 at baseline: please confirm from the CRF" -C $(SCRATCH)/repository
+	$(IPD) query answer actg175-q1 --text "CRF says 442 (illustration)" -C $(SCRATCH)/repository
+	$(IPD) correct actg175 --key 10056 --column cd40 --value 442 --reason "CD4 as on the CRF (illustration)" \
+	    --public-reason "baseline CD4 count corrected from the case report form" --query actg175-q1 -C $(SCRATCH)/repository
+	$(IPD) commit actg175 -m "Query round 1" -C $(SCRATCH)/repository
+	$(IPD) diff actg175@v1 actg175@v2 -C $(SCRATCH)/repository
+	@echo "== the analyst learns that v2 supersedes their v1, and what changed, then upgrades"
+	git -C $(SCRATCH)/analyst-clone pull -q
+	$(IPD) status $(SCRATCH)/pulled
+	$(IPD) pull --upgrade $(SCRATCH)/pulled
+	@echo "== v2 is approved and released; the catalogue gets it with release notes (released values only)"
 	$(IPD) release plan actg175@v2 --save -C $(SCRATCH)/repository
 	$(IPD) release approve actg175@v2 --by "Dr A. Director (demo)" --note "demo approval" -C $(SCRATCH)/repository
 	$(IPD) release actg175@v2 --tier noncommercial -C $(SCRATCH)/repository
-	@echo "== a requestor granted the noncommercial tier pulls the release"
-	git -C $(SCRATCH)/requestor-clone pull -q
-	$(IPD) pull actg175@v2 --tier noncommercial --from $(SCRATCH)/requestor-clone --out $(SCRATCH)/release-pulled
-	@echo "== anyone can see where the release came from, and check that history, data and packages are as recorded"
+	@echo "== the requestor, still holding only the catalogue, learns what changed in their release, then upgrades"
+	$(IPD) status $(SCRATCH)/release-pulled
+	$(IPD) pull --upgrade $(SCRATCH)/release-pulled
+	@echo "== the curator checks history, data, packages and the catalogue's publication records, and audits the catalogue"
 	$(IPD) lineage actg175@v2/noncommercial -C $(SCRATCH)/repository
 	$(IPD) verify --rebuild -C $(SCRATCH)/repository
+	$(IPD) catalogue audit -C $(SCRATCH)/repository
 	@echo "== done: everything is under $(SCRATCH)"
 
 test: $(STAMP)
