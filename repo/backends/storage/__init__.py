@@ -219,20 +219,21 @@ def store(root: Path, targets: list[str], check: Callable[[], None] = lambda: No
         repo.push(targets=_absolute(root, targets), remote=remote)
 
 
-def materialize(root: Path, targets: list[str], replace: bool = False) -> None:
+def materialize(root: Path, targets: list[str], replace: bool = False, remote: str = RESTRICTED_REMOTE) -> None:
     """Check out ``targets`` (DVC-tracked directories) from their ``.dvc`` files where the work tree lacks them.
 
     A fresh clone has none of them; a command that rewrites some files of a directory
     and stores it again must start from all of them, or DVC would store the directory
-    without the rest. Objects missing from the cache come from the remote. A directory
-    that is there is left alone (a curator may have put files in it, which DVC's
-    checkout would delete), unless ``replace`` says ipd owns it and found it stale.
+    without the rest. Objects missing from the cache come from ``remote`` (a release
+    package is on the release remote only). A directory that is there is left alone (a
+    curator may have put files in it, which DVC's checkout would delete), unless
+    ``replace`` says ipd owns it and found it stale.
     """
     present = [t for t in targets if (root / f"{t}.dvc").is_file() and (replace or not (root / t).exists())]
     if not present:
         return
     with _dvc(root, "checking out data from the DVC cache and remote") as repo:
-        repo.pull(targets=_absolute(root, present), remote=RESTRICTED_REMOTE, force=True)
+        repo.pull(targets=_absolute(root, present), remote=remote, force=True)
 
 
 def pointer_md5(text: str) -> str:
