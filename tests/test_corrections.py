@@ -138,7 +138,7 @@ def test_a_file_of_corrections_is_staged_whole_or_not_at_all(trial, tmp_path):
     header = tmp_path / "header.csv"
     header.write_text("key,column,reason\n1,age,CRF\n")
     assert one_line(correct(trial, "--file", header)) == \
-        f"{header}: no value column; the header must be key,column,value,reason[,query][,action]"
+        f"{header}: no value column; the header must be key,column,value,reason[,query][,action][,public_reason]"
 
 
 def test_drop_unstages(trial):

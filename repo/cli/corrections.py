@@ -20,8 +20,11 @@ def correct(
     column: Annotated[Optional[str], typer.Option(help="The column to correct.")] = None,
     value: Annotated[Optional[str], typer.Option(help="The corrected value ('' for missing).")] = None,
     reason: Annotated[Optional[str], typer.Option(help="Why: the trialists' answer, the evidence.")] = None,
+    public_reason: Annotated[Optional[str], typer.Option(
+        help="The reason as release notes may publish it (no identifiers); without it, release notes give none.")] = None,
     query: Annotated[Optional[str], typer.Option(help="The query this answers, e.g. actg175-q3.")] = None,
-    file: Annotated[Optional[Path], typer.Option(help="Stage many: a CSV with key,column,value,reason[,query][,action].")] = None,
+    file: Annotated[Optional[Path], typer.Option(
+        help="Stage many: a CSV with key,column,value,reason[,query][,action][,public_reason].")] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Remove the record --key (e.g. a duplicate registration).")] = False,
     add: Annotated[Optional[Path], typer.Option(help="Add the records in this file (any delivery format).")] = None,
     add_column: Annotated[Optional[Path], typer.Option(help="Add the variables in this file (the key and new columns).")] = None,
@@ -33,6 +36,7 @@ def correct(
     """Stage corrections for the trial's next version (see --list, --drop; cut it with ipd commit)."""
     from ..corrections import staging as core
     from ..corrections.changes import Change
+    from ..errors import InvalidInput
 
     repository = open_repository(repo)
     if list_staged:
@@ -46,17 +50,19 @@ def correct(
         from ..corrections.input import changes_from_csv
 
         changes = changes_from_csv(file)
+        if public_reason is not None:
+            raise InvalidInput("--public-reason goes with one correction; give a file's in its public_reason column")
     elif add:
         from ..corrections.input import records_from_file
 
-        changes = records_from_file(add, reason or "", query)
+        changes = records_from_file(add, reason or "", query, public_reason)
     elif add_column:
-        changes = [Change("add_column", reason or "", query=query, supplement=add_column)]
+        changes = [Change("add_column", reason or "", query=query, supplement=add_column, public_reason=public_reason)]
     elif remove:
-        changes = [Change("remove", reason or "", key=key, query=query)]
+        changes = [Change("remove", reason or "", key=key, query=query, public_reason=public_reason)]
     else:
-        changes = [Change("update", reason or "", key=key, column=column, value=value, query=query)] \
-            if key is not None or column is not None else []
+        changes = [Change("update", reason or "", key=key, column=column, value=value, query=query,
+                          public_reason=public_reason)] if key is not None or column is not None else []
     _render(core.stage(repository, trial, changes), json, "", title="staged")
 
 
@@ -68,8 +74,14 @@ def _render(entries, json: bool, empty: str, title: str = "staged") -> None:
         out.print(empty)
         return
     for e in entries:
-        query = f" [query {e.query}]" if e.query else ""
-        out.print(f"{title} {e.id}: {escape(e.describe())} — {escape(e.reason)}{query}")
+        out.print(f"{title} {e.id}: {escape(e.describe())} — {escape(e.reason)}{reason_notes(e)}")
+
+
+def reason_notes(entry) -> str:
+    """What follows an entry's reason in listings: its query, and the wording release notes may publish."""
+    query = f" [query {entry.query}]" if entry.query else ""
+    public = f" [public: {entry.public_reason}]" if entry.public_reason else ""
+    return escape(query + public)
 
 
 @command

@@ -1,4 +1,4 @@
-"""The curator's release commands: ``ipd release TRIAL@vN --tier TIER`` builds a release; ``lookup``.
+"""The curator's release commands: ``ipd release TRIAL@vN --tier TIER`` builds a release; ``notes``, ``lookup``.
 
 ``plan`` and ``approve`` register on the same group from ``release_plan``.
 The group builds by default: a first argument that is not one of its
@@ -21,7 +21,7 @@ from .ipd import JsonOption, RepoOption, app, command, open_repository
 class _BuildByDefault(TyperGroup):
     """``ipd release actg175@v1 --tier commercial`` is ``ipd release build actg175@v1 --tier commercial``."""
 
-    ORDER = ("consent", "plan", "approve", "build", "lookup")  # as a curator uses them
+    ORDER = ("consent", "plan", "approve", "build", "notes", "lookup")  # as a curator uses them
 
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
@@ -35,7 +35,7 @@ class _BuildByDefault(TyperGroup):
 release_app = typer.Typer(
     cls=_BuildByDefault, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
     help="De-identified releases per access tier, by the NHLBI rules: `ipd release TRIAL@vN --tier TIER` builds "
-         "one (the same as `ipd release build`); consent, plan, approve and lookup are its other commands.")
+         "one (the same as `ipd release build`); consent, plan, approve, notes and lookup are its other commands.")
 app.add_typer(release_app, name="release")
 
 TierOption = Annotated[str, typer.Option(
@@ -100,6 +100,28 @@ def formulas_line(columns: list[str]) -> str:
     from ..backends.csvsafe import NOTE
 
     return escape(f"in the CSV file, {NOTE}: in {', '.join(columns)}")
+
+
+@command(target=release_app, name="notes")
+def notes(
+    ref: Annotated[str, typer.Argument(metavar="TRIAL[@vN]", help="The release's version (default: the tier's latest).")],
+    tier: TierOption,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """What changed in the released values since the tier's previous release, with the public reasons."""
+    from ..release.notes import linkage_ids, releases
+    from ..release.notes import notes as make_notes
+    from ..repository.refs import Ref
+
+    parsed = Ref.parse(ref)
+    repository = open_repository(repo)
+    version = releases(repository, parsed.trial, tier, parsed.version)[0].version
+    found = make_notes(repository, parsed.trial, tier, version, linkage_ids(repository, parsed.trial, tier, version))
+    if json:
+        emit_json(found.as_dict())
+        return
+    out.print(found.to_markdown(), markup=False, emoji=False, end="")
 
 
 @command(target=release_app, name="lookup")

@@ -181,6 +181,7 @@ def _render_corrections(dataset, json: bool) -> None:
     from rich.markup import escape
 
     from ..corrections import log as correctionlog
+    from .corrections import reason_notes
 
     entries = correctionlog.read(dataset.repo.root / dataset.layout.log)
     if json:
@@ -189,9 +190,8 @@ def _render_corrections(dataset, json: bool) -> None:
     if not entries:
         out.print(f"No corrections to {dataset.trial} yet.")
     for e in entries:
-        query = f" [query {e.query}]" if e.query else ""
         out.print(f"{e.id} in {e.version} ({(e.applied or '')[:10]}, {e.author.split(' <')[0]}): "
-                  f"{escape(e.describe())} — {escape(e.reason)}{query}")
+                  f"{escape(e.describe())} — {escape(e.reason)}{reason_notes(e)}")
 
 
 @command

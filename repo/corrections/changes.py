@@ -23,6 +23,7 @@ class Change:
     record: dict[str, Any] | None = None  # add: the whole record, typed already (from a file)
     supplement: Path | None = None  # add_column: the file holding the key and the new variable
     where: str = ""  # "FILE, row N" when the change came from a file
+    public_reason: str | None = None  # the reason as release notes may publish it (no identifiers)
 
 
 @dataclass

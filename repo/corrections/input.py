@@ -1,7 +1,9 @@
 """Corrections as curators supply them in files, turned into changes to stage.
 
 A CSV of cell corrections has a header ``key,column,value,reason`` and
-optionally ``query`` and ``action`` (``update``, the default, or ``remove``);
+optionally ``query``, ``action`` (``update``, the default, or ``remove``) and
+``public_reason`` (the reason as release notes may publish it; an empty cell
+leaves the correction out of them);
 its cells are read as text, so each value is typed by the column it goes into,
 exactly as a value given on the command line. Records to add come in any
 delivery format, typed by its reader.
@@ -16,7 +18,7 @@ from ..errors import InvalidInput
 from .changes import Change
 
 REQUIRED = ("key", "column", "value", "reason")
-OPTIONAL = ("query", "action")
+OPTIONAL = ("query", "action", "public_reason")
 
 
 def changes_from_csv(path: Path) -> list[Change]:
@@ -33,7 +35,7 @@ def changes_from_csv(path: Path) -> list[Change]:
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise InvalidInput(f"{path}: no {', '.join(missing)} column; the header must be "
-                           f"{','.join(REQUIRED)}[,query][,action]")
+                           f"{','.join(REQUIRED)}[,query][,action][,public_reason]")
     unknown = [name for name in header if name not in REQUIRED + OPTIONAL]
     if unknown:
         raise InvalidInput(f"{path}: unknown column {unknown[0]!r}; expected {','.join(REQUIRED + OPTIONAL)}")
@@ -49,13 +51,14 @@ def changes_from_csv(path: Path) -> list[Change]:
             raise InvalidInput(f"{path}, line {line}: action {action!r} must be update or remove")
         changes.append(Change(action=action, reason=cells["reason"], key=cells["key"],
                               column=cells["column"].strip() or None, value=cells["value"],
-                              query=(cells.get("query") or "").strip() or None, where=f"{path}, line {line}"))
+                              query=(cells.get("query") or "").strip() or None, where=f"{path}, line {line}",
+                              public_reason=(cells.get("public_reason") or "").strip() or None))
     if not changes:
         raise InvalidInput(f"{path}: no corrections in the file")
     return changes
 
 
-def records_from_file(path: Path, reason: str, query: str | None) -> list[Change]:
+def records_from_file(path: Path, reason: str, query: str | None, public_reason: str | None = None) -> list[Change]:
     """One ``add`` change per record of a file in any delivery format.
 
     CSV and TSV cells are kept as text, to be typed by the trial's columns: a
@@ -69,7 +72,8 @@ def records_from_file(path: Path, reason: str, query: str | None) -> list[Change
         records = read(path).table.to_pylist()
     if not records:
         raise InvalidInput(f"{path}: no records in the file")
-    return [Change(action="add", reason=reason, query=query, record=record, where=f"{path}, row {row}")
+    return [Change(action="add", reason=reason, query=query, record=record, where=f"{path}, row {row}",
+                   public_reason=public_reason)
             for row, record in enumerate(records, start=1)]
 
 

@@ -13,7 +13,11 @@ An entry is one of four actions:
 - ``add_column``: the variable ``column`` is added; ``new`` describes the file the
   trialists supplied it in (kept under ``source/``), its type and its rows.
 
-Values are logged as JSON in their logical type (see ``values``).
+Values are logged as JSON in their logical type (see ``values``). The
+``reason`` is restricted: it may quote identifiers. ``public_reason``, when a
+curator gave one, is the wording of it that release notes may publish; an
+entry without it is written without the field, so logs from before it read,
+and hash, as they always did.
 """
 
 from __future__ import annotations
@@ -43,9 +47,13 @@ class Correction:
     base: str  # the version the old value was read from
     version: str | None = None  # the version that applied it; None while staged
     applied: str | None = None  # when that version was cut
+    public_reason: str | None = None  # the reason as release notes may publish it; None: not publishable
 
     def to_line(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=False) + "\n"
+        data = asdict(self)
+        if data["public_reason"] is None:  # the line of an entry without one is the line it always was
+            del data["public_reason"]
+        return json.dumps(data, ensure_ascii=False, sort_keys=False) + "\n"
 
     def applied_as(self, number: int, version: str, when: str) -> Correction:
         return replace(self, id=f"c{number}", version=version, applied=when)

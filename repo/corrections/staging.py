@@ -89,7 +89,11 @@ def _entries(state: Current, change: Change, existing: dict, who: str, now: str)
     where = state.label(change)
     if not change.reason or not change.reason.strip():
         raise InvalidInput(f"{where}{change.action} needs a reason (--reason)")
-    base = dict(reason=change.reason.strip(), query=change.query, author=who, time=now, base=state.version)
+    if change.public_reason is not None and not change.public_reason.strip():
+        raise InvalidInput(f"{where}the public reason is empty: leave --public-reason out if the reason is not "
+                           "to be published")
+    base = dict(reason=change.reason.strip(), query=change.query, author=who, time=now, base=state.version,
+                public_reason=change.public_reason.strip() if change.public_reason is not None else None)
     if change.action == "add_column":
         return _add_columns(state, change, base)
     key = _key(state, change)

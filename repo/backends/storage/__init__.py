@@ -224,9 +224,10 @@ def materialize(root: Path, targets: list[str], replace: bool = False, remote: s
 
     A fresh clone has none of them; a command that rewrites some files of a directory
     and stores it again must start from all of them, or DVC would store the directory
-    without the rest. Objects missing from the cache come from the remote. A directory
-    that is there is left alone (a curator may have put files in it, which DVC's
-    checkout would delete), unless ``replace`` says ipd owns it and found it stale.
+    without the rest. Objects missing from the cache come from ``remote`` (a release
+    package is on the release remote only). A directory that is there is left alone (a
+    curator may have put files in it, which DVC's checkout would delete), unless
+    ``replace`` says ipd owns it and found it stale.
     """
     present = [t for t in targets if (root / f"{t}.dvc").is_file() and (replace or not (root / t).exists())]
     if not present:

@@ -1,0 +1,350 @@
+"""Release notes: what changed in the released values from one release of a tier to the next.
+
+Requestors hold releases, not versions, so the notes compare the two
+packages' rows by release ID, never the versions behind them: a correction
+the release hides (an age above the top code moved to another age above it)
+or a column the release deletes changes nothing a requestor sees, and is not
+mentioned. The correction log's reasons are restricted (they may quote
+identifiers); only the wording a curator gave as ``public_reason`` is ever
+attached, and only to a change the released rows actually show.
+
+``compare`` works on two Arrow tables alone (the catalogue can call it on any
+two packages); ``notes`` finds the previous release of the tier, reads both
+packages and attaches the reasons. The core never prints: ``to_markdown`` and
+``to_json`` are what the catalogue publishes and the CLI shows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from ..backends import parquet, storage
+from ..backends.hashing import sha256_of
+from ..backends.sql import connect, translated
+from ..backends.values import to_json
+from ..errors import IntegrityError, InvalidInput, NotFound
+from ..repository import Repository, layout
+from ..repository.refs import version_number
+from . import package
+from .deidentify import RELEASE_ID
+from .record import ReleaseRecord, records
+from .rules import TIERS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..backends.sql import Connection
+
+CELL, RECORD_ADDED, RECORD_REMOVED, COLUMN_ADDED, COLUMN_REMOVED = (
+    "cell", "record_added", "record_removed", "column_added", "column_removed")
+ORDER = {COLUMN_ADDED: 0, COLUMN_REMOVED: 1, RECORD_REMOVED: 2, RECORD_ADDED: 3, CELL: 4}
+SHOWN = 50  # rows of the Markdown table; the JSON has them all
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change a requestor sees. ``old``/``new`` (cells only) as the release renders them, "" for missing."""
+
+    change: str  # CELL, RECORD_ADDED, RECORD_REMOVED, COLUMN_ADDED, COLUMN_REMOVED
+    release_id: str | None = None  # None for a column
+    column: str | None = None  # None for a record
+    old: str | None = None
+    new: str | None = None
+    reason: str | None = None  # a correction's public reason; None when none was given or none applies
+
+    def sort_key(self) -> tuple:
+        return (ORDER[self.change], self.release_id or "", self.column or "")
+
+
+# -- comparing two releases' rows -------------------------------------------------------------------
+
+def compare(previous: pa.Table | None, current: pa.Table, key: str = RELEASE_ID) -> list[Change]:
+    """Records added and removed, cells changed and columns added or removed, sorted (``Change.sort_key``).
+
+    Records are matched by ``key`` in one DuckDB join; only the changed cells are rendered (as Arrow
+    writes them as text, which is how the package's CSV shows them). A column whose type differs
+    between the two is compared as that text, so 3 stored as an integer and as a float is no change.
+    Without ``previous``, every record and column is added.
+    """
+    _check_key(current, key, "the current release")
+    if previous is None:
+        changes = [Change(COLUMN_ADDED, column=c) for c in current.column_names if c != key]
+        changes += [Change(RECORD_ADDED, release_id=rid) for rid in _rendered(current[key])]
+        return sorted(changes, key=Change.sort_key)
+    _check_key(previous, key, "the previous release")
+    changes = [Change(COLUMN_ADDED, column=c) for c in current.column_names if c not in previous.column_names]
+    changes += [Change(COLUMN_REMOVED, column=c) for c in previous.column_names if c not in current.column_names]
+    common = [c for c in current.column_names if c in previous.column_names and c != key]
+    old, new = _sides(previous, current, key, common)
+    con = connect(progress_bar=False)
+    con.register("o", old)
+    con.register("n", new)
+    with translated("comparing the releases"):
+        _check_unique(con, "o", key, "the previous release")
+        _check_unique(con, "n", key, "the current release")
+        for alias, other, kind in (("o", "n", RECORD_REMOVED), ("n", "o", RECORD_ADDED)):
+            found = con.sql(f"SELECT {alias}.k FROM {alias} ANTI JOIN {other} ON {alias}.k = {other}.k")
+            changes += [Change(kind, release_id=rid) for rid in _rendered(found.to_arrow_table()["k"])]
+        if common:
+            flags = ", ".join(f"o.c{i} IS DISTINCT FROM n.c{i} AS d{i}" for i in range(len(common)))
+            rows = con.sql(f"SELECT * FROM (SELECT o.r AS o_row, n.r AS n_row, {flags} FROM o JOIN n ON o.k = n.k) "
+                           f"WHERE {' OR '.join(f'd{i}' for i in range(len(common)))}").to_arrow_table()
+            changes += _cells(rows.combine_chunks(), old, new, common)
+    return sorted(changes, key=Change.sort_key)
+
+
+def _check_key(table: pa.Table, key: str, what: str) -> None:
+    if key not in table.column_names:
+        raise InvalidInput(f"{what} has no column {key!r} to match records by")
+
+
+def _check_unique(con: Connection, alias: str, key: str, what: str) -> None:
+    [(unique,)] = con.sql(f"SELECT count(DISTINCT k) = count(*) FROM {alias}").fetchall()
+    if not unique:
+        raise InvalidInput(f"{key} of {what} is missing or repeated in some rows: records cannot be matched")
+
+
+def _sides(previous: pa.Table, current: pa.Table, key: str, common: list[str]) -> tuple[pa.Table, pa.Table]:
+    """Both tables as k (the key), r (the row), c0, c1, … (the common columns): any column name is safe in SQL.
+    Where the types differ, both sides are text."""
+    import numpy as np
+    import pyarrow as pa
+
+    def side(table: pa.Table, other: pa.Table) -> pa.Table:
+        columns = {"k": _as_text(table[key]) if table[key].type != other[key].type else table[key],
+                   "r": pa.array(np.arange(table.num_rows, dtype=np.int64))}
+        for i, name in enumerate(common):
+            differs = table.schema.field(name).type != other.schema.field(name).type
+            columns[f"c{i}"] = _as_text(table[name]) if differs else table[name]
+        return pa.table(columns)
+
+    return side(previous, current), side(current, previous)
+
+
+def _cells(rows: pa.Table, old: pa.Table, new: pa.Table, common: list[str]) -> list[Change]:
+    import numpy as np
+
+    found = []
+    o_rows, n_rows = rows["o_row"].to_numpy(), rows["n_row"].to_numpy()
+    for i, column in enumerate(common):
+        at = np.flatnonzero(rows[f"d{i}"].to_numpy())
+        if not len(at):
+            continue
+        ids = _rendered(new["k"].take(n_rows[at]))
+        before = _rendered(old[f"c{i}"].take(o_rows[at]))
+        after = _rendered(new[f"c{i}"].take(n_rows[at]))
+        found += [Change(CELL, rid, column, a, b) for rid, a, b in zip(ids, before, after)]
+    return found
+
+
+def _as_text(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Values as the release writes them as text (pyarrow's CSV writer casts the same way)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    try:
+        return pc.cast(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a type Arrow cannot cast: Python's own text
+        return pa.array([None if v is None else str(to_json(v)) for v in values.to_pylist()], pa.string())
+
+
+def _rendered(values: pa.ChunkedArray | pa.Array) -> list[str]:
+    return ["" if v is None else v for v in _as_text(values).to_pylist()]
+
+
+# -- the reasons a curator made publishable -----------------------------------------------------------
+
+def publishable_reasons(repo: Repository, trial: str, since_version: str | None, version: str,
+                        release_ids: dict) -> dict:
+    """The ``public_reason`` of each correction applied after ``since_version`` up to ``version``.
+
+    Keyed by (release ID, column) for an updated cell, by release ID for a record removed or
+    added, and by (None, column) for a variable added; ``release_ids`` maps the trial's own keys
+    to release IDs. Several reasons for one key are joined in log order. A correction without a
+    public reason, or of a participant without a release ID, gives nothing.
+    """
+    from ..corrections import log as correctionlog
+
+    low = version_number(since_version) if since_version else 0
+    high = version_number(version)
+    by_key = {_key(k): rid for k, rid in release_ids.items()}
+    found: dict[Any, list[str]] = {}
+    for entry in correctionlog.read(repo.root / layout.trial(trial).log):
+        if not entry.public_reason or not entry.version or not low < version_number(entry.version) <= high:
+            continue
+        if entry.action == "add_column":
+            target: Any = (None, entry.column)
+        else:
+            rid = by_key.get(_key(entry.key))
+            if rid is None:
+                continue
+            target = (rid, entry.column) if entry.action == "update" else rid
+        reasons = found.setdefault(target, [])
+        if entry.public_reason not in reasons:
+            reasons.append(entry.public_reason)
+    return {target: "; ".join(reasons) for target, reasons in found.items()}
+
+
+def _key(key: Any) -> str:
+    """A participant key as the log holds it (a date as ISO text), so the linkage's and the log's agree."""
+    return json.dumps(to_json(key), sort_keys=True)
+
+
+def _attached(changes: list[Change], reasons: dict) -> list[Change]:
+    def reason(change: Change) -> str | None:
+        if change.change == CELL:
+            return reasons.get((change.release_id, change.column))
+        if change.change in (RECORD_ADDED, RECORD_REMOVED):
+            return reasons.get(change.release_id)
+        if change.change == COLUMN_ADDED:
+            return reasons.get((None, change.column))
+        return None
+
+    return [replace(c, reason=reason(c)) for c in changes]
+
+
+# -- the notes ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReleaseNotes:
+    trial: str
+    tier: str
+    version: str
+    previous: str | None  # the tier's previous release; None for its first
+    counts: dict[str, int]  # records, columns (of this release), cells_changed, records_added, ...
+    changes: list[Change]  # sorted (Change.sort_key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"trial": self.trial, "tier": self.tier, "version": self.version, "previous": self.previous,
+                "first": self.previous is None, "counts": dict(sorted(self.counts.items())),
+                "changes": [asdict(c) for c in self.changes]}
+
+    def to_json(self) -> str:
+        """The full notes: the same notes give the same text."""
+        return json.dumps(self.as_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def headline(self) -> str:
+        label = f"{self.trial} {self.version} ({self.tier})"
+        n = self.counts
+        if self.previous is None:
+            return (f"{label} — the first {self.tier} release of {self.trial}: {_count(n['records'], 'record')}, "
+                    f"{_count(n['columns'], 'column')}")
+        said = [f"{_count(n['cells_changed'], 'cell')} changed", f"{_count(n['records_added'], 'record')} added",
+                f"{n['records_removed']} removed"]
+        said += [f"{_count(n[k], 'column')} {k.split('_')[1]}" for k in ("columns_added", "columns_removed") if n[k]]
+        return f"{label} — changes since {self.previous}: {', '.join(said)}"
+
+    def to_markdown(self, shown: int = SHOWN) -> str:
+        """A short text for people: the headline, then at most ``shown`` changes as a table."""
+        lines = [f"# {_cell(self.headline())}", ""]
+        if self.previous is not None and not self.changes:
+            lines.append(f"No released value changed since {self.previous}.")
+        elif self.changes:
+            lines += ["| release ID | column | was | now | reason |", "| --- | --- | --- | --- | --- |"]
+            lines += ["| " + " | ".join(_cell(v) for v in _row(c)) + " |" for c in self.changes[:shown]]
+            if len(self.changes) > shown:
+                lines += ["", f"… and {len(self.changes) - shown} more changes, listed in the JSON release notes."]
+        return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _row(change: Change) -> tuple[str, str, str, str, str]:
+    reason = change.reason or ""
+    if change.change == CELL:
+        return (change.release_id or "", change.column or "", change.old or "", change.new or "", reason)
+    if change.change in (RECORD_ADDED, RECORD_REMOVED):
+        return (change.release_id or "", "(whole record)", "", change.change.split("_")[1], reason)
+    return ("(every record)", change.column or "", "", f"column {change.change.split('_')[1]}", reason)
+
+
+def _cell(text: str) -> str:
+    """Text that stays in its Markdown table cell."""
+    return " ".join(text.replace("\\", "\\\\").replace("|", "\\|").split())
+
+
+def notes(repo: Repository, trial: str, tier: str, version: str, release_ids: dict) -> ReleaseNotes:
+    """The notes of ``trial``'s ``tier`` release of ``version``, against the tier's previous release.
+
+    ``release_ids`` maps the trial's keys to release IDs (the linkage: see ``linkage_ids``).
+    """
+    current, previous = releases(repo, trial, tier, version)
+    table = released_rows(repo, current)
+    counts = {"records": table.num_rows, "columns": table.num_columns}
+    if previous is None:
+        return ReleaseNotes(trial, tier, version, None, counts, [])
+    changes = compare(released_rows(repo, previous), table)
+    changes = _attached(changes, publishable_reasons(repo, trial, previous.version, version, release_ids))
+    for kind, name in ((CELL, "cells_changed"), (RECORD_ADDED, "records_added"), (RECORD_REMOVED, "records_removed"),
+                       (COLUMN_ADDED, "columns_added"), (COLUMN_REMOVED, "columns_removed")):
+        counts[name] = sum(c.change == kind for c in changes)
+    return ReleaseNotes(trial, tier, version, previous.version, counts, changes)
+
+
+def releases(repo: Repository, trial: str, tier: str,
+             version: str | None) -> tuple[ReleaseRecord, ReleaseRecord | None]:
+    """The record of the ``tier`` release of ``version`` (None: the tier's latest), and of the tier's latest
+    release before it."""
+    if tier not in TIERS:
+        raise InvalidInput(f"unknown tier {tier!r}; choose {' or '.join(TIERS)}")
+    repo.dataset(trial)  # an unknown trial is NotFound
+    shelf = records(repo.root, trial, tier)
+    if version is None and not shelf:
+        raise NotFound(f"{trial} has no {tier} release")
+    current = shelf[-1] if version is None else next((r for r in shelf if r.version == version), None)
+    if current is None:
+        have = ", ".join(r.version for r in shelf) or "none"
+        raise NotFound(f"{trial}@{version} has no {tier} release (its {tier} releases: {have})")
+    earlier = [r for r in shelf if r.number < current.number]
+    return current, (earlier[-1] if earlier else None)
+
+
+def released_rows(repo: Repository, release: ReleaseRecord) -> pa.Table:
+    """The package's Parquet rows, checked out from the release remote where the work tree lacks them,
+    and checked against the release record (notes must describe what was released)."""
+    folder = layout.trial(release.trial).release_package(release.name)
+    name = package.data_names(release.trial)["parquet"]
+    path = repo.root / folder / name
+    if not path.is_file():
+        remote = repo.settings.get("remotes", {}).get("release", storage.RELEASE_REMOTE)
+        storage.materialize(repo.root, [folder], replace=True, remote=remote)
+    if not path.is_file():
+        raise IntegrityError(f"{folder}/{name} is in neither the work tree nor the release remote")
+    if sha256_of(path) != release.files.get(name):
+        raise IntegrityError(f"{folder}/{name} is not the file its release record names (its SHA-256 differs); "
+                             "run `ipd verify`")
+    return parquet.read(path)
+
+
+def linkage_ids(repo: Repository, trial: str, tier: str, version: str) -> dict:
+    """The trial's key -> release ID of the participants of the ``tier`` release of ``version`` and of the
+    tier's release before it, from the linkage (restricted: the curator's side).
+
+    The linkage maps the rules' ``participant_id`` column; where that is not the trial's key, the
+    two versions' rows give the key of each. ``tier`` names the tier whose IDs are wanted, for when
+    release IDs are given per tier.
+    """
+    from . import ids
+
+    current, previous = releases(repo, trial, tier, version)
+    linkage = ids.read(repo.root, trial)  # one linkage for every tier, for now
+    if linkage is None:
+        return {}
+    mapping = dict(zip(linkage.table["key"].to_pylist(), linkage.table["release_id"].to_pylist()))
+    dataset = repo.dataset(trial)
+    key, pid = dataset.version(version).record.key, current.participant_id
+    if pid == key:
+        return mapping
+    found: dict = {}
+    for name in [r.version for r in (previous, current) if r is not None]:
+        rows = dataset.version(name).to_arrow([key, pid])
+        found |= {k: mapping[p] for k, p in zip(rows[key].to_pylist(), rows[pid].to_pylist()) if p in mapping}
+    return found
