@@ -83,7 +83,9 @@ def test_the_catalogue_holds_each_release_s_public_files_and_nothing_else(zones)
     expected = {"catalogue.toml", ".dvc/config", ".dvc/.gitignore", "README.md", "datasets/t/releases/.gitignore"}
     for tier in TIERS:
         expected |= {f"datasets/t/releases/v1-{tier}/{name}" for name in package}
-        expected |= {f"datasets/t/{folder}/v1-{tier}.json" for folder in ("releases", "provenance", "publications")}
+        expected |= {f"datasets/t/{folder}/v1-{tier}.json" for folder in ("releases", "provenance", "publications",
+                                                                           "notes")}
+        expected |= {f"datasets/t/notes/v1-{tier}.md"}
     assert set(files) == expected
 
 
@@ -187,3 +189,51 @@ def test_a_catalogue_must_be_a_git_repository_paired_with_the_same_release_remot
     assert (root / "ipd.toml").read_text() == settings
     listed = {r["kind"]: r["url"] for r in json.loads(run("remote", "--repo", root, "--json").stdout)}
     assert listed["catalogue"] == str(copy / "catalogue.git")
+
+
+def test_a_holder_learns_from_the_catalogue_what_changed_in_their_release_then_upgrades(copy, tmp_path):
+    root, catalogue = copy / "curation", copy / "catalogue.git"
+    out = tmp_path / "pulled"
+    run("pull", "t@v1", "--tier", "noncommercial", "--from", catalogue, "--out", out)
+    frame = synthetic()
+    corrected, renamed, withdrawn = frame[frame.share_ok == 1].pid.tolist()[:3]
+    run("correct", "t", "--key", corrected, "--column", "cd4", "--value", "999", "--reason", "CRF page 4 (MRN 5512)",
+        "--public-reason", "CD4 count corrected from the CRF", "--repo", root)
+    run("correct", "t", "--key", renamed, "--column", "name", "--value", "Someone Else", "--reason", "misspelt",
+        "--public-reason", "name fixed", "--repo", root)  # a deleted column: never surfaces
+    run("correct", "t", "--key", withdrawn, "--remove", "--reason", "withdrew on 3 May (letter in file 7)",
+        "--public-reason", "participant withdrew", "--repo", root)
+    run("commit", "t", "-m", "query round 1", "--repo", root)
+    approve(Repo(root), "t@v2")
+    run("release", "t@v2", "--tier", "noncommercial", "--repo", root)
+    published = json.loads(git(catalogue, "show", "main:datasets/t/notes/v2-noncommercial.json"))
+    release_id = {row["release_id"] for row in pq.read_table(out / "t.parquet").to_pylist()}
+    assert published["counts"] | {"records": 0, "columns": 0} == {"cells_changed": 1, "records_added": 0,
+                                                                  "records_removed": 1, "columns_added": 0,
+                                                                  "columns_removed": 0, "records": 0, "columns": 0}
+    cell, = [c for c in published["changes"] if c["change"] == "cell"]
+    removed, = [c for c in published["changes"] if c["change"] == "record_removed"]
+    assert {cell["release_id"], removed["release_id"]} <= release_id
+    assert (cell["column"], cell["new"], cell["reason"]) == ("cd4", "999", "CD4 count corrected from the CRF")
+    assert removed["reason"] == "participant withdrew"
+    history = b"".join(catalogue_files(catalogue).values())
+    for restricted in (b"CRF page 4", b"MRN 5512", b"name fixed", b"Someone Else", b"letter in file 7"):
+        assert restricted not in history
+    away = tmp_path / "away"
+    away.mkdir()
+    for name in ("curation", "restricted"):
+        (copy / name).rename(away / name)
+    away.chmod(0)
+    try:
+        status = json.loads(run("status", out, "--json").stdout)
+        assert (status["latest"], status["superseded"], status["cells_changed"], status["records_removed"],
+                status["records_added"]) == ("v2", True, 1, 1, 0)
+        assert status["reasons"] == [{"reason": "CD4 count corrected from the CRF", "count": 1},
+                                     {"reason": "participant withdrew", "count": 1}]
+        assert "superseded by the noncommercial release of v2" in run("status", out).stdout
+        run("pull", "--upgrade", out)
+        pin = json.loads((out / "ipd-pin.json").read_text())
+        assert (pin["version"], [h["version"] for h in pin["history"]]) == ("v2", ["v1"])
+        assert removed["release_id"] not in pq.read_table(out / "t.parquet")["release_id"].to_pylist()
+    finally:
+        away.chmod(0o755)

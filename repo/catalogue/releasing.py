@@ -25,4 +25,13 @@ class Publisher:
         return cls(url, progress) if url else None
 
     def __call__(self, repo: Repository, record: ReleaseRecord) -> None:
-        self.published.append(publish(repo, record, self.url, self.progress))
+        self.published.append(publish(repo, record, self.url, self.progress, notes=release_notes))
+
+
+def release_notes(repo: Repository, record: ReleaseRecord) -> dict[str, str]:
+    """The notes a publication carries (suffix -> text): released values only, keyed by release ID."""
+    from ..release.notes import linkage_ids, notes
+
+    found = notes(repo, record.trial, record.tier, record.version,
+                  linkage_ids(repo, record.trial, record.tier, record.version))
+    return {"json": found.to_json(), "md": found.to_markdown()}

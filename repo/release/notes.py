@@ -222,7 +222,8 @@ class ReleaseNotes:
 
     def as_dict(self) -> dict[str, Any]:
         return {"trial": self.trial, "tier": self.tier, "version": self.version, "previous": self.previous,
-                "first": self.previous is None, "counts": dict(sorted(self.counts.items())),
+                "first": self.previous is None, "headline": self.headline(),
+                "counts": dict(sorted(self.counts.items())),
                 "changes": [asdict(c) for c in self.changes]}
 
     def to_json(self) -> str:

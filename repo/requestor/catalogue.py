@@ -99,4 +99,4 @@ def net_changes(notes: list[dict[str, Any] | None]) -> NetChanges:
         sum(1 for before, now in records.values() if before and not now),
         sorted(c for c, (before, now) in columns.items() if now and not before),
         sorted(c for c, (before, now) in columns.items() if before and not now),
-        dict(sorted(reasons.items(), key=lambda item: -item[1])))
+        dict(sorted(reasons.items(), key=lambda item: (-item[1], item[0]))))
