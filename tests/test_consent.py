@@ -213,11 +213,11 @@ def test_releases_exclude_exactly_who_refused_per_tier(trial, tmp_path):
     noncommercial, commercial = built(trial, "t@v1", "noncommercial"), built(trial, "t@v1", "commercial")
     assert (noncommercial["rows"], noncommercial["excluded"]) == (len(data), {"no_sharing": 0, "no_commercial": 0})
     assert (commercial["rows"], commercial["excluded"]) == (len(data) - 6, {"no_sharing": 0, "no_commercial": 6})
-    ids = linkage(trial.root)
+    ids, commercial_ids = linkage(trial.root), linkage(trial.root, "commercial")
     everyone = set(int(p) for p in data.pid)
     assert set(released(trial.root)["release_id"].to_pylist()) == {ids[p] for p in everyone}
     assert set(released(trial.root, tier="commercial")["release_id"].to_pylist()) == \
-        {ids[p] for p in everyone - set(refused)}
+        {commercial_ids[p] for p in everyone - set(refused)}
 
 
 def test_a_fresh_clone_fetches_the_list_from_restricted_storage(trial, tmp_path):

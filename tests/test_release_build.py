@@ -122,12 +122,12 @@ def test_both_tiers_exclude_who_refused(approved):
     data = synthetic()
     for tier in TIERS:
         built(approved, "t@v1", tier)
-    ids = linkage(approved.root)
+    ids, commercial_ids = linkage(approved.root), linkage(approved.root, "commercial")
     sharing = data[data.share_ok == 1]
     commercial = sharing[sharing.commercial_ok == 1]
     assert sorted(released(approved.root)["release_id"].to_pylist()) == sorted(ids[p] for p in sharing.pid)
     assert sorted(released(approved.root, tier="commercial")["release_id"].to_pylist()) == \
-        sorted(ids[p] for p in commercial.pid)
+        sorted(commercial_ids[p] for p in commercial.pid)
     record = json.loads((approved.root / "datasets/t/releases/v1-commercial.json").read_text())
     assert record["excluded"] == {"no_sharing": len(data) - len(sharing), "no_commercial": len(sharing) - len(commercial)}
 
@@ -145,11 +145,11 @@ def test_consent_given_as_id_lists(trial):
     approve(trial)
     for tier in TIERS:
         built(trial, "t@v1", tier)
-    ids = linkage(trial.root)
+    ids, commercial_ids = linkage(trial.root), linkage(trial.root, "commercial")
     everyone = set(data.pid)
     assert set(released(trial.root)["release_id"].to_pylist()) == {ids[p] for p in everyone - set(refused)}
     assert set(released(trial.root, tier="commercial")["release_id"].to_pylist()) == \
-        {ids[p] for p in everyone - set(refused) - set(no_commercial)}
+        {commercial_ids[p] for p in everyone - set(refused) - set(no_commercial)}
 
 
 def test_a_missing_consent_list_is_refused(trial):
@@ -216,10 +216,11 @@ def test_lookup_translates_a_release_id_back(approved):
     rid = linkage(approved.root)[100005]
     result = ipd("release", "lookup", "t", rid, "--repo", approved.root)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.strip() == f"{rid} is pid 100005 in t (release ID given in the release of t@v1)"
+    assert result.stdout.strip() == \
+        f"{rid} is pid 100005 in t (noncommercial release ID, given in the release of t@v1)"
     result = ipd("release", "lookup", "t", rid, "--repo", approved.root, "--json")
-    assert json.loads(result.stdout) == {"trial": "t", "release_id": rid, "key_column": "pid", "key": 100005,
-                                         "assigned": "v1"}
+    assert json.loads(result.stdout) == {"trial": "t", "release_id": rid, "tier": "noncommercial", "key_column": "pid",
+                                         "key": 100005, "assigned": "v1"}
     unknown = "R" + "9" * (len(rid) - 1)
     assert one_line(ipd("release", "lookup", "t", unknown, "--repo", approved.root)) == \
         f"no participant of t has the release ID {unknown}"

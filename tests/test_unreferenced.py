@@ -149,10 +149,10 @@ def test_a_killed_release_leaves_objects_that_verify_lists_and_prune_removes(cop
     released = stored(copy)
     kill_release(copy, "t@v2", "commercial")
     left = [o for o in stored(copy) if o not in released]
-    assert left and {o["remote"] for o in left} == {"release"}  # the linkage gained nobody
+    assert {o["remote"] for o in left} == {"restricted", "release"}  # the linkage gained the tier's own IDs
     assert verify(copy) == sound(unreferenced=left)  # the recorded release's objects are not among them
     lines = ipd("verify", "--prune", "--repo", copy).stdout.strip().splitlines()
-    assert lines == [*(f"removed {o['object']} from the release remote ({o['size']} bytes)" for o in left),
+    assert lines == [*(f"removed {o['object']} from the {o['remote']} remote ({o['size']} bytes)" for o in left),
                      f"pruned {len(left)} unreferenced object(s), {sum(o['size'] for o in left)} bytes freed",
                      "t: verified"]
     assert stored(copy) == released

@@ -128,6 +128,9 @@ def notes(
 def lookup(
     trial: Annotated[str, typer.Argument(help="Trial name.")],
     release_id: Annotated[str, typer.Argument(help="A release ID, e.g. R1234567.")],
+    tier: Annotated[Optional[str], typer.Option(
+        help="The tier whose release holds the ID: noncommercial or commercial. Default: every tier (an ID "
+             "names one tier; the answer says which).")] = None,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
@@ -140,10 +143,11 @@ def lookup(
     metadata = repository.dataset(check_trial_name(trial)).metadata()
     released = records(repository.root, trial)
     column = released[-1].participant_id if released else metadata.key or "key"
-    found = ids.lookup(repository.root, trial, column, release_id)
+    found = ids.lookup(repository.root, trial, column, release_id, tier)
     if json:
         emit_json(found.to_json())
         return
-    out.print(f"{found.release_id} is {found.key_column} {found.key} in {found.trial} "
-              f"(release ID given in the release of {found.trial}@{found.assigned})")
+    which = f"{found.tier} release ID" if found.tier else "release ID of every tier"
+    out.print(escape(f"{found.release_id} is {found.key_column} {found.key} in {found.trial} "
+                     f"({which}, given in the release of {found.trial}@{found.assigned})"))
 

@@ -1,9 +1,9 @@
 """Building a release: one approved version, de-identified for one access tier, packaged and pushed.
 
 Under the repository lock and inside one transaction: the approval must be
-for the plan the rules give now; participants get their release IDs (the
-linkage grows by the new ones); the version is de-identified for the tier,
-every remaining text column is scanned for identifying content (a finding
+for the plan the rules give now; participants get their release IDs of the
+tier (the linkage grows by the new ones); the version is de-identified for
+the tier, every remaining text column is scanned for identifying content (a finding
 refuses the release, naming the column), the disclosure figures are computed
 and the package is written. DVC stores the package and the linkage; the
 package is pushed to the release remote only and the linkage to the
@@ -82,10 +82,10 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
         excluded_ids = consent_lists(repo.root, trial, rules)
         with progress.step(f"reading {trial}@{name}"):
             table = version.to_arrow()
-        linkage, new_ids, release_ids = _release_ids(repo, table, rules.participant_id, f"{trial}@{name}", progress)
+        linkage, new_ids = _release_ids(repo, table, rules.participant_id, f"{trial}@{name}", options.tier, progress)
         metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
-        released, figures, fingerprint = deidentified(table, rules, options.tier, release_ids, metadata,
-                                                     excluded_ids, linkage.secret, progress)
+        released, figures, fingerprint = deidentified(table, rules, options.tier, linkage, metadata, excluded_ids,
+                                                     progress)
         existing = repo.root / trial_paths.release_record(release_name(name, options.tier))
         previous = ReleaseRecord.from_json(existing.read_text()) if existing.is_file() else None
         secret = linkage.secret if previous is None or previous.sealed else None
@@ -114,8 +114,8 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
     return result
 
 
-def _release_ids(repo: Repository, table, column: str, label: str, progress: Progress):
-    """The linkage with every participant in it, how many are new, and original ID -> release ID."""
+def _release_ids(repo: Repository, table, column: str, label: str, tier: str, progress: Progress):
+    """The linkage with every participant in it for ``tier``, and how many are new to the tier."""
     import pyarrow.compute as pc
 
     trial, version = label.split("@")
@@ -126,8 +126,7 @@ def _release_ids(repo: Repository, table, column: str, label: str, progress: Pro
         if values.null_count or pc.count_distinct(values).as_py() != table.num_rows:
             raise InvalidInput(f"release.participant_id: {column} of {label} is missing or repeated in some rows; "
                                "release IDs need one row per participant")
-        linkage, new_ids = ids.assign(ids.read(repo.root, trial), values, version)
-        return linkage, new_ids, linkage.mapping(values)
+        return ids.assign(ids.read(repo.root, trial), values, version, tier)
 
 
 def _approval(repo: Repository, trial: str, version: str, progress: Progress) -> tuple[dict[str, Any], Any]:
@@ -144,15 +143,18 @@ def _approval(repo: Repository, trial: str, version: str, progress: Progress) ->
     return approval, found.rules
 
 
-def deidentified(table, rules, tier: str, release_ids: dict, metadata: dict, excluded_ids: dict, secret: bytes,
-                progress: Progress):
+def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, excluded_ids: dict,
+                 progress: Progress):
+    """The tier's release of ``table`` under the tier's release IDs, scanned, with its disclosure figures."""
     from ..repository.fingerprint import of_table
     from .deidentify import deidentify
     from .disclosure import disclosure
     from .scan import scan
 
     with progress.step(f"de-identifying for the {tier} tier"):
-        released = deidentify(table, rules, tier, release_ids, metadata.columns, excluded_ids, secret)
+        keys = table[rules.participant_id]
+        released = deidentify(table, rules, tier, linkage.mapping(keys, tier), metadata.columns, excluded_ids,
+                              linkage.secret, linkage.shared(keys))
     with progress.step("scanning the released columns for identifiers"):
         found = scan(released.table)
     if found:

@@ -192,7 +192,10 @@ class ColumnPlan:
                                  "no calendar date is released"))
 
     def _offset(self) -> str:
-        """Per participant, a nonzero number of days in ±SHIFT_DAYS from a keyed hash of the release ID."""
+        """Per participant, a nonzero number of days in ±SHIFT_DAYS from a keyed hash of the release ID.
+
+        Release IDs are per tier (``ids``), so the tiers' offsets differ and shifted dates cannot link a
+        participant's records across tiers; a legacy ID, shared by the tiers, keeps its one offset."""
         if self.secret is not None:
             key = self.secret.hex()
         else:

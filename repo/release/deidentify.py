@@ -46,15 +46,17 @@ class Deidentified:
     modifications: list[Modification]
     dictionary: list[dict]  # per released column: name, type, label, recoding (in words)
     excluded: dict[str, int]  # {"no_sharing": n, "no_commercial": m} for this tier
+    shared_ids: bool = False  # every release ID is a legacy one, the same in every tier (``ids``)
 
 
 def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dict, columns: list[dict],
-               excluded_ids: dict[str, set], secret: bytes | None = None) -> Deidentified:
+               excluded_ids: dict[str, set], secret: bytes | None = None, shared_ids: bool = False) -> Deidentified:
     """The release of ``table`` for ``tier``.
 
     ``release_ids`` maps original keys to release IDs; ``excluded_ids`` holds the consent ID lists kept
     in files (per rule name). ``secret`` keys the per-participant offsets of the "shift" date mode; without
     it they are keyed by the linkage itself (secret too, but new participants change every offset).
+    ``shared_ids``: the release IDs are legacy ones, shared by the tiers, and the dictionary says so.
     The same inputs give the same table, byte for byte.
     """
     if tier not in TIERS:
@@ -76,14 +78,15 @@ def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dic
     released = result.to_arrow_table().combine_chunks()
     modifications = _finish(con, plan, released, rules)
     labels = {c["name"]: c.get("label") or c.get("description") for c in columns}
+    kept = "every release of this trial" + ("" if shared_ids else " in this tier (the other tier gives its "
+                                                                  "participants other release IDs)")
     dictionary = [{"name": RELEASE_ID, "type": type_class(released.schema.field(RELEASE_ID).type),
                    "label": "Release participant ID",
-                   "recoding": f"replaces {rules.participant_id}; a participant keeps its release ID in every "
-                               "release of this trial"}]
+                   "recoding": f"replaces {rules.participant_id}; a participant keeps its release ID in {kept}"}]
     for out in plan.outputs:
         dictionary.append({"name": out.name, "type": type_class(released.schema.field(out.name).type),
                            "label": labels.get(out.name), "recoding": out.recoding})
-    return Deidentified(released, modifications, dictionary, excluded)
+    return Deidentified(released, modifications, dictionary, excluded, shared_ids)
 
 
 def _consent(con: Connection, name: str, rule: ConsentRule | None, kinds: dict[str, str],

@@ -330,16 +330,16 @@ def linkage_ids(repo: Repository, trial: str, tier: str, version: str) -> dict:
     tier's release before it, from the linkage (restricted: the curator's side).
 
     The linkage maps the rules' ``participant_id`` column; where that is not the trial's key, the
-    two versions' rows give the key of each. ``tier`` names the tier whose IDs are wanted, for when
-    release IDs are given per tier.
+    two versions' rows give the key of each. Release IDs are per tier: ``tier`` names the tier whose IDs
+    are wanted.
     """
     from . import ids
 
     current, previous = releases(repo, trial, tier, version)
-    linkage = ids.read(repo.root, trial)  # one linkage for every tier, for now
+    linkage = ids.read(repo.root, trial)
     if linkage is None:
         return {}
-    mapping = dict(zip(linkage.table["key"].to_pylist(), linkage.table["release_id"].to_pylist()))
+    mapping = linkage.mapping(linkage.table["key"], tier)  # the tier's IDs (and legacy ones, serving every tier)
     dataset = repo.dataset(trial)
     key, pid = dataset.version(version).record.key, current.participant_id
     if pid == key:

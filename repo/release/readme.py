@@ -70,10 +70,10 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
             f"Tier: {name}: {who}. Participants excluded: {excluded}.",
             "Prepared by the NHLBI guidelines for preparing data sets: direct identifiers, sensitive variables "
             "and verbatim text deleted; participant IDs replaced by release IDs (release_id), which stay the same "
-            "in every release of this trial; centre and technician identifiers deleted or recoded; dates coded "
-            "relative to a reference date; rare values of quasi-identifiers collapsed or top/bottom-coded so "
-            f"that at least {figures.min_cell} participants share each value in every race-sex cell. Every change "
-            "is listed in modifications.csv and described in dictionary.yaml.",
+            f"in every release of this trial{_ids_scope(release)}; centre and technician identifiers deleted or "
+            "recoded; dates coded relative to a reference date; rare values of quasi-identifiers collapsed or "
+            f"top/bottom-coded so that at least {figures.min_cell} participants share each value in every race-sex "
+            "cell. Every change is listed in modifications.csv and described in dictionary.yaml.",
             f"The plan of modifications was approved by {approval.get('by')} on {approval.get('when')} "
             f"(plan sha256 {approval.get('plan_sha256')}).",
             f"Missing values: {MISSING_NOTE}.",
@@ -151,6 +151,12 @@ def _shown(value: Any, text: bool) -> str:
         return "(missing)"
     shown = str(value).strip()
     return csvsafe.cell(shown) if text else shown
+
+
+def _ids_scope(release: Deidentified) -> str:
+    """Release IDs are per tier, so the README says in which releases they stay the same; a release of only
+    legacy IDs (shared by the tiers, ``ids``) says what it said before, so it rebuilds byte for byte."""
+    return "" if release.shared_ids else " in this tier (the other tier gives its participants other release IDs)"
 
 
 def _formulas_note(table) -> list[str]:

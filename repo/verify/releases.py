@@ -78,12 +78,10 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     rules = Approval.from_json(approval.decode("utf-8")).rules
     table = pa.concat_tables([parquet.read(parts[name]) for name in sorted(parts)])
     linkage = _linkage(repo, commit, trial)
-    release_ids = linkage.mapping(table[rules.participant_id])
     as_released = _AsReleased(repo, trial, _at(repo, commit, files.metadata))
     metadata = plan_metadata(as_released, release.version)
     excluded = consent_lists(_consent_root(repo, commit, trial, rules, folder / "root"), trial, rules)
-    released, figures, fingerprint = deidentified(table, rules, release.tier, release_ids, metadata, excluded,
-                                                 linkage.secret, SILENT)
+    released, figures, fingerprint = deidentified(table, rules, release.tier, linkage, metadata, excluded, SILENT)
     secret = linkage.secret if release.sealed else None
     about = package.About(trial, release.version, release.tier, str(metadata.title or ""),
                           str(metadata.get("notes") or ""), sealed_fingerprint(release.version_fingerprint, secret),
@@ -126,7 +124,7 @@ def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
     if ids.FILE not in files or ids.SECRET not in files:
         raise RepoError(f"{folder}: the linkage is in neither the DVC cache nor the restricted remote")
     try:
-        return ids.Linkage(parquet.read(files[ids.FILE]), bytes.fromhex(files[ids.SECRET].read_text().strip()))
+        return ids.load(files[ids.FILE], files[ids.SECRET])
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         raise RepoError(f"{folder}: the linkage cannot be read ({' '.join(str(exc).split())})") from exc
 

@@ -82,9 +82,10 @@ def one_line(result, code: int = 2) -> str:
     return lines[0].removeprefix("error: ")
 
 
-def linkage(root: Path) -> dict[int, str]:
-    table = pq.read_table(root / "datasets/t/linkage/linkage.parquet")
-    return dict(zip(table["key"].to_pylist(), table["release_id"].to_pylist()))
+def linkage(root: Path, tier: str = "noncommercial") -> dict[int, str]:
+    """Key -> the tier's release ID, as the linkage file holds them (a row without a tier serves every tier)."""
+    rows = pq.read_table(root / "datasets/t/linkage/linkage.parquet").to_pylist()
+    return {row["key"]: row["release_id"] for row in rows if row.get("tier") in (None, tier)}
 
 
 def package(root: Path, version: str = "v1", tier: str = "noncommercial") -> Path:
