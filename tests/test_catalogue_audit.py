@@ -20,8 +20,9 @@ from support.releases import RULES, approve, deliver, release, synthetic, write_
 
 import repo
 from repo.catalogue import matching
+from repo.catalogue.audit import Place, Scanner
 from repo.catalogue.matching import Index, distinctive, renderings
-from repo.catalogue.needles import value_hash
+from repo.catalogue.needles import Column, Needle, Needles, value_hash
 from repo.release import ids
 
 DATA = ("t.parquet", "t.csv", "t.xpt")
@@ -252,3 +253,18 @@ def test_a_long_text_is_searched_in_chunks_that_never_cut_a_token(monkeypatch):
     index = Index(["100231", "2015-03-04"])
     assert index.search("x" * 12 + " 2015-03-04 " + "y" * 30 + " 100231 ") == {0, 1}
     assert index.search(" " * 25 + "11111" + "100231" + " " * 10) == set()  # a chunk begins at the 1 of 100231
+
+
+def test_a_shifted_date_is_looked_for_in_text_but_not_in_a_data_table():
+    """A shift-mode release holds shifted calendar dates, one of which may equal another participant's original
+    date: in a data table only the whole column counts; in any other file the date is a finding."""
+    column = Column("t", "visit", "date")
+    needles = Needles()
+    for text in renderings(dt.date(2015, 3, 4)):
+        needles.add(text, Needle(column, "0123456789ab", False))
+    scanner = Scanner(needles)
+    place = Place("datasets/t/x", ["datasets/t/x"], ["abc1234"])
+    table = b"release_id,visit\nR0000001,2015-03-04\nR0000002,2016-01-01\n"
+    assert scanner.scan(place, table, "datasets/t/releases/v1-noncommercial/t.csv") == ([], None)
+    found, _ = scanner.scan(place, b"visit: 04MAR2015\n", "datasets/t/notes/v1.md")
+    assert [(f.column, f.kind, f.hashes) for f in found] == [("visit", "date", ["0123456789ab"])]

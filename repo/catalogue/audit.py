@@ -106,7 +106,7 @@ class AuditResult:
 
 def audit(repo: Repository, catalogue: str, progress: Progress = SILENT) -> AuditResult:
     needles = collect(repo, progress)
-    scanner = _Scanner(needles)
+    scanner = Scanner(needles)
     with History.opened(catalogue) as history:
         result = AuditResult(catalogue, None, sorted(needles.released), history.commits())
         appearances = history.appearances()
@@ -125,7 +125,7 @@ def audit(repo: Repository, catalogue: str, progress: Progress = SILENT) -> Audi
                         pointers.setdefault(md5, set()).add(path)
                         pointed_by.setdefault(md5, set()).update(commits)
                 place = Place(paths[0], paths, [c[:7] for c in commits], blob=sha[:7], at_head=sha in head)
-                scanner.scan(result, place, data, paths[0])
+                _scan(scanner, result, place, data, paths[0])
                 advance(1)
         result.blobs = len(blobs)
         result.remote, store = _remote(history, result)
@@ -136,18 +136,20 @@ def audit(repo: Repository, catalogue: str, progress: Progress = SILENT) -> Audi
     return result
 
 
-class _Scanner:
+class Scanner:
+    """The needles, indexed once, and every file of the catalogue looked through for them (``publish`` can
+    look at a package's files the same way before they go out)."""
+
     def __init__(self, needles: Needles) -> None:
         self.needles = needles
         self.texts = list(needles.texts)
         self.index = Index(self.texts)
 
-    def scan(self, result: AuditResult, place: Place, data: bytes, name: str | None) -> None:
+    def scan(self, place: Place, data: bytes, name: str | None) -> tuple[list[Finding], str | None]:
+        """The findings in ``data`` (its catalogue path ``name``, when known), one per source column; and why
+        a file that looks like a table could not be read as one, if it could not."""
         found: dict[Column, Finding] = {}
         haystack = haystacks.read(data, name)
-        if haystack.unreadable:
-            result.not_checked.append({"object": place.object or place.file or "",
-                                       "reason": f"{haystack.unreadable}: its columns were not compared"})
         for i in self.index.search(haystack.text):
             for needle in self.needles.texts[self.texts[i]]:
                 if haystack.is_table and not needle.in_tables:
@@ -160,17 +162,24 @@ class _Scanner:
                 values = value_counts(table[name])
                 for column, shape in self.needles.shapes.items():
                     if holds(values, table.num_rows, shape):
-                        finding = self._finding(found, place, column)
-                        finding.table_columns.append(name)
+                        self._finding(found, place, column).table_columns.append(name)
         for finding in found.values():
             finding.hashes.sort()
-            result.findings.append(finding)
+        return list(found.values()), haystack.unreadable
 
     def _finding(self, found: dict[Column, Finding], place: Place, column: Column) -> Finding:
         if column not in found:
             found[column] = Finding(place, column.trial, column.name, column.kind,
                                     sorted(self.needles.releases.get(column, ())))
         return found[column]
+
+
+def _scan(scanner: Scanner, result: AuditResult, place: Place, data: bytes, name: str | None) -> None:
+    findings, unreadable = scanner.scan(place, data, name)
+    result.findings.extend(findings)
+    if unreadable:
+        result.not_checked.append({"object": place.object or place.file or "",
+                                   "reason": f"{unreadable}: its columns were not compared"})
 
 
 def _outs(data: bytes, paths: list[str]) -> Iterator[tuple[str, str]]:
@@ -245,7 +254,7 @@ def _other_trials(repo: Repository, history: History, result: AuditResult) -> No
                                                                             f"{trial}: its values were not looked for"})
 
 
-def _scan_remote(scanner: _Scanner, result: AuditResult, store: Path, pointers: dict[str, set[str]],
+def _scan_remote(scanner: Scanner, result: AuditResult, store: Path, pointers: dict[str, set[str]],
                  pointed_by: dict[str, set[str]], progress: Progress) -> None:
     objects = sorted(p for p in store.rglob("*") if p.is_file())
     names = {p: _md5(p.relative_to(store)) for p in objects}
@@ -261,7 +270,7 @@ def _scan_remote(scanner: _Scanner, result: AuditResult, store: Path, pointers: 
             paths = sorted(pointers.get(md5 or "", ()))
             place = Place(paths[0] if paths else None, paths, sorted(c[:7] for c in pointed_by.get(md5 or "", ())),
                           object=path.relative_to(store).as_posix())
-            scanner.scan(result, place, path.read_bytes(), paths[0] if paths else None)
+            _scan(scanner, result, place, path.read_bytes(), paths[0] if paths else None)
             advance(1)
     result.objects = len(objects)
     missing = set(pointers) - set(filter(None, names.values()))
