@@ -268,3 +268,11 @@ def test_a_shifted_date_is_looked_for_in_text_but_not_in_a_data_table():
     assert scanner.scan(place, table, "datasets/t/releases/v1-noncommercial/t.csv") == ([], None)
     found, _ = scanner.scan(place, b"visit: 04MAR2015\n", "datasets/t/notes/v1.md")
     assert [(f.column, f.kind, f.hashes) for f in found] == [("visit", "date", ["0123456789ab"])]
+
+
+def test_a_catalogue_that_is_not_a_git_repository_is_one_line(built, tmp_path):
+    result = ipd("catalogue", "audit", tmp_path, "--repo", built["root"])
+    assert (result.exit_code, result.stderr.strip()) == (2, f"error: {tmp_path} is not a git repository")
+    result = ipd("catalogue", "audit", f"file://{tmp_path}/none.git", "--repo", built["root"])
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(f"error: git clone file://{tmp_path}/none.git failed: "), result.stderr

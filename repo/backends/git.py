@@ -263,11 +263,12 @@ class History:
     @staticmethod
     @contextmanager
     def opened(url: str) -> Iterator[History]:
-        """A local repository as it is; anything else cloned (``--mirror``, every ref) into a scratch directory."""
+        """A local path as it is; a URL (``file://`` too) cloned with ``--mirror`` (every ref) into a scratch
+        directory."""
         import tempfile
 
-        local = Path(url[len("file://"):] if url.startswith("file://") else url).expanduser()
-        if local.exists():
+        local = Path(url).expanduser()
+        if "://" not in url and local.exists():
             try:
                 found = git.Repo(local)
             except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:

@@ -109,31 +109,39 @@ def audit(repo: Repository, catalogue: str, progress: Progress = SILENT) -> Audi
     scanner = Scanner(needles)
     with History.opened(catalogue) as history:
         result = AuditResult(catalogue, None, sorted(needles.released), history.commits())
-        appearances = history.appearances()
-        pointers: dict[str, set[str]] = {}  # md5 -> catalogue paths
-        pointed_by: dict[str, set[str]] = {}  # md5 -> commits of the .dvc files naming it
-        blobs = history.blobs()
-        head = set(history.files().values())
-        with progress.step("reading the catalogue's history", total=len(blobs)) as advance:
-            for sha, first in blobs:
-                seen = appearances.get(sha, [])
-                paths = sorted({a.path for a in seen} or {first})
-                commits = sorted({a.commit for a in seen})
-                data = history.read(sha)
-                if any(p.endswith(".dvc") for p in paths):
-                    for md5, path in _outs(data, paths):
-                        pointers.setdefault(md5, set()).add(path)
-                        pointed_by.setdefault(md5, set()).update(commits)
-                place = Place(paths[0], paths, [c[:7] for c in commits], blob=sha[:7], at_head=sha in head)
-                _scan(scanner, result, place, data, paths[0])
-                advance(1)
-        result.blobs = len(blobs)
+        pointers = _scan_history(scanner, history, result, progress)
         result.remote, store = _remote(history, result)
         _other_trials(repo, history, result)
     if store is not None:
-        _scan_remote(scanner, result, store, pointers, pointed_by, progress)
+        _scan_remote(scanner, result, store, pointers, progress)
     result.findings.sort(key=lambda f: (f.place.object or "", f.place.file or "", f.trial, f.column, f.kind))
     return result
+
+
+def _scan_history(scanner: Scanner, history: History, result: AuditResult,
+                  progress: Progress) -> dict[str, dict[str, list[str]]]:
+    """Scan every blob; returns, per MD5 the history's ``.dvc`` files name, its catalogue paths and the commits
+    that brought those files in (oldest first)."""
+    appearances = history.appearances()
+    pointers: dict[str, dict[str, list[str]]] = {}
+    blobs = history.blobs()
+    head = set(history.files().values())
+    with progress.step("reading the catalogue's history", total=len(blobs)) as advance:
+        for sha, first in blobs:
+            seen = appearances.get(sha, [])[::-1]  # git log lists the newest first
+            paths = sorted({a.path for a in seen} or {first})
+            commits = list(dict.fromkeys(a.commit[:7] for a in seen))
+            data = history.read(sha)
+            if any(p.endswith(".dvc") for p in paths):
+                for md5, path in _outs(data, paths):
+                    named = pointers.setdefault(md5, {"paths": [], "commits": []})
+                    named["paths"] = sorted({*named["paths"], path})
+                    named["commits"] += [c for c in commits if c not in named["commits"]]
+            place = Place(paths[0], paths, commits, blob=sha[:7], at_head=sha in head)
+            _scan(scanner, result, place, data, paths[0])
+            advance(1)
+    result.blobs = len(blobs)
+    return pointers
 
 
 class Scanner:
@@ -254,21 +262,22 @@ def _other_trials(repo: Repository, history: History, result: AuditResult) -> No
                                                                             f"{trial}: its values were not looked for"})
 
 
-def _scan_remote(scanner: Scanner, result: AuditResult, store: Path, pointers: dict[str, set[str]],
-                 pointed_by: dict[str, set[str]], progress: Progress) -> None:
+def _scan_remote(scanner: Scanner, result: AuditResult, store: Path, pointers: dict[str, dict[str, list[str]]],
+                 progress: Progress) -> None:
     objects = sorted(p for p in store.rglob("*") if p.is_file())
     names = {p: _md5(p.relative_to(store)) for p in objects}
     for path, md5 in names.items():  # a directory's listing names its files
-        if md5 and md5.endswith(".dir"):
+        if md5 and md5.endswith(".dir") and md5 in pointers:
             for relpath, inner in _listing(path):
-                for folder in pointers.get(md5, ()):
-                    pointers.setdefault(inner, set()).add(posixpath.join(folder, relpath))
-                pointed_by.setdefault(inner, set()).update(pointed_by.get(md5, ()))
+                named = pointers.setdefault(inner, {"paths": [], "commits": []})
+                inside = (posixpath.join(folder, relpath) for folder in pointers[md5]["paths"])
+                named["paths"] = sorted({*named["paths"], *inside})
+                named["commits"] += [c for c in pointers[md5]["commits"] if c not in named["commits"]]
     with progress.step("reading the release remote", total=len(objects)) as advance:
         for path in objects:
-            md5 = names[path]
-            paths = sorted(pointers.get(md5 or "", ()))
-            place = Place(paths[0] if paths else None, paths, sorted(c[:7] for c in pointed_by.get(md5 or "", ())),
+            named = pointers.get(names[path] or "", {"paths": [], "commits": []})
+            paths = named["paths"]
+            place = Place(paths[0] if paths else None, paths, named["commits"],
                           object=path.relative_to(store).as_posix())
             _scan(scanner, result, place, path.read_bytes(), paths[0] if paths else None)
             advance(1)

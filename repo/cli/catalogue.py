@@ -20,8 +20,8 @@ app.add_typer(catalogue_app, name="catalogue")
 @command(target=catalogue_app, name="audit")
 def audit(
     catalogue: Annotated[Optional[str], typer.Argument(
-        metavar="[CATALOGUE]", help="The catalogue's git repository: a path or any git URL (default: remotes.catalogue in ipd.toml).")]
-    = None,
+        metavar="[CATALOGUE]", help="The catalogue's git repository: a path or any git URL "
+                                    "(default: remotes.catalogue in ipd.toml).")] = None,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
