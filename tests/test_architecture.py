@@ -19,9 +19,12 @@ DOORS = {
 }
 # Lower layers never import upper ones.
 LAYERS = [("repo.backends", {"repo.cli", "repo.ingest", "repo.checks", "repo.corrections", "repo.versions",
-                             "repo.release", "repo.requestor", "repo.provenance", "repo.verify", "repo.repository"}),
+                             "repo.release", "repo.catalogue", "repo.requestor", "repo.provenance", "repo.verify",
+                             "repo.repository"}),
           ("repo.repository", {"repo.cli", "repo.ingest", "repo.checks", "repo.corrections", "repo.versions",
-                               "repo.release", "repo.requestor", "repo.provenance", "repo.verify"})]
+                               "repo.release", "repo.catalogue", "repo.requestor", "repo.provenance",
+                               "repo.verify"}),
+          ("repo.release", {"repo.catalogue"})]  # the catalogue publishes and audits what releases made
 
 
 def modules() -> dict[str, tuple[ast.Module, bool]]:

@@ -237,3 +237,30 @@ def test_a_holder_learns_from_the_catalogue_what_changed_in_their_release_then_u
         assert removed["release_id"] not in pq.read_table(out / "t.parquet")["release_id"].to_pylist()
     finally:
         away.chmod(0o755)
+
+
+def test_the_catalogue_ipd_publishes_passes_its_audit(zones):
+    result = ipd("catalogue", "audit", "--repo", zones / "curation", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert (report["success"], report["findings"]) == (True, [])
+    assert report["releases"] == ["t@v1-commercial", "t@v1-noncommercial"]
+
+
+def test_a_publication_that_would_leak_a_removed_value_is_refused(copy):
+    """A curator's note that names a participant reaches the package's README: the audit on publication stops it."""
+    root = copy / "curation"
+    run("correct", "t", "--key", "100010", "--column", "cd4", "--value", "999", "--reason", "CRF", "--repo", root)
+    run("commit", "t", "-m", "query round 1", "--repo", root)
+    metadata = root / "datasets/t/dataset.yaml"
+    metadata.write_text(metadata.read_text().replace("\nrelease:", "\nnotes: queries answered by Participant 17\n"
+                                                                       "release:", 1))
+    git(root, "commit", "-qam", "notes")
+    approve(Repo(root), "t@v2")
+    head, catalogue = git(root, "rev-parse", "HEAD"), git(copy / "catalogue.git", "rev-parse", "main")
+    message = one_line(ipd("release", "t@v2", "--tier", "commercial", "--repo", root), 1)
+    assert message == ("not published: datasets/t/releases/v2-commercial/README.txt holds 1 value(s) of t's column "
+                       "name (deleted) that a release removed")
+    assert git(root, "rev-parse", "HEAD") == head
+    assert git(copy / "catalogue.git", "rev-parse", "main") == catalogue
+    assert not (root / "datasets/t/releases/v2-commercial.json").exists()

@@ -278,3 +278,99 @@ class Git:
             return self.repo.git.show(f"{rev}:{path}", stdout_as_string=False, strip_newline_in_stdout=False)
         except git.GitCommandError:
             return None
+
+
+# -- a whole history, for ``ipd catalogue audit`` -----------------------------------
+
+
+@dataclass(frozen=True)
+class Appearance:
+    commit: str
+    path: str
+
+
+class History:
+    """A git repository (bare or not, local or cloned from a URL) read as every object it keeps.
+
+    The catalogue's audit must see what a requestor who clones it can see: every blob of
+    every commit any ref reaches, including files a later commit removed.
+    """
+
+    def __init__(self, repo: git.Repo, label: str) -> None:
+        self.repo, self.label = repo, label
+
+    @staticmethod
+    @contextmanager
+    def opened(url: str) -> Iterator[History]:
+        """A local path as it is; a URL (``file://`` too) cloned with ``--mirror`` (every ref) into a scratch
+        directory."""
+        import tempfile
+
+        local = Path(url).expanduser()
+        if "://" not in url and local.exists():
+            try:
+                found = git.Repo(local)
+            except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+                raise RepoError(f"{url} is not a git repository") from exc
+            yield History(found, url)
+            return
+        with tempfile.TemporaryDirectory(prefix="ipd-history-") as scratch:
+            with _translated(f"git clone {url}"):
+                cloned = git.Repo.clone_from(url, Path(scratch) / "mirror", multi_options=["--mirror", "--quiet"])
+            yield History(cloned, url)
+
+    @property
+    def work_tree(self) -> Path | None:
+        return None if self.repo.bare else Path(self.repo.working_tree_dir)
+
+    def commits(self) -> int:
+        with _translated("git rev-list"):
+            return len(self.repo.git.rev_list("--all").split())
+
+    def blobs(self) -> list[tuple[str, str]]:
+        """(sha, the first path git met it at) of every blob any ref reaches, each once."""
+        with _translated("git rev-list"):
+            listed = self.repo.git.rev_list("--all", "--objects", "--filter=object:type=blob",
+                                            "--filter-provided-objects")
+        return [(sha, path) for sha, _, path in (line.partition(" ") for line in listed.splitlines()) if sha]
+
+    def appearances(self) -> dict[str, list[Appearance]]:
+        """Blob sha -> the commits that brought it in, and at which path (a root commit's files included;
+        a merge's against each parent, so a blob a merge resolution made is not missed)."""
+        if not self.repo.git.for_each_ref("--count=1"):
+            return {}
+        with _translated("git log"):
+            out = self.repo.git.log("--all", "--raw", "--no-abbrev", "--root", "-m", "--no-renames",
+                                    "--format=commit %H")
+        found: dict[str, list[Appearance]] = {}
+        commit = ""
+        for line in out.splitlines():
+            if line.startswith("commit "):
+                commit = line.split()[1]
+            elif line.startswith(":"):
+                fields, _, path = line.partition("\t")
+                new = fields.split()[3]
+                if set(new) != {"0"}:
+                    seen = found.setdefault(new, [])
+                    if Appearance(commit, path) not in seen:
+                        seen.append(Appearance(commit, path))
+        return found
+
+    def read(self, sha: str) -> bytes:
+        return self.repo.odb.stream(bytes.fromhex(sha)).read()
+
+    def show(self, rev: str, path: str) -> bytes | None:
+        """``path`` at ``rev`` (None when it, or ``rev``, is not there)."""
+        try:
+            return self.repo.git.show(f"{rev}:{path}", stdout_as_string=False, strip_newline_in_stdout=False)
+        except git.GitCommandError:
+            return None
+
+    def files(self, rev: str = "HEAD") -> dict[str, str]:
+        """Path -> blob sha of every file at ``rev`` (none when it does not exist)."""
+        try:
+            listed = self.repo.git.ls_tree("-r", rev)
+        except git.GitCommandError:
+            return {}
+        return {path: info.split()[2] for info, _, path in (line.partition("\t") for line in listed.splitlines())
+                if info.split()[1] == "blob"}

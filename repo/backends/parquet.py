@@ -55,3 +55,11 @@ def write(table: pa.Table, path: Path) -> None:
     import pyarrow.parquet as pq
 
     pq.write_table(table, path, **SETTINGS)
+
+
+def read_bytes(data: bytes) -> pa.Table:
+    """The rows of a Parquet file held in memory (an object read from a remote or from git)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.read_table(pa.BufferReader(data))

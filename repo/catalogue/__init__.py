@@ -9,7 +9,9 @@ notes, a PROV record naming restricted entities only by sealed identifiers,
 and a publication record that anchors the curation history (see ``anchor``).
 A requestor given the catalogue URL and read access to the release remote
 pulls releases, follows their status and upgrades, with the curation
-repository out of reach.
+repository out of reach. ``audit`` checks that no value a release removed is
+anywhere in the zone: every blob of the catalogue's history and every object
+of its release remote.
 """
 
 from __future__ import annotations

@@ -33,8 +33,9 @@ from .anchor import Publication, publication_for
 from .connect import read_marker
 from .seal import public_record
 
-# Written into the scratch clone before the commit: (catalogue root, what is being published) -> problems.
-Audit = Callable[[Path, ReleaseRecord], list[str]]
+# Run on the scratch clone before the commit: (curation repository, catalogue root, what is being published,
+# the catalogue paths written) -> problems, each naming a file and a column.
+Audit = Callable[[Repository, Path, ReleaseRecord, list[str]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def publish(repo: Repository, record: ReleaseRecord, url: str, progress: Progres
                 written.append(paths.notes(trial, name, suffix))
         if audit is not None:
             with progress.step("auditing what the catalogue would hold"):
-                problems = audit(clone.root, record)
+                problems = audit(repo, clone.root, record, written)
             if problems:
                 raise IntegrityError(f"not published: {problems[0]}")
         with progress.step("pushing to the catalogue"):

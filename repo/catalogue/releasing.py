@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..progress import SILENT, Progress
 from ..release.record import ReleaseRecord
@@ -25,7 +26,8 @@ class Publisher:
         return cls(url, progress) if url else None
 
     def __call__(self, repo: Repository, record: ReleaseRecord) -> None:
-        self.published.append(publish(repo, record, self.url, self.progress, notes=release_notes))
+        self.published.append(publish(repo, record, self.url, self.progress, notes=release_notes,
+                                      audit=audit_publication))
 
 
 def release_notes(repo: Repository, record: ReleaseRecord) -> dict[str, str]:
@@ -35,3 +37,23 @@ def release_notes(repo: Repository, record: ReleaseRecord) -> dict[str, str]:
     found = notes(repo, record.trial, record.tier, record.version,
                   linkage_ids(repo, record.trial, record.tier, record.version))
     return {"json": found.to_json(), "md": found.to_markdown()}
+
+
+def audit_publication(repo: Repository, root: Path, record: ReleaseRecord, written: list[str]) -> list[str]:
+    """The audit run on every publication before it is pushed: the files it adds to the catalogue and the data
+    files it names in the release remote, looked through for every value a release removed."""
+    from ..repository import layout
+    from .audit import Place, Scanner
+    from .needles import collect
+
+    scanner = Scanner(collect(repo))
+    package = repo.root / layout.trial(record.trial).release_package(record.name)
+    files = [(path, root / path) for path in written if not path.endswith(".dvc")]
+    files += [(f"{layout.trial(record.trial).release_package(record.name)}/{p.name}", p)
+              for p in sorted(package.iterdir()) if p.name in record.files]
+    problems = []
+    for path, file in dict(files).items():
+        found, _ = scanner.scan(Place(path, [path], []), file.read_bytes(), path)
+        problems += [f"{path} holds {len(f.hashes) or 'a column of'} value(s) of {f.trial}'s column {f.column} "
+                     f"({f.kind}) that a release removed" for f in found]
+    return problems
