@@ -55,7 +55,7 @@ demo: $(STAMP)
 	$(IPD) status $(SCRATCH)/pulled
 	$(IPD) pull --upgrade $(SCRATCH)/pulled
 	@echo "== v2 is approved and released; the catalogue gets it with release notes (released values only)"
-	$(IPD) release plan actg175@v2 --save -C $(SCRATCH)/repository
+	$(IPD) release plan actg175@v2 -C $(SCRATCH)/repository
 	$(IPD) release approve actg175@v2 --by "Dr A. Director (demo)" --note "demo approval" -C $(SCRATCH)/repository
 	$(IPD) release actg175@v2 --tier noncommercial -C $(SCRATCH)/repository
 	@echo "== the requestor, still holding only the catalogue, learns what changed in their release, then upgrades"

@@ -264,3 +264,20 @@ def test_a_publication_that_would_leak_a_removed_value_is_refused(copy):
     assert git(root, "rev-parse", "HEAD") == head
     assert git(copy / "catalogue.git", "rev-parse", "main") == catalogue
     assert not (root / "datasets/t/releases/v2-commercial.json").exists()
+
+
+def test_a_holder_s_net_changes_across_several_releases_notes():
+    from repo.requestor.catalogue import net_changes
+
+    def cell(rid, old, new, reason=None):
+        return {"change": "cell", "release_id": rid, "column": "cd4", "old": old, "new": new, "reason": reason}
+
+    v2 = {"changes": [cell("R1", "10", "11", "typo"), cell("R2", "5", "6", "typo"), cell("R3", "7", "8")]}
+    v3 = {"changes": [cell("R1", "11", "10", "typo undone"),  # changed back: no change to the holder
+                      {"change": "record_removed", "release_id": "R2", "reason": "withdrew"},  # gone: not a cell
+                      {"change": "record_added", "release_id": "R9"},
+                      {"change": "column_added", "column": "bmi"}]}
+    net = net_changes([v2, v3])
+    assert (net.cells, net.added, net.removed, net.columns_added, net.columns_removed) == (1, 1, 1, ["bmi"], [])
+    assert net.reasons == {"typo": 2, "typo undone": 1, "withdrew": 1}
+    assert net_changes([v2, None]).cells is None  # a release published without notes: unknown, not zero

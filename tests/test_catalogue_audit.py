@@ -228,6 +228,9 @@ def test_what_it_cannot_read_is_said(built, tmp_path):
     ("participant 6", "Participant 61", False),
     ("leeds", "from Leeds,", True),
     ("leeds", "Leedsfield", False),
+    ("10368", "81.10368,", False),  # a weight's decimals are not a participant's key
+    ("10368", "10368.5", False),
+    ("10368", "key 10368.", True),
 ])
 def test_a_needle_is_found_only_as_a_whole(needle, text, found):
     assert (Index([needle]).search(text) == {0}) is found

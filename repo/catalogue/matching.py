@@ -120,6 +120,16 @@ def _word_edge(text: str, at: int, step: int) -> int:
     return at
 
 
+def _in_decimal(split: list[str], tokens: list[str], j: int) -> bool:
+    """Whether token ``j`` is the whole or fractional part of a decimal number (``81.10368``): a key 10368 is
+    not in it, any more than in 8110368."""
+    if not tokens[j].isdigit():
+        return False
+    before = j > 0 and split[2 * j] == "." and tokens[j - 1].isdigit()
+    after = j < len(tokens) - 1 and split[2 * j + 2] == "." and tokens[j + 1].isdigit()
+    return before or after
+
+
 class Index:
     """Needle texts, found as runs of whole tokens; ``search`` gives the numbers of the texts found.
 
@@ -154,7 +164,7 @@ class Index:
     def _search(self, text: str) -> set[int]:
         split = pieces(text)
         tokens = split[1::2]
-        present = set(tokens)
+        present = {t for j, t in enumerate(tokens) if not _in_decimal(split, tokens, j)}
         found = {i for token in present & self.single.keys() for i in self.single[token]}
         if not present & self.firsts:
             return found
