@@ -41,7 +41,7 @@ from urllib.parse import urlparse
 
 from ..backends.git import History
 from ..progress import SILENT, Progress
-from . import haystacks
+from . import configured, haystacks
 from .matching import Index, holds
 from .matching import counts as value_counts
 from .needles import Column, Needles, collect
@@ -309,10 +309,10 @@ def catalogue_of(repo: Repository, given: str | None) -> str | None:
     relative to the repository)."""
     if given:
         return given
-    configured = repo.settings.get("remotes", {}).get("catalogue")
-    if not configured:
+    named = configured(repo.settings)
+    if named is None:
         return None
-    local = Path(configured).expanduser()
-    if "://" not in configured and not local.is_absolute():
+    local = Path(named).expanduser()
+    if "://" not in named and not local.is_absolute():
         return os.path.normpath(repo.root / local)
-    return configured
+    return named

@@ -104,9 +104,14 @@ def _check_marker(url: str, marker: Path, release: str) -> None:
         found = tomllib.loads(marker.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{url}: {MARKER} is not TOML ({exc})") from exc
-    if found.get("format") != FORMAT:
-        raise InvalidInput(f"{url}: {MARKER} says format {found.get('format')!r}; this ipd reads {FORMAT}")
-    theirs = found.get("remotes", {}).get("release", "")
+    check_pairing(url, found, release)
+
+
+def check_pairing(url: str, marker: dict, release: str) -> None:
+    """A catalogue this ipd reads, whose pointers name bytes in ``release``: the remote releases are pushed to."""
+    if marker.get("format") != FORMAT:
+        raise InvalidInput(f"{url}: {MARKER} says format {marker.get('format')!r}; this ipd reads {FORMAT}")
+    theirs = marker.get("remotes", {}).get("release", "")
     if theirs != release:
         raise InvalidInput(f"{url} publishes to the release remote {theirs}, but this repository's is {release}: "
                            "pair the catalogue with the same release remote")

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..backends import storage
 from ..backends.git import Git
 from ..backends.hashing import md5_of, sha256_of
-from ..errors import IntegrityError, InvalidInput
+from ..errors import IntegrityError
 from ..progress import SILENT, Progress
 from ..provenance import release_document
 from ..release import ids, package
@@ -30,7 +30,7 @@ from ..release.record import ReleaseRecord
 from ..repository import Repository, layout
 from . import paths
 from .anchor import Publication, publication_for
-from .connect import read_marker, release_remote_url
+from .connect import check_pairing, read_marker, release_remote_url
 from .seal import public_record
 
 # Run on the scratch clone before the commit: (curation repository, catalogue root, what is being published,
@@ -64,7 +64,7 @@ def publish(repo: Repository, record: ReleaseRecord, url: str, progress: Progres
         with progress.step(f"opening the catalogue {url}"):
             clone = Git.clone(url, Path(scratch) / "catalogue")
             clone.set_identity(repo.scm.identity())
-            _check_pairing(read_marker(clone.root), repo, url)
+            check_pairing(url, read_marker(clone.root), release_remote_url(repo))
         existing = clone.root / paths.publication(trial, name)
         if existing.is_file():
             _same_publication(Publication.from_json(existing.read_text()), publication, url)
@@ -85,14 +85,6 @@ def publish(repo: Repository, record: ReleaseRecord, url: str, progress: Progres
             clone.commit(written, f"{trial} {record.version}: {record.tier} release ({record.rows} participants)")
             clone.push()
         return Published(url, publication, clone.head())
-
-
-def _check_pairing(marker: dict, repo: Repository, url: str) -> None:
-    """The catalogue's pointers name bytes in its release remote: it must be the one the release was pushed to."""
-    theirs, ours = marker.get("remotes", {}).get("release", ""), release_remote_url(repo)
-    if theirs != ours:
-        raise InvalidInput(f"{url} publishes to the release remote {theirs}, but this repository pushes releases "
-                           f"to {ours}: a catalogue and its curation repository must share one release remote")
 
 
 def _release_remote(repo: Repository) -> str:

@@ -7,6 +7,7 @@ notes, which speak of released values only (``release.notes``).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,10 @@ from ..release.record import NAME, ReleaseRecord
 from ..repository import layout
 
 
+@functools.cache
 def is_catalogue(source: str) -> bool:
-    """Whether ``source`` is a release catalogue rather than a curation repository."""
+    """Whether ``source`` is a release catalogue rather than a curation repository (asked once per source: a
+    pull asks while resolving and again for its DataCite file, and a URL costs a clone)."""
     if is_local(source) and not source.startswith("file:"):
         path = Path(source).expanduser()
         if (path / layout.SETTINGS).is_file():
