@@ -72,6 +72,14 @@ class Git:
         return Git(root)
 
     @staticmethod
+    def file_at_head(path: Path, file: str) -> bytes | None:
+        """``file`` as committed at HEAD of the repository at ``path``, bare or not (None when absent)."""
+        try:
+            return git.Repo(path).git.show(f"HEAD:{file}", stdout_as_string=False, strip_newline_in_stdout=False)
+        except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
+            return None
+
+    @staticmethod
     def is_repository(url: str) -> bool:
         """Whether ``url`` names a git repository this machine can read (``git ls-remote``)."""
         try:

@@ -16,12 +16,23 @@ of its release remote.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from ..backends.storage import is_local
+
 MARKER = "catalogue.toml"
 FORMAT = "ipd-catalogue/1"
 SETTING = "catalogue"  # [remotes] catalogue = URL, in the curation repository's ipd.toml
 
 
-def configured(settings: dict) -> str | None:
-    """The catalogue URL a curation repository's settings name, if any."""
+def configured(settings: dict, root: Path) -> str | None:
+    """The catalogue URL a curation repository's settings name, if any. A relative path there is relative to
+    the repository: a catalogue the project carries in its own tree (as the example repository does)."""
     url = settings.get("remotes", {}).get(SETTING)
-    return str(url) if url else None
+    if not url:
+        return None
+    url = str(url)
+    if is_local(url) and not url.startswith("file:") and not os.path.isabs(os.path.expanduser(url)):
+        return os.path.normpath(root / url)
+    return url

@@ -30,7 +30,6 @@ looked for as text: finding it would say nothing.
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import tomllib
 from collections.abc import Iterator
@@ -307,12 +306,4 @@ def _listing(path: Path) -> list[tuple[str, str]]:
 def catalogue_of(repo: Repository, given: str | None) -> str | None:
     """The catalogue to audit: the one given, else ``remotes.catalogue`` of ``ipd.toml`` (a relative path there is
     relative to the repository)."""
-    if given:
-        return given
-    named = configured(repo.settings)
-    if named is None:
-        return None
-    local = Path(named).expanduser()
-    if "://" not in named and not local.is_absolute():
-        return os.path.normpath(repo.root / local)
-    return named
+    return given or configured(repo.settings, repo.root)

@@ -67,18 +67,46 @@ def set_catalogue(repo: Repository, url: str) -> Catalogue:
     if storage.is_local(url) and os.path.realpath(url) == os.path.realpath(repo.root):
         raise InvalidInput(f"{url} is this curation repository: the catalogue must be a repository of its own")
     release = release_remote_url(repo)
+    stored = _carried(repo.root, url) or url
     with repo.writing([layout.SETTINGS]):
-        created = _prepare(url, release)
+        created = _prepare(url, release, _paired_as(repo.root, url, release))
         settings = tomlkit.parse((repo.root / layout.SETTINGS).read_text())
         table = settings.setdefault("remotes", tomlkit.table())
-        if table.get(SETTING) != url:
-            table[SETTING] = url
+        if table.get(SETTING) != stored:
+            table[SETTING] = stored
             (repo.root / layout.SETTINGS).write_text(tomlkit.dumps(settings))
-            repo.scm.commit([layout.SETTINGS], f"ipd remote catalogue {url}")
+            repo.scm.commit([layout.SETTINGS], f"ipd remote catalogue {stored}")
     return Catalogue(url, release, created)
 
 
-def _prepare(url: str, release: str) -> bool:
+def _carried(root: Path, path: str) -> str | None:
+    """``path`` relative to the curation repository when it lies inside its work tree (git carries it along,
+    as the example repository carries its catalogue and remotes); None otherwise."""
+    if not storage.is_local(path) or path.startswith("file:"):
+        return None
+    relative = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
+    return None if relative == os.pardir or relative.startswith(os.pardir + os.sep) else Path(relative).as_posix()
+
+
+def _paired_as(root: Path, url: str, release: str) -> str:
+    """The release remote as the catalogue names it: relative to the catalogue's ``.dvc/`` (as DVC reads a
+    local remote) when the curation repository carries both, so that any clone of it finds the pair; else
+    the absolute URL."""
+    if _carried(root, url) is None or _carried(root, release) is None:
+        return release
+    return Path(os.path.relpath(os.path.realpath(release), os.path.realpath(url) + "/" + layout.DVC)).as_posix()
+
+
+def _resolved(url: str, named: str) -> str:
+    """A catalogue's release remote as an absolute URL: a relative one is relative to its ``.dvc/``."""
+    if not storage.is_local(named) or named.startswith("file:") or os.path.isabs(named):
+        return named
+    if not storage.is_local(url):
+        return named  # a catalogue elsewhere naming a relative remote: nothing here to resolve it against
+    return os.path.normpath(os.path.join(url.removeprefix("file://"), layout.DVC, named))
+
+
+def _prepare(url: str, release: str, paired_as: str) -> bool:
     """Make ``url`` a catalogue paired with ``release`` (True when it had to be set up); refuse a mismatch."""
     if storage.is_local(url) and not Path(url.removeprefix("file://")).exists():
         Git.init_bare(Path(url.removeprefix("file://")))
@@ -93,7 +121,7 @@ def _prepare(url: str, release: str) -> bool:
         if clone.head() is not None:
             raise InvalidInput(f"{url} already has commits but no {MARKER}: it is not a catalogue; give an empty "
                                "repository or a new path")
-        _write_skeleton(clone.root, release)
+        _write_skeleton(clone.root, paired_as)
         clone.commit([MARKER, layout.DVC_CONFIG, layout.DVC_GITIGNORE, "README.md"], "ipd catalogue")
         clone.push()
     return True
@@ -111,7 +139,7 @@ def check_pairing(url: str, marker: dict, release: str) -> None:
     """A catalogue this ipd reads, whose pointers name bytes in ``release``: the remote releases are pushed to."""
     if marker.get("format") != FORMAT:
         raise InvalidInput(f"{url}: {MARKER} says format {marker.get('format')!r}; this ipd reads {FORMAT}")
-    theirs = marker.get("remotes", {}).get("release", "")
+    theirs = _resolved(url, marker.get("remotes", {}).get("release", ""))
     if theirs != release:
         raise InvalidInput(f"{url} publishes to the release remote {theirs}, but this repository's is {release}: "
                            "pair the catalogue with the same release remote")

@@ -22,7 +22,7 @@ class Publisher:
 
     @classmethod
     def of(cls, repo: Repository, progress: Progress = SILENT) -> Publisher | None:
-        url = configured(repo.settings)
+        url = configured(repo.settings, repo.root)
         return cls(url, progress) if url else None
 
     def __call__(self, repo: Repository, record: ReleaseRecord) -> None:

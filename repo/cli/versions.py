@@ -65,7 +65,8 @@ def remote(
     elif kind is not None:
         shown = [set_remote(repository, kind, url)]
     else:
-        shown = [*remotes(repository), Remote("catalogue", "catalogue", configured(repository.settings) or "")]
+        catalogue = configured(repository.settings, repository.root) or ""
+        shown = [*remotes(repository), Remote("catalogue", "catalogue", catalogue)]
     if json:
         emit_json([asdict(r) for r in shown])
         return

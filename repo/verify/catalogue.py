@@ -29,7 +29,7 @@ from .report import Problem
 
 
 def check(repo: Repository, trials: list[str], result, progress: Progress = SILENT) -> None:
-    url = configured(repo.settings)
+    url = configured(repo.settings, repo.root)
     if url is None:
         return
     with tempfile.TemporaryDirectory(prefix="ipd-verify-") as scratch:

@@ -16,6 +16,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -94,7 +95,12 @@ def _one_line(exc: BaseException) -> str:
 
 def is_local(url: str) -> bool:
     scheme = urlparse(url).scheme
+    if scheme == "" and SCP_LIKE.match(url):
+        return False  # git's scp-like syntax, user@host:path: a colon before any slash
     return scheme in ("", "file") or len(scheme) == 1  # a Windows drive letter is not a scheme
+
+
+SCP_LIKE = re.compile(r"^[^/:]{2,}:")
 
 
 def init(root: Path, url: str, release_url: str | None = None) -> None:
@@ -191,6 +197,24 @@ def remote_directory(root: Path, name: str = RESTRICTED_REMOTE) -> Path | None:
         return None
     path = Path(urlparse(url).path if url.startswith("file:") else url)
     return path if path.is_absolute() else (root / ".dvc" / path).resolve()
+
+
+def _bare_remote_directory(root: Path, name: str) -> Path | None:
+    """A local-directory remote named relative to a bare repository on this machine (a catalogue a project
+    carries beside its release remote): resolved as DVC would in a work tree at the repository's place."""
+    import configparser
+
+    from ..git import Git
+
+    text = Git.file_at_head(root, ".dvc/config")
+    if text is None:
+        return None
+    config = configparser.ConfigParser()
+    config.read_string(text.decode("utf-8", "replace"))
+    url = config.get(f"'remote \"{name}\"'", "url", fallback="")
+    if not url or not is_local(url) or url.startswith("file:") or Path(url).is_absolute():
+        return None
+    return (root / ".dvc" / url).resolve()
 
 
 def _absolute(root: Path, paths: list[str]) -> list[str]:
@@ -367,14 +391,18 @@ class RemoteRepository:
         if remote is None or not is_local(url):
             return None
         root = Path(url.removeprefix("file://")).expanduser()
-        path = remote_directory(root, remote) if (root / ".dvc").is_dir() else None
+        if (root / ".dvc").is_dir():
+            path = remote_directory(root, remote)
+        else:
+            path = _bare_remote_directory(root, remote)
         return {"url": str(path)} if path else None
 
     def __enter__(self) -> RemoteRepository:
         from dvc.api import DVCFileSystem
 
         with self._translated("open"):
-            self._fs = DVCFileSystem(self.url, rev=self.rev, remote=self.remote, remote_config=self.remote_config)
+            self._fs = DVCFileSystem(_openable(self.url), rev=self.rev, remote=self.remote,
+                                     remote_config=self.remote_config)
             self._fs.ls("", detail=False)  # clone now, so a bad URL fails here
         return self
 
@@ -412,6 +440,17 @@ class RemoteRepository:
     def get(self, path: str, out: Path) -> None:
         with self._translated(f"fetch {path} from"):
             self._fs.get(path, str(out), recursive=True)
+
+
+def _openable(url: str) -> str:
+    """The URL DVC should open: it opens a local path in place, so a bare repository inside another
+    repository's work tree (a catalogue a project carries) would read as a folder of that tree; it is
+    cloned from its ``file://`` URL instead."""
+    if is_local(url) and not url.startswith("file:"):
+        path = Path(url).expanduser()
+        if (path / "HEAD").is_file() and (path / "objects").is_dir():
+            return path.resolve().as_uri()
+    return url
 
 
 def stored_directory(root: Path, pointer_text: str, label: str) -> dict[str, Path]:
