@@ -60,9 +60,10 @@ class Git:
 
     @staticmethod
     def init_bare(path: Path) -> None:
-        """A bare repository at ``path``: what a git server holds, and what clones push to."""
+        """A bare repository at ``path``: what a git server holds, and what clones push to. No template (sample
+        hooks, description): a catalogue carried inside a project's tree holds git's data and nothing else."""
         with _translated(f"git init --bare {path}"):
-            git.Repo.init(path, bare=True, initial_branch="main")
+            git.Repo.init(path, bare=True, initial_branch="main", template="", allow_unsafe_options=True)
 
     @staticmethod
     def clone(url: str, root: Path) -> Git:
