@@ -157,6 +157,7 @@ def test_verify_checks_the_curation_history_against_the_catalogue(copy):
 def test_a_publication_the_catalogue_refuses_leaves_both_zones_as_they_were(copy):
     root = copy / "curation"
     hook = copy / "catalogue.git/hooks/pre-receive"
+    hook.parent.mkdir(exist_ok=True)
     hook.write_text("#!/bin/sh\necho 'read-only today' >&2\nexit 1\n")
     hook.chmod(0o755)
     run("correct", "t", "--key", "100010", "--column", "cd4", "--value", "999", "--reason", "CRF", "--repo", root)
