@@ -24,7 +24,9 @@ digits, a key of under four) anywhere but as a whole table column that holds
 the source column's values (a table holding only a few participants' short
 values is not found); a value inside compressed archives; a transformed value
 that can be turned back (a shifted date with its offset); and values of
-releases or trials the curation repository does not record. A text value that
+releases or trials the curation repository does not record; and, for a release
+whose plan is no longer recoverable (the report's notes name it), what its own
+rules removed: it is held to the current approval instead. A text value that
 is also a value of a column released as it is, or a column's name, is not
 looked for as text: finding it would say nothing.
 """

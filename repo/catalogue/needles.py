@@ -106,8 +106,9 @@ def collect(repo: Repository, progress: Progress = SILENT) -> Needles:
                 continue
             with progress.step(f"reading {trial}@{version} for the values its releases removed"):
                 table = repo.dataset(trial).version(version).to_arrow()  # once, for every group of the version
+                words: dict[str, set[str]] = {}  # a kept column's words, once for every group keeping it
                 for modifications, group in groups:
-                    _group(needles, modifications, group, table, key)
+                    _group(needles, modifications, group, table, key, words)
     vocabulary = needles.public
     needles.public = {text for text in needles.texts if text in vocabulary}
     return needles
@@ -144,15 +145,16 @@ def built_under(repo: Repository, record: ReleaseRecord, notes: list[str]) -> Ap
         then = None
     if then is not None and then.plan_sha256 == plan:
         return then
-    where = f"nor in commit {commit[:7]}, which added its record" if commit else "and its record is not committed"
+    where = f"neither now nor in commit {commit[:7]} (which added its record)" if commit else \
+        "now (and its record is not committed)"
     instead = "looked for what the current approval removes" if current else "its values were not looked for"
-    notes.append(f"{trial}@{record.name}: built under plan sha256 {str(plan)[:12]}, which {path} does not hold, "
-                 f"{where}: {instead}")
+    notes.append(f"{trial}@{record.name}: built under plan sha256 {str(plan)[:12]}, which {path} holds {where}: "
+                 f"{instead}")
     return current
 
 
-def _group(needles: Needles, modifications: list, released: list[ReleaseRecord], table: pa.Table,
-           key: bytes) -> None:
+def _group(needles: Needles, modifications: list, released: list[ReleaseRecord], table: pa.Table, key: bytes,
+           words: dict[str, set[str]]) -> None:
     """The needles of releases of one version built with the same ``modifications``."""
     group = len(needles.groups)
     needles.groups.append([r.name for r in released])
@@ -162,7 +164,9 @@ def _group(needles: Needles, modifications: list, released: list[ReleaseRecord],
     kept = [n for n in table.column_names if n not in modified or modified[n]["action"] in KEPT]
     vocabulary = {name.casefold() for name in table.column_names}
     for name in kept:
-        vocabulary.update(_words(table[name]))
+        if name not in words:
+            words[name] = _words(table[name])
+        vocabulary.update(words[name])
     needles.public |= vocabulary
     least = min(r.rows for r in released)
     for name in table.column_names:
