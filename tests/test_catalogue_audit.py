@@ -16,10 +16,18 @@ import pytest
 import yaml
 from conftest import own_home
 from support.cli import git, ipd
-from support.releases import RULES, approve, deliver, release, synthetic, write_rules
+from support.releases import (
+    RULES,
+    approve,
+    deliver,
+    release,
+    second_version,
+    synthetic,
+    write_rules,
+)
 
 import repo
-from repo.catalogue import matching
+from repo.catalogue import matching, paths
 from repo.catalogue.audit import Place, Scanner
 from repo.catalogue.matching import Index, distinctive, renderings
 from repo.catalogue.needles import Column, Needle, Needles, value_hash
@@ -212,6 +220,117 @@ def test_what_it_cannot_read_is_said(built, tmp_path):
         f"not checked datasets/other: {built['root']} records no release of other: its values were not looked for",
         f"file://{bare}: clean (2 blob(s) of 1 commit(s), 0 object(s) of the release remote, for the values removed "
         "by 1 release(s))"]
+
+
+# -- rules that changed between releases ---------------------------------------------------------------------
+
+V1_RULES = {**RULES, "keep": ["arm", "cd4", "lab_ref"]}  # name deleted (an identifier), lab_ref released
+V2_RULES = {**RULES, "identifiers": [], "sensitive": ["drugs", "lab_ref"], "keep": ["arm", "cd4", "name"]}
+
+
+@pytest.fixture(scope="module")
+def changed(tmp_path_factory):
+    """t@v1 released under rules that delete name and release lab_ref, t@v2 under rules that release name and
+    delete lab_ref, both published to a catalogue by `ipd release` (each publication audited); then v1's plan
+    approved again under the new rules (the approval file no longer the one v1's release was built under).
+    Audited clean; then a name planted in v1's package and a lab_ref in v2's (each leaks), and the other way
+    round in each release's notes and in the catalogue's README (each released by some release: no leak)."""
+    base = tmp_path_factory.mktemp("changed")
+    with own_home(base / "home"):
+        root, bare = base / "curation", base / "catalogue.git"
+        assert ipd("init", root, "--remote", base / "restricted", "--catalogue", bare).exit_code == 0
+        curation = Curation(root)
+        frame = synthetic()
+        deliver(curation, frame.assign(lab_ref=[f"LR-{40000 + 7 * i}" for i in range(len(frame))]))
+        write_rules(root, V1_RULES)
+        approve(curation, "t@v1")
+        published = {"v1": release(curation, "t@v1", "noncommercial")}
+        write_rules(root, V2_RULES)
+        second_version(curation)
+        published["v2"] = release(curation, "t@v2", "noncommercial")
+        approve(curation, "t@v1")
+        clean = ipd("catalogue", "audit", "--repo", root)
+
+        rows = repo.open(root).dataset("t").version("v2").to_pandas()
+        values = {"name": rows.name[6], "lab_ref": rows.lab_ref[9]}
+        clone = base / "clone"
+        git(base, "clone", "-q", str(bare), str(clone))
+        planted = {"datasets/t/releases/v1-noncommercial/README.txt": values["name"],
+                   "datasets/t/releases/v2-noncommercial/README.txt": values["lab_ref"],
+                   "datasets/t/notes/v1-noncommercial.md": values["lab_ref"],
+                   "datasets/t/notes/v2-noncommercial.md": values["name"],
+                   "README.md": values["name"]}
+        for path, value in planted.items():
+            with (clone / path).open("a") as file:
+                file.write(f"\nWith thanks to {value}.\n")
+        leaked = commit(clone, "thanks")
+        found = ipd("catalogue", "audit", "--repo", root)
+
+        record = root / "datasets/t/releases/v1-noncommercial.json"
+        before = record.read_text()
+        record.write_text(before.replace(json.loads(before)["approval"]["plan_sha256"], "0123456789ab" * 5 + "0123"))
+        try:
+            fallback = ipd("catalogue", "audit", "--repo", root, "--json")
+        finally:
+            record.write_text(before)
+    return {"root": root, "bare": bare, "published": published, "values": values, "leaked": leaked,
+            "clean": clean, "found": found, "fallback": fallback}
+
+
+def test_each_release_is_published_and_audited_under_its_own_rules(changed):
+    """v2's package holds name, which v1's rules deleted: v2's publication is not refused for it, and the
+    catalogue audits clean although v1's plan was approved again under rules that delete lab_ref."""
+    for result in changed["published"].values():
+        assert result.exit_code == 0, result.output + result.stderr
+    assert changed["clean"].exit_code == 0, changed["clean"].output + changed["clean"].stderr
+    assert changed["clean"].stdout.splitlines()[-1].startswith(f"{changed['bare']}: clean (")
+    assert changed["clean"].stdout.splitlines()[-1].endswith("for the values removed by 2 release(s))")
+
+
+def test_a_column_is_looked_for_only_in_the_releases_whose_rules_removed_it(changed):
+    """The name in v1's package and the lab_ref in v2's are found; lab_ref in v1's notes, name in v2's notes
+    and in the catalogue's README are not (each is released as it is by the release, or by some release)."""
+    result, values, commit = changed["found"], changed["values"], changed["leaked"]
+    assert result.exit_code == 1, result.output + result.stderr
+    secret = ids.read(changed["root"], "t").secret
+    v1, v2 = (f"datasets/t/releases/v{n}-noncommercial/README.txt" for n in (1, 2))
+    assert result.stdout.splitlines() == [
+        f"{v1} (blob {git(changed['bare'], 'rev-parse', '--short=7', f'{commit}:{v1}')}), added in {commit}: "
+        f"t.name, deleted (v1-noncommercial): 1 value(s), hash {value_hash(secret, values['name'])}",
+        f"{v2} (blob {git(changed['bare'], 'rev-parse', '--short=7', f'{commit}:{v2}')}), added in {commit}: "
+        f"t.lab_ref, deleted (v2-noncommercial): 1 value(s), hash {value_hash(secret, values['lab_ref'])}",
+        result.stdout.splitlines()[-1]]
+    assert result.stdout.splitlines()[-1].startswith(f"{changed['bare']}: 2 finding(s) (")
+
+
+def test_a_release_whose_plan_cannot_be_recovered_is_audited_under_the_current_rules_and_said_so(changed):
+    result = changed["fallback"]
+    report = json.loads(result.stdout)
+    added = git(changed["root"], "log", "--diff-filter=A", "--format=%h", "--abbrev=7", "--",
+                "datasets/t/releases/v1-noncommercial.json")
+    assert report["notes"] == [
+        "t@v1-noncommercial: built under plan sha256 0123456789ab, which datasets/t/releases/approvals/v1.json "
+        f"holds neither now nor in commit {added} (which added its record): looked for what the current approval "
+        "removes"]
+    # v1's current approval releases name and deletes lab_ref: the planted name in v1's package goes unseen, and
+    # v1's own data files, which hold lab_ref, are findings
+    v1 = [f for f in report["findings"] if "v1-noncommercial" in f["releases"]]
+    assert {f["column"] for f in v1} == {"lab_ref"}
+    assert {f["file"] for f in v1} >= {"datasets/t/releases/v1-noncommercial/t.parquet",
+                                       "datasets/t/notes/v1-noncommercial.md"}
+
+
+@pytest.mark.parametrize("path, owner", [
+    (paths.record("t", "v1-noncommercial"), ("t", "v1-noncommercial")),
+    (f"{paths.package('t', 'v12-commercial')}/t.parquet.dvc", ("t", "v12-commercial")),
+    (paths.notes("t", "v2-commercial", "md"), ("t", "v2-commercial")),
+    (paths.provenance("t", "v2-noncommercial"), ("t", "v2-noncommercial")),
+    (paths.publication("t", "v1-noncommercial"), ("t", "v1-noncommercial")),
+    (paths.ignore("t"), None), ("datasets/t/dataset.yaml", None), ("datasets/t/extra/staff.parquet", None),
+    ("README.md", None), ("catalogue.toml", None),
+])
+def test_a_catalogue_file_belongs_to_the_release_its_path_names(path, owner):
+    assert paths.release_of(path) == owner
 
 
 # -- finding a value in text ------------------------------------------------------------------------------

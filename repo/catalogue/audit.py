@@ -7,7 +7,9 @@ each blob once), and every object of the release remote named at the
 catalogue's head (local directory remotes only; another URL is reported as not
 checked), and looks in each for the needles of ``needles.collect``: the values
 of the curation repository's released versions that their releases deleted or
-replaced.
+replaced, each release's under the plan it was built by. A file of one release
+(its record, package, notes, PROV and publication records: ``paths.release_of``)
+is looked through for that release's needles, any other for every release's.
 
 A finding names the file (its path in the catalogue; for a remote object its
 path in the remote and the catalogue paths the history's ``.dvc`` files give
@@ -22,7 +24,9 @@ digits, a key of under four) anywhere but as a whole table column that holds
 the source column's values (a table holding only a few participants' short
 values is not found); a value inside compressed archives; a transformed value
 that can be turned back (a shifted date with its offset); and values of
-releases or trials the curation repository does not record. A text value that
+releases or trials the curation repository does not record; and, for a release
+whose plan is no longer recoverable (the report's notes name it), what its own
+rules removed: it is held to the current approval instead. A text value that
 is also a value of a column released as it is, or a column's name, is not
 looked for as text: finding it would say nothing.
 """
@@ -44,6 +48,7 @@ from . import configured, haystacks
 from .matching import Index, holds
 from .matching import counts as value_counts
 from .needles import Column, Needles, collect
+from .paths import release_of
 
 if TYPE_CHECKING:
     from ..repository import Repository
@@ -92,6 +97,7 @@ class AuditResult:
     objects: int = 0
     findings: list[Finding] = field(default_factory=list)
     not_checked: list[dict[str, str]] = field(default_factory=list)  # {"object", "reason"}
+    notes: list[str] = field(default_factory=list)  # releases held to the current rules, not their own: why
 
     @property
     def success(self) -> bool:
@@ -100,14 +106,15 @@ class AuditResult:
     def to_json(self) -> dict[str, Any]:
         return {"success": self.success, "catalogue": self.catalogue, "remote": self.remote,
                 "releases": self.releases, "commits": self.commits, "blobs": self.blobs, "objects": self.objects,
-                "findings": [f.to_json() for f in self.findings], "not_checked": self.not_checked}
+                "findings": [f.to_json() for f in self.findings], "not_checked": self.not_checked,
+                "notes": self.notes}
 
 
 def audit(repo: Repository, catalogue: str, progress: Progress = SILENT) -> AuditResult:
     needles = collect(repo, progress)
     scanner = Scanner(needles)
     with History.opened(catalogue) as history:
-        result = AuditResult(catalogue, None, sorted(needles.released), history.commits())
+        result = AuditResult(catalogue, None, sorted(needles.released), history.commits(), notes=needles.notes)
         pointers = _scan_history(scanner, history, result, progress)
         result.remote, store = _remote(history, result)
         _other_trials(repo, history, result)
@@ -156,29 +163,51 @@ class Scanner:
         """The findings in ``data`` (its catalogue path ``name``, when known), one per source column; and why
         a file that looks like a table could not be read as one, if it could not."""
         found: dict[Column, Finding] = {}
+        owners, loose = self._owners(place.paths or ([name] if name else []))
         haystack = haystacks.read(data, name)
         for i in self.index.search(haystack.text):
-            for needle in self.needles.texts[self.texts[i]]:
+            text = self.texts[i]
+            for needle in self.needles.texts[text]:
                 if haystack.is_table and not needle.in_tables:
                     continue
-                finding = self._finding(found, place, needle.column)
+                if needle.group not in owners and not (loose and text not in self.needles.public):
+                    continue
+                finding = self._finding(found, place, needle.column, needle.group)
                 if needle.value not in finding.hashes:
                     finding.hashes.append(needle.value)
         for table in haystack.tables:
             for name in table.column_names:
                 values = value_counts(table[name])
-                for column, shape in self.needles.shapes.items():
-                    if holds(values, table.num_rows, shape):
-                        self._finding(found, place, column).table_columns.append(name)
+                for (column, group), shape in self.needles.shapes.items():
+                    if (loose or group in owners) and holds(values, table.num_rows, shape):
+                        finding = self._finding(found, place, column, group)
+                        if name not in finding.table_columns:
+                            finding.table_columns.append(name)
         for finding in found.values():
             finding.hashes.sort()
         return list(found.values()), haystack.unreadable
 
-    def _finding(self, found: dict[Column, Finding], place: Place, column: Column) -> Finding:
+    def _owners(self, paths: list[str]) -> tuple[set[int], bool]:
+        """The groups of the releases the file belongs to by its paths, and whether it also belongs to none
+        (or to a release not recorded here): then every release's needles are looked for, but for the words
+        some release released as they are."""
+        owners, loose = set(), not paths
+        for path in paths:
+            owner = release_of(path)
+            group = self.needles.of_release.get(f"{owner[0]}@{owner[1]}") if owner else None
+            if group is None:
+                loose = True
+            else:
+                owners.add(group)
+        return owners, loose
+
+    def _finding(self, found: dict[Column, Finding], place: Place, column: Column, group: int) -> Finding:
         if column not in found:
-            found[column] = Finding(place, column.trial, column.name, column.kind,
-                                    sorted(self.needles.releases.get(column, ())))
-        return found[column]
+            found[column] = Finding(place, column.trial, column.name, column.kind, [])
+        finding = found[column]
+        if group < len(self.needles.groups):
+            finding.releases = sorted({*finding.releases, *self.needles.groups[group]})
+        return finding
 
 
 def _scan(scanner: Scanner, result: AuditResult, place: Place, data: bytes, name: str | None) -> None:

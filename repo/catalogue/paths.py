@@ -6,6 +6,8 @@ Release records and packages sit where they sit in a curation repository
 
 from __future__ import annotations
 
+import re
+
 from ..repository import layout
 
 
@@ -35,3 +37,17 @@ def publication(trial: str, name: str) -> str:
 
 
 PUBLICATIONS = f"{layout.DATASETS}/*/publications/*.json"
+
+
+# A path the functions above give one release: its record, its package's files, its notes, PROV record and
+# publication record (``.gitignore`` beside the packages and the catalogue's own files belong to none).
+_OWNED = re.compile(rf"{layout.DATASETS}/(?P<trial>[^/]+)/(?:{layout.RELEASES}/(?P<package>v[1-9][0-9]*-[a-z]+)"
+                    r"(?:\.json|/.+)|(?:notes|provenance|publications)/(?P<named>v[1-9][0-9]*-[a-z]+)\.[a-z]+)")
+
+
+def release_of(path: str) -> tuple[str, str] | None:
+    """(trial, release name) of the one release a catalogue path belongs to; None for a file of no one release."""
+    found = _OWNED.fullmatch(path)
+    if found is None:
+        return None
+    return found["trial"], found["package"] or found["named"]

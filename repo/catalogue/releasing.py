@@ -41,7 +41,8 @@ def release_notes(repo: Repository, record: ReleaseRecord) -> dict[str, str]:
 
 def audit_publication(repo: Repository, root: Path, record: ReleaseRecord, written: list[str]) -> list[str]:
     """The audit run on every publication before it is pushed: the files it adds to the catalogue and the data
-    files it names in the release remote, looked through for every value a release removed."""
+    files it names in the release remote, looked through for every value the release removed under the plan it
+    was built by (what an earlier release removed, this one may release)."""
     from ..repository import layout
     from .audit import Place, Scanner
     from .needles import collect

@@ -61,6 +61,8 @@ def render(result) -> None:
         released = f" ({', '.join(f.releases)})" if f.releases else ""
         out.print(f"[red]{escape(where)}[/]{escape(commits)}: {escape(f.trial)}.{escape(f.column)}, "
                   f"{escape(f.kind)}{escape(released)}: {escape(what)}")
+    for line in result.notes:
+        out.print(f"[yellow]note[/] {escape(line)}")
     for note in result.not_checked:
         out.print(f"[yellow]not checked[/] {escape(note['object'])}: {escape(note['reason'])}")
     scanned = (f"{result.blobs} blob(s) of {result.commits} commit(s), {result.objects} object(s) of the release "
