@@ -48,6 +48,12 @@ def build(
     tier: TierOption,
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out", help="Also copy the package into this new directory (for delivery on other media).")] = None,
+    reissue: Annotated[bool, typer.Option(
+        "--reissue", help="Build a new issue of the version's release for the tier (vN-TIER-K), under the current "
+                          "package format and approval, with the same release IDs; needs --reason.")] = False,
+    reason: Annotated[str, typer.Option(
+        "--reason", help="Why the release is reissued (recorded, and said in its PROV record and release notes).")
+                      ] = "",
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
@@ -62,7 +68,8 @@ def build(
 
     repository = open_repository(repo)
     publisher = Publisher.of(repository, Bars())
-    result = run(repository, BuildOptions(Ref.parse(ref), tier, out_dir, then=publisher), Bars())
+    result = run(repository, BuildOptions(Ref.parse(ref), tier, out_dir, then=publisher, reissue=reissue,
+                                          reason=reason), Bars())
     record = result.record
     package = layout.trial(record.trial).release_package(record.name)
     published = publisher.published[0] if publisher and publisher.published else None
@@ -73,8 +80,13 @@ def build(
                    "catalogue": ({"url": published.url, "commit": published.commit} if published else None)})
         return
     excluded = sum(record.excluded.values())
-    label = f"{record.trial}@{record.version} ({record.tier})"
-    if result.built:
+    label = record.label
+    if result.built and record.issue > 1:
+        out.print(escape(f"Reissued {record.trial}@{record.version} ({record.tier}) as {record.name} "
+                         f"({record.reissue_reason}): {record.rows} participants × {len(record.columns)} variables, "
+                         f"package format {record.package_format}, fingerprint {short(record.fingerprint)}; "
+                         "pushed to the release remote"))
+    elif result.built:
         out.print(f"Released {label}: {record.rows} participants × {len(record.columns)} variables, "
                   f"{excluded} excluded by consent, fingerprint {short(record.fingerprint)}; "
                   f"{result.new_ids} new release IDs; pushed to the release remote")
