@@ -189,7 +189,13 @@ def test_a_holder_of_the_first_issue_learns_of_the_reissue_and_upgrades(reissued
     assert (status["version"], status["issue"], status["latest"], status["latest_issue"], status["superseded"],
             status["cells_changed"]) == ("v1", 1, "v1", 2, True, 0)
     assert status["reissues"] == [{"name": "v1-commercial-2", "version": "v1", "issue": 2, "reason": REASON}]
-    assert f"v1-commercial was reissued as v1-commercial-2: {REASON}" in status["notes"]
+    assert status["notes"] == [f"v1-commercial was reissued as v1-commercial-2: {REASON}",
+                               "obsoleted by v1-commercial-2 (DataCite IsObsoletedBy)"]
+    assert {"relatedIdentifier": "urn:ipd-repo:t/releases/v1-commercial-2", "relatedIdentifierType": "URN",
+            "relationType": "IsPreviousVersionOf", "resourceTypeGeneral": "Dataset"} in status["relations"]
+    refused = one_line(ipd("pull", "t@v1", "--tier", "commercial", "--from", reissued / "curation", "--out", holder))
+    assert refused == (f"{holder} already holds t@v1 (commercial release); `ipd pull --upgrade {holder}` moves it to "
+                       "the latest issue")
     text = run("status", holder).stdout
     assert text.startswith("t@v1 (commercial release) is superseded by the commercial release of v1 (issue 2)")
     upgraded = run("pull", "--upgrade", holder).stdout
@@ -254,7 +260,12 @@ def test_new_disclosure_rules_for_a_published_version_are_reissued_and_its_holde
     refused = one_line(ipd("release", "t@v1", "--tier", "noncommercial", "--repo", root))
     assert refused.endswith("a release is never replaced: release a new version, or reissue this one (`ipd release "
                             "t@v1 --tier noncommercial --reissue --reason ...`)")
-    run("release", "t@v1", "--tier", "noncommercial", "--reissue", "--reason", "weight deleted", "--repo", root)
+    said = run("release", "t@v1", "--tier", "noncommercial", "--reissue", "--reason", "weight deleted",
+               "--repo", root).stdout.splitlines()
+    rows = record(root, "v1-noncommercial-2")["rows"]
+    assert said[0].startswith(f"Reissued t@v1 (noncommercial) as v1-noncommercial-2 (weight deleted): {rows} "
+                              "participants × 9 variables, package format 2, fingerprint ")
+    assert said[2].startswith("Published to the catalogue (commit ")
     notes = json.loads(git(catalogue, "show", "main:datasets/t/notes/v1-noncommercial-2.json"))
     assert notes["headline"] == ("t v1 (noncommercial, issue 2) — a reissue of v1 (weight deleted); released values "
                                  "changed since: 0 cells changed, 0 records added, 0 removed, 1 column removed")

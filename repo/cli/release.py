@@ -79,20 +79,7 @@ def build(
                    "out": str(out_dir) if out_dir else None, "formula_columns": result.formula_columns,
                    "catalogue": ({"url": published.url, "commit": published.commit} if published else None)})
         return
-    excluded = sum(record.excluded.values())
-    label = record.label
-    if result.built and record.issue > 1:
-        out.print(escape(f"Reissued {record.trial}@{record.version} ({record.tier}) as {record.name} "
-                         f"({record.reissue_reason}): {record.rows} participants × {len(record.columns)} variables, "
-                         f"package format {record.package_format}, fingerprint {short(record.fingerprint)}; "
-                         "pushed to the release remote"))
-    elif result.built:
-        out.print(f"Released {label}: {record.rows} participants × {len(record.columns)} variables, "
-                  f"{excluded} excluded by consent, fingerprint {short(record.fingerprint)}; "
-                  f"{result.new_ids} new release IDs; pushed to the release remote")
-    else:
-        out.print(f"{label} was released already; rebuilding it gave the same files (fingerprint "
-                  f"{short(record.fingerprint)})")
+    out.print(_built(result))
     where = out_dir or package
     out.print(f"Package in {escape(str(where))}: {', '.join(sorted(record.files))}")
     if published is not None:
@@ -105,6 +92,22 @@ def build(
     if result.formula_columns:
         line = formulas_line(result.formula_columns)
         out.print(line[:1].upper() + line[1:])
+
+
+def _built(result) -> str:
+    """What the build did: released, reissued, or found released already."""
+    record = result.record
+    if result.built and record.issue > 1:
+        return escape(f"Reissued {record.trial}@{record.version} ({record.tier}) as {record.name} "
+                      f"({record.reissue_reason}): {record.rows} participants × {len(record.columns)} variables, "
+                      f"package format {record.package_format}, fingerprint {short(record.fingerprint)}; pushed to "
+                      "the release remote")
+    if result.built:
+        return (f"Released {record.label}: {record.rows} participants × {len(record.columns)} variables, "
+                f"{sum(record.excluded.values())} excluded by consent, fingerprint {short(record.fingerprint)}; "
+                f"{result.new_ids} new release IDs; pushed to the release remote")
+    return (f"{record.label} was released already; rebuilding it gave the same files (fingerprint "
+            f"{short(record.fingerprint)})")
 
 
 def formulas_line(columns: list[str]) -> str:

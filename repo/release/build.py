@@ -83,12 +83,8 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
              trial_paths.provenance]
     paths += _remotes_in_tree(repo, release_remote)
     with repo.writing(paths):
-        latest = records.latest_issue(records.records(repo.root, trial, options.tier), name, options.tier)
-        if options.reissue and latest is None:
-            raise NotFound(f"{trial}@{name} has no {options.tier} release to reissue: release it first (`ipd release "
-                           f"{trial}@{name} --tier {options.tier}`)")
+        latest, issue = _issues(repo, trial, name, options)
         previous = None if options.reissue else latest  # the release being built again, if any
-        issue = (latest.issue + 1 if options.reissue else latest.issue) if latest else 1
         folder = trial_paths.release_package(release_name(name, options.tier, issue))
         approval, rules = _approval(repo, trial, name, progress)
         require_consent(trial, rules, options.tier)
@@ -99,8 +95,8 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
         metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
         released, figures, fingerprint = deidentified(table, rules, options.tier, linkage, metadata, excluded_ids,
                                                      progress)
-        sealed = previous.sealed if previous else records.PACKAGE_FORMAT >= 2  # a rebuild keeps its format
-        secret = linkage.secret if sealed else None
+        # A rebuild keeps the format it was built in; a new release (or issue) is of the current one.
+        secret = linkage.secret if (previous.sealed if previous else records.PACKAGE_FORMAT >= 2) else None
         about = package.About(trial, name, options.tier, str(metadata.title or ""),
                               str(metadata.get("notes") or ""), sealed_fingerprint(version.record.fingerprint, secret),
                               approval, key_variables(metadata, rules),
@@ -113,9 +109,7 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
             _same_as(previous, files, approval)
             result = BuildResult(previous, False, 0, options.out, formula_columns)
         else:
-            if latest is not None and latest.files == files:
-                raise InvalidInput(f"nothing to reissue: {latest.label} comes out with the very same files under "
-                                   "the current package format and approval")
+            _check_changed(latest, files)
             record = ReleaseRecord(trial, name, options.tier, clock.now(), str(repo.scm.identity()),
                                    version.record.fingerprint, fingerprint, manifest.rows, manifest.columns,
                                    rules.participant_id, approval, files, dict(released.excluded),
@@ -127,6 +121,24 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
     if options.out is not None:
         _copy_out(repo.root / folder, options.out)
     return result
+
+
+def _issues(repo: Repository, trial: str, version: str, options: BuildOptions) -> tuple[ReleaseRecord | None, int]:
+    """The latest issue of the version's release for the tier (None: none yet), and the issue this build makes."""
+    latest = records.latest_issue(records.records(repo.root, trial, options.tier), version, options.tier)
+    if latest is None and options.reissue:
+        raise NotFound(f"{trial}@{version} has no {options.tier} release to reissue: release it first (`ipd release "
+                       f"{trial}@{version} --tier {options.tier}`)")
+    if latest is None:
+        return None, 1
+    return latest, latest.issue + 1 if options.reissue else latest.issue
+
+
+def _check_changed(latest: ReleaseRecord | None, files: dict[str, str]) -> None:
+    """A reissue must change something a holder would get: the same files again would only be another name."""
+    if latest is not None and latest.files == files:
+        raise InvalidInput(f"nothing to reissue: {latest.label} comes out with the very same files under the current "
+                           "package format and approval")
 
 
 def _check_reissue(options: BuildOptions) -> None:

@@ -41,12 +41,6 @@ def parse_name(file_name: str) -> tuple[str, str, int] | None:
     return (found.group(1), found.group(2), int(found.group(3) or 1)) if found else None
 
 
-def order(file_name: str) -> tuple[int, int]:
-    """How a tier's release records sort, by file name: (version number, issue)."""
-    version, _, issue = parse_name(file_name) or ("v0", "", 0)
-    return int(version[1:]), issue
-
-
 @dataclass(frozen=True)
 class ReleaseRecord:
     trial: str
