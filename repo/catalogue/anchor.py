@@ -28,7 +28,7 @@ from .seal import seal
 
 @dataclass(frozen=True)
 class Publication:
-    release: str  # TRIAL@vN/TIER
+    release: str  # TRIAL@vN/TIER (TRIAL@vN/TIER-K for issue K: ReleaseRecord.reference)
     published: str
     publisher: str
     fingerprint: str  # of the released rows
@@ -60,7 +60,7 @@ def publication_for(repo: Repository, record: ReleaseRecord, secret: bytes) -> P
     if commit is None:
         raise IntegrityError(f"{record_path} is not committed: only a recorded release can be published")
     return Publication(
-        release=f"{record.trial}@{record.version}/{record.tier}", published=clock.now(),
+        release=record.reference, published=clock.now(),
         publisher=str(repo.scm.identity()), fingerprint=record.fingerprint,
         manifest_sha256=record.files.get("manifest.json", ""),
         version_sealed=seal(secret, record.version_fingerprint), curation_commit=commit,

@@ -9,6 +9,11 @@ release remote, pushed by the build), the release notes, a PROV record with
 sealed identifiers and the publication record (``anchor``). The catalogue is
 changed in a scratch clone and pushed in one commit: a publication is whole or
 absent, and a catalogue someone else pushed to meanwhile refuses the push.
+
+A package of format 1 (built before sealing) names the version's fingerprint
+and the delivery's file name and hash in its README, datapackage and RO-Crate:
+it must not leave the restricted zone, so it is refused, and the curator
+reissues it (``ipd release --reissue``) to publish the sealed issue instead.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 from ..backends import storage
 from ..backends.git import Git
 from ..backends.hashing import md5_of, sha256_of
-from ..errors import IntegrityError
+from ..errors import IntegrityError, InvalidInput
 from ..progress import SILENT, Progress
 from ..provenance import release_document
 from ..release import ids, package
@@ -54,6 +59,10 @@ def publish(repo: Repository, record: ReleaseRecord, url: str, progress: Progres
     pushed and names anything restricted found in it, which refuses the publication.
     """
     trial, name = record.trial, record.name
+    if not record.sealed:
+        raise InvalidInput(f"{record.label} is a release of package format 1, which names the version and its "
+                           f"delivery by their restricted hashes: it cannot be published; reissue it (`ipd release "
+                           f"{trial}@{record.version} --tier {record.tier} --reissue --reason ...`)")
     linkage = ids.read(repo.root, trial)
     if linkage is None:
         raise IntegrityError(f"{trial}: the release {name} has no linkage to seal its identifiers with")
@@ -82,7 +91,9 @@ def publish(repo: Repository, record: ReleaseRecord, url: str, progress: Progres
             if problems:
                 raise IntegrityError(f"not published: {problems[0]}")
         with progress.step("pushing to the catalogue"):
-            clone.commit(written, f"{trial} {record.version}: {record.tier} release ({record.rows} participants)")
+            issue = f", issue {record.issue}" if record.issue > 1 else ""
+            clone.commit(written, f"{trial} {record.version}: {record.tier} release{issue} ({record.rows} "
+                                  "participants)")
             clone.push()
         return Published(url, publication, clone.head())
 

@@ -35,7 +35,7 @@ def release_notes(repo: Repository, record: ReleaseRecord) -> dict[str, str]:
     from ..release.notes import linkage_ids, notes
 
     found = notes(repo, record.trial, record.tier, record.version,
-                  linkage_ids(repo, record.trial, record.tier, record.version))
+                  linkage_ids(repo, record.trial, record.tier, record.version), record.issue)
     return {"json": found.to_json(), "md": found.to_markdown()}
 
 

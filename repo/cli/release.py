@@ -48,6 +48,12 @@ def build(
     tier: TierOption,
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out", help="Also copy the package into this new directory (for delivery on other media).")] = None,
+    reissue: Annotated[bool, typer.Option(
+        "--reissue", help="Build a new issue of the version's release for the tier (vN-TIER-K), under the current "
+                          "package format and approval, with the same release IDs; needs --reason.")] = False,
+    reason: Annotated[str, typer.Option(
+        "--reason", help="Why the release is reissued (recorded, and said in its PROV record and release notes).")
+                      ] = "",
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
@@ -62,7 +68,8 @@ def build(
 
     repository = open_repository(repo)
     publisher = Publisher.of(repository, Bars())
-    result = run(repository, BuildOptions(Ref.parse(ref), tier, out_dir, then=publisher), Bars())
+    result = run(repository, BuildOptions(Ref.parse(ref), tier, out_dir, then=publisher, reissue=reissue,
+                                          reason=reason), Bars())
     record = result.record
     package = layout.trial(record.trial).release_package(record.name)
     published = publisher.published[0] if publisher and publisher.published else None
@@ -72,15 +79,7 @@ def build(
                    "out": str(out_dir) if out_dir else None, "formula_columns": result.formula_columns,
                    "catalogue": ({"url": published.url, "commit": published.commit} if published else None)})
         return
-    excluded = sum(record.excluded.values())
-    label = f"{record.trial}@{record.version} ({record.tier})"
-    if result.built:
-        out.print(f"Released {label}: {record.rows} participants × {len(record.columns)} variables, "
-                  f"{excluded} excluded by consent, fingerprint {short(record.fingerprint)}; "
-                  f"{result.new_ids} new release IDs; pushed to the release remote")
-    else:
-        out.print(f"{label} was released already; rebuilding it gave the same files (fingerprint "
-                  f"{short(record.fingerprint)})")
+    out.print(_built(result))
     where = out_dir or package
     out.print(f"Package in {escape(str(where))}: {', '.join(sorted(record.files))}")
     if published is not None:
@@ -93,6 +92,22 @@ def build(
     if result.formula_columns:
         line = formulas_line(result.formula_columns)
         out.print(line[:1].upper() + line[1:])
+
+
+def _built(result) -> str:
+    """What the build did: released, reissued, or found released already."""
+    record = result.record
+    if result.built and record.issue > 1:
+        return escape(f"Reissued {record.trial}@{record.version} ({record.tier}) as {record.name} "
+                      f"({record.reissue_reason}): {record.rows} participants × {len(record.columns)} variables, "
+                      f"package format {record.package_format}, fingerprint {short(record.fingerprint)}; pushed to "
+                      "the release remote")
+    if result.built:
+        return (f"Released {record.label}: {record.rows} participants × {len(record.columns)} variables, "
+                f"{sum(record.excluded.values())} excluded by consent, fingerprint {short(record.fingerprint)}; "
+                f"{result.new_ids} new release IDs; pushed to the release remote")
+    return (f"{record.label} was released already; rebuilding it gave the same files (fingerprint "
+            f"{short(record.fingerprint)})")
 
 
 def formulas_line(columns: list[str]) -> str:

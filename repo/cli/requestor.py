@@ -59,7 +59,8 @@ def pull(
         emit_json(pin.to_json())
         return
     if pin.tier:
-        out.print(f"Pulled the {pin.tier} release of {pin.trial}@{pin.version} ({pin.rows} rows, fingerprint "
+        issue = f" (issue {pin.issue})" if pin.issue > 1 else ""
+        out.print(f"Pulled the {pin.tier} release of {pin.trial}@{pin.version}{issue} ({pin.rows} rows, fingerprint "
                   f"{short(pin.fingerprint)} and every file verified) into {escape(str(out_dir))}: {', '.join(pin.files)}")
         return
     out.print(f"Pulled {pin.trial}@{pin.version} ({pin.rows} rows, fingerprint {short(pin.fingerprint)} verified) "
@@ -83,12 +84,13 @@ def _upgrade(ref: str | None, source: str | None, out_dir: Path | None, format: 
     pin = result.pin
     if json:
         emit_json({"upgraded": result.upgraded, "from": result.previous.version, "to": pin.version,
+                   **({"from_issue": result.previous.issue, "to_issue": pin.issue} if pin.tier else {}),
                    "pin": pin.to_json()})
         return
     if not result.upgraded:
         out.print(f"{directory} already holds the newest version, {escape(pin.label)}; nothing to upgrade")
         return
-    out.print(f"Upgraded {directory} from {pin.trial}@{result.previous.version} to {escape(pin.label)} "
+    out.print(f"Upgraded {directory} from {escape(result.previous.label)} to {escape(pin.label)} "
               f"({pin.rows} rows, fingerprint {short(pin.fingerprint)} verified): {', '.join(pin.files)}")
 
 
@@ -105,16 +107,19 @@ def status(
     if json:
         emit_json(state.to_json())
         return
-    label = f"{state.trial}@{state.version}" + (f" ({state.tier} release)" if state.tier else "")
+    issue = f", issue {state.issue}" if state.issue > 1 else ""
+    label = f"{state.trial}@{state.version}" + (f" ({state.tier} release{issue})" if state.tier else "")
     if not state.superseded:
         out.print(f"{label} is up to date with {escape(state.source)}")
         return
-    newer = f"the {state.tier} release of {state.latest}" if state.tier else state.latest
+    latest = state.latest + (f" (issue {state.latest_issue})" if state.latest_issue > 1 else "")
+    newer = f"the {state.tier} release of {latest}" if state.tier else latest
     out.print(f"{label} is superseded by {newer}: {_changes(state)}")
-    versions = Table("version", "created (UTC)", "kind", "message", title="newer versions", title_justify="left")
-    for v in state.versions:
-        versions.add_row(v.version, v.created[:16].replace("T", " "), v.kind, escape(v.message))
-    out.print(versions)
+    if state.versions:
+        versions = Table("version", "created (UTC)", "kind", "message", title="newer versions", title_justify="left")
+        for v in state.versions:
+            versions.add_row(v.version, v.created[:16].replace("T", " "), v.kind, escape(v.message))
+        out.print(versions)
     if state.reasons:
         reasons = Table("corrections", "reason", title="reasons", title_justify="left")
         for r in state.reasons:
@@ -122,7 +127,7 @@ def status(
         out.print(reasons)
     for note in state.notes:
         out.print(f"note: {escape(note)}")
-    out.print(f"Run `ipd pull --upgrade {escape(str(directory))}` to move it to {state.latest}.")
+    out.print(f"Run `ipd pull --upgrade {escape(str(directory))}` to move it to {latest}.")
 
 
 def _changes(state) -> str:

@@ -4,7 +4,8 @@ The documents are pure functions of their inputs (records, identities,
 hashes, check results), so writing one again gives the same bytes: its
 SHA-256 is what the next record in the chain names. Identifiers live in the
 ``ipd`` namespace: ``ipd:TRIAL/vN`` a version, ``ipd:TRIAL/source/vN/FILE``
-a delivery, ``ipd:TRIAL/releases/vN-TIER`` a release; activities are
+a delivery, ``ipd:TRIAL/releases/vN-TIER`` a release (``…/vN-TIER-K`` its issue K, which
+was a revision of issue K-1); activities are
 ``ipd:KIND/TRIAL/NAME``; agents ``ipd:curator/EMAIL``, ``ipd:approver/NAME``
 and ``ipd:tool/ipd-repo/VERSION``. The attribute names ``ipd verify`` reads
 (``ipd:fingerprint``, ``ipd:parts``, ``ipd:previousRecordSha256``,
@@ -133,6 +134,7 @@ def release_document(record: ReleaseRecord, curator: Identity, version_record_sh
     release = doc.entity(f"ipd:{trial}/releases/{record.name}", {
         "prov:type": "ipd:Release", "ipd:tier": record.tier, "ipd:fingerprint": record.fingerprint,
         "ipd:rows": record.rows, "ipd:manifestSha256": record.files.get("manifest.json", ""),
+        **({"ipd:issue": record.issue, "ipd:reissueReason": record.reissue_reason} if record.issue > 1 else {}),
     })
     source = doc.entity(f"ipd:sealed/{record.version_fingerprint.removeprefix('sealed:')}" if sealed
                         else f"ipd:{trial}/{version}", {
@@ -157,6 +159,10 @@ def release_document(record: ReleaseRecord, curator: Identity, version_record_sh
     doc.wasAssociatedWith(activity, tool)
     doc.wasAttributedTo(approved, approver)
     doc.wasAttributedTo(release, person)
+    if record.issue > 1:  # a reissue revises the issue before it (same version and tier)
+        from ..release.record import release_name
+
+        doc.wasRevisionOf(release, f"ipd:{trial}/releases/{release_name(version, record.tier, record.issue - 1)}")
     for name, sha256 in sorted(record.files.items()):
         file = doc.entity(f"ipd:{trial}/releases/{record.name}/{name}",
                           {"prov:type": "ipd:ReleaseFile", "ipd:path": name, "ipd:sha256": sha256})

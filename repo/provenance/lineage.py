@@ -26,27 +26,34 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LineageRef:
-    """``TRIAL@vN`` (a version) or ``TRIAL@vN/TIER`` (its release for one tier)."""
+    """``TRIAL@vN`` (a version) or ``TRIAL@vN/TIER`` (its release for one tier: the latest issue), or
+    ``TRIAL@vN/TIER-K`` (issue K of it)."""
 
     trial: str
     version: str | None
     tier: str | None = None
+    issue: int | None = None  # None: the latest issue
 
     @classmethod
     def parse(cls, text: str) -> LineageRef:
         head, slash, tier = text.partition("/")
         ref = Ref.parse(head)
+        issue = None
         if slash:
             from ..release.rules import TIERS
 
             if ref.version is None:
                 raise InvalidInput(f"invalid reference {text!r}: a release is TRIAL@vN/TIER")
+            name, dash, number = tier.partition("-")
+            if dash and name in TIERS and number.isdigit() and int(number) >= 1 and not number.startswith("0"):
+                tier, issue = name, int(number)
             if tier not in TIERS:
                 raise InvalidInput(f"unknown tier {tier!r} in {text!r}; choose {' or '.join(TIERS)}")
-        return cls(ref.trial, ref.version, tier or None)
+        return cls(ref.trial, ref.version, tier or None, issue)
 
     def __str__(self) -> str:
-        return f"{self.trial}@{self.version}" + (f"/{self.tier}" if self.tier else "")
+        issue = f"-{self.issue}" if self.issue and self.issue > 1 else ""
+        return f"{self.trial}@{self.version}" + (f"/{self.tier}{issue}" if self.tier else "")
 
 
 @dataclass(frozen=True)
@@ -87,14 +94,19 @@ def lineage(root: Path, text: str) -> Lineage:
     steps: list[Step] = []
     paths: list[str] = []
     docs: list[pm.ProvDocument] = []
+    issue = ref.issue
     if ref.tier:
-        from ..release.record import release_name
+        from ..release.record import latest_issue, records, release_name
 
-        path = files.provenance_record(release_name(version, ref.tier))
+        if issue is None:
+            latest = latest_issue(records(root, ref.trial, ref.tier), version, ref.tier)
+            issue = latest.issue if latest else 1
+        path = files.provenance_record(release_name(version, ref.tier, issue))
         if not (root / path).is_file():
-            raise NotFound(f"{ref.trial}@{version} has no {ref.tier} release: {path} does not exist")
+            which = f" issue {issue}" if issue > 1 else ""
+            raise NotFound(f"{ref.trial}@{version} has no {ref.tier} release{which}: {path} does not exist")
         record = Record.read(root, path)
-        steps += _release_steps(record, ref.trial, version, ref.tier)
+        steps += _release_steps(record, ref.trial, version, ref.tier, issue)
         paths.append(path)
         docs.append(record.doc)
     while version is not None:
@@ -109,7 +121,7 @@ def lineage(root: Path, text: str) -> Lineage:
         paths.append(path)
         docs.append(record.doc)
         version = parent
-    return Lineage(str(LineageRef(ref.trial, start, ref.tier)), steps, paths, _merge(docs))
+    return Lineage(str(LineageRef(ref.trial, start, ref.tier, issue)), steps, paths, _merge(docs))
 
 
 def _latest(root: Path, trial: str) -> str:
@@ -235,18 +247,25 @@ def _version_steps(record: Record, trial: str, version: str) -> list[Step]:
     return steps
 
 
-def _release_steps(record: Record, trial: str, version: str, tier: str) -> list[Step]:
-    name = f"{version}-{tier}"
+def _release_steps(record: Record, trial: str, version: str, tier: str, issue: int = 1) -> list[Step]:
+    from ..release.record import release_name
+
+    name = release_name(version, tier, issue)
     entity = f"ipd:{trial}/releases/{name}"
     if entity not in record.elements:
         raise IntegrityError(f"{layout.trial(trial).provenance_record(name)} has no entity {entity}")
     made = record.related("ProvGeneration", entity)
     activity = made[0] if made else None
-    details = record.attributes(entity, "ipd:tier", "ipd:fingerprint", "ipd:rows", "ipd:manifestSha256")
+    details = record.attributes(entity, "ipd:tier", "ipd:fingerprint", "ipd:rows", "ipd:manifestSha256",
+                                "ipd:issue", "ipd:reissueReason")
+    revised = [r for k, a, r in record.relations if k == "ProvDerivation" and a == entity
+               and r.startswith(f"ipd:{trial}/releases/")]
+    if revised:
+        details["revises"] = revised[0].removeprefix(f"ipd:{trial}/releases/")
     files = [e for e in record.elements if "ipd:ReleaseFile" in record.types(e)]
     if files:
         details["files"] = {str(record.attr(f, "ipd:path")): record.attr(f, "ipd:sha256") for f in sorted(files)}
-    steps = [Step("release", f"{trial}@{version}/{tier}", _short(activity),
+    steps = [Step("release", f"{trial}@{version}/{tier}" + (f"-{issue}" if issue > 1 else ""), _short(activity),
                   record.agents(activity) if activity else [], record.time(activity) if activity else None, details)]
     for used in record.related("ProvUsage", activity) if activity else []:
         if "ipd:Approval" in record.types(used):

@@ -13,7 +13,11 @@ the repository as it was.
 
 A release is immutable. Building it again rebuilds every file and compares:
 the same version and approval give the same bytes, and anything else is
-refused rather than replacing what requestors may already hold.
+refused rather than replacing what requestors may already hold. What must
+change (a package of an older format, new disclosure rules for the same
+version) goes out as a new *issue* of the release (``reissue``): a record and
+package of their own, named ``vN-TIER-K``, under the current package format,
+the current approval and the tier's release IDs, beside the issues before it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 
 from ..backends import clock, storage
 from ..backends.hashing import sha256_if_any, sha256_of
-from ..errors import IntegrityError, InvalidInput
+from ..errors import IntegrityError, InvalidInput, NotFound
 from ..progress import SILENT, Progress
 from ..provenance import release_document, tool
 from ..repository import Repository, layout
@@ -49,6 +53,8 @@ class BuildOptions:
     # Run inside the release's transaction once it is recorded (publishing it to the catalogue): a failure there
     # undoes the release too, so a release is never recorded without the publication that should follow it.
     then: Callable[[Repository, ReleaseRecord], None] | None = None
+    reissue: bool = False  # a new issue of the version's release for the tier, beside the ones recorded
+    reason: str = ""  # why it is reissued: required with ``reissue``, and only then
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class BuildResult:
 def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) -> BuildResult:
     if options.tier not in TIERS:
         raise InvalidInput(f"unknown tier {options.tier!r}; choose {' or '.join(TIERS)}")
+    _check_reissue(options)
     _check_out(options.out)
     dataset = repo.dataset(options.ref.trial)
     trial = dataset.trial
@@ -72,11 +79,13 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
     storage.check_remote(repo.root, release_remote)
     storage.check_remote(repo.root)
     trial_paths = layout.trial(trial)
-    folder = trial_paths.release_package(release_name(name, options.tier))
     paths = [trial_paths.releases, trial_paths.linkage, layout.pointer(trial_paths.linkage), trial_paths.gitignore,
              trial_paths.provenance]
     paths += _remotes_in_tree(repo, release_remote)
     with repo.writing(paths):
+        latest, issue = _issues(repo, trial, name, options)
+        previous = None if options.reissue else latest  # the release being built again, if any
+        folder = trial_paths.release_package(release_name(name, options.tier, issue))
         approval, rules = _approval(repo, trial, name, progress)
         require_consent(trial, rules, options.tier)
         excluded_ids = consent_lists(repo.root, trial, rules)
@@ -86,9 +95,8 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
         metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
         released, figures, fingerprint = deidentified(table, rules, options.tier, linkage, metadata, excluded_ids,
                                                      progress)
-        existing = repo.root / trial_paths.release_record(release_name(name, options.tier))
-        previous = ReleaseRecord.from_json(existing.read_text()) if existing.is_file() else None
-        secret = linkage.secret if previous is None or previous.sealed else None
+        # A rebuild keeps the format it was built in; a new release (or issue) is of the current one.
+        secret = linkage.secret if (previous.sealed if previous else records.PACKAGE_FORMAT >= 2) else None
         about = package.About(trial, name, options.tier, str(metadata.title or ""),
                               str(metadata.get("notes") or ""), sealed_fingerprint(version.record.fingerprint, secret),
                               approval, key_variables(metadata, rules),
@@ -101,10 +109,11 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
             _same_as(previous, files, approval)
             result = BuildResult(previous, False, 0, options.out, formula_columns)
         else:
+            _check_changed(latest, files)
             record = ReleaseRecord(trial, name, options.tier, clock.now(), str(repo.scm.identity()),
                                    version.record.fingerprint, fingerprint, manifest.rows, manifest.columns,
                                    rules.participant_id, approval, files, dict(released.excluded),
-                                   tool(), records.PACKAGE_FORMAT)
+                                   tool(), records.PACKAGE_FORMAT, issue, options.reason.strip())
             _store(repo, record, linkage, release_remote, progress)
             result = BuildResult(record, True, new_ids, options.out, formula_columns)
         if options.then is not None:
@@ -112,6 +121,33 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
     if options.out is not None:
         _copy_out(repo.root / folder, options.out)
     return result
+
+
+def _issues(repo: Repository, trial: str, version: str, options: BuildOptions) -> tuple[ReleaseRecord | None, int]:
+    """The latest issue of the version's release for the tier (None: none yet), and the issue this build makes."""
+    latest = records.latest_issue(records.records(repo.root, trial, options.tier), version, options.tier)
+    if latest is None and options.reissue:
+        raise NotFound(f"{trial}@{version} has no {options.tier} release to reissue: release it first (`ipd release "
+                       f"{trial}@{version} --tier {options.tier}`)")
+    if latest is None:
+        return None, 1
+    return latest, latest.issue + 1 if options.reissue else latest.issue
+
+
+def _check_changed(latest: ReleaseRecord | None, files: dict[str, str]) -> None:
+    """A reissue must change something a holder would get: the same files again would only be another name."""
+    if latest is not None and latest.files == files:
+        raise InvalidInput(f"nothing to reissue: {latest.label} comes out with the very same files under the current "
+                           "package format and approval")
+
+
+def _check_reissue(options: BuildOptions) -> None:
+    """A reissue says why; a reason without ``--reissue`` would be silently dropped, so it is refused."""
+    if options.reissue and not options.reason.strip():
+        raise InvalidInput("a reissue needs --reason: say why the release is reissued (it goes into the release "
+                           "record, its PROV record and its release notes)")
+    if options.reason and not options.reissue:
+        raise InvalidInput("--reason is for a reissue: add --reissue, or leave out --reason")
 
 
 def _release_ids(repo: Repository, table, column: str, label: str, tier: str, progress: Progress):
@@ -230,10 +266,12 @@ def key_variables(metadata: dict, rules) -> dict[str, str]:
 
 
 def _same_as(previous: ReleaseRecord, files: dict[str, str], approval: dict[str, Any]) -> None:
-    label = f"{previous.trial}@{previous.version} ({previous.tier})"
+    label = previous.label
     if previous.approval.get("plan_sha256") != approval["plan_sha256"]:
         raise InvalidInput(f"{label} was released under another approved plan ({previous.approval.get('plan_sha256')}"
-                           f"); a release is never replaced: release a new version instead")
+                           f"); a release is never replaced: release a new version, or reissue this one (`ipd "
+                           f"release {previous.trial}@{previous.version} --tier {previous.tier} --reissue --reason "
+                           "...`)")
     if previous.files != files:
         changed = sorted(n for n in previous.files.keys() | files.keys() if previous.files.get(n) != files.get(n))
         raise IntegrityError(f"rebuilding {label} under the same approval gave different files ({', '.join(changed)}) "
@@ -264,9 +302,11 @@ def _store(repo: Repository, record: ReleaseRecord, linkage: ids.Linkage, releas
     prov.parent.mkdir(parents=True, exist_ok=True)
     prov.write_text(release_document(record, repo.scm.identity(),
                                      sha256_if_any(repo.root / trial_paths.provenance_record(version))))
+    what = f"{tier} release, issue {record.issue}" if record.issue > 1 else f"{tier} release"
+    why = f": reissued because {record.reissue_reason}" if record.issue > 1 else ""
     repo.scm.commit([trial_paths.releases, layout.pointer(linkage_dir), trial_paths.gitignore,
                      trial_paths.provenance_record(record.name), *_remotes_in_tree(repo, release_remote)],
-                    f"{trial} {version}: {tier} release ({record.rows} participants)")
+                    f"{trial} {version}: {what} ({record.rows} participants){why}")
 
 
 def _check_out(out: Path | None) -> None:

@@ -12,6 +12,10 @@ attached, and only to a change the released rows actually show.
 two packages); ``notes`` finds the previous release of the tier, reads both
 packages and attaches the reasons. The core never prints: ``to_markdown`` and
 ``to_json`` are what the catalogue publishes and the CLI shows.
+
+A reissue (``release.record``: issue K of the same version and tier) is
+compared with the issue before it; its headline says it is a reissue, and why.
+No correction lies between two issues of one version, so no reason is attached.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from ..repository import Repository, layout
 from ..repository.refs import version_number
 from . import package
 from .deidentify import RELEASE_ID
-from .record import ReleaseRecord, records
+from .record import ReleaseRecord, before, latest_issue, records
 from .rules import TIERS
 
 if TYPE_CHECKING:
@@ -216,22 +220,36 @@ class ReleaseNotes:
     trial: str
     tier: str
     version: str
-    previous: str | None  # the tier's previous release; None for its first
+    previous: str | None  # the version of the tier's previous release; None for its first
     counts: dict[str, int]  # records, columns (of this release), cells_changed, records_added, ...
     changes: list[Change]  # sorted (Change.sort_key)
+    issue: int = 1  # K >= 2: a reissue of the version's release, compared with issue K-1
+    previous_issue: int = 1
+    reissue_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"trial": self.trial, "tier": self.tier, "version": self.version, "previous": self.previous,
-                "first": self.previous is None, "headline": self.headline(),
-                "counts": dict(sorted(self.counts.items())),
-                "changes": [asdict(c) for c in self.changes]}
+        found = {"trial": self.trial, "tier": self.tier, "version": self.version, "previous": self.previous,
+                 "first": self.previous is None, "headline": self.headline(),
+                 "counts": dict(sorted(self.counts.items())),
+                 "changes": [asdict(c) for c in self.changes]}
+        if self.issue > 1 or self.previous_issue > 1:  # notes of releases without issues read as they did
+            found |= {"issue": self.issue, "previous_issue": self.previous_issue,
+                      "reissue_reason": self.reissue_reason or None}
+        return found
 
     def to_json(self) -> str:
         """The full notes: the same notes give the same text."""
         return json.dumps(self.as_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
+    @property
+    def since(self) -> str | None:
+        """The previous release as the text names it: its version, and its issue after the first."""
+        if self.previous is None:
+            return None
+        return self.previous + (f" issue {self.previous_issue}" if self.previous_issue > 1 else "")
+
     def headline(self) -> str:
-        label = f"{self.trial} {self.version} ({self.tier})"
+        label = f"{self.trial} {self.version} ({self.tier}{f', issue {self.issue}' if self.issue > 1 else ''})"
         n = self.counts
         if self.previous is None:
             return (f"{label} — the first {self.tier} release of {self.trial}: {_count(n['records'], 'record')}, "
@@ -239,13 +257,16 @@ class ReleaseNotes:
         said = [f"{_count(n['cells_changed'], 'cell')} changed", f"{_count(n['records_added'], 'record')} added",
                 f"{n['records_removed']} removed"]
         said += [f"{_count(n[k], 'column')} {k.split('_')[1]}" for k in ("columns_added", "columns_removed") if n[k]]
-        return f"{label} — changes since {self.previous}: {', '.join(said)}"
+        if self.issue > 1:
+            return (f"{label} — a reissue of {self.since} ({self.reissue_reason}); released values changed since: "
+                    f"{', '.join(said)}")
+        return f"{label} — changes since {self.since}: {', '.join(said)}"
 
     def to_markdown(self, shown: int = SHOWN) -> str:
         """A short text for people: the headline, then at most ``shown`` changes as a table."""
         lines = [f"# {_cell(self.headline())}", ""]
         if self.previous is not None and not self.changes:
-            lines.append(f"No released value changed since {self.previous}.")
+            lines.append(f"No released value changed since {self.since}.")
         elif self.changes:
             lines += ["| release ID | column | was | now | reason |", "| --- | --- | --- | --- | --- |"]
             lines += ["| " + " | ".join(_cell(v) for v in _row(c)) + " |" for c in self.changes[:shown]]
@@ -272,40 +293,49 @@ def _cell(text: str) -> str:
     return " ".join(text.replace("\\", "\\\\").replace("|", "\\|").split())
 
 
-def notes(repo: Repository, trial: str, tier: str, version: str, release_ids: dict) -> ReleaseNotes:
-    """The notes of ``trial``'s ``tier`` release of ``version``, against the tier's previous release.
+def notes(repo: Repository, trial: str, tier: str, version: str, release_ids: dict,
+          issue: int | None = None) -> ReleaseNotes:
+    """The notes of ``trial``'s ``tier`` release of ``version`` (its ``issue``; None: its latest), against the
+    tier's previous release.
 
     ``release_ids`` maps the trial's keys to release IDs (the linkage: see ``linkage_ids``).
     """
-    current, previous = releases(repo, trial, tier, version)
+    current, previous = releases(repo, trial, tier, version, issue)
     table = released_rows(repo, current)
     counts = {"records": table.num_rows, "columns": table.num_columns}
+    reissue = {"issue": current.issue, "reissue_reason": current.reissue_reason}
     if previous is None:
-        return ReleaseNotes(trial, tier, version, None, counts, [])
+        return ReleaseNotes(trial, tier, version, None, counts, [], **reissue)
     changes = compare(released_rows(repo, previous), table)
     changes = _attached(changes, publishable_reasons(repo, trial, previous.version, version, release_ids))
     for kind, name in ((CELL, "cells_changed"), (RECORD_ADDED, "records_added"), (RECORD_REMOVED, "records_removed"),
                        (COLUMN_ADDED, "columns_added"), (COLUMN_REMOVED, "columns_removed")):
         counts[name] = sum(c.change == kind for c in changes)
-    return ReleaseNotes(trial, tier, version, previous.version, counts, changes)
+    return ReleaseNotes(trial, tier, version, previous.version, counts, changes, previous_issue=previous.issue,
+                        **reissue)
 
 
-def releases(repo: Repository, trial: str, tier: str,
-             version: str | None) -> tuple[ReleaseRecord, ReleaseRecord | None]:
-    """The record of the ``tier`` release of ``version`` (None: the tier's latest), and of the tier's latest
-    release before it."""
+def releases(repo: Repository, trial: str, tier: str, version: str | None,
+             issue: int | None = None) -> tuple[ReleaseRecord, ReleaseRecord | None]:
+    """The record of the ``tier`` release of ``version`` (None: the tier's latest; ``issue`` None: its latest
+    issue), and of the release before it (by version, then issue)."""
     if tier not in TIERS:
         raise InvalidInput(f"unknown tier {tier!r}; choose {' or '.join(TIERS)}")
     repo.dataset(trial)  # an unknown trial is NotFound
     shelf = records(repo.root, trial, tier)
     if version is None and not shelf:
         raise NotFound(f"{trial} has no {tier} release")
-    current = shelf[-1] if version is None else next((r for r in shelf if r.version == version), None)
+    if version is None:
+        current: ReleaseRecord | None = shelf[-1]
+    elif issue is None:
+        current = latest_issue(shelf, version, tier)
+    else:
+        current = next((r for r in shelf if r.version == version and r.issue == issue), None)
     if current is None:
-        have = ", ".join(r.version for r in shelf) or "none"
-        raise NotFound(f"{trial}@{version} has no {tier} release (its {tier} releases: {have})")
-    earlier = [r for r in shelf if r.number < current.number]
-    return current, (earlier[-1] if earlier else None)
+        have = ", ".join(dict.fromkeys(r.version for r in shelf)) or "none"
+        raise NotFound(f"{trial}@{version} has no {tier} release{f' issue {issue}' if issue else ''} (its {tier} "
+                       f"releases: {have})")
+    return current, before(shelf, current)
 
 
 def released_rows(repo: Repository, release: ReleaseRecord) -> pa.Table:

@@ -13,6 +13,12 @@ What later releases add (IsPreviousVersionOf the next release of the tier,
 IsObsoletedBy the newest) is computed at read time by ``of_release`` from the
 records alone, and shown by ``ipd status`` and written by ``ipd pull --tier``.
 
+A reissue (issue K of the same version and tier, ``release.record``) states in
+its package what its first issue states, so a reissue that changes nothing
+gives the same bytes and is refused; that it IsNewVersionOf the previous issue
+is known from the records, and added at read time. Releases are ordered by
+(version, issue).
+
 Identifiers are the URNs the PROV records use (``urn:ipd-repo:TRIAL/...``):
 a repository has no DOIs to give. Two keys beyond DataCite's say which bytes
 are meant: ``fingerprint`` for a version, ``sha256`` for a delivery.
@@ -43,9 +49,9 @@ def version_id(trial: str, version: str) -> str:
     return f"{NAMESPACE}{trial}/{version}"
 
 
-def release_id(trial: str, version: str, tier: str) -> str:
-    """As the release's PROV entity is named (``ipd:TRIAL/releases/vN-TIER``)."""
-    return f"{NAMESPACE}{trial}/releases/{release_name(version, tier)}"
+def release_id(trial: str, version: str, tier: str, issue: int = 1) -> str:
+    """As the release's PROV entity is named (``ipd:TRIAL/releases/vN-TIER``, ``…/vN-TIER-K`` for issue K)."""
+    return f"{NAMESPACE}{trial}/releases/{release_name(version, tier, issue)}"
 
 
 def delivery_id(trial: str, file: str) -> str:
@@ -73,7 +79,9 @@ def at_build(versions: list[VersionRecord], releases: list[ReleaseRecord], trial
 
     ``recorded_before``: for a release being built again, the names (``vN-TIER``)
     of the releases recorded before it was (None while it is built for the
-    first time: every release recorded so far); only those count.
+    first time: every release recorded so far); only those count. The previous
+    release is the latest issue of an earlier version: an issue of the same
+    version is not, so a reissue states what its first issue does.
     ``sealed``: for what leaves the restricted zone (``release.sealing``): the version's fingerprint is sealed,
     and the delivery is named by its sealed SHA-256 alone, neither its file name nor its hash shown.
     """
@@ -92,34 +100,36 @@ def at_build(versions: list[VersionRecord], releases: list[ReleaseRecord], trial
     earlier = [r for r in releases if r.tier == tier and r.number < number
                and (recorded_before is None or r.name in recorded_before)]
     if earlier:
-        previous = max(earlier, key=lambda r: r.number)
-        found.append(relation(release_id(trial, previous.version, tier), IS_NEW_VERSION_OF))
+        previous = max(earlier, key=lambda r: r.order)
+        found.append(relation(release_id(trial, previous.version, tier, previous.issue), IS_NEW_VERSION_OF))
     return found
 
 
 def of_release(versions: list[VersionRecord], releases: list[ReleaseRecord], trial: str, version: str,
-               tier: str) -> list[dict[str, Any]]:
+               tier: str, issue: int = 1) -> list[dict[str, Any]]:
     """Every relation of a recorded release as the records stand now, including those later releases add."""
     found = at_build(versions, releases, trial, version, tier)
-    number = int(version[1:])
-    later = sorted((r for r in releases if r.tier == tier and r.number > number), key=lambda r: r.number)
+    if issue > 1:
+        found.append(relation(release_id(trial, version, tier, issue - 1), IS_NEW_VERSION_OF))
+    later = sorted((r for r in releases if r.tier == tier and r.order > (int(version[1:]), issue)),
+                   key=lambda r: r.order)
     if later:
-        found.append(relation(release_id(trial, later[0].version, tier), IS_PREVIOUS_VERSION_OF))
-        found.append(relation(release_id(trial, later[-1].version, tier), IS_OBSOLETED_BY))
+        found.append(relation(release_id(trial, later[0].version, tier, later[0].issue), IS_PREVIOUS_VERSION_OF))
+        found.append(relation(release_id(trial, later[-1].version, tier, later[-1].issue), IS_OBSOLETED_BY))
     return found
 
 
-def relations(repo_root: Path, trial: str, version: str, tier: str) -> list[dict[str, Any]]:
-    """The relations of ``TRIAL@version``'s release for ``tier``, read from the repository's work tree."""
+def relations(repo_root: Path, trial: str, version: str, tier: str, issue: int = 1) -> list[dict[str, Any]]:
+    """The relations of ``TRIAL@version``'s release for ``tier`` (issue ``issue``), read from the work tree."""
     from ..repository import Repository
     from .record import records
 
     versions = Repository(repo_root).dataset(trial).records()
-    return of_release(versions, records(repo_root, trial, tier), trial, version, tier)
+    return of_release(versions, records(repo_root, trial, tier), trial, version, tier, issue)
 
 
 def obsoleted_by(found: list[dict[str, Any]]) -> str | None:
-    """The release name (``vN-TIER``) a list of relations says obsoletes it, if any."""
+    """The release name (``vN-TIER``, ``vN-TIER-K``) a list of relations says obsoletes it, if any."""
     for item in found:
         if item["relationType"] == IS_OBSOLETED_BY:
             return item["relatedIdentifier"].rsplit("/", 1)[-1]

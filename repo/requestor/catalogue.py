@@ -16,7 +16,7 @@ from typing import Any
 from ..backends.storage import RemoteRepository, is_local
 from ..catalogue import MARKER, paths
 from ..errors import NotFound
-from ..release.record import NAME, ReleaseRecord
+from ..release.record import ReleaseRecord, parse_name
 from ..repository import layout
 
 
@@ -38,7 +38,8 @@ def is_catalogue(source: str) -> bool:
 
 @dataclass(frozen=True)
 class Shelf:
-    """One trial's releases of one tier in a catalogue, oldest first, with the notes each was published with."""
+    """One trial's releases of one tier in a catalogue, oldest first (by version, then issue), with the notes each
+    was published with."""
 
     releases: list[ReleaseRecord]
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)  # release name -> its notes (JSON)
@@ -50,9 +51,9 @@ def read_shelf(source: str, trial: str, tier: str) -> Shelf:
         if not remote.exists(layout.trial(trial).folder):
             raise NotFound(f"{source} has no trial {trial!r}")
         names = [n for n in (remote.listdir(folder) if remote.exists(folder) else [])
-                 if (m := NAME.match(n)) and m.group(2) == tier]
+                 if (named := parse_name(n)) and named[1] == tier]
         releases = sorted((ReleaseRecord.from_json(remote.read_text(f"{folder}/{n}")) for n in names),
-                          key=lambda r: r.number)
+                          key=lambda r: r.order)
         notes = {}
         for release in releases:
             path = paths.notes(trial, release.name)

@@ -6,6 +6,9 @@ granted releases only can pull them. Every file is checked against the SHA-256
 the release record gives, the manifest inside the package must agree with the
 record, and the released rows must give the recorded fingerprint, before
 anything reaches the requestor's directory.
+
+A release named by its version alone is its latest issue (``release.record``):
+a holder pulling vN gets what the curator last issued for it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from ..backends.storage import RELEASE_REMOTE, RemoteRepository
 from ..errors import IntegrityError, InvalidInput, NotFound
 from ..progress import Progress
 from ..release import package
-from ..release.record import NAME, ReleaseRecord, records, release_name
+from ..release.record import ReleaseRecord, latest_issue, parse_name, release_name
+from ..release.record import records as recorded
 from ..release.rules import TIERS
 from ..repository import layout
 
@@ -30,32 +34,44 @@ def check_tier(tier: str) -> str:
     return tier
 
 
-def resolve_local(path: Path, source: str, trial: str, version: str | None, tier: str) -> tuple[str, str]:
-    """The release's version (the latest of the tier, if none is named) and the commit that recorded it."""
+def resolve_local(path: Path, source: str, trial: str, version: str | None, tier: str,
+                  issue: int | None = None) -> tuple[str, int, str]:
+    """The release's version (the latest of the tier, if none is named), its issue (the latest, if none is
+    named) and the commit that recorded it."""
     from ..repository import Repository
 
     repo = Repository(path)
     repo.dataset(trial)  # a trial the source does not have is NotFound, as for a version
+    found = recorded(path, trial, tier)
     if version is None:
-        found = records(path, trial, tier)
         if not found:
             raise NotFound(f"{source} has no {tier} release of {trial}")
         version = found[-1].version
-    commit = repo.scm.commit_adding(layout.trial(trial).release_record(release_name(version, tier)))
+    if issue is None:
+        latest = latest_issue(found, version, tier)
+        issue = latest.issue if latest else 1
+    commit = repo.scm.commit_adding(layout.trial(trial).release_record(release_name(version, tier, issue)))
     if commit is None:
-        raise NotFound(f"{source} has no {tier} release of {trial}@{version}{_hint(path, trial, tier)}")
-    return version, commit
+        which = f" issue {issue}" if issue > 1 else ""
+        raise NotFound(f"{source} has no {tier} release of {trial}@{version}{which}{_hint(path, trial, tier)}")
+    return version, issue, commit
 
 
-def latest_remote(remote: RemoteRepository, trial: str, tier: str) -> str:
+def listed(remote: RemoteRepository, trial: str, tier: str) -> list[tuple[int, int, str]]:
+    """(version number, issue, version) of every ``tier`` release the source lists, in order."""
     folder = layout.trial(trial).releases
+    names = [parse_name(n) for n in (remote.listdir(folder) if remote.exists(folder) else [])]
+    return sorted((int(found[0][1:]), found[2], found[0]) for found in names if found and found[1] == tier)
+
+
+def latest_remote(remote: RemoteRepository, trial: str, tier: str) -> tuple[str, int]:
+    """The version and issue of the tier's latest release in ``remote``."""
     if not remote.exists(layout.trial(trial).folder):
         raise NotFound(f"{remote.url} has no trial {trial!r}")
-    names = [NAME.match(n) for n in (remote.listdir(folder) if remote.exists(folder) else [])]
-    numbers = [int(m.group(1)[1:]) for m in names if m and m.group(2) == tier]
-    if not numbers:
+    found = listed(remote, trial, tier)
+    if not found:
         raise NotFound(f"{remote.url} has no {tier} release of {trial}")
-    return f"v{max(numbers)}"
+    return found[-1][2], found[-1][1]
 
 
 def release_remote(url: str, local: Path | None) -> str:
@@ -69,14 +85,20 @@ def release_remote(url: str, local: Path | None) -> str:
 
 
 def fetch(url: str, rev: str | None, remote_name: str, trial: str, version: str, tier: str, source: str,
-          staging: Path, progress: Progress) -> tuple[ReleaseRecord, list[str]]:
-    """Fetch one release into ``staging`` and check it; returns its record and the names of its files."""
-    label = f"{trial}@{version} ({tier})"
-    paths, name = layout.trial(trial), release_name(version, tier)
+          staging: Path, progress: Progress, issue: int | None = None) -> tuple[ReleaseRecord, list[str]]:
+    """Fetch one release into ``staging`` and check it; returns its record and the names of its files.
+
+    ``issue`` None: the version's latest issue in the source."""
+    paths = layout.trial(trial)
     with RemoteRepository(url, rev, remote=remote_name) as remote:
+        if issue is None:
+            issue = max((i for _, i, v in listed(remote, trial, tier) if v == version), default=1)
+        name = release_name(version, tier, issue)
         if not remote.exists(paths.release_record(name)):
-            raise NotFound(f"{source} has no {tier} release of {trial}@{version}")
+            which = f" issue {issue}" if issue > 1 else ""
+            raise NotFound(f"{source} has no {tier} release of {trial}@{version}{which}")
         record = ReleaseRecord.from_json(remote.read_text(paths.release_record(name)))
+        label = record.label
         with progress.step(f"fetching the release {label}", total=len(record.files)):
             remote.get(paths.release_package(name), staging / "release")
     folder = staging / "release"
@@ -108,5 +130,5 @@ def check(record: ReleaseRecord, folder: Path, label: str) -> None:
 
 
 def _hint(path: Path, trial: str, tier: str) -> str:
-    found = records(path, trial, tier)
+    found = recorded(path, trial, tier)
     return f" (latest is {found[-1].version})" if found else ""

@@ -26,11 +26,14 @@ class Pin:
     tool: str
     history: list[dict] = field(default_factory=list)
     tier: str | None = None  # set when the copy is a de-identified release
+    issue: int = 1  # the release's issue (``release.record``): 2, 3, ... for a reissue
 
     def to_json(self) -> dict:
         data = asdict(self)
         if self.tier is None:
             del data["tier"]  # a pin of a version reads as it always has
+        if self.issue == 1:
+            del data["issue"]  # and so does one of a release's first issue
         return data
 
     def write(self, directory: Path) -> None:
@@ -54,11 +57,13 @@ class Pin:
 
     def history_entry(self) -> dict:
         """What the pin's history keeps of this pin once the copy moves to another version."""
-        return {"version": self.version, "fingerprint": self.fingerprint, "pulled": self.pulled, "files": self.files}
+        return {"version": self.version, "fingerprint": self.fingerprint, "pulled": self.pulled, "files": self.files,
+                **({"issue": self.issue} if self.issue > 1 else {})}
 
     @property
     def label(self) -> str:
-        return f"{self.trial}@{self.version}" + (f" ({self.tier} release)" if self.tier else "")
+        issue = f", issue {self.issue}" if self.issue > 1 else ""
+        return f"{self.trial}@{self.version}" + (f" ({self.tier} release{issue})" if self.tier else "")
 
 
 def read_pin(directory: Path) -> Pin:

@@ -50,6 +50,7 @@ class PullOptions:
     out: Path
     format: str = "parquet"
     tier: str | None = None  # a de-identified release of the version, for this access tier
+    issue: int | None = None  # the release's issue; None: the version's latest (an upgrade names the one it found)
 
 
 @dataclass(frozen=True)
@@ -62,26 +63,28 @@ class UpgradeResult:
         return self.pin is not self.previous
 
 
-def _resolve(options: PullOptions) -> tuple[str, str | None, str]:
-    """The source as DVC should open it, the revision of the version (or release), and the version's name."""
+def _resolve(options: PullOptions) -> tuple[str, str | None, str, int | None]:
+    """The source as DVC should open it, the revision of the version (or release), the version's name, and the
+    release's issue (None: the version's latest, found when the release is fetched)."""
     source = options.source
     if options.tier and _catalogue(source):
-        return source, None, options.ref.version or ""  # a catalogue is read at its head
+        return source, None, options.ref.version or "", options.issue  # a catalogue is read at its head
     if not is_local(source):
         if options.tier:
-            return source, None, options.ref.version or ""  # a release is read at the source's head
+            return source, None, options.ref.version or "", options.issue  # a release: at the source's head
         return source, tag_name(options.ref.trial, options.ref.version) if options.ref.version else None, \
-            options.ref.version or ""
+            options.ref.version or "", None
     path = Path(source.removeprefix("file://")).expanduser().resolve()
     if not (path / layout.SETTINGS).is_file():
         raise NotARepository(f"{source} is not an ipd repository (no {layout.SETTINGS})")
     if options.tier:
         from .fetch import resolve_local
 
-        version, commit = resolve_local(path, source, options.ref.trial, options.ref.version, options.tier)
-        return str(path), commit, version
+        version, issue, commit = resolve_local(path, source, options.ref.trial, options.ref.version, options.tier,
+                                               options.issue)
+        return str(path), commit, version, issue
     version = Repository(path).dataset(options.ref.trial).version(options.ref.version)
-    return str(path), version.commit(), version.record.version
+    return str(path), version.commit(), version.record.version, None
 
 
 def _catalogue(source: str) -> bool:
@@ -120,17 +123,23 @@ def pull(options: PullOptions, progress: Progress = SILENT) -> Pin:
         raise InvalidInput(f"{options.out} already holds a pull of {existing.trial}; choose another --out")
     if existing and existing.tier != options.tier:
         raise InvalidInput(f"{options.out} already holds {existing.label}; choose another --out")
-    url, rev, version = _resolve(options)
+    url, rev, version, issue = _resolve(options)
     with progress.step(f"opening {options.source}"):
         if not version:
             with RemoteRepository(url, None) as head:
-                version = _latest_release(head, trial, options.tier) if options.tier else _latest_version(head, trial)
+                if options.tier:
+                    version, issue = _latest_release(head, trial, options.tier)
+                else:
+                    version = _latest_version(head, trial)
             rev = None if options.tier else tag_name(trial, version)
     if existing and existing.version != version:
         raise InvalidInput(f"{options.out} already holds {existing.label}; choose another --out")
 
     with _staging(options.out) as staging:
-        record, written = _fetch(options, url, rev, version, staging, progress)
+        record, written = _fetch(options, url, rev, version, staging, progress, issue)
+        if existing and existing.issue != getattr(record, "issue", 1):
+            raise InvalidInput(f"{options.out} already holds {existing.label}; `ipd pull --upgrade {options.out}` "
+                               "moves it to the latest issue")
         for name in [*written, *_beside(staging)]:
             os.replace(staging / name, options.out / name)
     pin = _new_pin(record, options, written)
@@ -156,10 +165,11 @@ def upgrade(directory: Path, source: str | None = None, trial: str | None = None
     state = status(directory, source, progress)
     if not state.superseded:
         return UpgradeResult(old, old)
-    options = PullOptions(Ref(old.trial, state.latest), source, directory, old.format, old.tier)
-    url, rev, version = _resolve(options)
+    options = PullOptions(Ref(old.trial, state.latest), source, directory, old.format, old.tier,
+                          state.latest_issue if old.tier else None)
+    url, rev, version, issue = _resolve(options)
     with _staging(directory) as staging:
-        record, written = _fetch(options, url, rev, version, staging, progress)
+        record, written = _fetch(options, url, rev, version, staging, progress, issue)
         pin = dataclasses.replace(_new_pin(record, options, written), history=[*old.history, old.history_entry()])
         pin.write(staging)
         _swap_in(directory, staging, [*written, *_beside(staging), PIN],
@@ -172,28 +182,29 @@ def _new_pin(record: VersionRecord, options: PullOptions, written: list[str]) ->
     return Pin(record.trial, record.version, record.fingerprint, record.rows, _pinned_source(options.source),
                RELEASE_FORMAT if options.tier else options.format, written,
                clock.now(), f"ipd-repo {__version__}",
-               tier=options.tier)
+               tier=options.tier, issue=getattr(record, "issue", 1))
 
 
-def _latest_release(remote: RemoteRepository, trial: str, tier: str) -> str:
+def _latest_release(remote: RemoteRepository, trial: str, tier: str) -> tuple[str, int]:
     from .fetch import latest_remote
 
     return latest_remote(remote, trial, tier)
 
 
 def _fetch(options: PullOptions, url: str, rev: str | None, version: str, staging: Path,
-           progress: Progress) -> tuple[VersionRecord, list[str]]:
-    """Fetch one version into ``staging``, check it against its record, and export it there."""
+           progress: Progress, issue: int | None = None) -> tuple[VersionRecord, list[str]]:
+    """Fetch one version (or release: its ``issue``, None for the latest) into ``staging``, check it against its
+    record, and export it there."""
     trial = options.ref.trial
     if options.tier:
         from .fetch import fetch, release_remote
 
         local = Path(url) if is_local(options.source) else None
         record, written = fetch(url, rev, release_remote(url, local), trial, version, options.tier,
-                                options.source, staging, progress)
+                                options.source, staging, progress, issue)
         for name in written:
             os.replace(staging / "release" / name, staging / name)
-        _write_datacite(options, record.version, staging)
+        _write_datacite(options, record.version, record.issue, staging)
         return record, written
     paths = layout.trial(trial)
     with RemoteRepository(url, rev) as remote:
@@ -209,31 +220,31 @@ def _fetch(options: PullOptions, url: str, rev: str | None, version: str, stagin
     return record, _export(record, files, metadata_text, options, staging)
 
 
-def _write_datacite(options: PullOptions, version: str, staging: Path) -> None:
+def _write_datacite(options: PullOptions, version: str, issue: int, staging: Path) -> None:
     """The release's relations as the source's records stand now: outside the package, which never changes."""
     from ..release.relations import of_release, release_id
     from .status import read_source
 
     trial, tier = options.ref.trial, options.tier or ""
     if _catalogue(options.source):
-        found = _catalogue_relations(options.source, trial, version, tier)
+        found = _catalogue_relations(options.source, trial, version, tier, issue)
     else:
         metadata = read_source(options.source, trial, tier)
-        found = of_release(metadata.records, metadata.releases, trial, version, tier)
-    datacite = {"identifiers": [{"identifier": release_id(trial, version, tier), "identifierType": "URN"}],
+        found = of_release(metadata.records, metadata.releases, trial, version, tier, issue)
+    datacite = {"identifiers": [{"identifier": release_id(trial, version, tier, issue), "identifierType": "URN"}],
                 "version": version, "types": {"resourceTypeGeneral": "Dataset"},
                 "relatedIdentifiers": found, "asOf": clock.now()}
     (staging / DATACITE).write_text(json.dumps(datacite, indent=2, ensure_ascii=False) + "\n")
 
 
-def _catalogue_relations(source: str, trial: str, version: str, tier: str) -> list[dict]:
+def _catalogue_relations(source: str, trial: str, version: str, tier: str, issue: int) -> list[dict]:
     """As ``of_release``, from a catalogue's records: the version is known there by its sealed fingerprint only."""
     from ..release.relations import IS_DERIVED_FROM, of_release, relation, version_id
     from .catalogue import read_shelf
 
     shelf = read_shelf(source, trial, tier)
-    found = of_release([], shelf.releases, trial, version, tier)
-    this = next((r for r in shelf.releases if r.version == version), None)
+    found = of_release([], shelf.releases, trial, version, tier, issue)
+    this = next((r for r in shelf.releases if r.version == version and r.issue == issue), None)
     if this is not None:
         found.insert(1, relation(version_id(trial, version), IS_DERIVED_FROM, fingerprint=this.version_fingerprint))
     return found

@@ -11,7 +11,10 @@ when a re-delivery did not record them the counts are unknown rather than wrong.
 
 A pulled release (its pin has a tier) is superseded by a release of a newer
 version for the same tier; the changes counted are those of the versions in
-between, and a newer version not yet released for the tier is noted.
+between, and a newer version not yet released for the tier is noted. A
+release is also superseded by a later issue of it (``release.record``: a
+reissue, same version and tier); each reissue after the pin is noted with its
+reason.
 
 Problems with the pin itself are errors, not a status: a pinned version the
 source no longer has is NotFound (exit 2); one whose fingerprint differs from
@@ -32,8 +35,7 @@ from ..corrections import log as correctionlog
 from ..corrections.log import Correction
 from ..errors import IntegrityError, NotARepository, NotFound
 from ..progress import SILENT, Progress
-from ..release.record import NAME as RELEASE_NAME
-from ..release.record import ReleaseRecord
+from ..release.record import ReleaseRecord, parse_name, release_name
 from ..release.record import records as releases
 from ..repository import layout
 from ..repository.records import VersionRecord
@@ -78,10 +80,13 @@ class Status:
     notes: list[str] = field(default_factory=list)
     tier: str | None = None  # the pin is of a release for this tier
     relations: list[dict[str, Any]] = field(default_factory=list)  # a release's, DataCite's (release.relations)
+    issue: int = 1  # the pinned release's issue
+    latest_issue: int = 1  # the latest release's
+    reissues: list[dict[str, Any]] = field(default_factory=list)  # reissues after the pin: name, version, issue, reason
 
     @property
     def superseded(self) -> bool:
-        return self.latest != self.version
+        return (self.latest, self.latest_issue) != (self.version, self.issue)
 
     def to_json(self) -> dict[str, Any]:
         """The fields ``ipd status --json`` promises (DESIGN.md), then the details."""
@@ -91,7 +96,8 @@ class Status:
                 "columns_removed": self.columns_removed,
                 "source": self.source, "versions": [v.to_json() for v in self.versions],
                 "reasons": [{"reason": r.reason, "count": r.count} for r in self.reasons], "notes": self.notes,
-                **({"tier": self.tier, "relations": self.relations} if self.tier else {})}
+                **({"tier": self.tier, "relations": self.relations, "issue": self.issue,
+                    "latest_issue": self.latest_issue, "reissues": self.reissues} if self.tier else {})}
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ def status(directory: Path, source: str | None = None, progress: Progress = SILE
     check_pin(pin, metadata, source, directory)
     pinned = next(r for r in metadata.records if r.version == pin.version)
     latest = metadata.releases[-1].version if pin.tier else metadata.records[-1].version
+    latest_issue = metadata.releases[-1].issue if pin.tier else 1
     newer = [r for r in metadata.records if pinned.number < r.number <= version_number(latest)]
     names = {r.version for r in newer}
     entries = [e for e in metadata.log if e.version in names]
@@ -142,11 +149,23 @@ def status(directory: Path, source: str | None = None, progress: Progress = SILE
     reasons = [Reason(text, count) for text, count in Counter(e.reason for e in entries).most_common()]
     if pin.tier and metadata.records[-1].number > version_number(latest):
         notes.append(f"{metadata.records[-1].version} is the latest version, but it has no {pin.tier} release yet")
+    reissued = _reissues(pin, metadata.releases, notes)
     related = _relations(pin, metadata, notes)
     return Status(directory, pin.trial, pin.version, pin.fingerprint, latest, source,
                   [NewerVersion(r.version, r.created, r.message, r.kind, r.changes) for r in newer],
                   *((None,) * 5 if unknown else (cells, added, removed, columns, dropped)), reasons, notes, pin.tier,
-                  related)
+                  related, pin.issue, latest_issue, reissued)
+
+
+def _reissues(pin: Pin, shelf: list[ReleaseRecord], notes: list[str]) -> list[dict[str, Any]]:
+    """The reissues of the pinned tier after the pin, each with a note naming it and saying why."""
+    if not pin.tier:
+        return []
+    pinned = (version_number(pin.version), pin.issue)
+    found = [r for r in shelf if r.issue > 1 and r.order > pinned]
+    for r in found:
+        notes.append(f"{release_name(r.version, r.tier, r.issue - 1)} was reissued as {r.name}: {r.reissue_reason}")
+    return [{"name": r.name, "version": r.version, "issue": r.issue, "reason": r.reissue_reason} for r in found]
 
 
 def _is_catalogue(source: str) -> bool:
@@ -163,20 +182,23 @@ def _catalogue_status(pin: Pin, source: str, directory: Path, progress: Progress
     with progress.step(f"reading {source}"):
         shelf = read_shelf(source, pin.trial, pin.tier)
     _check_release_pin(pin, SourceMetadata([], [], shelf.releases), source, directory)
-    pinned = next(r for r in shelf.releases if r.version == pin.version)
-    newer = [r for r in shelf.releases if r.number > pinned.number]
+    pinned = next(r for r in shelf.releases if r.version == pin.version and r.issue == pin.issue)
+    newer = [r for r in shelf.releases if r.order > pinned.order]
     found = [shelf.notes.get(r.name) for r in newer]
     net = net_changes(found)
     versions = [NewerVersion(r.version, r.created, (n or {}).get("headline", f"{r.tier} release of {r.version}"),
                              "release", (n or {}).get("counts")) for r, n in zip(newer, found)]
     notes = [f"{r.name} was published without release notes, so the changes are unknown"
              for r, n in zip(newer, found) if n is None]
-    related = of_release([], shelf.releases, pin.trial, pin.version, pin.tier)
+    reissued = _reissues(pin, shelf.releases, notes)
+    related = of_release([], shelf.releases, pin.trial, pin.version, pin.tier, pin.issue)
     if newer_name := obsoleted_by(related):
         notes.append(f"obsoleted by {newer_name} (DataCite IsObsoletedBy)")
-    return Status(directory, pin.trial, pin.version, pin.fingerprint, shelf.releases[-1].version, source, versions,
+    latest = shelf.releases[-1]
+    return Status(directory, pin.trial, pin.version, pin.fingerprint, latest.version, source, versions,
                   net.cells, net.added, net.removed, net.columns_added, net.columns_removed,
-                  [Reason(text, count) for text, count in net.reasons.items()], notes, pin.tier, related)
+                  [Reason(text, count) for text, count in net.reasons.items()], notes, pin.tier, related,
+                  pin.issue, latest.issue, reissued)
 
 
 def _relations(pin: Pin, metadata: SourceMetadata, notes: list[str]) -> list[dict[str, Any]]:
@@ -185,7 +207,7 @@ def _relations(pin: Pin, metadata: SourceMetadata, notes: list[str]) -> list[dic
         return []
     from ..release.relations import obsoleted_by, of_release
 
-    found = of_release(metadata.records, metadata.releases, pin.trial, pin.version, pin.tier)
+    found = of_release(metadata.records, metadata.releases, pin.trial, pin.version, pin.tier, pin.issue)
     if newer := obsoleted_by(found):
         notes.append(f"obsoleted by {newer} (DataCite IsObsoletedBy)")
     return found
@@ -208,7 +230,7 @@ def check_pin(pin: Pin, metadata: SourceMetadata, source: str, directory: Path) 
 
 def _check_release_pin(pin: Pin, metadata: SourceMetadata, source: str, directory: Path) -> None:
     label = pin.label
-    pinned = next((r for r in metadata.releases if r.version == pin.version), None)
+    pinned = next((r for r in metadata.releases if r.version == pin.version and r.issue == pin.issue), None)
     if pinned is None:
         raise NotFound(f"{source} has no {label}, the release pinned in {directory}: was the source rewritten, "
                        "or is it another repository?")
@@ -250,9 +272,9 @@ def _read_remote(url: str, trial: str, tier: str | None = None) -> SourceMetadat
                          key=lambda r: r.number)
         text = remote.read_text(log) if remote.exists(log) else ""
         found = [n for n in (remote.listdir(shelf) if tier and remote.exists(shelf) else [])
-                 if (m := RELEASE_NAME.match(n)) and m.group(2) == tier]
+                 if (named := parse_name(n)) and named[1] == tier]
         released = sorted((ReleaseRecord.from_json(remote.read_text(f"{shelf}/{n}")) for n in found),
-                          key=lambda r: r.number)
+                          key=lambda r: r.order)
     if not records:
         raise NotFound(f"{url} has no trial {trial!r}")
     return SourceMetadata(records, correctionlog.parse(text, f"{log} at {url}"), released)

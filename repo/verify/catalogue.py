@@ -46,7 +46,7 @@ def check(repo: Repository, trials: list[str], result, progress: Progress = SILE
 
 def _check_trial(repo: Repository, trial: str, catalogue: Path, published: dict[str, Publication], url: str,
                  result) -> None:
-    mine = {f"{r.trial}@{r.version}/{r.tier}": r for r in records(repo.root, trial)}
+    mine = {r.reference: r for r in records(repo.root, trial)}
     theirs = {name: p for name, p in published.items() if name.startswith(f"{trial}@")}
     for name in sorted(theirs.keys() - mine.keys()):
         result.add(f"publication {name}", f"the catalogue {url} publishes a release this repository has no record "

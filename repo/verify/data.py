@@ -93,7 +93,7 @@ def _release(repo: Repository, release: releases.ReleaseRecord, hashed: dict, re
     """Every file of the package, in each copy there is, against the record and the manifest."""
     root = repo.root
     folder = layout.trial(release.trial).release_package(release.name)
-    label = f"release {release.trial}@{release.version} ({release.tier})"
+    label = f"release {release.label}"
     url, remote = remote_dir(root, remote_name(repo, "release"))
     stores = {"the DVC cache": root / layout.DVC_CACHE, **({f"the release remote {url}": remote} if remote else {})}
     if url and remote is None:

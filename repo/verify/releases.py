@@ -30,7 +30,7 @@ def rebuild_releases(repo: Repository, trial: str, built: dict, scratch: Path, p
     added = repo.scm.added_in(layout.trial(trial).releases)
     with progress.step(f"{trial}: rebuilding releases", total=len(found)) as advance:
         for release in found:
-            label = f"release {trial}@{release.version} ({release.tier})"
+            label = f"release {release.label}"
             commit = added.get(layout.trial(trial).release_record(release.name))
             if release.version not in built:
                 result.add(label, f"cannot be rebuilt: {trial}@{release.version} could not be")

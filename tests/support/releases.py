@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +115,16 @@ def second_version(tmp_repo) -> None:
     assert ipd("commit", "t", "-m", "query round 1", "--repo", tmp_repo.root).exit_code == 0
     approve(tmp_repo, "t@v2")
 
+
+
+@contextmanager
+def package_format(number: int) -> Iterator[None]:
+    """Build releases as an ipd of an older package format did (1: before packages named the version and its
+    delivery by sealed identifiers), for releases recorded before a format change."""
+    import pytest
+
+    import repo.release.record as record
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record, "PACKAGE_FORMAT", number)
+        yield
