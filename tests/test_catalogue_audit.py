@@ -326,6 +326,8 @@ def test_a_release_whose_plan_cannot_be_recovered_is_audited_under_the_current_r
     (paths.notes("t", "v2-commercial", "md"), ("t", "v2-commercial")),
     (paths.provenance("t", "v2-noncommercial"), ("t", "v2-noncommercial")),
     (paths.publication("t", "v1-noncommercial"), ("t", "v1-noncommercial")),
+    (f"{paths.package('t', 'v1-commercial-2')}/README.txt", ("t", "v1-commercial-2")),
+    (paths.notes("t", "v1-commercial-12", "json"), ("t", "v1-commercial-12")),
     (paths.ignore("t"), None), ("datasets/t/dataset.yaml", None), ("datasets/t/extra/staff.parquet", None),
     ("README.md", None), ("catalogue.toml", None),
 ])

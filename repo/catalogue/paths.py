@@ -41,8 +41,8 @@ PUBLICATIONS = f"{layout.DATASETS}/*/publications/*.json"
 
 # A path the functions above give one release: its record, its package's files, its notes, PROV record and
 # publication record (``.gitignore`` beside the packages and the catalogue's own files belong to none).
-_OWNED = re.compile(rf"{layout.DATASETS}/(?P<trial>[^/]+)/(?:{layout.RELEASES}/(?P<package>v[1-9][0-9]*-[a-z]+)"
-                    r"(?:\.json|/.+)|(?:notes|provenance|publications)/(?P<named>v[1-9][0-9]*-[a-z]+)\.[a-z]+)")
+_OWNED = re.compile(rf"{layout.DATASETS}/(?P<trial>[^/]+)/(?:{layout.RELEASES}/(?P<package>v[1-9][0-9]*-[a-z]+(?:-[1-9][0-9]*)?)"
+                    r"(?:\.json|/.+)|(?:notes|provenance|publications)/(?P<named>v[1-9][0-9]*-[a-z]+(?:-[1-9][0-9]*)?)\.[a-z]+)")
 
 
 def release_of(path: str) -> tuple[str, str] | None:
