@@ -46,12 +46,15 @@ def check(repo: Repository, trials: list[str], result, progress: Progress = SILE
 
 def _check_trial(repo: Repository, trial: str, catalogue: Path, published: dict[str, Publication], url: str,
                  result) -> None:
-    mine = {r.reference: r for r in records(repo.root, trial)}
+    releases = records(repo.root, trial)
+    mine = {r.reference: r for r in releases}
     theirs = {name: p for name, p in published.items() if name.startswith(f"{trial}@")}
     for name in sorted(theirs.keys() - mine.keys()):
         result.add(f"publication {name}", f"the catalogue {url} publishes a release this repository has no record "
                                           "of: the curation history lost it, or was rewritten")
     for name in sorted(mine.keys() - theirs.keys()):
+        if _reissued(mine[name], releases):
+            continue  # an earlier issue needs no publication once a later one serves its version and tier
         result.not_checked.append(Problem(f"release {name}", f"not published in the catalogue {url}"))
     if not theirs.keys() & mine.keys():
         return
@@ -90,3 +93,8 @@ def _problems(repo: Repository, record: ReleaseRecord, publication: Publication,
     if package_hashes(catalogue, record) != listed:
         found.append(f"the catalogue's {paths.package(record.trial, record.name)} does not hold the recorded files")
     return found
+
+
+def _reissued(release: ReleaseRecord, releases: list[ReleaseRecord]) -> bool:
+    return any(r.version == release.version and r.tier == release.tier and r.issue > release.issue
+               for r in releases)
