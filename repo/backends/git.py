@@ -305,8 +305,9 @@ class History:
     every commit any ref reaches, including files a later commit removed.
     """
 
-    def __init__(self, repo: git.Repo, label: str) -> None:
+    def __init__(self, repo: git.Repo, label: str, local: bool = False) -> None:
         self.repo, self.label = repo, label
+        self.local = local  # read where it is on this machine, not cloned
 
     @staticmethod
     @contextmanager
@@ -321,7 +322,7 @@ class History:
                 found = git.Repo(local)
             except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
                 raise RepoError(f"{url} is not a git repository") from exc
-            yield History(found, url)
+            yield History(found, url, local=True)
             return
         with tempfile.TemporaryDirectory(prefix="ipd-history-") as scratch:
             with _translated(f"git clone {url}"):
@@ -331,6 +332,14 @@ class History:
     @property
     def work_tree(self) -> Path | None:
         return None if self.repo.bare else Path(self.repo.working_tree_dir)
+
+    @property
+    def place(self) -> Path | None:
+        """Where the repository is on this machine: its work tree, or a bare repository's own folder (None
+        for a clone made to read a URL)."""
+        if self.work_tree is not None:
+            return self.work_tree
+        return Path(self.repo.git_dir) if self.local else None
 
     def commits(self) -> int:
         with _translated("git rev-list"):

@@ -234,16 +234,17 @@ def _outs(data: bytes, paths: list[str]) -> Iterator[tuple[str, str]]:
 
 def _remote(history: History, result: AuditResult) -> tuple[str | None, Path | None]:
     """The release remote's URL at the catalogue's head, and its directory when it is a local one."""
-    url, base = None, None
+    url = None
     settings = history.show("HEAD", SETTINGS)
     if settings is not None:
         try:
             url = tomllib.loads(settings.decode()).get("remotes", {}).get(RELEASE_REMOTE)
-            base = history.work_tree
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
             result.not_checked.append({"object": SETTINGS, "reason": "not readable as TOML at HEAD"})
     if not url:
-        url, base = _dvc_remote(history), history.work_tree / ".dvc" if history.work_tree else None
+        url = _dvc_remote(history)
+    # a relative remote is relative to the catalogue's .dvc/, as DVC reads it (catalogue.connect)
+    base = history.place / ".dvc" if history.place is not None else None
     if not url:
         result.not_checked.append({"object": "release remote", "reason": f"neither {SETTINGS} nor {DVC_CONFIG} "
                                                                          "names one at HEAD"})
@@ -255,8 +256,8 @@ def _remote(history: History, result: AuditResult) -> tuple[str | None, Path | N
     path = Path(parsed.path if parsed.scheme == "file" else url).expanduser()
     if not path.is_absolute():
         if base is None:
-            result.not_checked.append({"object": url, "reason": "a relative path, and the catalogue has no work "
-                                                                "tree to resolve it against"})
+            result.not_checked.append({"object": url, "reason": "a relative path, and the catalogue is not on this "
+                                                                "machine to resolve it against"})
             return url, None
         path = (base / path).resolve()
     if not path.is_dir():
