@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import pytest
 
@@ -54,11 +55,48 @@ def test_a_requestor_pulls_a_release_from_the_fresh_clone(fresh_clone, tmp_path,
     """Releases come from the in-tree release remote, checked file by file and against their fingerprint."""
     result = ipd("pull", f"{trial}@v1", "--tier", tier, "--from", fresh_clone, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.stderr
-    released = json.loads((fresh_clone / f"datasets/{trial}/releases/v1-{tier}.json").read_text())
+    released = json.loads((fresh_clone / f"datasets/{trial}/releases/v1-{tier}-2.json").read_text())
     pin = json.loads((tmp_path / "out" / "ipd-pin.json").read_text())
-    assert (pin["trial"], pin["version"], pin["tier"], pin["fingerprint"]) == (trial, "v1", tier,
-                                                                                released["fingerprint"])
+    assert (pin["trial"], pin["version"], pin["tier"], pin["issue"], pin["fingerprint"]) == (
+        trial, "v1", tier, 2, released["fingerprint"])
     assert sorted(pin["files"]) == sorted(released["files"])
     key = repo.open(fresh_clone).dataset(trial).version("v1").record.key
     header = (tmp_path / "out" / f"{trial}.csv").read_text().splitlines()[0]
     assert header.startswith('"release_id"') and f'"{key}"' not in header
+
+
+@pytest.fixture(scope="module")
+def catalogue_only(fresh_clone, tmp_path_factory):
+    """What a release holder is given: the example catalogue and the release remote beside it, nothing else."""
+    holder = tmp_path_factory.mktemp("holder")
+    for name in (".catalogue.git", ".dvcstore-release"):
+        shutil.copytree(fresh_clone / name, holder / name)
+    return holder / ".catalogue.git"
+
+
+@pytest.mark.parametrize("trial", sorted(ORIGINALS))
+def test_a_release_holder_pulls_from_the_example_catalogue_alone(catalogue_only, tmp_path, trial):
+    out = tmp_path / "out"
+    result = ipd("pull", f"{trial}@v1", "--tier", "noncommercial", "--from", catalogue_only, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    pin = json.loads((out / "ipd-pin.json").read_text())
+    assert (pin["version"], pin["issue"]) == ("v1", 2)
+    curation = json.loads((PROJECT / f"datasets/{trial}/releases/v1-noncommercial-2.json").read_text())
+    assert pin["fingerprint"] == curation["fingerprint"]
+    delivery = repo.open(PROJECT).dataset(trial).metadata()["deliveries"][0]
+    package = "".join((out / name).read_text() for name in ("README.txt", "datapackage.json",
+                                                             "ro-crate-metadata.json"))
+    for restricted in (delivery["sha256"], curation["version_fingerprint"].removeprefix("sha256:")):
+        assert restricted not in package  # a sealed package names neither the delivery nor the version
+    status = json.loads(ipd("status", out, "--json").stdout)
+    assert (status["latest"], status["superseded"]) == ("v1", False)
+
+
+def test_the_example_catalogue_passes_its_audit(fresh_clone):
+    result = ipd("catalogue", "audit", "--repo", fresh_clone, "--json")
+    assert result.exit_code == 0, result.stdout[-2000:] + result.stderr
+    report = json.loads(result.stdout)
+    assert report["success"] and report["findings"] == [] and report["not_checked"] == []
+    assert report["objects"] > 0 and sorted(report["releases"]) == [
+        f"{trial}@v1-{tier}{issue}" for trial in sorted(ORIGINALS) for tier in ("commercial", "noncommercial")
+        for issue in ("", "-2")]
