@@ -200,9 +200,13 @@ def _phones(name: str, v: Values) -> Finding | None:
 
 
 def _phone_in(text: str) -> str:
-    """The first valid phone number written in ``text`` ("" when there is none)."""
+    """The first valid phone number written in ``text`` ("" when there is none; dates such as 13-10-1988 are
+    taken out first, since their digits can make a valid number)."""
+    import re
+
     import phonenumbers
 
+    text = re.sub(r"\b[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}\b", " ", text)
     for region in REGIONS:
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
             return match.raw_string
