@@ -28,6 +28,8 @@ from . import sensitive
 from .names import holds_name, mask_words
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pyarrow as pa
 
 SAMPLE = 2000  # candidates checked in Python before every value is: none there, none counted
@@ -102,7 +104,7 @@ class Values:
 
         return pc.match_substring_regex(self.values, pattern, ignore_case=ignore_case)
 
-    def checked(self, candidates: pa.Array, check) -> pa.Array | None:
+    def checked(self, candidates: pa.Array, check: Callable[[Any], Any]) -> pa.Array | None:
         """``check`` on each candidate value (a sample first: None when no sampled value passes)."""
         import numpy as np
         import pyarrow as pa
@@ -260,8 +262,11 @@ def _codes(name: str, v: Values) -> Finding | None:
 
     if v.present < MIN_CODES or len(v.values) < CODES * v.present:
         return None
+    shaped = v.match(CODE)
+    if v.rows(shaped) < CODES * v.present:
+        return None
     number = pc.and_not(v.match(NUMBER), v.match(r"^[0-9]{6,}$"))
-    shaped = pc.and_not(pc.and_not(pc.and_(v.match(CODE), v.match("[0-9]")), number), v.match(DATE_LIKE))
+    shaped = pc.and_not(pc.and_not(pc.and_(shaped, v.match("[0-9]")), number), v.match(DATE_LIKE))
     if v.rows(shaped) < CODES * v.present:
         return None
     code = v.first(shaped)
@@ -293,7 +298,10 @@ def _sensitive_values(name: str, v: Values) -> Finding | None:
 
     import pyarrow.compute as pc
 
-    for topic, pattern in sensitive.value_patterns():
+    patterns = sensitive.value_patterns()
+    if not pc.any(v.match("|".join(f"(?:{p})" for _, p in patterns), ignore_case=True)).as_py():
+        return None  # one pass over the values for the usual case, nothing sensitive
+    for topic, pattern in patterns:
         mask = v.match(pattern, ignore_case=True)
         if pc.any(mask).as_py():
             word = re.search(pattern, v.first(mask), re.IGNORECASE).group(0).lower()
@@ -366,73 +374,3 @@ def _mask_digits(text: str, keep: int) -> str:
             out.append(c)
     return "".join(out)
 
-
-# -- what the rules do with it --------------------------------------------------------------------------------
-
-NHLBI = {"identifiers": "a direct identifier, deleted (NHLBI IV.B.3.a)",
-         "sensitive": "deleted (NHLBI IV.B.4.c)", "free_text": "verbatim text, deleted (NHLBI IV.B.4.e)"}
-
-
-def rationale(finding: Finding) -> str:
-    """Why the proposal deletes the column, citing the evidence."""
-    return f"{finding.said}, whatever its name: {NHLBI[finding.rule]}"
-
-
-@dataclass(frozen=True)
-class Treated:
-    """A finding and what the rules do with its column."""
-
-    finding: Finding
-    treatment: str  # "deleted (release.identifiers)", "released as it is (release.keep)", …
-    released: bool  # the column's values (or, for a sensitive variable, the variable) leave in the release
-    exception: str | None  # the curator's reason for releasing it anyway (release.exceptions)
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.finding.to_json(), "treatment": self.treatment, "released": self.released,
-                "exception": self.exception}
-
-
-def treated(findings: list[Finding], rules, kinds: dict[str, str]) -> list[Treated]:
-    """Each finding with its column's treatment, decided by the code that builds the release (columnplan)."""
-    from .columnplan import ColumnPlan
-
-    ways = ColumnPlan(None, rules, kinds, set(), None)  # type: ignore[arg-type]  # way() reads rules and kinds only
-    out = []
-    for finding in findings:
-        treatment, released = _treatment(rules, finding.column, ways.way(finding.column))
-        out.append(Treated(finding, treatment, released, rules.exceptions.get(finding.column) if released else None))
-    return out
-
-
-def _treatment(rules, column: str, way: str) -> tuple[str, bool]:
-    protection = {p.column: p.action for p in rules.quasi_identifiers}.get(column)
-    deleted = {"id": "replaced by release IDs (release.participant_id)", "identifier": "deleted (release.identifiers)",
-               "free_text": "deleted (release.free_text)", "sensitive": "deleted (release.sensitive)",
-               "consent": "deleted (a consent record)", "qi_delete": "deleted (release.quasi_identifiers)"}
-    if way in deleted:
-        return deleted[way], False
-    if way in ("centre", "technician"):
-        rule = "centres" if way == "centre" else "technicians"
-        action = getattr(rules, rule)[column]
-        return f"{'recoded' if action == 'recode' else 'deleted'} (release.{rule})", False
-    return {"date": "released as days (release.dates)", "age": "released with the age ceiling (release.age)",
-            "qi": f"released, {protection} (release.quasi_identifiers)",
-            "keep": "released as it is (release.keep)" if column in rules.keep else
-            "released as it is (no rule names it)"}[way], True
-
-
-def refuse_released(found: list[Treated], where: str) -> None:
-    """Stop the plan at the first column released with a finding and no exception, naming what to do."""
-    from ..errors import InvalidInput
-
-    open_ = [t for t in found if t.released and t.exception is None]
-    if not open_:
-        return
-    first = open_[0]
-    column = first.finding.column
-    others = list(dict.fromkeys(f"{t.finding.column} ({t.finding.kind})" for t in open_
-                                if t.finding.column != column))
-    also = f"; also {', '.join(others)}" if others else ""
-    raise InvalidInput(f"{where}: release: {column} is {first.treatment} but {first.finding.said}: delete it "
-                       f"(release.{first.finding.rule}) or record why it may be released "
-                       f"(release.exceptions.{column}: REASON){also}")

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
     from ..repository import Repository
     from ..repository.datasets import Dataset
-    from .content import Finding, Treated
+    from .content import Finding
     from .deidentify import Modification
+    from .exposure import Treated
 
 FROM_FILE, PROPOSED = "dataset.yaml", "proposed"
 
@@ -140,8 +141,8 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     """The plan of ``trial@version`` (latest when None) under the rules of ``dataset.yaml`` (or proposed ones)."""
     from ..backends.columns import type_class
     from .consent import consent_lists
-    from .content import refuse_released, treated
     from .deidentify import deidentify
+    from .exposure import refuse_released, treated
     from .scan import formulas
 
     dataset = repo.dataset(trial)

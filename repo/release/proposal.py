@@ -24,7 +24,7 @@ from ..backends.columns import (
     quote,
     type_class,
 )
-from .content import rationale as found_rationale
+from .exposure import rationale as found_rationale
 from .rules import (
     DEFAULT_MIN_CELL,
     DEFAULT_TOP_AGE,
