@@ -112,11 +112,10 @@ class Values:
         where = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
         if len(where) > SAMPLE:
             probe = where[np.linspace(0, len(where) - 1, SAMPLE).astype(int)]
-            if not any(check(self.values[int(i)].as_py()) for i in probe):
+            if not any(map(check, self.values.take(pa.array(probe)).to_pylist())):
                 return None
         mask = np.zeros(len(self.values), dtype=bool)
-        for i in where:
-            mask[i] = check(self.values[int(i)].as_py())
+        mask[where] = [bool(check(value)) for value in self.values.take(pa.array(where)).to_pylist()]
         return pa.array(mask) if mask.any() else None
 
 
