@@ -269,6 +269,12 @@ def test_an_identifying_column_is_refused_by_name(tmp_repo):
     data = synthetic().assign(contact=lambda d: [f"p{i}@example.org" for i in range(len(d))])
     deliver(tmp_repo, data)
     write_rules(tmp_repo.root, RULES)
+    assert one_line(ipd("release", "plan", "t", "--repo", tmp_repo.root)) == (  # the content scan stops the plan
+        "datasets/t/dataset.yaml: release: contact is released as it is (no rule names it) but holds e-mail "
+        "addresses (400 of 400 values, e.g. 'p***@***.org'): delete it (release.identifiers) or record why it may "
+        "be released (release.exceptions.contact: REASON)")
+    # an exception lets the plan through; the last look before the package is written still refuses the text
+    write_rules(tmp_repo.root, {**RULES, "exceptions": {"contact": "the study's shared mailbox"}})
     approve(tmp_repo)
     before = tmp_repo.state()
     assert one_line(release(tmp_repo, "t@v1", "commercial")) == (

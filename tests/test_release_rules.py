@@ -46,7 +46,7 @@ def load(release, **metadata):
     ([1], ": expected a mapping of rules"),
     ({"min_cells": 5}, ".min_cells: unknown rule (the rules are: min_cell, race, sex, participant_id, identifiers, "
                        "centres, technicians, sensitive, free_text, dates, age, quasi_identifiers, consent, keep, "
-                       "rationale)"),
+                       "rationale, exceptions)"),
     ({"min_cell": 0}, ".min_cell: must be a positive integer, not 0"),
     ({"min_cell": "20"}, ".min_cell: must be a positive integer, not '20'"),
     ({"min_cell": 2.5}, ".min_cell: must be a positive integer, not 2.5"),

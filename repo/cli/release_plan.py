@@ -97,6 +97,17 @@ def _render(result, saved) -> None:
     for m in first:
         twice = sum(x.variable == m.variable for x in first) > 1
         out.print(f"  {escape(m.variable)}{f' ({m.action})' if twice else ''}: {escape(m.rationale)}")
+    _findings(result.findings)
+
+
+def _findings(found) -> None:
+    """What the values hold (release/content.py) and what the rules do with each column."""
+    if not found:
+        return
+    out.print("Found in the values:")
+    for t in found:
+        excepted = f"; exception: {t.exception}" if t.exception else ""
+        out.print(f"  {escape(t.finding.column)}: {escape(t.finding.said)}: {escape(t.treatment + excepted)}")
 
 
 def _value(value: Any) -> str:

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
     from ..repository import Repository
     from ..repository.datasets import Dataset
+    from .content import Finding
     from .deidentify import Modification
+    from .exposure import Treated
 
 FROM_FILE, PROPOSED = "dataset.yaml", "proposed"
 
@@ -55,6 +57,9 @@ class Plan:
     rules: ReleaseRules
     tiers: list[TierPlan]
     sha256: str
+    # identifiers and sensitive variables found in the values (content.py), with what the rules do with each;
+    # not hashed apart: they follow from the version (its fingerprint is hashed) and the rules (hashed too)
+    findings: list[Treated] = field(default_factory=list)
 
     @property
     def consent_missing(self) -> dict[str, list[str]]:
@@ -67,7 +72,8 @@ class Plan:
         return {"trial": self.trial, "version": self.version, "fingerprint": self.fingerprint,
                 "source": self.source, "rules": rulebook.to_yaml(self.rules), "tiers": _tiers_json(self),
                 "consent_missing": self.consent_missing,
-                "formula_columns": {t.tier: t.formula_columns for t in self.tiers}, "sha256": self.sha256}
+                "formula_columns": {t.tier: t.formula_columns for t in self.tiers},
+                "findings": [f.to_json() for f in self.findings], "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -104,15 +110,25 @@ def plan_metadata(dataset: Dataset, version: str) -> Metadata:
     return Metadata({**current, "columns": columns})
 
 
-def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
+def findings_in(metadata: dict[str, Any], table: pa.Table) -> list[Finding]:
+    """What the values hold that names and labels may not say (content.scan); the key is replaced anyway."""
+    from .content import scan
+
+    labels = {c["name"]: str(c.get("label") or c.get("description") or "") for c in metadata.get("columns") or []
+              if isinstance(c, dict) and "name" in c}
+    return scan(table, labels, (metadata.get("key"),))
+
+
+def proposed_rules(metadata: dict[str, Any], table: pa.Table, findings: list[Finding] | None = None) -> ReleaseRules:
     """Rules proposed from the dictionary and the data, with the consent already recorded in ``dataset.yaml``
     (consent is what was delivered, not something to propose)."""
     import dataclasses
 
     con = connect()
     con.register("version_rows", table)
+    found = findings_in(metadata, table) if findings is None else findings
     proposed = propose({k: v for k, v in metadata.items() if k != "release"}, con, "version_rows",
-                                table.schema)
+                       table.schema, found)
     release = metadata.get("release")
     consent = release.get("consent") if isinstance(release, dict) else None
     if not consent:
@@ -123,8 +139,10 @@ def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
 
 def plan(repo: Repository, trial: str, version: str | None = None, progress: Progress = SILENT) -> Plan:
     """The plan of ``trial@version`` (latest when None) under the rules of ``dataset.yaml`` (or proposed ones)."""
+    from ..backends.columns import type_class
     from .consent import consent_lists
     from .deidentify import deidentify
+    from .exposure import refuse_released, treated
     from .scan import formulas
 
     dataset = repo.dataset(trial)
@@ -133,11 +151,16 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     metadata = plan_metadata(dataset, name)
     with progress.step(f"reading {trial}@{name}"):
         table = found.to_arrow()
+    with progress.step("scanning the values for identifiers and sensitive variables"):
+        findings = findings_in(metadata, table)
     if rulebook.has_rules(metadata):
         rules, source = load_rules(metadata, table.column_names), FROM_FILE
     else:
         with progress.step("proposing release rules from the dictionary and the data"):
-            rules, source = proposed_rules(metadata, table), PROPOSED
+            rules, source = proposed_rules(metadata, table, findings), PROPOSED
+    kinds = {f.name: type_class(f.type) for f in table.schema}
+    findings_treated = treated([f for f in findings if f.column != rules.participant_id], rules, kinds)
+    refuse_released(findings_treated, layout.trial(trial).metadata)
     excluded_ids = consent_lists(repo.root, trial, rules)
     placeholders = {key: f"P{i:08d}" for i, key in enumerate(table[rules.participant_id].to_pylist())}
     tiers = []
@@ -146,7 +169,8 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
             done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids)
         tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table)))
     fingerprint = found.record.fingerprint
-    return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers))
+    return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers),
+                findings_treated)
 
 
 def save_proposal(repo: Repository, trial: str, version: str | None = None, replace: bool = False,

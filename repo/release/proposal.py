@@ -24,6 +24,7 @@ from ..backends.columns import (
     quote,
     type_class,
 )
+from .exposure import rationale as found_rationale
 from .rules import (
     DEFAULT_MIN_CELL,
     DEFAULT_TOP_AGE,
@@ -32,11 +33,13 @@ from .rules import (
     Protection,
     ReleaseRules,
 )
+from .sensitive import SENSITIVE_LABEL, SENSITIVE_PARTS, SENSITIVE_TOKENS
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from ..backends.sql import Connection
+    from .content import Finding
 
 NUMERIC = ("integer", "number", "decimal")
 DESIGN_ROLES = ("arm", "status", "time", "death_flag")
@@ -55,9 +58,6 @@ CENTRE_TOKENS = {"site", "siteid", "sitecode", "centre", "centreid", "center", "
 CENTRE_LABEL = re.compile(r"\b(site|centre|center|clinic|hospital)\b")
 TECHNICIAN_TOKENS = {"tech", "techid", "technician", "interviewer", "intid", "examiner", "rater"}
 TECHNICIAN_LABEL = re.compile(r"\b(technician|interviewer|examiner|rater)\b")
-SENSITIVE_TOKENS = {"homo", "homosexual", "sexual", "ivdu", "idu", "drugs", "alcohol", "hiv", "msm", "gun"}
-SENSITIVE_LABEL = re.compile(r"(drug use|illicit|intravenous drug|inject\w* drug|homosexual|sexual|alcohol|"
-                             r"hiv status|suicid|violen|firearm)")
 MEASURE_TOKENS = {"height", "weight", "wt", "wtkg", "wtlb", "ht", "htcm", "bmi", "waist", "hip", "girth",
                   "income", "educ", "education", "edu", "household", "hhsize", "children", "nchild", "kids",
                   "siblings", "brothers", "sisters", "pregnancies", "preg", "gravida", "parity", "births",
@@ -92,7 +92,7 @@ def _hit(name: str, label: str, words: set[str], pattern: re.Pattern | None = No
 
 class Proposer:
     def __init__(self, metadata: dict[str, Any], con: Connection, relation: str,
-                 schema: pa.Schema) -> None:
+                 schema: pa.Schema, findings: list[Finding] = ()) -> None:
         self.metadata, self.con, self.relation = metadata, con, relation
         self.names = list(schema.names)
         self.kinds = {f.name: type_class(f.type) for f in schema}
@@ -105,6 +105,9 @@ class Proposer:
         self.rule: dict[str, str] = {}  # column -> the rule proposed for it
         self.why: dict[str, str] = {}
         self.stats = self._stats()
+        self.found: dict[str, Finding] = {}  # column -> the first thing its values hold (content.scan)
+        for finding in findings:
+            self.found.setdefault(finding.column, finding)
 
     def _stats(self) -> dict[str, dict[str, Any]]:
         parts = ["count(*)"]
@@ -197,8 +200,10 @@ class Proposer:
         elif word := _hit(name, label, TECHNICIAN_TOKENS, TECHNICIAN_LABEL):
             self.assign(name, "technicians", f"interviewer or technician identifier ({word!r}): recoded "
                                              "(NHLBI IV.B.4.b)")
-        elif word := _hit(name, label, SENSITIVE_TOKENS, SENSITIVE_LABEL):
+        elif word := _hit(name, label, SENSITIVE_TOKENS, SENSITIVE_LABEL, SENSITIVE_PARTS):
             self.assign(name, "sensitive", f"sensitive variable ({word!r}): deleted (NHLBI IV.B.4.c)")
+        elif finding := self.found.get(name):
+            self.assign(name, finding.rule, found_rationale(finding))
         elif kind in (DATE, DATETIME):
             if name == reference:
                 self.assign(name, "dates", "reference date: every other date is coded as days from it, and it "
@@ -281,6 +286,7 @@ class Proposer:
 
 
 def propose(metadata: dict[str, Any], con: Connection, relation: str,
-            schema: pa.Schema) -> ReleaseRules:
-    """Rules a curator would start from, found in the dictionary and the data."""
-    return Proposer(metadata, con, relation, schema).propose()
+            schema: pa.Schema, findings: list[Finding] = ()) -> ReleaseRules:
+    """Rules a curator would start from, found in the dictionary and the data (and in ``findings``: what
+    the values hold, content.scan)."""
+    return Proposer(metadata, con, relation, schema, findings).propose()

@@ -138,12 +138,24 @@ class Loader:
                                   "release.dates.reference (or shifted), never as they are")
         rationale = {str(k): str(v) for k, v in self.mapping("rationale", self.raw.get("rationale"),
                                                              "column: why").items()}
+        exceptions = self.exceptions()
         return ReleaseRules(
             participant_id=participant_id, min_cell=min_cell, race=race, sex=sex,
             identifiers=lists["identifiers"], centres=centres, technicians=technicians,
             sensitive=lists["sensitive"], free_text=lists["free_text"], dates=dates, age=age,
             quasi_identifiers=protections, no_sharing=no_sharing, no_commercial=no_commercial, keep=keep,
-            rationale=rationale)
+            rationale=rationale, exceptions=exceptions)
+
+    def exceptions(self) -> dict[str, str]:
+        """Columns released although the content scan finds identifiers or sensitive data in them, each with
+        the reason the curator gives (it is approved with the plan)."""
+        out = {}
+        for name, reason in self.mapping("exceptions", self.raw.get("exceptions"), "column: reason").items():
+            self.column(f"exceptions.{name}", name)
+            if not isinstance(reason, str) or not reason.strip():
+                self.fail(f"exceptions.{name}", f"say why {name} may be released (text), not {_shown(reason)}")
+            out[name] = reason.strip()
+        return out
 
     def dates(self) -> DateRule:
         raw = self.mapping("dates", self.raw.get("dates"), "date settings (mode, reference, columns)")

@@ -28,7 +28,7 @@ NUMERIC_TYPES = ("integer", "number", "decimal")
 DEFAULT_MIN_CELL = 20
 DEFAULT_TOP_AGE = 90
 KEYS = ("min_cell", "race", "sex", "participant_id", "identifiers", "centres", "technicians", "sensitive",
-        "free_text", "dates", "age", "quasi_identifiers", "consent", "keep", "rationale")
+        "free_text", "dates", "age", "quasi_identifiers", "consent", "keep", "rationale", "exceptions")
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ class ReleaseRules:
     no_commercial: ConsentRule | None = None  # also excluded from the commercial tier
     keep: list[str] = field(default_factory=list)  # reviewed and released as they are
     rationale: dict[str, str] = field(default_factory=dict)  # column -> why the rule for it was chosen
+    # column -> why it may be released although its content looks identifying or sensitive (content.py)
+    exceptions: dict[str, str] = field(default_factory=dict)
 
 
 def has_rules(metadata: dict[str, Any]) -> bool:
@@ -134,6 +136,8 @@ def to_yaml(rules: ReleaseRules) -> dict[str, Any]:
         out["keep"] = list(rules.keep)
     if rules.rationale:
         out["rationale"] = dict(rules.rationale)
+    if rules.exceptions:  # only when there are some: the rules approved before them keep their plan's hash
+        out["exceptions"] = dict(rules.exceptions)
     return out
 
 
@@ -160,4 +164,5 @@ def from_yaml(data: dict[str, Any]) -> ReleaseRules:
         quasi_identifiers=[Protection(name, p["action"], p.get("groups"))
                            for name, p in (data.get("quasi_identifiers") or {}).items()],
         no_sharing=consent_rule("no_sharing"), no_commercial=consent_rule("no_commercial"),
-        keep=list(data.get("keep") or []), rationale=dict(data.get("rationale") or {}))
+        keep=list(data.get("keep") or []), rationale=dict(data.get("rationale") or {}),
+        exceptions=dict(data.get("exceptions") or {}))
