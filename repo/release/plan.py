@@ -22,8 +22,10 @@ from ..errors import InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import layout
 from ..repository.metadata import Metadata
+from . import recognise
 from . import rules as rulebook
 from .proposal import propose
+from .recognise import cell_warnings
 from .ruleload import load as load_rules
 from .rules import TIERS, ReleaseRules
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from ..repository import Repository
     from ..repository.datasets import Dataset
     from .deidentify import Modification
+    from .recognise import Found
 
 FROM_FILE, PROPOSED = "dataset.yaml", "proposed"
 
@@ -55,6 +58,9 @@ class Plan:
     rules: ReleaseRules
     tiers: list[TierPlan]
     sha256: str
+    # what a reviewer must be told (e.g. no race column found: cells are sex-only); derived from the rules and the
+    # version's rows, both of which the digest covers, so not digested again
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def consent_missing(self) -> dict[str, list[str]]:
@@ -67,7 +73,8 @@ class Plan:
         return {"trial": self.trial, "version": self.version, "fingerprint": self.fingerprint,
                 "source": self.source, "rules": rulebook.to_yaml(self.rules), "tiers": _tiers_json(self),
                 "consent_missing": self.consent_missing,
-                "formula_columns": {t.tier: t.formula_columns for t in self.tiers}, "sha256": self.sha256}
+                "formula_columns": {t.tier: t.formula_columns for t in self.tiers}, "warnings": list(self.warnings),
+                "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,13 @@ def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
     return dataclasses.replace(proposed, no_sharing=recorded.no_sharing, no_commercial=recorded.no_commercial)
 
 
+def recognised(metadata: dict[str, Any], table: pa.Table) -> dict[str, Found | None]:
+    """The race and sex columns the dictionary and the rows show, whatever the rules say (``recognise``)."""
+    con = connect()
+    con.register("version_rows", table)
+    return recognise.cells(metadata, con, "version_rows", table.schema)
+
+
 def plan(repo: Repository, trial: str, version: str | None = None, progress: Progress = SILENT) -> Plan:
     """The plan of ``trial@version`` (latest when None) under the rules of ``dataset.yaml`` (or proposed ones)."""
     from .consent import consent_lists
@@ -146,7 +160,8 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
             done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids)
         tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table)))
     fingerprint = found.record.fingerprint
-    return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers))
+    return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers),
+                cell_warnings(rules, recognised(metadata, table)))
 
 
 def save_proposal(repo: Repository, trial: str, version: str | None = None, replace: bool = False,
