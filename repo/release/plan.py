@@ -25,7 +25,6 @@ from ..repository.metadata import Metadata
 from . import recognise
 from . import rules as rulebook
 from .proposal import propose
-from .recognise import cell_warnings
 from .ruleload import load as load_rules
 from .rules import TIERS, ReleaseRules
 
@@ -161,7 +160,7 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
         tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table)))
     fingerprint = found.record.fingerprint
     return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers),
-                cell_warnings(rules, recognised(metadata, table)))
+                recognise.cell_warnings(rules, recognised(metadata, table)))
 
 
 def save_proposal(repo: Repository, trial: str, version: str | None = None, replace: bool = False,
