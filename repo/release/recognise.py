@@ -113,7 +113,16 @@ class Recogniser:
                              for n in self.names if isinstance(entries.get(n, {}).get("values"), list)}
         self.roles = metadata.get("roles") or {}
         self.key = metadata.get("key")
-        self.values = _small_value_sets(con, relation, [n for n in self.names if kinds[n] == STRING and n != self.key])
+        self._texts = [n for n in self.names if kinds[n] == STRING and n != self.key]
+        self.con, self.relation = con, relation
+        self._values: dict[str, list[Any]] | None = None
+
+    @property
+    def values(self) -> dict[str, list[Any]]:
+        """Read only when neither role, name, label nor value labels tell (two scans of a million rows: 1 s)."""
+        if self._values is None:
+            self._values = _small_value_sets(self.con, self.relation, self._texts)
+        return self._values
 
     def find(self, role: str, taken: tuple[str, ...] = ()) -> Found | None:
         """The ``role`` column: by the trial's role, else name, label, value labels, values (in that order)."""
@@ -153,14 +162,14 @@ def _small_value_sets(con: Connection, relation: str, names: list[str]) -> dict[
     """The distinct values (sorted) of each text column that has few, in two scans."""
     if not names:
         return {}
-    counts = con.sql("SELECT " + ", ".join(f"count(DISTINCT {quote(n)})" for n in names)
+    counts = con.sql("SELECT " + ", ".join(f"approx_count_distinct({quote(n)})" for n in names)
                      + f" FROM {relation}").fetchall()[0]
-    small = [n for n, k in zip(names, counts) if 0 < k <= MAX_VALUES]
+    small = [n for n, k in zip(names, counts) if 0 < k <= 2 * MAX_VALUES]  # an estimate: the lists count exactly
     if not small:
         return {}
     parts = [f"list_sort(list(DISTINCT {quote(n)}) FILTER (WHERE {quote(n)} IS NOT NULL))" for n in small]
     row = con.sql(f"SELECT {', '.join(parts)} FROM {relation}").fetchall()[0]
-    return {n: list(v or []) for n, v in zip(small, row)}
+    return {n: list(v) for n, v in zip(small, row) if v and len(v) <= MAX_VALUES}
 
 
 def cells(metadata: dict[str, Any], con: Connection, relation: str, schema: pa.Schema) -> dict[str, Found | None]:
