@@ -14,7 +14,7 @@ from repo.release.disclosure import disclosure
 from repo.release.rules import AgeRule, ConsentRule, Protection
 from support.deidentify import KARNOF, RULES, joined, release_ids, trial
 
-QIS = ["race", "gender", "age", "wtkg", "karnof"]
+QIS = ["race", "gender", "age", "wtkg", "karnof", "site"]  # the recoded centre counts; technicians do not
 
 
 def figures(table=None, rules=RULES, tier="commercial", with_log=True):
@@ -55,12 +55,12 @@ def test_joint_k_risk_and_uniques_match_a_plain_group_count(table):
 
 
 def test_a_coarse_quasi_identifier_set_reaches_the_minimum():
-    rules = dataclasses.replace(RULES, age=AgeRule(column=None),
+    rules = dataclasses.replace(RULES, age=AgeRule(column=None), centres={"site": "delete"},
                                 quasi_identifiers=[Protection("karnof", "collapse", KARNOF)])
     result, d = figures(rules=rules)
     frame = result.table.to_pandas()
     sizes = class_sizes(frame, ["race", "gender", "karnof"])
-    assert d.quasi_identifiers == ["race", "gender", "karnof"]
+    assert d.quasi_identifiers == ["race", "gender", "karnof"]  # a deleted centre is no quasi-identifier
     assert d.k == sizes.min() >= 20
     assert d.sample_uniques == 0 and d.prosecutor["share_above"] == 0
     assert d.prosecutor["max"] == pytest.approx(1 / sizes.min(), abs=1e-6)

@@ -46,6 +46,7 @@ def test_the_linkage_consent_lists_and_deliveries_are_private(tmp_repo, tmp_path
     approve(tmp_repo)
     built(tmp_repo)
     assert modes(tmp_repo.root, "datasets/t/linkage") == PRIVATE
-    assert {p.name for p in (tmp_repo.root / "datasets/t/linkage").iterdir()} == {"linkage.parquet", "shift.key"}
+    assert {p.name for p in (tmp_repo.root / "datasets/t/linkage").iterdir()} == {"linkage.parquet", "shift.key",
+                                                                                 "codes.parquet"}  # the site codes
     assert modes(tmp_repo.root, "datasets/t/source") == PRIVATE
     assert any("consent" in p.parts for p in (tmp_repo.root / "datasets/t/source").rglob("*.csv"))

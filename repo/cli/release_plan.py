@@ -80,6 +80,8 @@ def _render(result, saved) -> None:
         if tier.formula_columns:
             out.print(f"  {tier.tier}: {formulas_line(tier.formula_columns)}")
     out.print(f"  plan sha256 {result.sha256}")
+    for warning in result.warnings:
+        out.print(f"  [yellow]warning[/]: {escape(warning)}")
     names = [t.tier for t in result.tiers]
     table = Table("variable", "action", "parameters", *names, title="modifications (rows affected per tier)")
     first = result.tiers[0].modifications

@@ -22,6 +22,7 @@ the current approval and the tier's release IDs, beside the issues before it.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from ..progress import SILENT, Progress
 from ..provenance import release_document, tool
 from ..repository import Repository, layout
 from ..repository.refs import Ref
-from . import ids, package
+from . import codes, ids, package
 from . import record as records
 from .consent import consent_lists, require_consent
 from .plan import plan_metadata
@@ -92,11 +93,15 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
         with progress.step(f"reading {trial}@{name}"):
             table = version.to_arrow()
         linkage, new_ids = _release_ids(repo, table, rules.participant_id, f"{trial}@{name}", options.tier, progress)
+        # A rebuild keeps the format it was built in; a new release (or issue) is of the current one.
+        package_format = previous.package_format if previous is not None else records.PACKAGE_FORMAT
+        if package_format >= codes.RANDOM_CODES_FORMAT:  # centres and technicians new to the tier get their codes
+            drawn, _ = codes.assign_all(linkage.codes, rules, table, options.tier, name)
+            linkage = dataclasses.replace(linkage, codes=drawn)
         metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
         released, figures, fingerprint = deidentified(table, rules, options.tier, linkage, metadata, excluded_ids,
-                                                     progress)
-        # A rebuild keeps the format it was built in; a new release (or issue) is of the current one.
-        secret = linkage.secret if (previous.sealed if previous else records.PACKAGE_FORMAT >= 2) else None
+                                                     progress, package_format)
+        secret = linkage.secret if package_format >= 2 else None
         about = package.About(trial, name, options.tier, str(metadata.title or ""),
                               str(metadata.get("notes") or ""), sealed_fingerprint(version.record.fingerprint, secret),
                               approval, key_variables(metadata, rules),
@@ -180,8 +185,13 @@ def _approval(repo: Repository, trial: str, version: str, progress: Progress) ->
 
 
 def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, excluded_ids: dict,
-                 progress: Progress):
-    """The tier's release of ``table`` under the tier's release IDs, scanned, with its disclosure figures."""
+                 progress: Progress, package_format: int = records.PACKAGE_FORMAT):
+    """The tier's release of ``table`` under the tier's release IDs, scanned, with its disclosure figures.
+
+    ``package_format``: the format of the release being built (``record.PACKAGE_FORMAT``, or its record's when
+    it is rebuilt): from format 3 on, centres and technicians take the tier's codes drawn at random (``codes``,
+    in the linkage) and the disclosure figures count centres as quasi-identifiers; before, their codes follow
+    the order of their values and the figures leave centres out, as those releases were built."""
     from ..repository.fingerprint import of_table
     from .deidentify import deidentify
     from .disclosure import disclosure
@@ -189,8 +199,11 @@ def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, 
 
     with progress.step(f"de-identifying for the {tier} tier"):
         keys = table[rules.participant_id]
+        drawn = package_format >= codes.RANDOM_CODES_FORMAT
+        tier_codes = codes.as_table(linkage.codes, tier, list(codes.recoded(rules, table.column_names))) \
+            if drawn else None
         released = deidentify(table, rules, tier, linkage.mapping(keys, tier), metadata.columns, excluded_ids,
-                              linkage.secret, linkage.shared(keys))
+                              linkage.secret, linkage.shared(keys), tier_codes)
     with progress.step("scanning the released columns for identifiers"):
         found = scan(released.table)
     if found:
@@ -198,7 +211,7 @@ def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, 
         raise InvalidInput(f"column {column!r} of the release holds {what}: delete or recode it in the release "
                            f"rules (release: in dataset.yaml), then plan and approve again")
     with progress.step("computing the disclosure figures"):
-        figures = disclosure(released.table, rules, table, released.excluded, released.modifications)
+        figures = disclosure(released.table, rules, table, released.excluded, released.modifications, drawn)
     _check_cells(figures, rules)
     with progress.step("fingerprinting the released rows"):
         fingerprint = of_table(released.table)

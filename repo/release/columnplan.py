@@ -57,8 +57,9 @@ class Output:
 
 class ColumnPlan:
     def __init__(self, con: Connection, rules: ReleaseRules, kinds: dict[str, str],
-                 categorical: set[str], secret: bytes | None) -> None:
+                 categorical: set[str], secret: bytes | None, random_codes: bool = False) -> None:
         self.con, self.rules, self.kinds, self.categorical, self.secret = con, rules, kinds, categorical, secret
+        self.random_codes = random_codes  # base holds the codes themselves (``codes``), not ranks
         self.protections: dict[str, Protection] = {p.column: p for p in rules.quasi_identifiers}
         self.outputs: list[Output] = []
         self.drafts: list[Draft] = []
@@ -153,8 +154,14 @@ class ColumnPlan:
         code = quote("__code_" + name)
         sql = f"CASE WHEN {code} IS NULL THEN NULL ELSE '{prefix}' || lpad(CAST({code} AS VARCHAR), {width}, '0') END"
         first, last = f"{prefix}{1:0{width}d}", f"{prefix}{n:0{width}d}"
-        self._emit(name, sql, f"{what} identifiers replaced by arbitrary codes {first}…{last} "
-                              "(numbered in the order of the original values; the same in every tier)")
+        if self.random_codes:
+            low, high = self.con.sql(f"SELECT min({code}), max({code}) FROM base").fetchall()[0]
+            self._emit(name, code, f"{what} identifiers replaced by codes drawn at random ({low}…{high}), not in the "
+                                   f"order of the original values; a {what} keeps its code in every release of this "
+                                   "tier, and the other tier has codes of its own")
+        else:
+            self._emit(name, sql, f"{what} identifiers replaced by arbitrary codes {first}…{last} "
+                                  "(numbered in the order of the original values; the same in every tier)")
         self.drafts.append(Draft(name, "recode", {"codes": int(n), "first": first, "last": last}, f"count({c})",
                                  f"{what} identifier (NHLBI): recoded to arbitrary stable codes"))
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.columns import quote, type_class
 from ..backends.sql import connect
-from ..errors import InvalidInput
+from ..errors import IntegrityError, InvalidInput
 from . import columnplan
-from .cells import cell_check, extremes, plain, value_counts
+from .cells import cell_check, extremes, literal, plain, value_counts
 from .protect import CODED, NUMERIC
 from .rules import TIERS, ConsentRule, ReleaseRules
 
@@ -50,13 +50,16 @@ class Deidentified:
 
 
 def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dict, columns: list[dict],
-               excluded_ids: dict[str, set], secret: bytes | None = None, shared_ids: bool = False) -> Deidentified:
+               excluded_ids: dict[str, set], secret: bytes | None = None, shared_ids: bool = False,
+               codes: pa.Table | None = None) -> Deidentified:
     """The release of ``table`` for ``tier``.
 
     ``release_ids`` maps original keys to release IDs; ``excluded_ids`` holds the consent ID lists kept
     in files (per rule name). ``secret`` keys the per-participant offsets of the "shift" date mode; without
     it they are keyed by the linkage itself (secret too, but new participants change every offset).
     ``shared_ids``: the release IDs are legacy ones, shared by the tiers, and the dictionary says so.
+    ``codes``: the tier's centre and technician codes (``codes.as_table``: column, value, code), drawn at random;
+    None: numbered in the sort order of the values, as in releases before package format 3 (and in plans).
     The same inputs give the same table, byte for byte.
     """
     if tier not in TIERS:
@@ -70,8 +73,8 @@ def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dic
     con.register("src", table)
     kinds = {f.name: type_class(f.type) for f in table.schema}
     categorical = {c["name"] for c in columns if c.get("values")}
-    plan = columnplan.ColumnPlan(con, rules, kinds, categorical, secret)
-    excluded = _base(con, rules, tier, kinds, release_ids, excluded_ids, plan.recoded())
+    plan = columnplan.ColumnPlan(con, rules, kinds, categorical, secret, random_codes=codes is not None)
+    excluded = _base(con, rules, tier, kinds, release_ids, excluded_ids, plan.recoded(), codes)
     plan.build()
     select = ", ".join(f"{o.sql} AS {quote(o.name)}" for o in plan.outputs)
     result = con.sql(f"SELECT __rid AS {RELEASE_ID}{', ' if select else ''}{select} FROM base ORDER BY __rid")
@@ -109,9 +112,10 @@ def _consent(con: Connection, name: str, rule: ConsentRule | None, kinds: dict[s
 
 
 def _base(con: Connection, rules: ReleaseRules, tier: str, kinds: dict[str, str], release_ids: dict,
-          excluded_ids: dict[str, set], recoded: list[str]) -> dict[str, int]:
+          excluded_ids: dict[str, set], recoded: list[str], drawn: pa.Table | None) -> dict[str, int]:
     """Table ``base``: the tier's participants with their release IDs (``__rid``) and the codes of
-    recoded columns, ranked over every participant so both tiers get the same codes."""
+    recoded columns: the tier's ``drawn`` codes, or (without them) ranks over every participant, so both
+    tiers get the same codes (the first scheme, kept for the releases built with it)."""
     import pyarrow as pa
 
     pid = rules.participant_id
@@ -120,8 +124,13 @@ def _base(con: Connection, rules: ReleaseRules, tier: str, kinds: dict[str, str]
     ids = pa.table({"key": pa.array([str(k) for k in release_ids], pa.string()),
                     "release_id": pa.array(list(release_ids.values()))})
     con.register("ids", ids)
-    codes = "".join(f", CASE WHEN {quote(c)} IS NULL THEN NULL ELSE dense_rank() OVER (ORDER BY {quote(c)}) END "
-                    f"AS {quote('__code_' + c)}" for c in recoded)
+    if drawn is None:
+        codes = "".join(f", CASE WHEN {quote(c)} IS NULL THEN NULL ELSE dense_rank() OVER (ORDER BY {quote(c)}) "
+                        f"END AS {quote('__code_' + c)}" for c in recoded)
+    else:
+        con.register("codes", drawn)
+        codes = "".join(f", (SELECT code FROM codes WHERE \"column\" = {literal(c)} AND value = CAST(src.{quote(c)} "
+                        f"AS VARCHAR)) AS {quote('__code_' + c)}" for c in recoded)
     con.execute(f"CREATE TEMP VIEW tagged AS SELECT s.*, ({no_sharing}) AS __ns, ({no_commercial}) AS __nc "
                 f"FROM (SELECT *{codes} FROM src) s")
     refused = "__ns OR __nc" if tier == "commercial" else "__ns"
@@ -133,7 +142,19 @@ def _base(con: Connection, rules: ReleaseRules, tier: str, kinds: dict[str, str]
                                "WHERE __rid IS NULL").fetchall()[0]
     if missing:
         raise InvalidInput(f"{missing} participant(s) have no release ID (e.g. {pid} {example})")
+    if drawn is not None:
+        _check_codes(con, recoded)
     return {"no_sharing": int(n_ns), "no_commercial": int(n_nc) if tier == "commercial" else 0}
+
+
+def _check_codes(con: Connection, recoded: list[str]) -> None:
+    """Every centre (technician) has its code: the build draws them first, and a rebuild reads them back."""
+    for c in recoded:
+        missing, example = con.sql(f"SELECT count(*), min(CAST({quote(c)} AS VARCHAR)) FROM base "
+                                   f"WHERE {quote(c)} IS NOT NULL AND {quote('__code_' + c)} IS NULL").fetchall()[0]
+        if missing:
+            raise IntegrityError(f"{c}: {missing} row(s) have a value with no code in the linkage's codes "
+                                 f"(e.g. {example!r})")
 
 
 def _finish(con: Connection, plan: columnplan.ColumnPlan, released: pa.Table,

@@ -8,7 +8,7 @@ digits), not derived from the key, so no one holding a release can compute
 them. The linkage lives in ``datasets/TRIAL/linkage/``: a DVC-tracked
 directory pushed to the restricted remote only, never copied into a release.
 It also holds the key of the "shift" date mode, which must stay as secret as
-the linkage itself.
+the linkage itself, and the centre and technician codes of each tier (``codes``).
 
 Why per tier: the commercial tier holds the non-commercial tier's
 participants less those who refused commercial use. With one ID per
@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends import parquet, storage
 from ..errors import IntegrityError, InvalidInput, NotFound
 from ..repository import layout
+from . import codes
 from .rules import TIERS
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class Linkage:
 
     table: pa.Table
     secret: bytes
+    codes: pa.Table | None = None  # centre and technician codes per tier (``codes``); None before any was drawn
 
     def mapping(self, keys: pa.Array, tier: str) -> dict[Any, str]:
         """Original key -> the tier's release ID for ``keys`` (all of which must have one)."""
@@ -88,14 +90,15 @@ class Linkage:
         return self.table.filter(pc.equal(pc.fill_null(self.table[TIER], tier), tier))
 
 
-def load(linkage_file: Path, secret_file: Path) -> Linkage:
-    """The linkage in these two files; one without a tier column is a legacy linkage (tier null)."""
+def load(linkage_file: Path, secret_file: Path, codes_file: Path | None = None) -> Linkage:
+    """The linkage in these files; one without a tier column is a legacy linkage (tier null)."""
     import pyarrow as pa
 
     table = parquet.read(linkage_file)
     if TIER not in table.column_names:
         table = table.add_column(0, pa.field(TIER, pa.string()), pa.nulls(table.num_rows, pa.string()))
-    return Linkage(table, bytes.fromhex(secret_file.read_text().strip()))
+    drawn = parquet.read(codes_file) if codes_file is not None and codes_file.is_file() else None
+    return Linkage(table, bytes.fromhex(secret_file.read_text().strip()), drawn)
 
 
 def read(root: Path, trial: str) -> Linkage | None:
@@ -108,7 +111,7 @@ def read(root: Path, trial: str) -> Linkage | None:
         storage.materialize(root, [relative], replace=True)
     if not (folder / FILE).is_file() or not (folder / SECRET).is_file():
         raise IntegrityError(f"{relative}: the linkage is in neither the work tree nor the restricted remote")
-    return load(folder / FILE, folder / SECRET)
+    return load(folder / FILE, folder / SECRET, folder / codes.FILE)
 
 
 def assign(linkage: Linkage | None, keys: pa.Array, version: str, tier: str) -> tuple[Linkage, int]:
@@ -141,7 +144,7 @@ def assign(linkage: Linkage | None, keys: pa.Array, version: str, tier: str) -> 
     added = pa.table({TIER: pa.array([tier] * len(new), pa.string()), "key": new, "release_id": fresh,
                       "assigned": pa.array([version] * len(new), pa.string())})
     table = pa.concat_tables([linkage.table, added]).sort_by("release_id")
-    return Linkage(table, linkage.secret), len(new)
+    return Linkage(table, linkage.secret, linkage.codes), len(new)
 
 
 def write(root: Path, trial: str, linkage: Linkage) -> None:
@@ -156,6 +159,9 @@ def write(root: Path, trial: str, linkage: Linkage) -> None:
     os.replace(folder / f".{FILE}.tmp", folder / FILE)
     (folder / f".{SECRET}.tmp").write_text(linkage.secret.hex() + "\n")
     os.replace(folder / f".{SECRET}.tmp", folder / SECRET)
+    if linkage.codes is not None and linkage.codes.num_rows:  # none drawn: the folder stays as it was
+        parquet.write(linkage.codes, folder / f".{codes.FILE}.tmp")
+        os.replace(folder / f".{codes.FILE}.tmp", folder / codes.FILE)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ..errors import InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import layout
 from ..repository.metadata import Metadata
+from . import recognise
 from . import rules as rulebook
 from .proposal import propose
 from .ruleload import load as load_rules
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .content import Finding
     from .deidentify import Modification
     from .exposure import Treated
+    from .recognise import Found
 
 FROM_FILE, PROPOSED = "dataset.yaml", "proposed"
 
@@ -60,6 +62,9 @@ class Plan:
     # identifiers and sensitive variables found in the values (content.py), with what the rules do with each;
     # not hashed apart: they follow from the version (its fingerprint is hashed) and the rules (hashed too)
     findings: list[Treated] = field(default_factory=list)
+    # what a reviewer must be told (e.g. no race column found: cells are sex-only); derived from the rules and the
+    # version's rows, both of which the digest covers, so not digested again
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def consent_missing(self) -> dict[str, list[str]]:
@@ -73,7 +78,8 @@ class Plan:
                 "source": self.source, "rules": rulebook.to_yaml(self.rules), "tiers": _tiers_json(self),
                 "consent_missing": self.consent_missing,
                 "formula_columns": {t.tier: t.formula_columns for t in self.tiers},
-                "findings": [f.to_json() for f in self.findings], "sha256": self.sha256}
+                "findings": [f.to_json() for f in self.findings], "warnings": list(self.warnings),
+                "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,13 @@ def proposed_rules(metadata: dict[str, Any], table: pa.Table, findings: list[Fin
     return dataclasses.replace(proposed, no_sharing=recorded.no_sharing, no_commercial=recorded.no_commercial)
 
 
+def recognised(metadata: dict[str, Any], table: pa.Table) -> dict[str, Found | None]:
+    """The race and sex columns the dictionary and the rows show, whatever the rules say (``recognise``)."""
+    con = connect()
+    con.register("version_rows", table)
+    return recognise.cells(metadata, con, "version_rows", table.schema)
+
+
 def plan(repo: Repository, trial: str, version: str | None = None, progress: Progress = SILENT) -> Plan:
     """The plan of ``trial@version`` (latest when None) under the rules of ``dataset.yaml`` (or proposed ones)."""
     from ..backends.columns import type_class
@@ -170,7 +183,7 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
         tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table)))
     fingerprint = found.record.fingerprint
     return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers),
-                findings_treated)
+                findings=findings_treated, warnings=recognise.cell_warnings(rules, recognised(metadata, table)))
 
 
 def save_proposal(repo: Repository, trial: str, version: str | None = None, replace: bool = False,

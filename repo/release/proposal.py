@@ -25,6 +25,7 @@ from ..backends.columns import (
     type_class,
 )
 from .exposure import rationale as found_rationale
+from .recognise import cells as recognised_cells
 from .rules import (
     DEFAULT_MIN_CELL,
     DEFAULT_TOP_AGE,
@@ -66,8 +67,6 @@ MEASURE_LABEL = re.compile(r"\b(weight|height|body mass|bmi|waist|hip|girth|inco
                            r"children|siblings|brothers|sisters|pregnanc\w*|births|married|marital|occupation)\b")
 ID_TOKENS = {"id", "no", "num", "number", "row", "index", "code", "ref", "record"}
 AGE_TOKENS = {"age", "ageyrs", "ageyr", "ageyears", "agebl", "agebase", "ageentry", "agerand"}
-RACE_TOKENS = {"race", "ethnic", "ethnicity", "ethnicgroup"}
-SEX_TOKENS = {"sex", "gender"}
 LONG_TEXT = 40  # mean characters: verbatim text rather than codes
 
 
@@ -108,6 +107,7 @@ class Proposer:
         self.found: dict[str, Finding] = {}  # column -> the first thing its values hold (content.scan)
         for finding in findings:
             self.found.setdefault(finding.column, finding)
+        self.recognised = recognised_cells(metadata, con, relation, schema)
 
     def _stats(self) -> dict[str, dict[str, Any]]:
         parts = ["count(*)"]
@@ -136,7 +136,7 @@ class Proposer:
     def propose(self) -> ReleaseRules:
         pid = self.metadata.get("key") if self.metadata.get("key") in self.names else self.names[0]
         self.assign(pid, "participant_id", "the trial's key: replaced by release IDs (NHLBI IV.B.3.b)")
-        race, sex = self._cell_column("race", RACE_TOKENS), self._cell_column("sex", SEX_TOKENS)
+        race, sex = self._cell_column("race"), self._cell_column("sex")
         cells = [c for c in (race, sex) if c]
         self.in_cells = "in every race–sex cell" if cells else "in the trial (no race or sex column: one cell)"
         reference = self._reference()
@@ -146,7 +146,7 @@ class Proposer:
             if name in self.rule:
                 continue
             if name in cells:
-                protections.append(self._categorical(name, cells, "race–sex cell variable"))
+                protections.append(self._categorical(name, cells, "race–sex cell variable" + self._how(name)))
                 continue
             self._direct(name, reference)
             if name in self.rule:
@@ -243,15 +243,16 @@ class Proposer:
         return bool(set(tokens(name)) & AGE_TOKENS) or self.labels[name].lower().startswith("age ") \
             or self.labels[name].lower() == "age"
 
-    def _cell_column(self, role: str, words: set[str]) -> str | None:
-        """The race (sex) column: by role, else by name, else by label."""
-        if self.roles.get(role) in self.names:
-            return self.roles[role]
-        by_name = [n for n in self.names if any(t in words or (role == "race" and t.startswith("ethnic"))
-                                                for t in tokens(n))]
-        by_label = [n for n in self.names if set(tokens(self.labels[n])) & words]
-        found = by_name or by_label
-        return found[0] if found else None
+    def _cell_column(self, role: str) -> str | None:
+        """The race (sex) column: by role, name, label, value labels or values (``recognise``)."""
+        found = self.recognised[role]
+        return found.column if found else None
+
+    def _how(self, name: str) -> str:
+        """How a race or sex column found by its label or values was recognised (the rationale says it)."""
+        found = next((f for f in self.recognised.values() if f and f.column == name), None)
+        return f" ({found.role}, recognised by {found.evidence})" if found and found.how not in ("role", "name") \
+            else ""
 
     def _reference(self) -> str | None:
         dates = [n for n in self.names if self.kinds[n] in (DATE, DATETIME)

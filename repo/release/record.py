@@ -26,7 +26,7 @@ from typing import Any
 
 from ..repository import layout
 
-PACKAGE_FORMAT = 2  # what a release built now is
+PACKAGE_FORMAT = 3  # what a release built now is
 # A release record's file name: version, tier, and the issue (absent for the first).
 NAME = re.compile(r"^(v[1-9][0-9]*)-([a-z]+)(?:-([2-9]|[1-9][0-9]+))?\.json$")
 
@@ -59,6 +59,8 @@ class ReleaseRecord:
     tool: dict[str, str] = field(default_factory=dict)
     # 2: the package names the version and its delivery by sealed identifiers (release.sealing); 1: by their
     # hashes and file name, as releases recorded before sealing were built (and are rebuilt, byte for byte).
+    # 3: centre and technician codes drawn at random per tier and kept in the linkage (release.codes), and
+    # centres counted as quasi-identifiers in disclosure.json; 2 and 1 are rebuilt with their sorted codes.
     package_format: int = 1
     issue: int = 1  # 2, 3, ...: a reissue of the same version and tier (``ipd release --reissue``)
     reissue_reason: str = ""  # why it was reissued, as the curator said

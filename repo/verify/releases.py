@@ -17,7 +17,7 @@ from pathlib import Path
 from ..backends import parquet, storage
 from ..errors import RepoError
 from ..progress import SILENT, Progress
-from ..release import ids, package
+from ..release import codes, ids, package
 from ..release import record as records
 from ..repository import Repository, layout
 
@@ -81,7 +81,8 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     as_released = _AsReleased(repo, trial, _at(repo, commit, files.metadata))
     metadata = plan_metadata(as_released, release.version)
     excluded = consent_lists(_consent_root(repo, commit, trial, rules, folder / "root"), trial, rules)
-    released, figures, fingerprint = deidentified(table, rules, release.tier, linkage, metadata, excluded, SILENT)
+    released, figures, fingerprint = deidentified(table, rules, release.tier, linkage, metadata, excluded, SILENT,
+                                                 release.package_format)
     secret = linkage.secret if release.sealed else None
     about = package.About(trial, release.version, release.tier, str(metadata.title or ""),
                           str(metadata.get("notes") or ""), sealed_fingerprint(release.version_fingerprint, secret),
@@ -124,7 +125,7 @@ def _linkage(repo: Repository, commit: str, trial: str) -> ids.Linkage:
     if ids.FILE not in files or ids.SECRET not in files:
         raise RepoError(f"{folder}: the linkage is in neither the DVC cache nor the restricted remote")
     try:
-        return ids.load(files[ids.FILE], files[ids.SECRET])
+        return ids.load(files[ids.FILE], files[ids.SECRET], files.get(codes.FILE))
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         raise RepoError(f"{folder}: the linkage cannot be read ({' '.join(str(exc).split())})") from exc
 
