@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from ..repository import Repository
     from ..repository.datasets import Dataset
+    from .anchors import Exposure
     from .deidentify import Modification
 
 FROM_FILE, PROPOSED = "dataset.yaml", "proposed"
@@ -44,6 +45,9 @@ class TierPlan:
     modifications: list[Modification]
     # released text columns a spreadsheet would run as formulas (scan.formulas); not part of what is approved
     formula_columns: list[str] = field(default_factory=list)
+    # shared calendar dates that give reference dates back (anchors.py): from the version and the rules, which
+    # the digest holds; the remedies are rules and modifications
+    anchors: list[Exposure] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ class Plan:
         return {"trial": self.trial, "version": self.version, "fingerprint": self.fingerprint,
                 "source": self.source, "rules": rulebook.to_yaml(self.rules), "tiers": _tiers_json(self),
                 "consent_missing": self.consent_missing,
-                "formula_columns": {t.tier: t.formula_columns for t in self.tiers}, "sha256": self.sha256}
+                "formula_columns": {t.tier: t.formula_columns for t in self.tiers},
+                "date_anchors": {t.tier: [asdict(e) for e in t.anchors] for t in self.tiers}, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
 
 def plan(repo: Repository, trial: str, version: str | None = None, progress: Progress = SILENT) -> Plan:
     """The plan of ``trial@version`` (latest when None) under the rules of ``dataset.yaml`` (or proposed ones)."""
+    from .anchors import exposures
     from .consent import consent_lists
     from .deidentify import deidentify
     from .scan import formulas
@@ -144,7 +150,8 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     for tier in TIERS:
         with progress.step(f"de-identifying for the {tier} tier"):
             done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids)
-        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table)))
+        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table),
+                              exposures(table, done.table, placeholders, rules, metadata.roles)))
     fingerprint = found.record.fingerprint
     return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers))
 
