@@ -79,6 +79,9 @@ def _render(result, saved) -> None:
     for tier in result.tiers:
         if tier.formula_columns:
             out.print(f"  {tier.tier}: {formulas_line(tier.formula_columns)}")
+    for tier in result.tiers:
+        for found in tier.anchors:
+            out.print(f"  {tier.tier}: {escape(_anchor_line(found))}")
     out.print(f"  plan sha256 {result.sha256}")
     names = [t.tier for t in result.tiers]
     table = Table("variable", "action", "parameters", *names, title="modifications (rows affected per tier)")
@@ -97,6 +100,19 @@ def _render(result, saved) -> None:
     for m in first:
         twice = sum(x.variable == m.variable for x in first) > 1
         out.print(f"  {escape(m.variable)}{f' ({m.action})' if twice else ''}: {escape(m.rationale)}")
+
+
+def _anchor_line(e) -> str:
+    """A shared calendar date in words: who it exposes, the remedy and its cost, who is still recoverable."""
+    whose = e.reference or "reference date"
+    head = f"{e.column} = {e.anchor} for {e.exposed} participants ({whose} = {e.anchor} − released days)"
+    still = f"{whose} recoverable exactly for {e.recoverable}"
+    if e.remedy is None:
+        return f"{head}: {still}; no remedy in release.dates.anchors yet"
+    if e.remedy == "none":
+        return f"{head}: accepted ({e.reason}); {still}"
+    return (f"{head}: {e.remedy} changes {e.values_changed} values by at most {e.max_change_days} days; {still} "
+            f"(a guess is off by up to {e.within_days} days)")
 
 
 def _value(value: Any) -> str:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.columns import DATE, DATETIME, quote
 from ..backends.sql import connect
+from ..errors import InvalidInput
 from .cells import literal
 from .protect import NUMERIC, Draft
 from .rules import AnchorRule, ReleaseRules
@@ -225,3 +226,16 @@ def _exposure(con: Connection, rules: ReleaseRules, kinds: dict[str, str], colum
         within = rule.days
     return Exposure(column, str(day), ref, int(exposed), remedy, int(changed), int(most), int(exact), within,
                     rule.reason if rule else None)
+
+
+def require_remedies(where: str, label: str, tiers: list) -> None:
+    """Refuse to approve a plan that releases a shared calendar anchor no rule deals with: the finding alone
+    protects nobody. ``tiers``: the plan's tiers, each with its ``anchors``."""
+    for tier in tiers:
+        for e in tier.anchors:
+            if e.remedy is None:
+                raise InvalidInput(
+                    f"{label}: {e.column} holds {e.anchor} for {e.exposed} participants ({tier.tier} tier): whoever "
+                    f"knows that date recovers their {e.reference or 'reference date'}; choose a remedy under "
+                    f"release.dates.anchors.{e.column} in {where} (coarsen with unit, jitter with days, or none "
+                    "with a reason)")
