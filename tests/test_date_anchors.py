@@ -253,3 +253,20 @@ def test_a_trial_without_a_shared_date_has_no_finding(trials):
     set_release(trials, "t", SYNTHETIC_RULES)
     result = run("release", "plan", "t@v1", "--json", "--repo", trials)
     assert json.loads(result.stdout)["date_anchors"] == {"noncommercial": [], "commercial": []}
+
+
+def test_shifted_dates_give_the_offset_away_and_jitter_hides_it(trials):
+    """Shifted, the anchor leaks the participant's offset (shifted last.dt − end), hence every true date."""
+    shifted = {**UDCA_RULES, "dates": {"mode": "shift", "reference": "entry.dt"}}
+    set_release(trials, "udca", shifted)
+    assert [(e.column, e.anchor, e.exposed, e.recoverable) for e in plan(repo.open(trials), "udca", "v1").tiers[0]
+            .anchors] == [("last.dt", END, 108, 108)]
+    set_release(trials, "udca", shifted, {"last.dt": {"remedy": "jitter", "days": 4}})
+    found, rows, _ = released(trials, "udca")
+    source = pd.read_csv(REAL / "udca.csv", parse_dates=["entry.dt", "last.dt"])
+    at = source[source["last.dt"] == pd.Timestamp(END)].merge(rows, left_on="id", right_on="key",
+                                                              suffixes=("", "_released"))
+    guess = pd.to_datetime(at["last.dt_released"]) - pd.Timestamp(END)
+    offset = pd.to_datetime(at["entry.dt_released"]) - at["entry.dt"]
+    assert len(at) == 108 and int((guess == offset).sum()) == 0 and (guess - offset).abs().max().days <= 4
+    assert [(e.remedy, e.recoverable) for e in found.tiers[0].anchors] == [("jitter", 0)]

@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backends.columns import DATE, DATETIME, quote
+from ..backends.columns import DATE, DATETIME, quote, type_class
 from ..backends.sql import connect
 from ..errors import InvalidInput
 from .cells import literal
@@ -116,8 +116,10 @@ def remedied(con: Connection, rule: AnchorRule, rules: ReleaseRules, expression:
     anchored = anchored_sql(expression, dates)
     shown = [str(d) for d in dates]
     ref = rules.dates.reference or "the reference date"
-    leak = (f"{', '.join(shown) or 'no date'} shared by many participants (a calendar anchor): whoever knows it "
-            f"recovers their {ref} as the anchor minus the released days")
+    how = ("their date-shift offset as the shifted date minus the anchor, and so every date of theirs"
+           if rules.dates.mode == "shift" and rule.column in rules.dates.columns
+           else f"their {ref} as the anchor minus the released days")
+    leak = f"{', '.join(shown) or 'no date'} shared by many participants (a calendar anchor): whoever knows it recovers {how}"
     if rule.remedy == "coarsen":
         delta = coarsen_sql(value, rule.unit)
         draft = Draft(rule.column, "anchor_coarsen", {"anchors": shown, "unit_days": rule.unit,
@@ -166,8 +168,6 @@ def exposures(source: pa.Table, released: pa.Table, release_ids: dict, rules: Re
     """The anchors of ``source`` in a tier's ``released`` rows (``release_ids``: key -> release ID), each
     with the attack run on the released values: true reference + released days == anchor."""
     import pyarrow as pa
-
-    from ..backends.columns import type_class
 
     con = connect()
     con.register("src", source)
