@@ -88,7 +88,7 @@ def load(release, **metadata):
     ({"dates": {"mode": "fuzzy"}}, ".dates.mode: unknown mode 'fuzzy' (relative or shift)"),
     ({"dates": {"reference": "age"}}, ".dates.reference: age is not a date column (integer)"),
     ({"dates": {"columns": ["death", "age"]}}, ".dates.columns: age is not a date column (integer)"),
-    ({"dates": {"start": "randdate"}}, ".dates.start: unknown setting (mode, reference, columns)"),
+    ({"dates": {"start": "randdate"}}, ".dates.start: unknown setting (mode, reference, columns, anchors)"),
     ({"age": {"column": "sex"}}, ".age.column: sex is not numeric (string)"),
     ({"age": {"column": "age", "top": -1}}, ".age.top: must be a positive integer, not -1"),
     ({"consent": {"no_sharing": {"refused": [0]}}},

@@ -79,6 +79,9 @@ def _render(result, saved) -> None:
     for tier in result.tiers:
         if tier.formula_columns:
             out.print(f"  {tier.tier}: {formulas_line(tier.formula_columns)}")
+    for tier in result.tiers:
+        for found in tier.anchors:
+            out.print(f"  {tier.tier}: {escape(_anchor_line(found))}")
     out.print(f"  plan sha256 {result.sha256}")
     for warning in result.warnings:
         out.print(f"  [yellow]warning[/]: {escape(warning)}")
@@ -110,6 +113,19 @@ def _findings(found) -> None:
     for t in found:
         excepted = f"; exception: {t.exception}" if t.exception else ""
         out.print(f"  {escape(t.finding.column)}: {escape(t.finding.said)}: {escape(t.treatment + excepted)}")
+
+
+def _anchor_line(e) -> str:
+    """A shared calendar date in words: who it exposes, the remedy and its cost, who is still recoverable."""
+    whose = e.reference or "reference date"
+    head = f"{e.column} = {e.anchor} for {e.exposed} participants ({whose} = {e.anchor} − released days)"
+    still = f"{whose} recoverable exactly for {e.recoverable}"
+    if e.remedy is None:
+        return f"{head}: {still}; no remedy in release.dates.anchors yet"
+    if e.remedy == "none":
+        return f"{head}: accepted ({e.reason}); {still}"
+    return (f"{head}: {e.remedy} changes {e.values_changed} values by at most {e.max_change_days} days; {still} "
+            f"(a guess is off by up to {e.within_days} days)")
 
 
 def _value(value: Any) -> str:

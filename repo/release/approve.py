@@ -21,6 +21,7 @@ from ..errors import InvalidInput, NotFound
 from ..progress import SILENT, Progress
 from ..repository import layout
 from . import rules as rulebook
+from .anchors import require_remedies
 from .consent import require_consent
 from .plan import PROPOSED, Plan
 from .plan import plan as make_plan
@@ -95,6 +96,7 @@ def approve(repo: Repository, trial: str, version: str, by: str, note: str | Non
                                f"`ipd release plan {trial}@{name} --save`, review it, then approve")
         for tier in rulebook.TIERS:  # a plan that cannot be built is not worth approving
             require_consent(trial, current.rules, tier)
+        require_remedies(metadata, f"{trial}@{name}", current.tiers)
         previous = read_approval(repo, trial, name)
         if previous is not None and previous.plan_sha256 == current.sha256:
             raise InvalidInput(f"the release plan of {trial}@{name} is already approved (plan sha256 "

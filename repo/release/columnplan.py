@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.columns import BOOLEAN, DATE, DATETIME, STRING, quote
 from ..errors import InvalidInput
+from . import anchors
 from .cells import MISSING_NOTE, literal
 from .protect import (
     CODED,
@@ -61,6 +62,7 @@ class ColumnPlan:
         self.con, self.rules, self.kinds, self.categorical, self.secret = con, rules, kinds, categorical, secret
         self.random_codes = random_codes  # base holds the codes themselves (``codes``), not ranks
         self.protections: dict[str, Protection] = {p.column: p for p in rules.quasi_identifiers}
+        self.anchor_rules = {a.column: a for a in rules.dates.anchors}
         self.outputs: list[Output] = []
         self.drafts: list[Draft] = []
 
@@ -138,6 +140,10 @@ class ColumnPlan:
             self._age(name)
         elif way == "qi":
             self._protect(name, quote(name), False)
+        elif name in self.anchor_rules:  # days released as they are, but the rules remedy a shared date
+            fix = self._anchor(name, c)
+            self._emit(name, fix.apply(c), fix.words or "none")
+            self.drafts.append(fix.draft)
         else:
             self._emit(name, c, "none")
 
@@ -171,6 +177,9 @@ class ColumnPlan:
             raise InvalidInput(f"release.dates.columns: {name} is not a date column ({kind})")
         if dates.mode == "shift":
             offset = self._offset()
+            fix = self._anchor(name, c)
+            if fix is not None and fix.delta is not None:
+                offset = f"({offset} + {fix.shift()})"
             sql = f"CAST({c} + {offset} AS DATE)" if kind == DATE else f"{c} + to_days({offset})"
             self._emit(name, sql, f"shifted by a per-participant number of days (between -{SHIFT_DAYS} and "
                                   f"{SHIFT_DAYS}, never 0), the same for every date of a participant, so "
@@ -181,6 +190,8 @@ class ColumnPlan:
                                      "PhUSE/CDISC date shifting: every date of a participant moves by one "
                                      "offset derived from a keyed hash of the release ID, keeping intervals; "
                                      "shifted calendar dates are released by design"))
+            if fix is not None:
+                self.drafts.append(fix.draft)
             return
         ref = dates.reference
         if not ref or ref not in self.kinds or self.kinds[ref] not in (DATE, DATETIME):
@@ -192,24 +203,38 @@ class ColumnPlan:
                                      "days from it, so it is not released"))
             return
         r = quote(ref)
-        self._emit(name, f"CAST(date_diff('day', CAST({r} AS DATE), CAST({c} AS DATE)) AS INTEGER)",
-                   f"days from {ref} (negative: before it); no calendar dates")
+        days = f"CAST(date_diff('day', CAST({r} AS DATE), CAST({c} AS DATE)) AS INTEGER)"
+        fix = self._anchor(name, days)
+        self._emit(name, fix.apply(days) if fix else days,
+                   _join(f"days from {ref} (negative: before it); no calendar dates", fix.words if fix else ""))
         self.drafts.append(Draft(name, "relative", {"reference": ref, "unit": "days"}, f"count({c})",
                                  f"dates coded relative to {ref} (NHLBI): days since {ref}; "
                                  "no calendar date is released"))
+        if fix is not None:
+            self.drafts.append(fix.draft)
+
+    def _anchor(self, name: str, value: str) -> anchors.Remedied | None:
+        """The remedy the rules give the shared calendar dates of ``name`` (None: no rule for it)."""
+        rule = self.anchor_rules.get(name)
+        if rule is None:
+            return None
+        return anchors.remedied(self.con, rule, self.rules, anchors.calendar(self.rules, self.kinds, name), value,
+                                self._key())
 
     def _offset(self) -> str:
         """Per participant, a nonzero number of days in ±SHIFT_DAYS from a keyed hash of the release ID.
 
         Release IDs are per tier (``ids``), so the tiers' offsets differ and shifted dates cannot link a
         participant's records across tiers; a legacy ID, shared by the tiers, keeps its one offset."""
-        if self.secret is not None:
-            key = self.secret.hex()
-        else:
-            key = self.con.sql("SELECT md5(coalesce(string_agg(key || chr(31) || CAST(release_id AS VARCHAR), "
-                               "chr(30) ORDER BY key), '')) FROM ids").fetchall()[0][0]
-        h = f"CAST(md5_number({literal(key)} || CAST(__rid AS VARCHAR)) % {2 * SHIFT_DAYS} AS INTEGER)"
+        h = f"CAST(md5_number({literal(self._key())} || CAST(__rid AS VARCHAR)) % {2 * SHIFT_DAYS} AS INTEGER)"
         return f"(CASE WHEN {h} < {SHIFT_DAYS} THEN {h} - {SHIFT_DAYS} ELSE {h} - {SHIFT_DAYS - 1} END)"
+
+    def _key(self) -> str:
+        """The key of per-participant offsets: the trial's secret, or (without it, as in a plan) the linkage."""
+        if self.secret is not None:
+            return self.secret.hex()
+        return self.con.sql("SELECT md5(coalesce(string_agg(key || chr(31) || CAST(release_id AS VARCHAR), "
+                            "chr(30) ORDER BY key), '')) FROM ids").fetchall()[0][0]
 
     def _age(self, name: str) -> None:
         c, top, kind = quote(name), self.rules.age.top, self.kinds[name]

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from ..repository import Repository
     from ..repository.datasets import Dataset
+    from .anchors import Exposure
     from .content import Finding
     from .deidentify import Modification
     from .exposure import Treated
@@ -48,6 +49,9 @@ class TierPlan:
     modifications: list[Modification]
     # released text columns a spreadsheet would run as formulas (scan.formulas); not part of what is approved
     formula_columns: list[str] = field(default_factory=list)
+    # shared calendar dates that give reference dates back (anchors.py): from the version and the rules, which
+    # the digest holds; the remedies are rules and modifications
+    anchors: list[Exposure] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class Plan:
                 "consent_missing": self.consent_missing,
                 "formula_columns": {t.tier: t.formula_columns for t in self.tiers},
                 "findings": [f.to_json() for f in self.findings], "warnings": list(self.warnings),
-                "sha256": self.sha256}
+                "date_anchors": {t.tier: [asdict(e) for e in t.anchors] for t in self.tiers}, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ def recognised(metadata: dict[str, Any], table: pa.Table) -> dict[str, Found | N
 def plan(repo: Repository, trial: str, version: str | None = None, progress: Progress = SILENT) -> Plan:
     """The plan of ``trial@version`` (latest when None) under the rules of ``dataset.yaml`` (or proposed ones)."""
     from ..backends.columns import type_class
+    from .anchors import exposures
     from .consent import consent_lists
     from .deidentify import deidentify
     from .exposure import refuse_released, treated
@@ -180,7 +185,8 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     for tier in TIERS:
         with progress.step(f"de-identifying for the {tier} tier"):
             done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids)
-        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table)))
+        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table),
+                              exposures(table, done.table, placeholders, rules, metadata.roles)))
     fingerprint = found.record.fingerprint
     return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers),
                 findings=findings_treated, warnings=recognise.cell_warnings(rules, recognised(metadata, table)))

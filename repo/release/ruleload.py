@@ -9,12 +9,14 @@ protect. Each refusal is one line naming the file and the rule
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from ..errors import InvalidInput
 from ..repository import layout
 from .rules import (
     ACTIONS,
+    ANCHOR_REMEDIES,
     CODED,
     CONSENT,
     CONSENT_SETTINGS,
@@ -27,11 +29,14 @@ from .rules import (
     KEYS,
     NUMERIC_TYPES,
     AgeRule,
+    AnchorRule,
     ConsentRule,
     DateRule,
     Protection,
     ReleaseRules,
 )
+
+REMEDY_SETTING = {"coarsen": "unit", "jitter": "days", "none": "reason"}  # the setting each remedy needs
 
 
 def _positive(value: Any) -> bool:
@@ -139,6 +144,7 @@ class Loader:
         rationale = {str(k): str(v) for k, v in self.mapping("rationale", self.raw.get("rationale"),
                                                              "column: why").items()}
         exceptions = self.exceptions()
+        dates = replace(dates, anchors=self.anchors(dates))  # last: the other rules have claimed their columns
         return ReleaseRules(
             participant_id=participant_id, min_cell=min_cell, race=race, sex=sex,
             identifiers=lists["identifiers"], centres=centres, technicians=technicians,
@@ -160,8 +166,8 @@ class Loader:
     def dates(self) -> DateRule:
         raw = self.mapping("dates", self.raw.get("dates"), "date settings (mode, reference, columns)")
         for key in raw:
-            if key not in ("mode", "reference", "columns"):
-                self.fail(f"dates.{key}", "unknown setting (mode, reference, columns)")
+            if key not in ("mode", "reference", "columns", "anchors", "anchor"):
+                self.fail(f"dates.{key}", "unknown setting (mode, reference, columns, anchors)")
         mode = raw.get("mode", "relative")
         if mode not in DATE_MODES:
             self.fail("dates.mode", f"unknown mode {_shown(mode)} (relative or shift)")
@@ -191,6 +197,68 @@ class Loader:
             self.fail("dates.reference", "dates are coded relative to a reference date: name a date column "
                                          "here, or give the trial a randomised role")
         return DateRule(mode, reference, columns)
+
+    def anchors(self, dates: DateRule) -> list[AnchorRule]:
+        """Remedies for shared calendar anchors, per released column (``anchor: {column: …}`` is one of them)."""
+        raw = self.raw.get("dates") or {}
+        one = raw.get("anchor")
+        if one is not None:
+            if "anchors" in raw:
+                self.fail("dates.anchor", "give anchors or anchor (one), not both")
+            one = self.mapping("dates.anchor", one, "anchor settings (column, remedy, …)")
+            if "column" not in one:
+                self.fail("dates.anchor.column", "name the column whose shared date the remedy is for")
+            raw = {"anchors": {one["column"]: {k: v for k, v in one.items() if k != "column"}}}
+        out = []
+        for name, entry in self.mapping("dates.anchors", raw.get("anchors"), "column: remedy").items():
+            item = f"dates.anchors.{name}"
+            self.anchor_column(item, name, dates)
+            if isinstance(entry, str):
+                entry = {"remedy": entry}
+            entry = self.mapping(item, entry, "anchor settings (remedy, unit, days, reason)")
+            out.append(self.anchor(item, name, entry, dates))
+        return out
+
+    def anchor_column(self, item: str, name: Any, dates: DateRule) -> None:
+        self.column(item, name)
+        if self.is_date(name):
+            if name not in dates.columns:
+                self.fail(item, f"{name} is not released as a date (release.{self.claimed.get(name, 'dates')})")
+            if dates.mode == "relative" and name == dates.reference:
+                self.fail(item, f"{name} is the reference date: it is not released")
+            return
+        if self.types.get(name) not in NUMERIC_TYPES:
+            self.fail(item, f"{name} is neither a date nor a number of days "
+                            f"({self.types.get(name) or 'type unknown'})")
+        if self.claimed.get(name, "keep") != "keep":
+            self.fail(item, f"{name} is in release.{self.claimed[name]}; a remedy goes on days released as they are")
+        if dates.reference is None:
+            self.fail(item, f"{name} counts days from release.dates.reference: name the reference date")
+
+    def anchor(self, item: str, name: str, raw: dict, dates: DateRule) -> AnchorRule:
+        for key in raw:
+            if key not in ("remedy", "unit", "days", "reason"):
+                self.fail(f"{item}.{key}", "unknown setting (remedy, unit, days, reason)")
+        remedy = raw.get("remedy")
+        if remedy not in ANCHOR_REMEDIES:
+            self.fail(f"{item}.remedy", f"unknown remedy {_shown(remedy)} (coarsen, jitter or none)")
+        needs = REMEDY_SETTING[remedy]
+        for other, key in REMEDY_SETTING.items():
+            if key != needs and raw.get(key) is not None:
+                self.fail(f"{item}.{key}", f"goes with remedy {other}, not {remedy}")
+        value = raw.get(needs)
+        if needs == "reason" and (not isinstance(value, str) or not value.strip()):
+            self.fail(f"{item}.reason", "say why the exposure is accepted (reason: …)")
+        if needs == "unit" and not (_positive(value) and value >= 2):
+            self.fail(f"{item}.unit", f"coarsen needs the days to round to: an integer of 2 or more (7: weeks), "
+                                      f"not {_shown(value)}")
+        if needs == "days" and not _positive(value):
+            self.fail(f"{item}.days", f"jitter needs the most days a value may move: a positive integer, "
+                                      f"not {_shown(value)}")
+        if remedy == "coarsen" and dates.mode == "shift" and self.is_date(name):
+            self.fail(f"{item}.remedy", "coarsen goes with relative dates; shifted dates take jitter or none")
+        return AnchorRule(name, remedy, value if needs == "unit" else None, value if needs == "days" else None,
+                          value.strip() if needs == "reason" else None)
 
     def age(self) -> AgeRule:
         raw = self.raw.get("age")

@@ -21,6 +21,7 @@ GROUPED = ("collapse", "group")
 CODED = ("trim", "topcode", "bottomcode")
 IDENTIFIER_ACTIONS = ("delete", "recode")
 DATE_MODES = ("relative", "shift")
+ANCHOR_REMEDIES = ("coarsen", "jitter", "none")
 CONSENT = ("no_sharing", "no_commercial")
 CONSENT_SETTINGS = ("column", "refused", "file", "id_column", "sha256", "none", "reason", "by", "when")
 DATE_TYPES = ("date", "datetime")
@@ -41,10 +42,29 @@ class Protection:
 
 
 @dataclass(frozen=True)
+class AnchorRule:
+    """What is done where a released column meets a calendar date many participants share (``anchors``)."""
+
+    column: str
+    remedy: str  # one of ANCHOR_REMEDIES
+    unit: int | None = None  # coarsen: the days at the anchor are rounded to the nearest multiple of this
+    days: int | None = None  # jitter: a keyed per-participant offset within ±days (never 0)
+    reason: str | None = None  # none: why the exposure is accepted
+
+    def to_yaml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"remedy": self.remedy}
+        for name in ("unit", "days", "reason"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+
+@dataclass(frozen=True)
 class DateRule:
     mode: str = "relative"  # NHLBI: days since the reference date; "shift": PhUSE per-participant offset
     reference: str | None = None  # default: the trial's randomised role
     columns: list[str] = field(default_factory=list)  # default: every date and datetime column
+    anchors: list[AnchorRule] = field(default_factory=list)  # remedies for shared calendar dates (anchors.py)
 
 
 @dataclass(frozen=True)
@@ -118,6 +138,8 @@ def to_yaml(rules: ReleaseRules) -> dict[str, Any]:
         if value:
             out[name] = list(value) if isinstance(value, list) else dict(value)
     out["dates"] = {"mode": rules.dates.mode, "reference": rules.dates.reference, "columns": list(rules.dates.columns)}
+    if rules.dates.anchors:  # only when there are: rules without them keep the plan digest they had
+        out["dates"]["anchors"] = {a.column: a.to_yaml() for a in rules.dates.anchors}
     if rules.age.column or rules.age.top != DEFAULT_TOP_AGE:
         out["age"] = {**({"column": rules.age.column} if rules.age.column else {}), "top": rules.age.top}
     if rules.quasi_identifiers:
@@ -159,7 +181,9 @@ def from_yaml(data: dict[str, Any]) -> ReleaseRules:
         race=data.get("race"), sex=data.get("sex"), identifiers=list(data.get("identifiers") or []),
         centres=dict(data.get("centres") or {}), technicians=dict(data.get("technicians") or {}),
         sensitive=list(data.get("sensitive") or []), free_text=list(data.get("free_text") or []),
-        dates=DateRule(dates.get("mode", "relative"), dates.get("reference"), list(dates.get("columns") or [])),
+        dates=DateRule(dates.get("mode", "relative"), dates.get("reference"), list(dates.get("columns") or []),
+                       [AnchorRule(name, a["remedy"], a.get("unit"), a.get("days"), a.get("reason"))
+                        for name, a in (dates.get("anchors") or {}).items()]),
         age=AgeRule(age.get("column"), age.get("top", DEFAULT_TOP_AGE)),
         quasi_identifiers=[Protection(name, p["action"], p.get("groups"))
                            for name, p in (data.get("quasi_identifiers") or {}).items()],
