@@ -65,6 +65,9 @@ demo: $(STAMP)
 	$(IPD) lineage actg175@v2/noncommercial -C $(SCRATCH)/repository
 	$(IPD) verify --rebuild -C $(SCRATCH)/repository
 	$(IPD) catalogue audit -C $(SCRATCH)/repository
+	@echo "== the project's own example catalogue (.catalogue.git, beside its release remote): a holder pulls GBSG-2 from it"
+	$(IPD) pull gbsg2@v1 --tier noncommercial --from .catalogue.git --out $(SCRATCH)/example-release
+	$(IPD) status $(SCRATCH)/example-release
 	@echo "== done: everything is under $(SCRATCH)"
 
 test: $(STAMP)
