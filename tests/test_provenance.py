@@ -157,12 +157,14 @@ def test_the_example_repositorys_records_parse_back():
         if "-" not in name:  # a version
             assert relations(doc, pm.ProvGeneration) == {(f"ipd:{trial}/{name}", f"ipd:delivery/{trial}/{name}")}
             continue
-        version, tier = name.split("-")
+        version, tier, *issue = name.split("-")
         released = json.loads((root / f"datasets/{trial}/releases/{name}.json").read_text())
         activity = f"ipd:release/{trial}/{name}"
         files = {f"ipd:{trial}/releases/{name}/{file}" for file in released["files"]}
         assert relations(doc, pm.ProvGeneration) == {(e, activity) for e in {f"ipd:{trial}/releases/{name}", *files}}
         assert relations(doc, "derivation") == {(f"ipd:{trial}/releases/{name}", f"ipd:{trial}/{version}")}
+        revises = {(f"ipd:{trial}/releases/{name}", f"ipd:{trial}/releases/{version}-{tier}")} if issue else set()
+        assert relations(doc, "revision") == revises  # a reissue revises its first issue
         assert relations(doc, pm.ProvUsage) == {(activity, f"ipd:{trial}/{version}"),
                                                 (activity, f"ipd:{trial}/releases/approvals/{version}.json")}
         assert attrs(doc, f"ipd:{trial}/releases/{name}")["ipd:fingerprint"] == released["fingerprint"]
