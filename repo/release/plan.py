@@ -44,6 +44,11 @@ class TierPlan:
     modifications: list[Modification]
     # released text columns a spreadsheet would run as formulas (scan.formulas); not part of what is approved
     formula_columns: list[str] = field(default_factory=list)
+    assessment: Any = None  # risk.Assessment: risk before and after against the tier's targets, loss per variable
+
+    @property
+    def risk(self) -> dict[str, Any] | None:
+        return self.assessment.to_json() if self.assessment is not None else None
 
 
 @dataclass(frozen=True)
@@ -80,13 +85,17 @@ class SavedProposal:
 
 
 def _tiers_json(plan: Plan) -> dict[str, Any]:
-    return {t.tier: {"excluded": dict(t.excluded), "modifications": [asdict(m) for m in t.modifications]}
+    return {t.tier: {"excluded": dict(t.excluded), "modifications": [asdict(m) for m in t.modifications],
+                     **({"risk": t.risk} if t.assessment is not None else {})}
             for t in plan.tiers}
 
 
 def _digest(fingerprint: str, rules: ReleaseRules, tiers: list[TierPlan]) -> str:
+    # The risk figures are in the digest when the rules hold targets (approval depends on them); rules written
+    # before targets keep the digest their approvals name.
     body = {"fingerprint": fingerprint, "rules": rulebook.to_yaml(rules),
-            "tiers": {t.tier: {"excluded": t.excluded, "modifications": [asdict(m) for m in t.modifications]}
+            "tiers": {t.tier: {"excluded": t.excluded, "modifications": [asdict(m) for m in t.modifications],
+                               **({"risk": t.risk} if rules.targets and t.assessment is not None else {})}
                       for t in tiers}}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -144,7 +153,8 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     for tier in TIERS:
         with progress.step(f"de-identifying for the {tier} tier"):
             done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids)
-        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table)))
+        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table),
+                              done.assessment))
     fingerprint = found.record.fingerprint
     return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers))
 

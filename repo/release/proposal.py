@@ -282,5 +282,9 @@ class Proposer:
 
 def propose(metadata: dict[str, Any], con: Connection, relation: str,
             schema: pa.Schema) -> ReleaseRules:
-    """Rules a curator would start from, found in the dictionary and the data."""
-    return Proposer(metadata, con, relation, schema).propose()
+    """Rules a curator would start from, found in the dictionary and the data: with risk targets, and each
+    quasi-identifier at the level that meets them with the least information lost (``generalise``)."""
+    from .generalise import optimise
+
+    proposer = Proposer(metadata, con, relation, schema)
+    return optimise(proposer.propose(), con, relation, proposer.kinds)

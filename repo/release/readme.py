@@ -79,6 +79,7 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
             f"Missing values: {MISSING_NOTE}.",
             *_formulas_note(table),
         ]),
+        *_risk(release, approval),
         _section("Files", [f"{f:<24} {describe(f, xpt_version)}" for f in sorted(files)]),
         _section("System requirements", [
             "Any computer that can read the formats: the Parquet file with Python (pyarrow, pandas, polars), "
@@ -90,6 +91,17 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
         _section("Frequency distributions of key variables", _frequencies(release, about.key_variables)),
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def _risk(release: Deidentified, approval: dict) -> list[str]:
+    """Risk targets and the cost of meeting them, for a release whose rules declare targets (others: nothing,
+    so their README stays as it was)."""
+    from .risk import readme_lines
+
+    assessment = release.assessment
+    if assessment is None or not assessment.declared:
+        return []
+    return [_section("Disclosure control", readme_lines(assessment, approval.get("accepted_risk")))]
 
 
 def _section(heading: str, lines: list[str]) -> str:
