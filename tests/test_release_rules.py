@@ -17,7 +17,15 @@ from repo.release import rules
 from repo.release.grouping import propose_groups
 from repo.release.proposal import propose as propose_rules
 from repo.release.ruleload import load as load_rules
-from repo.release.rules import AgeRule, ConsentRule, DateRule, Generalisation, Protection, ReleaseRules, Targets
+from repo.release.rules import (
+    AgeRule,
+    ConsentRule,
+    DateRule,
+    Generalisation,
+    Protection,
+    ReleaseRules,
+    Targets,
+)
 
 EXAMPLES = Path(__file__).parents[1] / "datasets"
 

@@ -121,6 +121,8 @@ def _render_risk(result) -> None:
         risk = tier.risk
         verdict = "met" if risk["met"] else f"[bold]NOT met[/] ({'; '.join(risk['misses'])})"
         out.print(f"  {tier.tier}: {verdict}; before: {_figures(risk['before'])}; after: {_figures(risk['after'])}")
+    if not t["declared"]:
+        return
     table = Table("variable", "distinct before → after", "cells changed", "cells suppressed",
                   "non-uniform entropy", title=f"information lost ({tiers[0].tier}; normalised non-uniform "
                                                "entropy: 0 nothing lost, 1 nothing left)")

@@ -22,7 +22,7 @@ from ..progress import SILENT, Progress
 from ..repository import layout
 from . import rules as rulebook
 from .consent import require_consent
-from .plan import PROPOSED, Plan
+from .plan import PROPOSED, Plan, approved_tiers
 from .plan import plan as make_plan
 from .rules import ReleaseRules
 
@@ -133,7 +133,7 @@ def approve(repo: Repository, trial: str, version: str, by: str, note: str | Non
         if previous is not None and previous.plan_sha256 == current.sha256:
             raise InvalidInput(f"the release plan of {trial}@{name} is already approved (plan sha256 "
                                f"{current.sha256[:12]}, by {previous.by} on {_day(previous)})")
-        approval = Approval(trial, name, current.fingerprint, current.rules, current.to_json()["tiers"],
+        approval = Approval(trial, name, current.fingerprint, current.rules, approved_tiers(current),
                             current.sha256, by.strip(), (note or "").strip(),
                             clock.now(),
                             str(repo.scm.identity()), accepted)

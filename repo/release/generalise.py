@@ -38,7 +38,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backends.columns import BOOLEAN, DECIMAL, INTEGER, NUMBER, STRING, quote
+from ..backends.columns import BOOLEAN, DECIMAL, INTEGER, NUMBER, quote
 from .cells import literal, plain
 from .protect import Draft, age_cap_sql, age_text_sql, collapse_sql, matches
 from .rules import TIERS, Generalisation, Protection, ReleaseRules, Targets
@@ -113,8 +113,8 @@ def column_output(plan: ColumnPlan, name: str, way: str) -> None:
                                                         f"into one code '{POOLED}' ({len(g.pool)} centres)")
         plan.drafts.append(Draft(name, "generalise", {"pool": [plain(v) for v in g.pool], "as": POOLED},
                                  f"count(*) FILTER (WHERE {matches(c, kind, list(g.pool))})",
-                                 f"centres with few participants pooled into one code, the level of the centre "
-                                 f"hierarchy that meets the risk targets with the least information lost"))
+                                 "centres with few participants pooled into one code, the level of the centre "
+                                 "hierarchy that meets the risk targets with the least information lost"))
         return
     if g.groups is not None:
         sql = collapse_sql(c, kind, g.groups, f"CAST({c} AS VARCHAR)")

@@ -84,10 +84,16 @@ class SavedProposal:
     commit: str | None  # None when the rules saved were the rules already there: nothing changed
 
 
-def _tiers_json(plan: Plan) -> dict[str, Any]:
+def _tiers_json(plan: Plan, risk: bool = True) -> dict[str, Any]:
     return {t.tier: {"excluded": dict(t.excluded), "modifications": [asdict(m) for m in t.modifications],
-                     **({"risk": t.risk} if t.assessment is not None else {})}
+                     **({"risk": t.risk} if risk and t.assessment is not None else {})}
             for t in plan.tiers}
+
+
+def approved_tiers(plan: Plan) -> dict[str, Any]:
+    """The tiers as an approval records them: with their risk figures when the rules hold targets (the approval
+    is of those figures), as they were for rules written before targets."""
+    return _tiers_json(plan, bool(plan.rules.targets))
 
 
 def _digest(fingerprint: str, rules: ReleaseRules, tiers: list[TierPlan]) -> str:
