@@ -121,18 +121,19 @@ def plan_metadata(dataset: Dataset, version: str) -> Metadata:
 
 def proposed_rules(metadata: dict[str, Any], table: pa.Table) -> ReleaseRules:
     """Rules proposed from the dictionary and the data, with the consent already recorded in ``dataset.yaml``
-    (consent is what was delivered, not something to propose)."""
+    (consent is what was delivered, not something to propose), meeting the risk targets recorded there (or the
+    defaults)."""
     import dataclasses
 
     con = connect()
     con.register("version_rows", table)
-    proposed = propose({k: v for k, v in metadata.items() if k != "release"}, con, "version_rows",
-                                table.schema)
     release = metadata.get("release")
-    consent = release.get("consent") if isinstance(release, dict) else None
-    if not consent:
+    kept = {k: release[k] for k in rulebook.PROPOSAL_INPUTS if k in release} if isinstance(release, dict) else {}
+    recorded = load_rules({**metadata, "release": kept}, table.column_names) if kept else None
+    proposed = propose({k: v for k, v in metadata.items() if k != "release"}, con, "version_rows",
+                       table.schema, recorded.targets if recorded else None)
+    if recorded is None:
         return proposed
-    recorded = load_rules({**metadata, "release": {"consent": consent}}, table.column_names)
     return dataclasses.replace(proposed, no_sharing=recorded.no_sharing, no_commercial=recorded.no_commercial)
 
 

@@ -281,10 +281,14 @@ class Proposer:
 
 
 def propose(metadata: dict[str, Any], con: Connection, relation: str,
-            schema: pa.Schema) -> ReleaseRules:
-    """Rules a curator would start from, found in the dictionary and the data: with risk targets, and each
-    quasi-identifier at the level that meets them with the least information lost (``generalise``)."""
+            schema: pa.Schema, targets: dict | None = None) -> ReleaseRules:
+    """Rules a curator would start from, found in the dictionary and the data: with risk targets (``targets``, per
+    tier, or the defaults), and each quasi-identifier at the level that meets them with the least information lost
+    (``generalise``)."""
+    import dataclasses
+
     from .generalise import optimise
 
     proposer = Proposer(metadata, con, relation, schema)
-    return optimise(proposer.propose(), con, relation, proposer.kinds)
+    return optimise(dataclasses.replace(proposer.propose(), targets=dict(targets or {})), con, relation,
+                    proposer.kinds)

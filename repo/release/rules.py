@@ -145,10 +145,14 @@ class ReleaseRules:
     generalise: dict[str, Generalisation] = field(default_factory=dict)  # column -> its level of generalisation
 
 
+PROPOSAL_INPUTS = ("consent", "targets")  # what a curator may record before the rules, and the proposal keeps
+
+
 def has_rules(metadata: dict[str, Any]) -> bool:
-    """Whether the curator wrote de-identification rules: consent alone (``ipd release consent``) is not them."""
+    """Whether the curator wrote de-identification rules: consent alone (``ipd release consent``) is not them, nor
+    risk targets alone (the proposal meets them)."""
     release = metadata.get("release")
-    return release is not None and (not isinstance(release, dict) or any(k != "consent" for k in release))
+    return release is not None and (not isinstance(release, dict) or any(k not in PROPOSAL_INPUTS for k in release))
 
 
 def to_yaml(rules: ReleaseRules) -> dict[str, Any]:
