@@ -122,7 +122,12 @@ def test_plan_proposes_rules_when_there_are_none(trial):
         ("pid", "sex", ["name"], {"site": "recode"})
     assert rules["dates"] == {"mode": "relative", "reference": "randdate", "columns": ["randdate", "visit"]}
     assert rules["age"] == {"column": "age", "top": 90}
-    assert rules["quasi_identifiers"]["wtkg"] == {"action": "trim"}
+    # risk targets, and the quasi-identifiers at their levels; 12 participants cannot meet them (the average risk
+    # of 0.09 would take one class), and the plan says so rather than pretending
+    assert rules["targets"] == {"k": 5, "average_risk": 0.09, "suppression": 0.05}
+    risk = found["tiers"]["noncommercial"]["risk"]
+    assert risk["quasi_identifiers"] == ["age", "site", "wtkg"]  # sex: dichotomous with small cells, deleted
+    assert (risk["met"], risk["before"]["k"]) == (False, 1)
     assert trial.state() == before  # a plan writes nothing
     assert "rules PROPOSED from the dictionary and the data" in release(trial, "plan", "t").stdout
 
@@ -205,7 +210,11 @@ def test_approval_records_the_plan_and_goes_stale_when_the_rules_change(trial):
     golden = json.loads(GOLDEN.read_text())
     assert record == {
         "trial": "t", "version": "v1", "fingerprint": golden["fingerprint"], "rules": golden["rules"],
-        "modifications": golden["tiers"], "plan_sha256": golden["sha256"], "by": "Dr Ada Director",
+        # the plan's risk figures are shown, but rules without targets are not approved on them: the approval is
+        # as it was before targets
+        "modifications": {tier: {k: v for k, v in found.items() if k != "risk"}
+                          for tier, found in golden["tiers"].items()},
+        "plan_sha256": golden["sha256"], "by": "Dr Ada Director",
         "note": "reviewed at the DSMB meeting", "when": record["when"],
         "recorded_by": "Test Curator <curator@example.org>"}
     # one commit: the approval and the rules it approves

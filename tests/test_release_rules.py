@@ -17,7 +17,15 @@ from repo.release import rules
 from repo.release.grouping import propose_groups
 from repo.release.proposal import propose as propose_rules
 from repo.release.ruleload import load as load_rules
-from repo.release.rules import AgeRule, ConsentRule, DateRule, Protection, ReleaseRules
+from repo.release.rules import (
+    AgeRule,
+    ConsentRule,
+    DateRule,
+    Generalisation,
+    Protection,
+    ReleaseRules,
+    Targets,
+)
 
 EXAMPLES = Path(__file__).parents[1] / "datasets"
 
@@ -46,7 +54,24 @@ def load(release, **metadata):
     ([1], ": expected a mapping of rules"),
     ({"min_cells": 5}, ".min_cells: unknown rule (the rules are: min_cell, race, sex, participant_id, identifiers, "
                        "centres, technicians, sensitive, free_text, dates, age, quasi_identifiers, consent, keep, "
-                       "rationale, exceptions)"),
+                       "rationale, exceptions, targets, generalise)"),
+    ({"targets": {"k": 0}}, ".targets.k: must be a positive integer, not 0"),
+    ({"targets": {"average_risk": 1.5}}, ".targets.average_risk: must be a share above 0 up to 1, not 1.5"),
+    ({"targets": {"commercial": {"suppression": -0.1}}},
+     ".targets.commercial.suppression: must be a share from 0 up to 1, not -0.1"),
+    ({"targets": {"l": 3}}, ".targets.l: unknown setting (k, average_risk, suppression, or a tier: noncommercial, "
+                            "commercial)"),
+    ({"generalise": {"wtkg": {"width": 5, "groups": {"a": [1]}}}},
+     ".generalise.wtkg: give one of width (bands of numbers), groups (categories) or pool (centres)"),
+    ({"generalise": {"sex": {"width": 5}}}, ".generalise.sex: bands need a numeric column, not string"),
+    ({"generalise": {"wtkg": {"width": 5, "bottom": 90, "top": 40}}},
+     ".generalise.wtkg: bottom (90) must be below top (40)"),
+    ({"generalise": {"karnof": {"pool": [70]}}},
+     ".generalise.karnof: karnof cannot be generalised this way: pool is for recoded centre columns"),
+    ({"keep": ["wtkg"], "generalise": {"wtkg": {"width": 5}}},
+     ".generalise.wtkg: wtkg cannot be generalised this way: it is in release.keep"),
+    ({"quasi_identifiers": {"wtkg": "trim"}, "generalise": {"wtkg": {"width": 5}}},
+     ".generalise.wtkg: wtkg cannot be generalised this way: it is in release.quasi_identifiers"),
     ({"min_cell": 0}, ".min_cell: must be a positive integer, not 0"),
     ({"min_cell": "20"}, ".min_cell: must be a positive integer, not '20'"),
     ({"min_cell": 2.5}, ".min_cell: must be a positive integer, not 2.5"),
@@ -207,7 +232,11 @@ def one_rule_each(proposed: ReleaseRules, columns: list[str]) -> None:
     named = [proposed.participant_id, *proposed.identifiers, *proposed.centres, *proposed.technicians,
              *proposed.sensitive, *proposed.free_text, *proposed.dates.columns, *proposed.keep,
              *(p.column for p in proposed.quasi_identifiers)]
-    assert sorted(named) == sorted(columns)  # every column once (age: the age rule and a protection)
+    assert len(named) == len(set(named))  # no column in two rules
+    # every column has a rule: the age, race and sex columns and the generalised ones may have theirs alone
+    generalised = [n for n in proposed.generalise if n not in named]
+    cells = [n for n in (proposed.age.column, proposed.race, proposed.sex) if n and n not in named + generalised]
+    assert sorted(named + generalised + cells) == sorted(columns)
     assert set(proposed.rationale) == set(columns)
 
 
@@ -219,12 +248,15 @@ def test_proposal_for_actg175():
     assert proposed.dates == DateRule("relative", None, [])
     assert proposed.age == AgeRule("age", 90)
     assert proposed.quasi_identifiers == [
-        Protection("age", "trim"), Protection("wtkg", "trim"),
         Protection("hemo", "delete"),  # haemophilia: 2 women of one race
-        Protection("karnof", "collapse", {"<=90": [70, 80, 90], "100": [100]}),  # 70 and 80: 10 white women
-        Protection("oprior", "delete"), Protection("race", "keep"), Protection("gender", "keep"),
+        Protection("karnof", "keep"),  # its level is as it is: a quasi-identifier still
+        Protection("oprior", "delete"),
         Protection("symptom", "delete"),  # 18 symptomatic non-white women
     ]
+    # the least loss meeting k >= 5 and average risk <= 0.09 over race, gender, age, wtkg and karnof: ages in
+    # bands of 5 (65 and over together), weight with no information left (the plan flags it)
+    assert proposed.targets == {"noncommercial": Targets(), "commercial": Targets()}
+    assert proposed.generalise == {"age": Generalisation("age", 5, None, 65), "wtkg": Generalisation("wtkg", 200)}
     assert proposed.keep == ["z30", "zprior", "preanti", "str2", "strat", "treat", "offtrt", "cd40", "cd420", "cd496",
                              "r", "cd80", "cd820", "cens", "days", "arms"]
     assert proposed.rationale["arms"].startswith("the trial's arm (role arm)")
@@ -238,7 +270,8 @@ def test_proposal_for_gbsg2_codes_its_dates_relative_to_randomisation():
     assert (proposed.participant_id, proposed.race, proposed.sex) == ("id", None, None)
     assert proposed.dates == DateRule("relative", "diagdateb", ["diagdateb", "recdate", "deathdate"])
     assert proposed.age == AgeRule("age", 90)
-    assert proposed.quasi_identifiers == [Protection("age", "trim")]
+    assert proposed.quasi_identifiers == []
+    assert proposed.generalise == {"age": Generalisation("age", 1, 30, 76)}  # whole years, the tails coded
     assert proposed.rationale["recdate"] == "date: coded as days relative to diagdateb (NHLBI IV.B.5)"
     one_rule_each(proposed, columns)
     assert load_rules({**metadata, "release": rules.to_yaml(proposed)}, columns) == proposed
@@ -274,9 +307,25 @@ def test_proposal_finds_identifiers_centres_text_and_dates_by_name_and_content()
     assert proposed.sensitive == ["alcohol_use"]
     assert proposed.dates == DateRule("relative", "enrol_date", ["enrol_date", "followup"])
     assert (proposed.race, proposed.sex) == ("Ethnicity", "sex")
-    assert Protection("income", "trim") in proposed.quasi_identifiers
+    assert "income" in proposed.generalise or Protection("income", "keep") in proposed.quasi_identifiers
     assert "lab" in proposed.keep
     one_rule_each(proposed, table.column_names)
+
+
+def test_targets_and_generalisations_read_back_as_written():
+    release = {"targets": {"k": 11, "commercial": {"average_risk": 0.05}},
+               "age": {"column": "age"}, "centres": {"site": "recode"},
+               "generalise": {"age": {"width": 5, "bottom": 30, "top": 70}, "site": {"pool": [1, 2]},
+                              "karnof": {"groups": {"<=80": [70, 80]}}}}
+    loaded = load(release)
+    assert loaded.targets == {"noncommercial": Targets(11, 0.09, 0.05), "commercial": Targets(11, 0.05, 0.05)}
+    assert loaded.generalise == {"age": Generalisation("age", 5, 30, 70), "site": Generalisation("site", pool=[1, 2]),
+                                 "karnof": Generalisation("karnof", groups={"<=80": [70, 80]})}
+    written = rules.to_yaml(loaded)
+    assert written["targets"] == {"noncommercial": {"k": 11, "average_risk": 0.09, "suppression": 0.05},
+                                  "commercial": {"k": 11, "average_risk": 0.05, "suppression": 0.05}}
+    assert load(written) == loaded == rules.from_yaml(written)
+    assert "targets" not in rules.to_yaml(load({}))  # rules without targets are written as they were
 
 
 def _groups(counts: dict, min_cell: int = 20):

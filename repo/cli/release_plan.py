@@ -98,6 +98,7 @@ def _render(result, saved) -> None:
         rows = [str(m.rows_affected), *(str(t.rows_affected) if t else "-" for t in twins)]
         table.add_row(escape(m.variable), m.action, escape(params), *rows)
     out.print(table)
+    _render_risk(result)
     out.print("Rationale:")
     for m in first:
         twice = sum(x.variable == m.variable for x in first) > 1
@@ -126,6 +127,42 @@ def _anchor_line(e) -> str:
         return f"{head}: accepted ({e.reason}); {still}"
     return (f"{head}: {e.remedy} changes {e.values_changed} values by at most {e.max_change_days} days; {still} "
             f"(a guess is off by up to {e.within_days} days)")
+
+
+def _figures(f: dict[str, Any]) -> str:
+    return (f"k {f['k']}, average risk {f['average_risk']:.3f}, {f['share_at_risk']:.1%} of records at risk, "
+            f"{f['sample_uniques']} sample uniques")
+
+
+def _render_risk(result) -> None:
+    """Per tier: the targets, whether they are met, the figures before and after, and what each variable lost."""
+    tiers = [t for t in result.tiers if t.assessment is not None]
+    if not tiers:
+        return
+    first = tiers[0].risk
+    t = first["targets"]
+    qis = ", ".join(first["quasi_identifiers"]) or "none"
+    out.print(f"Re-identification risk over the quasi-identifiers ({escape(qis)}): targets k >= {t['k']}, "
+              f"average risk <= {t['average_risk']}, at most {t['suppression']:.0%} of records suppressed"
+              + ("" if t["declared"] else " [bold](defaults: the rules declare no targets, so they are shown, not "
+                                          "enforced; add release.targets)[/]"))
+    for tier in tiers:
+        risk = tier.risk
+        verdict = "met" if risk["met"] else f"[bold]NOT met[/] ({'; '.join(risk['misses'])})"
+        out.print(f"  {tier.tier}: {verdict}; before: {_figures(risk['before'])}; after: {_figures(risk['after'])}")
+    if not t["declared"]:
+        return
+    table = Table("variable", "distinct before → after", "cells changed", "cells suppressed",
+                  "non-uniform entropy", title=f"information lost ({tiers[0].tier}; normalised non-uniform "
+                                               "entropy: 0 nothing lost, 1 nothing left)")
+    for name, lost in first["variables"].items():
+        table.add_row(escape(name), f"{lost['distinct_before']} → {lost['distinct_after']}",
+                      f"{lost['cells_changed']} of {lost['records']}", str(lost["cells_suppressed"]),
+                      f"{lost['non_uniform_entropy']:.2f}")
+    out.print(table)
+    for name, why in first["flagged"].items():
+        out.print(f"  [bold]{escape(name)} keeps (near) no information[/] ({escape(why)}): delete it in the release "
+                  "rules, or keep it as a documented exception (say why in release.rationale)")
 
 
 def _value(value: Any) -> str:
@@ -158,6 +195,9 @@ def approve(
     ref: Annotated[str, typer.Argument(metavar="TRIAL@vN", help="The version whose release plan is approved.")],
     by: Annotated[str, typer.Option("--by", help="Who approves (e.g. the sponsoring division's director).")],
     note: Annotated[Optional[str], typer.Option(help="Anything the approval should say (recorded).")] = None,
+    accept_risk: Annotated[Optional[str], typer.Option(
+        "--accept-risk", metavar="REASON",
+        help="Approve a plan that misses its risk targets, for this reason (recorded with the figures).")] = None,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
@@ -169,7 +209,7 @@ def approve(
     parsed = Ref.parse(ref)
     if parsed.version is None:
         raise InvalidInput(f"an approval is for one version: {parsed.trial}@vN")
-    approval = run(open_repository(repo), parsed.trial, parsed.version, by, note, Bars())
+    approval = run(open_repository(repo), parsed.trial, parsed.version, by, note, Bars(), accept_risk)
     if json:
         import json as jsonlib
 
@@ -179,4 +219,7 @@ def approve(
                        f"({tier})" for tier, t in approval.modifications.items())
     out.print(f"Approved the release plan of {approval.trial}@{approval.version} (plan sha256 "
               f"{approval.plan_sha256[:12]}) by {escape(approval.by)}: {counts}; recorded in {approval.path}")
+    if approval.accepted_risk:
+        out.print(f"The plan misses its risk targets; the risk was accepted: "
+                  f"{escape(approval.accepted_risk['reason'])}")
 

@@ -144,6 +144,7 @@ def release_document(record: ReleaseRecord, curator: Identity, version_record_sh
     approved = doc.entity(f"ipd:{trial}/{approval['file']}", {
         "prov:type": "ipd:Approval", "ipd:planSha256": approval["plan_sha256"], "ipd:sha256": approval["sha256"],
         **({"ipd:when": str(approval["when"])} if approval.get("when") else {}),
+        **_accepted_risk(approval.get("accepted_risk")),
     })
     activity = doc.activity(f"ipd:release/{trial}/{record.name}", created, created,
                             {"prov:type": "ipd:BuildRelease", "ipd:tier": record.tier})
@@ -169,6 +170,17 @@ def release_document(record: ReleaseRecord, curator: Identity, version_record_sh
         doc.wasGeneratedBy(file, activity, created)
         doc.hadMember(release, file)
     return doc.serialize(indent=2) + "\n"
+
+
+def _accepted_risk(accepted: dict | None) -> dict[str, str]:
+    """An approval of a plan that misses its risk targets says so: who accepted the risk, why, and the figures."""
+    if not accepted:
+        return {}
+    import json
+
+    return {"ipd:acceptedRiskReason": str(accepted.get("reason", "")),
+            "ipd:acceptedRiskBy": str(accepted.get("by", "")),
+            "ipd:acceptedRiskFigures": json.dumps(accepted.get("figures", {}), sort_keys=True, ensure_ascii=False)}
 
 
 def _document():

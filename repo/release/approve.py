@@ -23,7 +23,7 @@ from ..repository import layout
 from . import rules as rulebook
 from .anchors import require_remedies
 from .consent import require_consent
-from .plan import PROPOSED, Plan
+from .plan import PROPOSED, Plan, approved_tiers
 from .plan import plan as make_plan
 from .rules import ReleaseRules
 
@@ -47,6 +47,8 @@ class Approval:
     note: str
     when: str  # UTC, ISO 8601
     recorded_by: str  # the git identity that recorded the approval
+    # A plan that misses its risk targets, approved anyway: reason, by, and per tier the targets and figures
+    accepted_risk: dict[str, Any] | None = None
 
     @property
     def path(self) -> str:
@@ -57,6 +59,8 @@ class Approval:
                 "rules": rulebook.to_yaml(self.rules), "modifications": self.modifications,
                 "plan_sha256": self.plan_sha256, "by": self.by, "note": self.note, "when": self.when,
                 "recorded_by": self.recorded_by}
+        if self.accepted_risk is not None:
+            data["accepted_risk"] = self.accepted_risk
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -80,9 +84,38 @@ def _day(approval: Approval) -> str:
     return approval.when[:10]
 
 
+def missed_targets(plan: Plan) -> dict[str, list[str]]:
+    """Per tier, the risk targets the plan misses (only rules that declare targets are held to them)."""
+    if not plan.rules.targets:
+        return {}
+    return {t.tier: t.assessment.misses for t in plan.tiers if t.assessment is not None and t.assessment.misses}
+
+
+def _accepted(plan: Plan, reason: str | None, by: str) -> dict[str, Any] | None:
+    """The risk accepted with the approval, or a refusal: a plan missing its targets needs a reason, and a reason
+    is only recorded for a plan that needs one."""
+    missed = missed_targets(plan)
+    label = f"{plan.trial}@{plan.version}"
+    if reason is not None and not reason.strip():
+        raise InvalidInput("--accept-risk needs a reason")
+    if not missed:
+        if reason is not None:
+            raise InvalidInput(f"the release plan of {label} meets its risk targets: there is no risk to accept "
+                               "(leave out --accept-risk)")
+        return None
+    said = "; ".join(f"{tier}: {', '.join(misses)}" for tier, misses in missed.items())
+    if reason is None:
+        raise InvalidInput(f"the release plan of {label} misses its risk targets ({said}): protect the data further "
+                           "in the release rules, or approve with --accept-risk REASON")
+    figures = {t.tier: {"targets": t.risk["targets"], "misses": t.risk["misses"], "after": t.risk["after"],
+                        "quasi_identifiers": t.risk["quasi_identifiers"]} for t in plan.tiers if t.tier in missed}
+    return {"reason": reason.strip(), "by": by.strip(), "figures": figures}
+
+
 def approve(repo: Repository, trial: str, version: str, by: str, note: str | None = None,
-            progress: Progress = SILENT) -> Approval:
-    """Record the approval of the plan the rules give ``trial@version`` now."""
+            progress: Progress = SILENT, accept_risk: str | None = None) -> Approval:
+    """Record the approval of the plan the rules give ``trial@version`` now (one that misses its risk targets only
+    with ``accept_risk``, the reason the risk is accepted, recorded with the figures)."""
     if not by or not by.strip():
         raise InvalidInput("an approval needs the approver's name (--by NAME)")
     dataset = repo.dataset(trial)
@@ -97,14 +130,15 @@ def approve(repo: Repository, trial: str, version: str, by: str, note: str | Non
         for tier in rulebook.TIERS:  # a plan that cannot be built is not worth approving
             require_consent(trial, current.rules, tier)
         require_remedies(metadata, f"{trial}@{name}", current.tiers)
+        accepted = _accepted(current, accept_risk, by)
         previous = read_approval(repo, trial, name)
         if previous is not None and previous.plan_sha256 == current.sha256:
             raise InvalidInput(f"the release plan of {trial}@{name} is already approved (plan sha256 "
                                f"{current.sha256[:12]}, by {previous.by} on {_day(previous)})")
-        approval = Approval(trial, name, current.fingerprint, current.rules, current.to_json()["tiers"],
+        approval = Approval(trial, name, current.fingerprint, current.rules, approved_tiers(current),
                             current.sha256, by.strip(), (note or "").strip(),
                             clock.now(),
-                            str(repo.scm.identity()))
+                            str(repo.scm.identity()), accepted)
         path = repo.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(approval.to_json(), encoding="utf-8")

@@ -181,6 +181,8 @@ def _approval(repo: Repository, trial: str, version: str, progress: Progress) ->
     approval = {"file": Path(found.path).relative_to(layout.trial(trial).folder).as_posix(),
                 "sha256": sha256_if_any(repo.root / found.path), "plan_sha256": found.plan_sha256,
                 "by": found.by, "when": found.when}
+    if found.accepted_risk:  # the approver accepted a plan that misses its risk targets: the record says so
+        approval["accepted_risk"] = found.accepted_risk
     return approval, found.rules
 
 
@@ -220,7 +222,10 @@ def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, 
 
 
 def _check_cells(figures, rules) -> None:
-    """Every protected quasi-identifier must meet the minimum cell size in the released rows (the NHLBI rule)."""
+    """Every protected quasi-identifier must meet the minimum cell size in the released rows (the NHLBI rule).
+    Rules with risk targets are held to those instead, over the whole quasi-identifier set, at approval."""
+    if rules.targets:
+        return
     protected = [p.column for p in rules.quasi_identifiers if p.action not in ("keep", "delete")]
     for column in protected:
         found = figures.polychotomous.get(column) or figures.continuous.get(column)

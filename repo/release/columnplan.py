@@ -126,7 +126,11 @@ class ColumnPlan:
 
     def _column(self, name: str, way: str) -> None:
         c = quote(name)
-        if way == "id":
+        if name in self.rules.generalise and way in ("age", "centre", "qi", "keep"):
+            from .generalise import column_output
+
+            column_output(self, name, way)  # a level of the column's hierarchy (release.generalise)
+        elif way == "id":
             self.drafts.append(Draft(name, "replace", {"by": "release_id"}, "count(*)",
                                      "participant IDs replaced by release IDs (NHLBI); the linkage stays in "
                                      "restricted storage"))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.columns import quote, type_class
 from ..backends.sql import connect
 from ..errors import IntegrityError, InvalidInput
-from . import columnplan
+from . import columnplan, suppress
 from .cells import cell_check, extremes, literal, plain, value_counts
 from .protect import CODED, NUMERIC
 from .rules import TIERS, ConsentRule, ReleaseRules
@@ -47,6 +47,7 @@ class Deidentified:
     dictionary: list[dict]  # per released column: name, type, label, recoding (in words)
     excluded: dict[str, int]  # {"no_sharing": n, "no_commercial": m} for this tier
     shared_ids: bool = False  # every release ID is a legacy one, the same in every tier (``ids``)
+    assessment: Any = None  # risk.Assessment: the risk before and after, against the tier's targets
 
 
 def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dict, columns: list[dict],
@@ -79,7 +80,9 @@ def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dic
     select = ", ".join(f"{o.sql} AS {quote(o.name)}" for o in plan.outputs)
     result = con.sql(f"SELECT __rid AS {RELEASE_ID}{', ' if select else ''}{select} FROM base ORDER BY __rid")
     released = result.to_arrow_table().combine_chunks()
-    modifications = _finish(con, plan, released, rules)
+    released, suppressed = suppress.apply(con, released, rules, tier, RELEASE_ID)
+    modifications = _finish(con, plan, released, rules) + [Modification(*fields) for fields in suppressed]
+    assessment = _assess(con, rules, tier, released)
     labels = {c["name"]: c.get("label") or c.get("description") for c in columns}
     kept = "every release of this trial" + ("" if shared_ids else " in this tier (the other tier gives its "
                                                                   "participants other release IDs)")
@@ -89,7 +92,24 @@ def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dic
     for out in plan.outputs:
         dictionary.append({"name": out.name, "type": type_class(released.schema.field(out.name).type),
                            "label": labels.get(out.name), "recoding": out.recoding})
-    return Deidentified(released, modifications, dictionary, excluded, shared_ids)
+    if rules.targets:  # what protection cost, per quasi-identifier (rules written before targets: as they were)
+        from .risk import describe_loss
+
+        describe_loss(dictionary, assessment)
+    return Deidentified(released, modifications, dictionary, excluded, shared_ids, assessment)
+
+
+def _assess(con: Connection, rules: ReleaseRules, tier: str, released: pa.Table):
+    """The tier's risk before (table ``base``) and after (``rel``), and each quasi-identifier's loss, from the
+    released records beside their original values."""
+    from .risk import assess, quasi_identifier_set
+
+    names = released.column_names
+    qis = quasi_identifier_set(rules, names)
+    pairs = ", ".join(f"b.{quote(q)} AS {quote('o:' + q)}, r.{quote(q)} AS {quote('r:' + q)}" for q in qis)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pairs AS SELECT {pairs or '1 AS one'} FROM rel r "
+                f"JOIN base b ON r.{RELEASE_ID} = b.__rid")
+    return assess(con, rules, tier, "base", "rel", names, "pairs")
 
 
 def _consent(con: Connection, name: str, rule: ConsentRule | None, kinds: dict[str, str],

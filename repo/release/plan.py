@@ -52,6 +52,11 @@ class TierPlan:
     # shared calendar dates that give reference dates back (anchors.py): from the version and the rules, which
     # the digest holds; the remedies are rules and modifications
     anchors: list[Exposure] = field(default_factory=list)
+    assessment: Any = None  # risk.Assessment: risk before and after against the tier's targets, loss per variable
+
+    @property
+    def risk(self) -> dict[str, Any] | None:
+        return self.assessment.to_json() if self.assessment is not None else None
 
 
 @dataclass(frozen=True)
@@ -95,14 +100,24 @@ class SavedProposal:
     commit: str | None  # None when the rules saved were the rules already there: nothing changed
 
 
-def _tiers_json(plan: Plan) -> dict[str, Any]:
-    return {t.tier: {"excluded": dict(t.excluded), "modifications": [asdict(m) for m in t.modifications]}
+def _tiers_json(plan: Plan, risk: bool = True) -> dict[str, Any]:
+    return {t.tier: {"excluded": dict(t.excluded), "modifications": [asdict(m) for m in t.modifications],
+                     **({"risk": t.risk} if risk and t.assessment is not None else {})}
             for t in plan.tiers}
 
 
+def approved_tiers(plan: Plan) -> dict[str, Any]:
+    """The tiers as an approval records them: with their risk figures when the rules hold targets (the approval
+    is of those figures), as they were for rules written before targets."""
+    return _tiers_json(plan, bool(plan.rules.targets))
+
+
 def _digest(fingerprint: str, rules: ReleaseRules, tiers: list[TierPlan]) -> str:
+    # The risk figures are in the digest when the rules hold targets (approval depends on them); rules written
+    # before targets keep the digest their approvals name.
     body = {"fingerprint": fingerprint, "rules": rulebook.to_yaml(rules),
-            "tiers": {t.tier: {"excluded": t.excluded, "modifications": [asdict(m) for m in t.modifications]}
+            "tiers": {t.tier: {"excluded": t.excluded, "modifications": [asdict(m) for m in t.modifications],
+                               **({"risk": t.risk} if rules.targets and t.assessment is not None else {})}
                       for t in tiers}}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -131,19 +146,20 @@ def findings_in(metadata: dict[str, Any], table: pa.Table) -> list[Finding]:
 
 def proposed_rules(metadata: dict[str, Any], table: pa.Table, findings: list[Finding] | None = None) -> ReleaseRules:
     """Rules proposed from the dictionary and the data, with the consent already recorded in ``dataset.yaml``
-    (consent is what was delivered, not something to propose)."""
+    (consent is what was delivered, not something to propose), meeting the risk targets recorded there (or the
+    defaults)."""
     import dataclasses
 
     con = connect()
     con.register("version_rows", table)
     found = findings_in(metadata, table) if findings is None else findings
-    proposed = propose({k: v for k, v in metadata.items() if k != "release"}, con, "version_rows",
-                       table.schema, found)
     release = metadata.get("release")
-    consent = release.get("consent") if isinstance(release, dict) else None
-    if not consent:
+    kept = {k: release[k] for k in rulebook.PROPOSAL_INPUTS if k in release} if isinstance(release, dict) else {}
+    recorded = load_rules({**metadata, "release": kept}, table.column_names) if kept else None
+    proposed = propose({k: v for k, v in metadata.items() if k != "release"}, con, "version_rows",
+                       table.schema, found, recorded.targets if recorded else None)
+    if recorded is None:
         return proposed
-    recorded = load_rules({**metadata, "release": {"consent": consent}}, table.column_names)
     return dataclasses.replace(proposed, no_sharing=recorded.no_sharing, no_commercial=recorded.no_commercial)
 
 
@@ -186,7 +202,8 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
         with progress.step(f"de-identifying for the {tier} tier"):
             done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids)
         tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table),
-                              exposures(table, done.table, placeholders, rules, metadata.roles)))
+                              exposures(table, done.table, placeholders, rules, metadata.roles),
+                              done.assessment))
     fingerprint = found.record.fingerprint
     return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers),
                 findings=findings_treated, warnings=recognise.cell_warnings(rules, recognised(metadata, table)))

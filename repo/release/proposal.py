@@ -287,7 +287,14 @@ class Proposer:
 
 
 def propose(metadata: dict[str, Any], con: Connection, relation: str,
-            schema: pa.Schema, findings: list[Finding] = ()) -> ReleaseRules:
-    """Rules a curator would start from, found in the dictionary and the data (and in ``findings``: what
-    the values hold, content.scan)."""
-    return Proposer(metadata, con, relation, schema, findings).propose()
+            schema: pa.Schema, findings: list[Finding] = (), targets: dict | None = None) -> ReleaseRules:
+    """Rules a curator would start from, found in the dictionary and the data (and in ``findings``: what the
+    values hold, content.scan): with risk targets (``targets``, per tier, or the defaults), and each
+    quasi-identifier at the level that meets them with the least information lost (``generalise``)."""
+    import dataclasses
+
+    from .generalise import optimise
+
+    proposer = Proposer(metadata, con, relation, schema, findings)
+    return optimise(dataclasses.replace(proposer.propose(), targets=dict(targets or {})), con, relation,
+                    proposer.kinds)

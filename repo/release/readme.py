@@ -71,14 +71,14 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
             "Prepared by the NHLBI guidelines for preparing data sets: direct identifiers, sensitive variables "
             "and verbatim text deleted; participant IDs replaced by release IDs (release_id), which stay the same "
             f"in every release of this trial{_ids_scope(release)}; centre and technician identifiers deleted or "
-            "recoded; dates coded relative to a reference date; rare values of quasi-identifiers collapsed or "
-            f"top/bottom-coded so that at least {figures.min_cell} participants share each value in every race-sex "
-            "cell. Every change is listed in modifications.csv and described in dictionary.yaml.",
+            f"recoded; dates coded relative to a reference date; {_protection(release, figures)}. Every change is "
+            "listed in modifications.csv and described in dictionary.yaml.",
             f"The plan of modifications was approved by {approval.get('by')} on {approval.get('when')} "
             f"(plan sha256 {approval.get('plan_sha256')}).",
             f"Missing values: {MISSING_NOTE}.",
             *_formulas_note(table),
         ]),
+        *_risk(release, approval),
         _section("Files", [f"{f:<24} {describe(f, xpt_version)}" for f in sorted(files)]),
         _section("System requirements", [
             "Any computer that can read the formats: the Parquet file with Python (pyarrow, pandas, polars), "
@@ -90,6 +90,25 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
         _section("Frequency distributions of key variables", _frequencies(release, about.key_variables)),
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def _protection(release: Deidentified, figures: Disclosure) -> str:
+    if release.assessment is not None and release.assessment.declared:
+        return ("quasi-identifiers generalised (whole units, bands, grouped categories, pooled centres) and the few "
+                "records still in small classes locally suppressed, to meet the risk targets below")
+    return (f"rare values of quasi-identifiers collapsed or top/bottom-coded so that at least {figures.min_cell} "
+            "participants share each value in every race-sex cell")
+
+
+def _risk(release: Deidentified, approval: dict) -> list[str]:
+    """Risk targets and the cost of meeting them, for a release whose rules declare targets (others: nothing,
+    so their README stays as it was)."""
+    from .risk import readme_lines
+
+    assessment = release.assessment
+    if assessment is None or not assessment.declared:
+        return []
+    return [_section("Disclosure control", readme_lines(assessment, approval.get("accepted_risk")))]
 
 
 def _section(heading: str, lines: list[str]) -> str:

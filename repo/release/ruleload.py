@@ -28,15 +28,19 @@ from .rules import (
     IDENTIFIER_ACTIONS,
     KEYS,
     NUMERIC_TYPES,
+    TIERS,
     AgeRule,
     AnchorRule,
     ConsentRule,
     DateRule,
+    Generalisation,
     Protection,
     ReleaseRules,
+    Targets,
 )
 
 REMEDY_SETTING = {"coarsen": "unit", "jitter": "days", "none": "reason"}  # the setting each remedy needs
+TARGET_SETTINGS = ("k", "average_risk", "suppression")
 
 
 def _positive(value: Any) -> bool:
@@ -145,12 +149,18 @@ class Loader:
                                                              "column: why").items()}
         exceptions = self.exceptions()
         dates = replace(dates, anchors=self.anchors(dates))  # last: the other rules have claimed their columns
+        targets = self.targets()
+        generalise = self.generalisations()
+        for protection in protections:
+            if protection.column in generalise:
+                self.fail(f"generalise.{protection.column}", f"{protection.column} is also in "
+                                                             "release.quasi_identifiers; a column takes one rule")
         return ReleaseRules(
             participant_id=participant_id, min_cell=min_cell, race=race, sex=sex,
             identifiers=lists["identifiers"], centres=centres, technicians=technicians,
             sensitive=lists["sensitive"], free_text=lists["free_text"], dates=dates, age=age,
             quasi_identifiers=protections, no_sharing=no_sharing, no_commercial=no_commercial, keep=keep,
-            rationale=rationale, exceptions=exceptions)
+            rationale=rationale, exceptions=exceptions, targets=targets, generalise=generalise)
 
     def exceptions(self) -> dict[str, str]:
         """Columns released although the content scan finds identifiers or sensitive data in them, each with
@@ -161,6 +171,82 @@ class Loader:
             if not isinstance(reason, str) or not reason.strip():
                 self.fail(f"exceptions.{name}", f"say why {name} may be released (text), not {_shown(reason)}")
             out[name] = reason.strip()
+
+    def targets(self) -> dict[str, Targets]:
+        raw = self.mapping("targets", self.raw.get("targets"), f"risk targets ({', '.join(TARGET_SETTINGS)}, "
+                                                                 "or per tier)")
+        if not raw:
+            return {}
+        for key in raw:
+            if key not in (*TARGET_SETTINGS, *TIERS):
+                self.fail(f"targets.{key}", f"unknown setting ({', '.join(TARGET_SETTINGS)}, or a tier: "
+                                            f"{', '.join(TIERS)})")
+        shared = self.target("targets", raw, Targets())
+        out = {}
+        for tier in TIERS:
+            own = self.mapping(f"targets.{tier}", raw.get(tier), f"risk targets ({', '.join(TARGET_SETTINGS)})")
+            for key in own:
+                if key not in TARGET_SETTINGS:
+                    self.fail(f"targets.{tier}.{key}", f"unknown setting ({', '.join(TARGET_SETTINGS)})")
+            out[tier] = self.target(f"targets.{tier}", own, shared)
+        return out
+
+    def target(self, item: str, raw: dict, base: Targets) -> Targets:
+        k = raw.get("k", base.k)
+        if not _positive(k):
+            self.fail(f"{item}.k", f"must be a positive integer, not {_shown(k)}")
+        shares = {}
+        for name, low_open in (("average_risk", True), ("suppression", False)):
+            value = raw.get(name, getattr(base, name))
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    (0 < value if low_open else 0 <= value) and value <= 1):
+                self.fail(f"{item}.{name}", f"must be a share {'above 0' if low_open else 'from 0'} up to 1, "
+                                            f"not {_shown(value)}")
+            shares[name] = value
+        return Targets(k, shares["average_risk"], shares["suppression"])
+
+    def generalisations(self) -> dict[str, Generalisation]:
+        out = {}
+        for name, raw in self.mapping("generalise", self.raw.get("generalise"), "column: level").items():
+            item = f"generalise.{name}"
+            self.column(item, name)
+            raw = self.mapping(item, raw, "width (with bottom and top), groups or pool")
+            for key in raw:
+                if key not in ("width", "bottom", "top", "groups", "pool"):
+                    self.fail(f"{item}.{key}", "unknown setting (width, bottom, top, groups, pool)")
+            kinds = [k for k in ("width", "groups", "pool") if raw.get(k) is not None]
+            if len(kinds) != 1:
+                self.fail(item, "give one of width (bands of numbers), groups (categories) or pool (centres)")
+            owner = self.claimed.get(name)
+            if owner not in (None, "age", "centres") or (owner == "centres" and kinds != ["pool"]) or (
+                    kinds == ["pool"] and owner != "centres"):
+                where = f"it is in release.{owner}" if owner else "pool is for recoded centre columns"
+                self.fail(item, f"{name} cannot be generalised this way: {where}")
+            if owner == "centres" and self.raw.get("centres", {}).get(name) != "recode":
+                self.fail(item, f"{name} is deleted (release.centres): there is nothing to pool")
+            width = raw.get("width")
+            bounds = {}
+            if width is not None:
+                if not _positive(width):
+                    self.fail(f"{item}.width", f"must be a positive integer, not {_shown(width)}")
+                if self.types.get(name) not in (*NUMERIC_TYPES, None):
+                    self.fail(item, f"bands need a numeric column, not {self.types[name]}")
+                for end in ("bottom", "top"):
+                    value = raw.get(end)
+                    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                        self.fail(f"{item}.{end}", f"must be a number, not {_shown(value)}")
+                    bounds[end] = value
+                if None not in bounds.values() and bounds["bottom"] >= bounds["top"]:
+                    self.fail(item, f"bottom ({bounds['bottom']}) must be below top ({bounds['top']})")
+            elif any(raw.get(end) is not None for end in ("bottom", "top")):
+                self.fail(item, "bottom and top go with width")
+            groups = self.groups(item, name, "collapse", raw["groups"]) if raw.get("groups") is not None else None
+            pool = raw.get("pool")
+            if pool is not None and (not isinstance(pool, list) or not pool):
+                self.fail(f"{item}.pool", "expected a list of the centres pooled into one code")
+            if name not in self.claimed:
+                self.claimed[name] = "generalise"
+            out[name] = Generalisation(name, width, bounds.get("bottom"), bounds.get("top"), groups, pool)
         return out
 
     def dates(self) -> DateRule:

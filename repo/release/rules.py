@@ -29,7 +29,14 @@ NUMERIC_TYPES = ("integer", "number", "decimal")
 DEFAULT_MIN_CELL = 20
 DEFAULT_TOP_AGE = 90
 KEYS = ("min_cell", "race", "sex", "participant_id", "identifiers", "centres", "technicians", "sensitive",
-        "free_text", "dates", "age", "quasi_identifiers", "consent", "keep", "rationale", "exceptions")
+        "free_text", "dates", "age", "quasi_identifiers", "consent", "keep", "rationale", "exceptions", "targets",
+        "generalise")
+# Risk targets over the quasi-identifier set (``risk``): k >= 5 is the threshold most often applied (EMA Policy 0070
+# guidance on anonymisation; common practice in HIPAA expert determination); an average re-identification risk of
+# 0.09 is the EMA's threshold for public release of clinical reports; at most 5% of records locally suppressed.
+DEFAULT_K = 5
+DEFAULT_AVERAGE_RISK = 0.09
+DEFAULT_SUPPRESSION = 0.05
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,41 @@ class AnchorRule:
         for name in ("unit", "days", "reason"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
+class Targets:
+    """What a tier's release must achieve over the quasi-identifier set (``risk.quasi_identifier_set``)."""
+
+    k: int = DEFAULT_K  # smallest equivalence class
+    average_risk: float = DEFAULT_AVERAGE_RISK  # mean over records of 1 / class size (prosecutor)
+    suppression: float = DEFAULT_SUPPRESSION  # at most this share of records locally suppressed
+
+    def to_yaml(self) -> dict[str, Any]:
+        return {"k": self.k, "average_risk": self.average_risk, "suppression": self.suppression}
+
+
+@dataclass(frozen=True)
+class Generalisation:
+    """One quasi-identifier released at a level of its hierarchy (``generalise``): numbers in bands of
+    ``width`` (1: whole units) with everything below ``bottom`` (from ``top``) in one band; categories in
+    ``groups``; centres in ``pool`` released as one code."""
+
+    column: str
+    width: int | None = None
+    bottom: Any = None
+    top: Any = None
+    groups: dict[str, list] | None = None
+    pool: list | None = None
+
+    def to_yaml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.width is not None:
+            out["width"] = self.width
+            for name in ("bottom", "top"):
+                if getattr(self, name) is not None:
+                    out[name] = getattr(self, name)
+        if self.groups is not None:
+            out["groups"] = {str(k): list(v) for k, v in self.groups.items()}
+        if self.pool is not None:
+            out["pool"] = list(self.pool)
         return out
 
 
@@ -118,12 +160,18 @@ class ReleaseRules:
     rationale: dict[str, str] = field(default_factory=dict)  # column -> why the rule for it was chosen
     # column -> why it may be released although its content looks identifying or sensitive (content.py)
     exceptions: dict[str, str] = field(default_factory=dict)
+    targets: dict[str, Targets] = field(default_factory=dict)  # per tier; empty: none declared (rules before them)
+    generalise: dict[str, Generalisation] = field(default_factory=dict)  # column -> its level of generalisation
+
+
+PROPOSAL_INPUTS = ("consent", "targets")  # what a curator may record before the rules, and the proposal keeps
 
 
 def has_rules(metadata: dict[str, Any]) -> bool:
-    """Whether the curator wrote de-identification rules: consent alone (``ipd release consent``) is not them."""
+    """Whether the curator wrote de-identification rules: consent alone (``ipd release consent``) is not them, nor
+    risk targets alone (the proposal meets them)."""
     release = metadata.get("release")
-    return release is not None and (not isinstance(release, dict) or any(k != "consent" for k in release))
+    return release is not None and (not isinstance(release, dict) or any(k not in PROPOSAL_INPUTS for k in release))
 
 
 def to_yaml(rules: ReleaseRules) -> dict[str, Any]:
@@ -160,7 +208,32 @@ def to_yaml(rules: ReleaseRules) -> dict[str, Any]:
         out["rationale"] = dict(rules.rationale)
     if rules.exceptions:  # only when there are some: the rules approved before them keep their plan's hash
         out["exceptions"] = dict(rules.exceptions)
+    if rules.targets:
+        out["targets"] = targets_yaml(rules.targets)
+    if rules.generalise:
+        out["generalise"] = {name: g.to_yaml() for name, g in rules.generalise.items()}
     return out
+
+
+def targets_yaml(targets: dict[str, Targets]) -> dict[str, Any]:
+    """One mapping when every tier has the same targets, else one per tier."""
+    values = [targets[t] for t in TIERS if t in targets]
+    if len(values) == len(TIERS) and all(v == values[0] for v in values):
+        return values[0].to_yaml()
+    return {t: targets[t].to_yaml() for t in TIERS if t in targets}
+
+
+def targets_from_yaml(data: dict[str, Any]) -> dict[str, Targets]:
+    def one(raw: dict[str, Any], base: Targets) -> Targets:
+        return Targets(raw.get("k", base.k), raw.get("average_risk", base.average_risk),
+                       raw.get("suppression", base.suppression))
+
+    shared = one(data, Targets())
+    return {t: one(data.get(t) or {}, shared) for t in TIERS}
+
+
+def generalisation_from_yaml(name: str, raw: dict[str, Any]) -> Generalisation:
+    return Generalisation(name, raw.get("width"), raw.get("bottom"), raw.get("top"), raw.get("groups"), raw.get("pool"))
 
 
 def from_yaml(data: dict[str, Any]) -> ReleaseRules:
@@ -189,4 +262,6 @@ def from_yaml(data: dict[str, Any]) -> ReleaseRules:
                            for name, p in (data.get("quasi_identifiers") or {}).items()],
         no_sharing=consent_rule("no_sharing"), no_commercial=consent_rule("no_commercial"),
         keep=list(data.get("keep") or []), rationale=dict(data.get("rationale") or {}),
-        exceptions=dict(data.get("exceptions") or {}))
+        exceptions=dict(data.get("exceptions") or {}),
+        targets=targets_from_yaml(data["targets"]) if data.get("targets") else {},
+        generalise={name: generalisation_from_yaml(name, raw) for name, raw in (data.get("generalise") or {}).items()})

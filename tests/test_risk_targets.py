@@ -1,0 +1,269 @@
+"""Risk targets met with the least information loss, on real trials: PBC (fractional ages, 44 men, outcome status)
+and CGD (13 centres, height and weight). Every figure is re-derived here with a plain pandas group-by, and a
+re-identification join matches the released records back to the source on their quasi-identifiers."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import TmpRepo, own_home
+from support.cli import git, ipd
+
+REAL = Path(__file__).parent / "data" / "real"
+NONE = ("--none", "--reason", "public data set from R's survival package; no consent restrictions were delivered")
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.output + result.stderr
+    return result.stdout
+
+
+def one_line(result) -> str:
+    assert result.exit_code != 0, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0].removeprefix("error: ")
+
+
+def edit(root: Path, trial: str, change) -> None:
+    path = root / f"datasets/{trial}/dataset.yaml"
+    metadata = yaml.safe_load(path.read_text())
+    change(metadata)
+    path.write_text(yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True))
+    git(root, "commit", "-qm", f"{trial}: curator's edit", "--", f"datasets/{trial}/dataset.yaml")
+
+
+def ingest(root: Path, trial: str, key: str, arm: str) -> None:
+    """The delivery with R's dotted names made SAS-safe (``alk.phos`` -> ``alk_phos``: the transport file refuses
+    dots), its values as they are."""
+    header, rest = (REAL / f"{trial}.csv").read_text().split("\n", 1)
+    delivery = root.parent / f"{trial}.csv"
+    delivery.write_text(header.replace(".", "_") + "\n" + rest)
+    ok(ipd("ingest", trial, delivery, "--key", key, "--arm", arm, "--repo", root))
+    for refused in ("sharing", "commercial"):
+        ok(ipd("release", "consent", trial, "--refused", refused, *NONE, "--repo", root))
+
+
+def plan_json(root: Path, ref: str) -> dict:
+    return json.loads(ok(ipd("release", "plan", ref, "--json", "--repo", root)))
+
+
+@pytest.fixture(scope="module")
+def trials(tmp_path_factory):
+    """PBC with its outcome roles declared, the proposal saved, approved and released; CGD with the proposal for the
+    default targets, then bands the curator chose instead, which miss them."""
+    base = tmp_path_factory.mktemp("risk")
+    with own_home(base / "home"):
+        root = base / "repo"
+        ok(ipd("init", root, "--remote", base / "remote"))
+        ingest(root, "pbc", "id", "trt")
+        edit(root, "pbc", lambda m: m["roles"].update(status="status", time="time"))
+        ok(ipd("release", "plan", "pbc", "--save", "--repo", root))
+        found = {"pbc": plan_json(root, "pbc@v1"), "pbc_text": ok(ipd("release", "plan", "pbc", "--repo", root))}
+        ok(ipd("release", "approve", "pbc@v1", "--by", "Dr Approver", "--repo", root))
+        ok(ipd("release", "pbc@v1", "--tier", "noncommercial", "--repo", root))
+
+        ingest(root, "cgd0", "id", "treat")
+        found["cgd0_proposed"] = plan_json(root, "cgd0@v1")
+        found["cgd0_text"] = ok(ipd("release", "plan", "cgd0", "--repo", root))
+        ok(ipd("release", "plan", "cgd0", "--save", "--repo", root))
+
+        def bands(metadata):
+            release = metadata["release"]
+            release["generalise"] = {"age": {"width": 5}, "height": {"width": 10}, "weight": {"width": 10}}
+        edit(root, "cgd0", bands)
+        found["cgd0"] = plan_json(root, "cgd0@v1")
+    return TmpRepo(root, base / "remote"), found
+
+
+def source(trial: str) -> pd.DataFrame:
+    frame = pd.read_csv(REAL / f"{trial}.csv")
+    return frame.rename(columns=lambda c: c.replace(".", "_"))
+
+
+def released(root: Path, trial: str) -> pd.DataFrame:
+    table = pq.read_table(root / f"datasets/{trial}/releases/v1-noncommercial/{trial}.parquet").to_pandas()
+    links = pq.read_table(root / f"datasets/{trial}/linkage/linkage.parquet").to_pandas()
+    links = links[links["tier"].isna() | (links["tier"] == "noncommercial")]
+    return table.merge(links[["key", "release_id"]], on="release_id")  # the key, for the tests' own checks
+
+
+def figures(frame: pd.DataFrame, qis: list[str]) -> dict:
+    """k, classes, average (prosecutor) risk and sample uniques: a group-by written here, missing as a value."""
+    sizes = frame.groupby(qis, dropna=False).size()
+    return {"k": int(sizes.min()), "classes": int(len(sizes)), "average_risk": round(len(sizes) / len(frame), 6),
+            "sample_uniques": int((sizes == 1).sum())}
+
+
+def interval(label) -> tuple[float, float]:
+    """The source values a released band stands for: "<40", "70+", "40-49" (completed units), "54", "[40,50)"."""
+    if label is None or (isinstance(label, float) and math.isnan(label)):
+        return -math.inf, math.inf  # suppressed: it could be anyone
+    text = str(label)
+    if text.startswith("<"):
+        return -math.inf, float(text[1:])
+    if text.endswith("+"):
+        return float(text[:-1]), math.inf
+    if text.startswith("["):
+        low, high = text[1:-1].split(",")
+        return float(low), float(high)
+    if "-" in text:
+        low, high = text.split("-")
+        return float(low), float(high) + 1
+    return float(text), float(text) + 1
+
+
+def matches(released_rows: pd.DataFrame, original: pd.DataFrame, numeric: list[str], exact: list[str]) -> pd.Series:
+    """For each released record, how many source records an attacker could not tell it from: those inside every
+    released band and equal on every other quasi-identifier (a suppressed value matches anything)."""
+    counts = []
+    for _, row in released_rows.iterrows():
+        keep = pd.Series(True, index=original.index)
+        for name in numeric:
+            low, high = interval(row[name])
+            keep &= (original[name] >= low) & (original[name] < high)
+        for name in exact:
+            if row[name] is not None and not (isinstance(row[name], float) and math.isnan(row[name])):
+                keep &= original[name].astype(str) == str(row[name])
+        counts.append(int(keep.sum()))
+    return pd.Series(counts, index=released_rows.index)
+
+
+# -- PBC ------------------------------------------------------------------------------------------------
+
+
+def test_pbc_meets_its_targets_with_whole_years_or_bands_and_status_untouched(trials):
+    repo, found = trials
+    plan = found["pbc"]
+    rules, risk = plan["rules"], plan["tiers"]["noncommercial"]["risk"]
+    assert rules["targets"] == {"k": 5, "average_risk": 0.09, "suppression": 0.05}
+    assert set(rules["generalise"]) == {"age"} and rules["generalise"]["age"]["width"] in (1, 2, 5, 10)
+    assert "status" in rules["keep"] and "status" not in rules.get("quasi_identifiers", {})
+    assert risk["quasi_identifiers"] == ["sex", "age"]  # the outcome is not a quasi-identifier
+    assert risk["met"] and risk["misses"] == []
+
+    data = released(repo.root, "pbc")
+    original = source("pbc")
+    # ages are whole years or bands, never the 52.89-55.99 trim of fractional ages
+    ages = data["age"].dropna()
+    assert all(re.fullmatch(r"<\d+|\d+\+|\d+|\d+-\d+", a) for a in ages), sorted(set(ages))
+    assert ages.nunique() >= 4
+    # re-derived here: k, classes, average risk, uniques over sex and age, as the plan says
+    mine = figures(data, ["sex", "age"])
+    assert mine["k"] >= 5 and mine["average_risk"] <= 0.09 and mine["sample_uniques"] == 0
+    assert {k: risk["after"][k] for k in mine} == mine
+    assert figures(original, ["sex", "age"])["sample_uniques"] == risk["before"]["sample_uniques"] == 316
+    # the outcome is released as analysed, participant by participant
+    joined = data.merge(original, left_on="key", right_on="id", suffixes=("", "_source"))
+    assert len(joined) == 418 and (joined["status"] == joined["status_source"]).all()
+    assert (joined["time"] == joined["time_source"]).all()
+    # suppression stays within its share, and the plan logs it
+    suppressed = int(data["age"].isna().sum())
+    assert suppressed <= 0.05 * 418
+    logged = {m["variable"]: m for m in plan["tiers"]["noncommercial"]["modifications"] if m["action"] == "suppress"}
+    assert logged["age"]["rows_affected"] == suppressed
+
+
+def test_pbc_no_released_record_matches_fewer_than_k_source_records(trials):
+    repo, _ = trials
+    data = released(repo.root, "pbc")
+    counts = matches(data, source("pbc"), ["age"], ["sex"])
+    assert counts.min() >= 5, data.loc[counts.idxmin(), ["sex", "age"]].to_dict()
+
+
+def test_pbc_plan_shows_targets_figures_and_loss(trials):
+    _, found = trials
+    text = found["pbc_text"]
+    before = found["pbc"]["tiers"]["noncommercial"]["risk"]["before"]
+    assert "Re-identification risk over the quasi-identifiers (sex, age): targets k >= 5, average risk <= 0.09, " \
+           "at most 5% of records suppressed" in text
+    assert f"  noncommercial: met; before: k 1, average risk {before['average_risk']:.3f}, " \
+           f"{before['share_at_risk']:.1%} of records at risk, {before['sample_uniques']} sample uniques; after: " \
+           "k 5" in text
+    assert "information lost (noncommercial" in text and "344 → " in text
+
+
+def test_pbc_readme_and_dictionary_say_what_was_done_and_what_it_cost(trials):
+    repo, found = trials
+    folder = repo.root / "datasets/pbc/releases/v1-noncommercial"
+    readme = (folder / "README.txt").read_text()
+    assert "Disclosure control\n------------------" in readme
+    assert "Quasi-identifiers (what an attacker is assumed to know): sex, age." in readme
+    assert ": met." in readme
+    lost = found["pbc"]["tiers"]["noncommercial"]["risk"]["variables"]["age"]
+    assert f"  age: 344 distinct values before, {lost['distinct_after']} after;" in readme
+    entries = {e["name"]: e for e in yaml.safe_load((folder / "dictionary.yaml").read_text())["columns"]}
+    assert entries["age"]["information_lost"].startswith("344 distinct values before")
+    assert entries["age"]["recoding"].startswith("generalised to ")
+    assert "information_lost" not in entries["status"]
+
+
+# -- CGD ------------------------------------------------------------------------------------------------
+
+
+def test_cgd0_proposal_for_the_default_targets_flags_what_keeps_no_information(trials):
+    _, found = trials
+    risk = found["cgd0_proposed"]["tiers"]["noncommercial"]["risk"]
+    assert risk["quasi_identifiers"] == ["sex", "age", "center", "height", "weight"]
+    assert risk["met"]  # 128 participants in 13 centres: k >= 5 and 0.09 only with little left
+    assert risk["flagged"]  # and the plan says which variables that leaves without information
+    for name in risk["flagged"]:
+        assert f"{name} keeps (near) no information" in found["cgd0_text"]
+    assert "delete it in the release rules, or keep it as a documented exception" in found["cgd0_text"]
+
+
+def test_cgd0_bands_keep_height_and_weight_and_their_risk_is_re_derived(trials):
+    repo, found = trials
+    plan = found["cgd0"]
+    risk = plan["tiers"]["noncommercial"]["risk"]
+    assert not risk["met"] and risk["misses"][0].startswith("k ")
+    variables = risk["variables"]
+    assert variables["height"]["distinct_after"] > 5 and variables["weight"]["distinct_after"] > 5  # bands
+    assert variables["center"]["distinct_before"] == 13
+    assert variables["sex"]["cells_changed"] == 0
+    original = source("cgd0")
+    assert figures(original, ["sex", "age", "center", "height", "weight"])["k"] == risk["before"]["k"] == 1
+
+
+def test_cgd0_approval_needs_the_risk_accepted_with_a_reason_and_records_it(trials):
+    repo, found = trials
+    root = repo.root
+    before = repo.state()
+    assert one_line(ipd("release", "approve", "cgd0@v1", "--by", "Dr Approver", "--repo", root)) == (
+        "the release plan of cgd0@v1 misses its risk targets (noncommercial: "
+        f"{', '.join(found['cgd0']['tiers']['noncommercial']['risk']['misses'])}; commercial: "
+        f"{', '.join(found['cgd0']['tiers']['commercial']['risk']['misses'])}): protect the data further in the "
+        "release rules, or approve with --accept-risk REASON")
+    assert repo.state() == before  # nothing written on refusal
+
+    reason = "controlled access under a data use agreement; bands needed for growth analyses"
+    out = ok(ipd("release", "approve", "cgd0@v1", "--by", "Dr Approver", "--accept-risk", reason, "--repo", root))
+    assert out.splitlines()[-1] == f"The plan misses its risk targets; the risk was accepted: {reason}"
+    approval = json.loads((root / "datasets/cgd0/releases/approvals/v1.json").read_text())
+    accepted = approval["accepted_risk"]
+    assert (accepted["reason"], accepted["by"]) == (reason, "Dr Approver")
+    assert accepted["figures"]["noncommercial"]["after"] == found["cgd0"]["tiers"]["noncommercial"]["risk"]["after"]
+    assert approval["modifications"]["noncommercial"]["risk"]["met"] is False
+
+    ok(ipd("release", "cgd0@v1", "--tier", "noncommercial", "--repo", root))
+    prov = (root / "provenance/cgd0/v1-noncommercial.json").read_text()
+    assert f'"ipd:acceptedRiskReason": "{reason}"' in prov and '"ipd:acceptedRiskBy": "Dr Approver"' in prov
+    readme = (root / "datasets/cgd0/releases/v1-noncommercial/README.txt").read_text()
+    assert f"The approver (Dr Approver) accepted the remaining risk: {reason}" in readme
+    data = released(root, "cgd0")
+    assert data["height"].nunique() > 5 and data["weight"].nunique() > 5  # bands, not one value
+    assert data["center"].nunique() == 13
+    mine = figures(data, ["sex", "age", "center", "height", "weight"])
+    assert {k: found["cgd0"]["tiers"]["noncommercial"]["risk"]["after"][k] for k in mine} == mine
+
+    refused = ipd("release", "approve", "pbc@v1", "--by", "Dr Approver", "--accept-risk", "just in case",
+                  "--repo", root)
+    assert one_line(refused) == "the release plan of pbc@v1 meets its risk targets: there is no risk to accept " \
+                                "(leave out --accept-risk)"
