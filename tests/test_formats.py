@@ -290,3 +290,26 @@ def test_pull_writes_each_format(tmp_repo, tmp_path, fmt):
 def test_every_format_is_covered():
     assert {d.format for d in DELIVERIES.values()} == set(formats.READERS.values())
     assert tuple(EXPORTS) == formats.EXPORTS
+
+
+@pytest.mark.parametrize("fmt, reader", [("xpt", pyreadstat.read_xport), ("dta", pyreadstat.read_dta),
+                                         ("sav", pyreadstat.read_sav)])
+def test_r_names_are_written_as_statistical_packages_accept_them(tmp_repo, tmp_path, fmt, reader):
+    """UDCA as R exports it: dotted names (``entry.dt``) become ``entry_dt``, the label keeps the name."""
+    tmp_repo.ingest("udca", DATA / "real" / "udca.csv", "--key", "id")
+    out = tmp_path / "out"
+    result = tmp_repo.ipd("pull", "udca@v1", "--from", tmp_repo.root, "--out", out, "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    frame, meta = reader(str(out / f"udca.{fmt}"))
+    assert list(frame.columns) == ["id", "trt", "entry_dt", "last_dt", "stage", "bili", "riskscore", "death_dt",
+                                   "tx_dt", "hprogress_dt", "varices_dt", "ascites_dt", "enceph_dt", "double_dt",
+                                   "worsen_dt"]
+    labels = dict(zip(meta.column_names, meta.column_labels))
+    assert labels["entry_dt"].startswith("entry.dt") and labels["bili"] in (None, "", "bili")
+    assert len(frame) == 170
+
+
+def test_statistical_names_are_valid_and_unique():
+    assert formats.statistical_names(["alk.phos", "1st", "a b", "A_B", "x" * 40, "x" * 40 + ".y"]) == {
+        "alk.phos": "alk_phos", "1st": "_1st", "a b": "a_b", "A_B": "A_B_2", "x" * 40: "x" * 32,
+        "x" * 40 + ".y": "x" * 29 + "_2"}

@@ -244,17 +244,41 @@ def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: 
         _write_stat(table, path, fmt, labels, title)
 
 
+def statistical_names(columns: list[str]) -> dict[str, str]:
+    """Column name -> the name SAS, Stata and SPSS accept: letters, digits and underscores, not starting with a
+    digit, at most 32 characters, unique regardless of case. R's dotted names (``alk.phos``) become
+    ``alk_phos``; a name that is already valid is kept, so files written before keep their bytes."""
+    import re
+
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for column in columns:
+        name = re.sub(r"[^A-Za-z0-9_]", "_", column)
+        name = name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+        name, base, n = name[:32], name[:29], 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name.lower())
+        out[column] = name
+    return out
+
+
 def _write_stat(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str) -> None:
     import pyreadstat
 
-    frame = table.to_pandas()
-    column_labels = [labels.get(c) for c in frame.columns]
+    names = statistical_names(table.column_names)
+    # a renamed column keeps its own name in its label, so the file still says which column it is
+    column_labels = [labels.get(c) if names[c] == c else f"{c}: {labels[c]}" if labels.get(c) else c
+                     for c in table.column_names]
+    frame = table.rename_columns([names[c] for c in table.column_names]).to_pandas()
     if fmt == "xpt":
         version = 5 if all(len(c) <= 8 for c in frame.columns) else 8
         pyreadstat.write_xport(frame, str(path), file_label=title[:40], column_labels=column_labels,
                                table_name="DATA", file_format_version=version)
     elif fmt == "dta":
-        pyreadstat.write_dta(_stata_longs(table, frame), str(path), file_label=title[:80],
+        pyreadstat.write_dta(_stata_longs(table.rename_columns(list(frame.columns)), frame), str(path),
+                             file_label=title[:80],
                              column_labels=column_labels)
     elif fmt == "sav":
         pyreadstat.write_sav(frame, str(path), file_label=title, column_labels=column_labels)
