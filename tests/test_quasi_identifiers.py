@@ -183,7 +183,7 @@ def test_raceth_is_recognised_and_counted_in_the_race_sex_cells():
     small = int((counts < 20).sum())
     assert proposed.rationale["sex"].startswith(f"race–sex cell variable: {small} of its counts per value and "
                                                 f"race–sex cell are below 20 (smallest {counts.min()})")
-    assert proposed.rationale["age"].endswith("share them in every race–sex cell")
+    assert "share them in every race–sex cell" in proposed.rationale["age"]
 
 
 @pytest.mark.parametrize("name", ["raceth", "race_eth", "RACECAT", "race1", "ethnic", "Ethnicity"])

@@ -171,6 +171,7 @@ class Loader:
             if not isinstance(reason, str) or not reason.strip():
                 self.fail(f"exceptions.{name}", f"say why {name} may be released (text), not {_shown(reason)}")
             out[name] = reason.strip()
+        return out
 
     def targets(self) -> dict[str, Targets]:
         raw = self.mapping("targets", self.raw.get("targets"), f"risk targets ({', '.join(TARGET_SETTINGS)}, "

@@ -63,6 +63,10 @@ class AnchorRule:
         for name in ("unit", "days", "reason"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
+        return out
+
+
+@dataclass(frozen=True)
 class Targets:
     """What a tier's release must achieve over the quasi-identifier set (``risk.quasi_identifier_set``)."""
 
