@@ -402,3 +402,12 @@ def test_a_catalogue_that_is_not_a_git_repository_is_one_line(built, tmp_path):
     result = ipd("catalogue", "audit", f"file://{tmp_path}/none.git", "--repo", built["root"])
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith(f"error: git clone file://{tmp_path}/none.git failed: "), result.stderr
+
+
+def test_the_sizes_package_metadata_gives_its_files_are_not_read_as_values():
+    """A CSV of 50,659 bytes is not participant 50659; the same number anywhere else in the file still is."""
+    from repo.catalogue import haystacks
+
+    data = b'{"bytes": 50659, "contentSize": "50659", "note": "participant 50659"}'
+    assert haystacks.read(data, "datasets/t/releases/v1-noncommercial/datapackage.json").text == (
+        '{"bytes":  0, "contentSize":  0, "note": "participant 50659"}')

@@ -11,6 +11,7 @@ are not opened.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -51,7 +52,13 @@ def read(data: bytes, name: str | None) -> Haystack:
     suffix = PurePosixPath(name).suffix.lower() if name else ""
     if suffix in (".csv", ".tsv") or (not name and _looks_like_csv(text)):
         return _read_table(data, suffix or ".csv", text)
-    return Haystack(text)
+    return Haystack(SIZES.sub(r"\1 0", text))
+
+
+# The sizes package metadata gives its files (Frictionless ``bytes``, RO-Crate ``contentSize``): numbers of the
+# package, not of any participant, which a five-digit key matches by chance (a CSV of 50,659 bytes, participant
+# 50659). They are not read as values.
+SIZES = re.compile(r'("(?:bytes|contentSize)"\s*:\s*)"?[0-9]+"?')
 
 
 def _read_table(data: bytes, suffix: str, text: str) -> Haystack:
