@@ -411,3 +411,5 @@ def test_the_sizes_package_metadata_gives_its_files_are_not_read_as_values():
     data = b'{"bytes": 50659, "contentSize": "50659", "note": "participant 50659"}'
     assert haystacks.read(data, "datasets/t/releases/v1-noncommercial/datapackage.json").text == (
         '{"bytes":  0, "contentSize":  0, "note": "participant 50659"}')
+    pointer = b"outs:\n- md5: 0b45daf01b45daf01b45daf01b45daf0\n  size: 50659\n  hash: md5\n  path: t.parquet\n"
+    assert "50659" not in haystacks.read(pointer, "datasets/t/releases/v1-noncommercial/t.parquet.dvc").text

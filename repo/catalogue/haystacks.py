@@ -52,13 +52,14 @@ def read(data: bytes, name: str | None) -> Haystack:
     suffix = PurePosixPath(name).suffix.lower() if name else ""
     if suffix in (".csv", ".tsv") or (not name and _looks_like_csv(text)):
         return _read_table(data, suffix or ".csv", text)
-    return Haystack(SIZES.sub(r"\1 0", text))
+    return Haystack(SIZES_YAML.sub(r"\1 0", SIZES_JSON.sub(r"\1 0", text)))
 
 
-# The sizes package metadata gives its files (Frictionless ``bytes``, RO-Crate ``contentSize``): numbers of the
-# package, not of any participant, which a five-digit key matches by chance (a CSV of 50,659 bytes, participant
-# 50659). They are not read as values.
-SIZES = re.compile(r'("(?:bytes|contentSize)"\s*:\s*)"?[0-9]+"?')
+# The sizes package metadata and DVC pointers give files (Frictionless ``bytes``, RO-Crate ``contentSize``, a
+# ``.dvc`` file's ``size`` and ``nfiles``): numbers of the package, not of any participant, which a five-digit
+# key matches by chance (a CSV of 50,659 bytes, participant 50659). They are not read as values.
+SIZES_JSON = re.compile(r'("(?:bytes|contentSize)"\s*:\s*)"?[0-9]+"?')
+SIZES_YAML = re.compile(r"(?m)^(\s*(?:-\s+)?(?:size|nfiles):)\s*[0-9]+[ \t]*$")
 
 
 def _read_table(data: bytes, suffix: str, text: str) -> Haystack:
