@@ -285,10 +285,15 @@ def test_check_opens_one_query_per_failing_key_and_none_twice(t1):
                                    check=between)
 
 
-def test_check_without_open_queries_opens_none(t1):
+def test_check_without_open_queries_opens_none(t1, tmp_path):
     ok(t1, "expect", "add", "t1", "expect_column_values_to_not_be_null", "column=sbp")
     before = t1.state()
-    assert "queries opened" not in ok(t1, "check", "t1", code=1).stdout
+    checked = ok(t1, "check", "t1", "--html", tmp_path / "report", code=1).stdout
+    assert "queries opened" not in checked
+    assert checked.splitlines()[-1] == f"HTML report: {tmp_path / 'report' / 'index.html'}"
+    count = len(json.loads(ok(t1, "check", "t1", "--json", code=1).stdout)["results"])
+    assert f"t1@v1: 1 of {count} checks fail (expect_column_values_to_not_be_null(sbp))" in \
+        ok(t1, "validate", code=1).stdout.splitlines()
     assert "queries_opened" not in json.loads(ok(t1, "check", "t1", "--json", code=1).stdout)
     assert t1.state() == before
 

@@ -37,7 +37,7 @@ def check(
     if html:
         from ..checks.html import write
 
-        write(report, html)
+        written = write(report, html)
     raised = None
     if open_queries:
         from ..checks.queries import open_for_report
@@ -47,6 +47,8 @@ def check(
         emit_json(report.to_json() | ({} if raised is None else {"queries_opened": raised}))
     else:
         render_check(report)
+        if html:
+            out.print(f"HTML report: {written}")
         if raised is not None:
             shown = f" ({raised[0]} … {raised[-1]})" if len(raised) > 1 else f" ({raised[0]})" if raised else ""
             out.print(f"queries opened: {len(raised)}{shown}; see `ipd query list {report.trial}`")

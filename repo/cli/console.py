@@ -118,8 +118,11 @@ def render_check(report) -> None:
 def render_validation(result) -> None:
     for report in result.checks:
         failing = [r.name for r in report.results if not r.success]
-        status = "[green]ok[/]" if not failing else f"[red]FAIL[/] ({escape(', '.join(failing))})"
-        out.print(f"{report.trial}@{report.version}: {len(report.results)} checks {status}")
+        if failing:
+            out.print(f"{report.trial}@{report.version}: [red]{len(failing)} of {len(report.results)} checks "
+                      f"fail[/] ({escape(', '.join(failing))})")
+        else:
+            out.print(f"{report.trial}@{report.version}: {len(report.results)} checks [green]ok[/]")
     for version in result.versions:
         status = "[green]fingerprint ok[/]" if version.success else f"[red]FAIL[/] {escape(version.problem)}"
         out.print(f"{version.trial}@{version.version}: {status}")
