@@ -132,9 +132,11 @@ def test_a_narrower_integer_type_is_not_a_change(tmp_repo, tmp_path):
                       "age": pa.array(V1["age"], pa.int16()), "died": pa.array(V1["died"], pa.int8()),
                       "site": V1["site"]})
     pq.write_table(table, tmp_path / "d1.parquet")
-    tmp_repo.ingest("t", tmp_path / "d1.parquet")
+    assert tmp_repo.ipd("ingest", "t", tmp_path / "d1.parquet").exit_code == 2  # the same rows: no version
+    pq.write_table(table.slice(0, 5), tmp_path / "d2.parquet")  # narrower types, and participant 6 gone
+    tmp_repo.ingest("t", tmp_path / "d2.parquet")
     found = diff_json(tmp_repo, "t@v1", "t@v2")
-    assert (found["cells"], found["added"], found["removed"]) == ([], [], [])
+    assert (found["cells"], found["added"], found["removed"]) == ([], [], [6])
 
 
 # --- several parts: only those whose hashes differ are read --------------------------------------------

@@ -352,3 +352,13 @@ def test_a_repository_path_that_does_not_exist(tmp_path):
     line = one_line_error(ipd("list", "--repo", missing))
     assert line == f"error: {missing}: no such directory"
     assert not missing.exists()
+
+
+def test_the_same_rows_again_are_not_a_new_version(t1, delivery, tmp_path):
+    """A delivery sent twice (the same file, or the same rows in a file of another name) cuts no version."""
+    resent = shutil.copy(delivery, tmp_path / "d1-resent.csv")
+    for file in (delivery, resent):
+        line = refused(t1, "t1", file)
+        assert line.startswith(f"error: {file}: the same rows as t1@v1 (fingerprint ")
+        assert line.endswith("): nothing new to ingest")
+    assert_only_v1(t1)

@@ -97,6 +97,9 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
             delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
             tool=provenance.tool(),
         )
+        if parent and record.fingerprint == parent.fingerprint:
+            raise InvalidInput(f"{options.file}: the same rows as {trial}@{parent.version} (fingerprint "
+                               f"{record.fingerprint.removeprefix('sha256:')[:12]}): nothing new to ingest")
         if parent:
             record = replace(record, changes=_changes(repo, parent, record))
         metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
