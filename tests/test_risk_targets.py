@@ -1,6 +1,7 @@
-"""Risk targets met with the least information loss, on real trials: PBC (fractional ages, 44 men, outcome status)
-and CGD (13 centres, height and weight). Every figure is re-derived here with a plain pandas group-by, and a
-re-identification join matches the released records back to the source on their quasi-identifiers."""
+"""Risk targets met with the least information loss, on real trials: PBC (fractional ages, 44 men, outcome status
+and follow-up that no role declares) and CGD (13 centres, height and weight). Every figure is re-derived here with a
+plain pandas group-by (a missing value a value of its own, as the release counts it), and a re-identification join
+matches the released records back to the source on their quasi-identifiers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import pytest
 import yaml
 from conftest import TmpRepo, own_home
 from support.cli import git, ipd
+
+from repo.release.risk import quasi_identifier_set
+from repo.release.ruleload import load as load_rules
 
 REAL = Path(__file__).parent / "data" / "real"
 NONE = ("--none", "--reason", "public data set from R's survival package; no consent restrictions were delivered")
@@ -57,14 +61,13 @@ def plan_json(root: Path, ref: str) -> dict:
 
 @pytest.fixture(scope="module")
 def trials(tmp_path_factory):
-    """PBC with its outcome roles declared, the proposal saved, approved and released; CGD with the proposal for the
-    default targets, then bands the curator chose instead, which miss them."""
+    """PBC as delivered (no role names its outcome), the proposal saved, approved and released; CGD with the
+    proposal for the default targets, then bands the curator chose instead, which miss them."""
     base = tmp_path_factory.mktemp("risk")
     with own_home(base / "home"):
         root = base / "repo"
         ok(ipd("init", root, "--remote", base / "remote"))
         ingest(root, "pbc", "id", "trt")
-        edit(root, "pbc", lambda m: m["roles"].update(status="status", time="time"))
         ok(ipd("release", "plan", "pbc", "--save", "--repo", root))
         found = {"pbc": plan_json(root, "pbc@v1"), "pbc_text": ok(ipd("release", "plan", "pbc", "--repo", root))}
         ok(ipd("release", "approve", "pbc@v1", "--by", "Dr Approver", "--repo", root))
@@ -145,7 +148,15 @@ def test_pbc_meets_its_targets_with_whole_years_or_bands_and_status_untouched(tr
     rules, risk = plan["rules"], plan["tiers"]["noncommercial"]["risk"]
     assert rules["targets"] == {"k": 5, "average_risk": 0.09, "suppression": 0.05}
     assert set(rules["generalise"]) == {"age"} and rules["generalise"]["age"]["width"] in (1, 2, 5, 10)
-    assert "status" in rules["keep"] and "status" not in rules.get("quasi_identifiers", {})
+    # no role names the outcome: status 0/1/2 beside time in days is recognised, and released as analysed
+    for name in ("status", "time"):
+        assert name in rules["keep"] and name not in rules.get("quasi_identifiers", {})
+    assert rules["rationale"]["status"] == (
+        "looks like the outcome's event indicator (3 values, beside the follow-up time): released as analysed, never "
+        "a quasi-identifier (NHLBI III.B.3.a); declare it in dataset.yaml (roles: {status: status}) to make it certain")
+    assert rules["rationale"]["time"].startswith("looks like the follow-up time (beside the event indicator status)")
+    loaded = load_rules(yaml.safe_load((repo.root / "datasets/pbc/dataset.yaml").read_text()), list(source("pbc")))
+    assert quasi_identifier_set(loaded, list(source("pbc"))) == ["sex", "age"]
     assert risk["quasi_identifiers"] == ["sex", "age"]  # the outcome is not a quasi-identifier
     assert risk["met"] and risk["misses"] == []
 
@@ -164,11 +175,53 @@ def test_pbc_meets_its_targets_with_whole_years_or_bands_and_status_untouched(tr
     joined = data.merge(original, left_on="key", right_on="id", suffixes=("", "_source"))
     assert len(joined) == 418 and (joined["status"] == joined["status_source"]).all()
     assert (joined["time"] == joined["time_source"]).all()
+    assert sorted(zip(data["key"], data["status"], data["time"])) == sorted(
+        zip(original["id"], original["status"], original["time"]))  # every value, as analysed
     # suppression stays within its share, and the plan logs it
     suppressed = int(data["age"].isna().sum())
     assert suppressed <= 0.05 * 418
     logged = {m["variable"]: m for m in plan["tiers"]["noncommercial"]["modifications"] if m["action"] == "suppress"}
     assert logged["age"]["rows_affected"] == suppressed
+
+
+def band(age: float, width: int, bottom: float | None, top: float | None) -> str:
+    """The band a released age stands for, written here from the rule (``generalise.age``) as the README states it."""
+    if bottom is not None and age < bottom:
+        return f"<{bottom}"
+    if top is not None and age >= top:
+        return f"{top}+"
+    start = math.floor(age / width) * width
+    return str(start) if width == 1 else f"{start}-{start + width - 1}"
+
+
+def test_pbc_suppression_blanks_cells_of_the_records_in_small_classes_not_whole_records(trials):
+    repo, found = trials
+    plan = found["pbc"]
+    spec = plan["rules"]["generalise"]["age"]
+    data = released(repo.root, "pbc").merge(source("pbc"), left_on="key", right_on="id", suffixes=("", "_source"))
+    data["band"] = [band(a, spec["width"], spec.get("bottom"), spec.get("top")) for a in data["age_source"]]
+    # the records in classes below k after generalisation, found here from the source values and the rule
+    sizes = data.groupby(["sex_source", "band"]).size()
+    small = {key for key, n in sizes.items() if n < 5}
+    at_risk = data[[(s, b) in small for s, b in zip(data["sex_source"], data["band"])]]
+    assert set(at_risk["sex_source"]) == {"m"} and len(at_risk) == 10  # a few men in the rare age bands
+    # exactly those lose a cell, each one cell: the age band (the variable with most values), never their sex
+    blanked = data[data["age"].isna() | data["sex"].isna()]
+    assert sorted(blanked["key"]) == sorted(at_risk["key"])
+    assert int(data["age"].isna().sum()) == 10 and int(data["sex"].isna().sum()) == 0
+    cells = int(data["age"].isna().sum() + data["sex"].isna().sum())
+    assert cells == 10 < len(blanked) * 2  # fewer cells than records x quasi-identifiers: not whole records
+    kept = data[~data["key"].isin(at_risk["key"])]
+    assert (kept["age"] == kept["band"]).all() and (data["sex"].fillna("?") != "?").all()
+    # as logged in the plan and in the loss table
+    risk = plan["tiers"]["noncommercial"]["risk"]
+    assert {n: v["cells_suppressed"] for n, v in risk["variables"].items()} == {"sex": 0, "age": 10}
+    logged = {m["variable"]: m for m in plan["tiers"]["noncommercial"]["modifications"] if m["action"] == "suppress"}
+    assert {n: m["rows_affected"] for n, m in logged.items()} == {"sex": 0, "age": 10}
+    assert logged["age"]["parameters"]["records"] == logged["age"]["parameters"]["cells"] == 10
+    # k re-derived here, a missing value a value of its own: the blanked men form one class of 10
+    assert figures(data[["sex", "age"]], ["sex", "age"])["k"] == risk["after"]["k"] == 5
+    assert int(((data["sex"] == "m") & data["age"].isna()).sum()) == 10
 
 
 def test_pbc_no_released_record_matches_fewer_than_k_source_records(trials):
@@ -267,3 +320,62 @@ def test_cgd0_approval_needs_the_risk_accepted_with_a_reason_and_records_it(tria
                   "--repo", root)
     assert one_line(refused) == "the release plan of pbc@v1 meets its risk targets: there is no risk to accept " \
                                 "(leave out --accept-risk)"
+
+
+# -- the pieces -----------------------------------------------------------------------------------------
+
+
+def suppressed(rows: list[tuple], share: float = 0.5) -> tuple[list[tuple], list[tuple]]:
+    import pyarrow as pa
+
+    from repo.backends.sql import connect
+    from repo.release import suppress
+    from repo.release.rules import AgeRule, ReleaseRules, Targets
+
+    table = pa.table({"id": list(range(len(rows))), "sex": [r[0] for r in rows], "age": [r[1] for r in rows],
+                      "status": [r[2] for r in rows]})
+    rules = ReleaseRules("id", sex="sex", age=AgeRule("age"), targets={"noncommercial": Targets(3, 0.5, share)})
+    out, logged = suppress.apply(connect(), table, rules, "noncommercial", "id")
+    return list(zip(out["sex"].to_pylist(), out["age"].to_pylist(), out["status"].to_pylist())), logged
+
+
+def test_suppression_places_small_classes_with_the_fewest_cells_missing_counted_as_a_value():
+    rows = [("f", "30", 0)] * 3 + [("f", "40", 1)] * 3 + [("m", "30", 2)] * 2 + [("m", "40", 0), ("f", "50", 1)] + \
+        [("f", None, 2)] * 2
+    out, logged = suppressed(rows)
+    # the men lose their age (the variable with more values) and form (m, missing); the woman of 50 joins the two
+    # women whose age was missing already; the classes of three are untouched, the outcome too
+    assert out == rows[:6] + [("m", None, 2)] * 2 + [("m", None, 0), ("f", None, 1)] + [("f", None, 2)] * 2
+    assert [(v, n) for v, _, _, n, _ in logged] == [("sex", 0), ("age", 4)]
+    assert logged[1][2] == {"k": 3, "records": 4, "cells": 4, "limit": 0.5, "records_needed": 4, "applied": True}
+
+
+def test_suppression_pads_what_no_pattern_places_with_the_smallest_safe_class_and_keeps_to_its_share():
+    rows = [("f", "30", 0)] * 3 + [("f", "40", 1)] * 3 + [("m", "30", 2)] * 2 + [("m", "40", 0), ("f", "50", 1)]
+    out, logged = suppressed(rows, share=0.7)
+    # (m, missing) has three; the woman of 50 alone even with both blanked, so the smallest class of three
+    # (f, 30, first in order) is blanked with her: every class has at least three, in 11 cells of 7 records
+    assert out == [(None, None, 0)] * 3 + rows[3:6] + [("m", None, 2)] * 2 + [("m", None, 0), (None, None, 1)]
+    assert [(v, n) for v, _, _, n, _ in logged] == [("sex", 4), ("age", 7)]
+    assert logged[0][2]["records"] == 7 and logged[0][2]["cells"] == 11
+
+    out, logged = suppressed(rows, share=0.6)  # 6 records allowed: none is touched
+    assert out == rows and [n for *_, n, _ in logged] == [0, 0]
+    assert logged[0][2]["applied"] is False and logged[0][2]["records_needed"] == 7
+    assert logged[0][4].endswith("; NOT applied: 7 records would lose cells, more than 60% of 10")
+
+
+@pytest.mark.parametrize("columns, roles, found", [
+    (["futime", "fustat", "age"], {}, {"futime": "time", "fustat": "status"}),
+    (["d.time", "death", "ecog.status"], {}, {"d.time": "time", "death": "status"}),
+    (["rectime", "censrec", "survtime", "censdead"], {"death_flag": "censdead"},
+     {"rectime": "time", "censrec": "status", "survtime": "time"}),
+    (["status", "age"], {}, {}),  # a status alone may be anything: marital, performance status
+    (["etime", "event"], {"time": "etime"}, {"event": "status"}),
+])
+def test_outcome_and_follow_up_recognised_beside_each_other(columns, roles, found):
+    from repo.release.outcomes import recognise
+
+    kinds = {c: "integer" for c in columns}
+    distinct = {c: 3 if any(w in c for w in ("stat", "death", "cens", "event")) else 300 for c in columns}
+    assert {n: o.role for n, o in recognise(columns, kinds, distinct, roles).items()} == found

@@ -313,7 +313,7 @@ class Evaluation:
     node: tuple[int, ...]
     small: int  # records in classes below k
     suppressed: int  # records the suppression would take (0 when it would need more than allowed)
-    classes: int  # classes of k or more (plus one for the suppressed records)
+    classes: int  # classes of k or more, plus at most those the suppressed records form (an upper bound)
     average_risk: float
     met: bool
     loss: float  # mean over the quasi-identifiers of the normalised loss, suppression included
@@ -391,7 +391,9 @@ class Search:
         needed = 0 if small == 0 else max(small, k)
         allowed = needed <= math.floor(self.targets.suppression * n)
         suppressed = needed if allowed else 0
-        classes = big + (1 if suppressed else 0) + (0 if allowed else small)  # unsuppressed: each small class
+        # cells suppressed (``suppress``): each class the small ones form holds k of them or more, so at most
+        # small // k new classes (one when fewer); unsuppressed: each small class counts at least once
+        classes = big + (max(1, small // k) if suppressed else 0) + (0 if allowed else small)
         average = classes / n if n else 0.0
         met = allowed and average <= self.targets.average_risk
         gen = [h.losses[i] for h, i in zip(self.found, node)]

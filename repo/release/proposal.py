@@ -25,6 +25,7 @@ from ..backends.columns import (
     type_class,
 )
 from .exposure import rationale as found_rationale
+from .outcomes import recognise as recognise_outcomes
 from .recognise import cells as recognised_cells
 from .rules import (
     DEFAULT_MIN_CELL,
@@ -108,6 +109,8 @@ class Proposer:
         for finding in findings:
             self.found.setdefault(finding.column, finding)
         self.recognised = recognised_cells(metadata, con, relation, schema)
+        self.outcomes = recognise_outcomes(self.names, self.kinds, {n: s["distinct"] for n, s in self.stats.items()},
+                                           self.roles)
 
     def _stats(self) -> dict[str, dict[str, Any]]:
         parts = ["count(*)"]
@@ -210,14 +213,25 @@ class Proposer:
                                            "is not released itself (NHLBI IV.B.5)")
             else:
                 self.assign(name, "dates", f"date: coded as days relative to {reference} (NHLBI IV.B.5)")
-        elif role := next((r for r in DESIGN_ROLES if self.roles.get(r) == name), None):
+        elif role := self._role(name):
             self.assign(name, "keep", f"the trial's {role} (role {role}): treatment and outcome data are "
                                       "released (NHLBI III.B.3.a)")
+        elif outcome := self.outcomes.get(name):
+            self.assign(name, "keep", outcome.rationale)
         elif kind == STRING and stats["present"] and name not in self.valued:
             self._text(name, stats)
         if name not in self.rule and self._second_id(name, stats):
             self.assign(name, "identifiers", "a distinct value for every participant, like an ID: a second "
                                              "participant identifier, deleted (NHLBI IV.B.3)")
+
+    def _role(self, name: str) -> str | None:
+        """The role (arm, status, time, death_flag …) that names ``name``: released as analysed, never coarsened
+        by a proposal. Baseline covariates are named by a role too, and stay quasi-identifiers."""
+        for role in (*DESIGN_ROLES, *self.roles):
+            named = self.roles.get(role)
+            if role != "baseline" and (named == name or (isinstance(named, list) and name in named)):
+                return role
+        return None
 
     def _text(self, name: str, stats: dict[str, Any]) -> None:
         share = stats["distinct"] / stats["present"]

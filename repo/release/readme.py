@@ -94,8 +94,9 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
 
 def _protection(release: Deidentified, figures: Disclosure) -> str:
     if release.assessment is not None and release.assessment.declared:
-        return ("quasi-identifiers generalised (whole units, bands, grouped categories, pooled centres) and the few "
-                "records still in small classes locally suppressed, to meet the risk targets below")
+        return ("quasi-identifiers generalised (whole units, bands, grouped categories, pooled centres) and, for the "
+                "few records still in small classes, the fewest values locally suppressed, to meet the risk targets "
+                "below")
     return (f"rare values of quasi-identifiers collapsed or top/bottom-coded so that at least {figures.min_cell} "
             "participants share each value in every race-sex cell")
 

@@ -6,7 +6,9 @@ is the smallest class, a record's risk is 1 / the size of its class, the
 average risk is the mean over records (which is the number of classes over the
 number of records), and records in classes smaller than the target ``k`` are
 at risk. Missing values count as a value of their own, as pycanon counts them
-and as the other disclosure figures do: a locally suppressed cell is missing.
+and as the other disclosure figures do: a locally suppressed cell is missing,
+and the records blanked alike form a class (``suppress`` says why this, not a
+missing value matching any value, keeps k from overstating the protection).
 
 The targets (``rules.Targets``) are declared per tier in the release rules;
 rules written before targets existed have none, and are measured against the
@@ -31,7 +33,8 @@ NEAR_EMPTY_SUPPRESSED = 0.9  # a variable with more of its cells suppressed than
 def quasi_identifier_set(rules: ReleaseRules, schema: Any) -> list[str]:
     """The columns an attacker is assumed to know, among ``schema``'s (a schema, a table or a list of names):
     race, sex, age, recoded centres, every quasi-identifier the rules protect (not deleted) and every column
-    they generalise. Roles (arm, outcomes, follow-up) are in it only when the rules name them so.
+    they generalise. Roles (arm, outcomes, follow-up) are in it only when the rules name them so: the proposal
+    keeps them, and the outcome and follow-up no role declares (``outcomes``), as they are.
     One place, so the plan, the suppression and the disclosure figures measure the same set."""
     names = list(getattr(schema, "names", None) or getattr(schema, "column_names", None) or schema)
     gone = {rules.participant_id, *rules.identifiers, *rules.free_text, *rules.sensitive}
