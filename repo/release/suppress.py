@@ -123,33 +123,41 @@ class Cells:
         return [p for size in sizes for p in itertools.combinations(self.order, size)]
 
     def pending(self) -> int:
-        return int(self.con.sql(f"SELECT count(*) FROM ({self._now()}) WHERE __pending").fetchall()[0][0])
+        """The small classes not yet placed, with ``sup_now`` (the classes as they stand) made afresh: every
+        pattern reads it, and it changes only when a pattern placed some."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE sup_now AS {self._now()}")
+        return int(self.con.sql("SELECT count(*) FROM sup_now WHERE __pending").fetchall()[0][0])
 
     def run(self) -> None:
         if not self.pending():
             return
         for pattern in self.patterns():
-            self._place(pattern)
-            if not self.pending():
+            if self._place(pattern) and not self.pending():
                 return
         self._pad()
 
-    def _place(self, pattern: tuple[int, ...]) -> None:
+    def _place(self, pattern: tuple[int, ...]) -> int:
         """Place the small classes that ``pattern`` puts in a class of at least k (with the records already
-        there and the other small classes blanked the same way)."""
+        there and the other small classes blanked the same way); returns how many it placed."""
         blank = set(pattern)
         target = ", ".join(f"CASE WHEN FALSE THEN {c} END AS {c}" if i in blank else c
                            for i, c in enumerate(self.keys))
         flags = ", ".join("TRUE" if i in blank else "FALSE" for i in range(len(self.keys)))
         keys = ", ".join(self.keys)
-        self.con.execute(f"""
+        # only a class already missing the blanked values can take the blanked records in: the others are not read
+        missing = "".join(f" AND {c} IS NULL" for i, c in enumerate(self.keys) if i in blank)
+        return self._inserted(f"""
             INSERT INTO sup_moves
-            WITH now AS ({self._now()}),
+            WITH now AS (SELECT * FROM sup_now),
                  t AS (SELECT __cid, __n, {target} FROM now WHERE __pending),
                  w AS (SELECT {keys}, sum(__n) AS m FROM t GROUP BY ALL),
-                 s AS (SELECT {keys}, sum(__n) AS m FROM now WHERE NOT __pending GROUP BY ALL)
+                 s AS (SELECT {keys}, sum(__n) AS m FROM now WHERE NOT __pending{missing} GROUP BY ALL)
             SELECT t.__cid, {flags} FROM t JOIN w ON {self._match('t', 'w')} LEFT JOIN s ON {self._match('t', 's')}
             WHERE w.m + coalesce(s.m, 0) >= {self.k}""")
+
+    def _inserted(self, sql: str) -> int:
+        found = self.con.execute(sql).fetchall()
+        return int(found[0][0]) if found else 0
 
     def _pad(self) -> None:
         """The small classes left (too few even with every quasi-identifier blanked) are joined by the smallest
