@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,21 +16,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import git, ipd, own_home
-from support.releases import RULES, approve, one_line, synthetic, write_rules
+from support.releases import (RULES, Repo, approve, copy_zones, one_line, run, synthetic,
+                              write_rules)
 
 DELIVERY = "leeds-site-export-2016.parquet"  # a delivery's name may itself identify: it must stay restricted
 TIERS = ("noncommercial", "commercial")
-
-
-class Repo:  # what the helpers of support.releases expect of tmp_repo
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-
-def run(*args):
-    result = ipd(*args)
-    assert result.exit_code == 0, result.output + result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -53,18 +42,7 @@ def zones(tmp_path_factory) -> Path:
 @pytest.fixture
 def copy(zones, tmp_path) -> Path:
     """A copy of both zones, every URL pointed at the copies."""
-    base = tmp_path / "base"
-    shutil.copytree(zones, base, symlinks=True)
-    for path in [base / "curation/.dvc/config", base / "curation/ipd.toml"]:
-        path.write_text(path.read_text().replace(str(zones), str(base)))
-    clone = base / "fix"
-    git(base, "clone", "-q", str(base / "catalogue.git"), str(clone))
-    for name in ("catalogue.toml", ".dvc/config"):
-        (clone / name).write_text((clone / name).read_text().replace(str(zones), str(base)))
-    git(clone, "commit", "-qam", "moved")
-    git(clone, "push", "-q")
-    shutil.rmtree(clone)
-    return base
+    return copy_zones(zones, tmp_path / "base")
 
 
 def catalogue_files(catalogue: Path) -> dict[str, bytes]:

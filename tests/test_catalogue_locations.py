@@ -14,18 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import git, ipd, own_home
-from support.releases import RULES, approve, one_line, synthetic, write_rules
-
-
-class Repo:  # what the helpers of support.releases expect of tmp_repo
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-
-def run(*args):
-    result = ipd(*args)
-    assert result.exit_code == 0, result.output + result.stderr
-    return result
+from support.releases import RULES, Repo, approve, one_line, run, synthetic, write_rules
 
 
 def released(root: Path, base: Path) -> None:

@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import TmpRepo, git, ipd, own_home
-from support.releases import RULES, approve, one_line, synthetic, write_rules
+from support.releases import (RULES, Repo, approve, copy_zones, one_line, run, synthetic,
+                              write_rules)
 from support.releases import package_format as legacy_format
 
 from repo.provenance.lineage import lineage
@@ -28,34 +29,8 @@ PACKAGE = ["README.txt", "datapackage.json", "dictionary.yaml", "disclosure.json
            "modifications.csv", "modifications.json", "ro-crate-metadata.json", "t.csv", "t.parquet", "t.xpt"]
 
 
-class Repo:  # what the helpers of support.releases expect of tmp_repo
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-
-def run(*args):
-    result = ipd(*args)
-    assert result.exit_code == 0, result.output + result.stderr
-    return result
-
-
 def state(root: Path) -> dict:
     return TmpRepo(root, root).state()
-
-
-def copied(base: Path, target: Path) -> Path:
-    """A copy of both zones (and whatever else is in ``base``), every URL pointed at the copies."""
-    shutil.copytree(base, target, symlinks=True)
-    for path in [target / "curation/.dvc/config", target / "curation/ipd.toml"]:
-        path.write_text(path.read_text().replace(str(base), str(target)))
-    clone = target / "fix"
-    git(target, "clone", "-q", str(target / "catalogue.git"), str(clone))
-    for name in ("catalogue.toml", ".dvc/config"):
-        (clone / name).write_text((clone / name).read_text().replace(str(base), str(target)))
-    git(clone, "commit", "-qam", "moved")
-    git(clone, "push", "-q")
-    shutil.rmtree(clone)
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +56,7 @@ def legacy(tmp_path_factory) -> Path:
 def reissued(legacy, tmp_path_factory) -> Path:
     """``legacy`` with a holder of the commercial release's first issue (pulled from the curation repository),
     then the commercial release reissued."""
-    base = copied(legacy, tmp_path_factory.mktemp("reissued") / "base")
+    base = copy_zones(legacy, tmp_path_factory.mktemp("reissued") / "base")
     with own_home(base.parent / "home"):
         root = base / "curation"
         run("pull", "t@v1", "--tier", "commercial", "--from", root, "--out", base / "holder")
@@ -91,7 +66,7 @@ def reissued(legacy, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def copy(legacy, tmp_path) -> Path:
-    return copied(legacy, tmp_path / "base")
+    return copy_zones(legacy, tmp_path / "base")
 
 
 def record(root: Path, name: str) -> dict:
@@ -180,7 +155,7 @@ def test_the_reissue_is_published_with_notes_saying_it_is_a_reissue(reissued):
 
 
 def test_verify_and_rebuild_pass_with_both_issues(reissued, tmp_path):
-    root = copied(reissued, tmp_path / "base") / "curation"
+    root = copy_zones(reissued, tmp_path / "base") / "curation"
     for args in ((), ("--rebuild",)):
         result = ipd("verify", *args, "--repo", root, "--json")
         report = json.loads(result.stdout)
@@ -232,7 +207,7 @@ def test_a_pull_naming_the_version_gets_its_latest_issue(reissued, tmp_path, sou
 
 
 def test_reissuing_what_would_come_out_the_same_is_refused(reissued, tmp_path):
-    root = copied(reissued, tmp_path / "base") / "curation"
+    root = copy_zones(reissued, tmp_path / "base") / "curation"
     before = state(root)
     message = one_line(ipd("release", "t@v1", "--tier", "commercial", "--reissue", "--reason", "again",
                            "--repo", root))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -128,3 +129,31 @@ def package_format(number: int) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(record, "PACKAGE_FORMAT", number)
         yield
+
+
+class Repo:  # a repository by its root, as the helpers here take tmp_repo
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+
+def run(*args):
+    """``ipd`` with these arguments, which must succeed."""
+    result = ipd(*args)
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+def copy_zones(base: Path, target: Path) -> Path:
+    """A copy of both zones under ``base`` (``curation/``, ``catalogue.git`` and whatever else is there) at
+    ``target``, every URL pointed at the copies."""
+    shutil.copytree(base, target, symlinks=True)
+    for path in [target / "curation/.dvc/config", target / "curation/ipd.toml"]:
+        path.write_text(path.read_text().replace(str(base), str(target)))
+    clone = target / "fix"
+    git(target, "clone", "-q", str(target / "catalogue.git"), str(clone))
+    for name in ("catalogue.toml", ".dvc/config"):
+        (clone / name).write_text((clone / name).read_text().replace(str(base), str(target)))
+    git(clone, "commit", "-qam", "moved")
+    git(clone, "push", "-q")
+    shutil.rmtree(clone)
+    return target
