@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..backends.git import History
+from ..backends.storage import local_remote_path
 from ..progress import SILENT, Progress
 from . import configured, haystacks
 from .matching import Index, holds
@@ -243,8 +244,6 @@ def _remote(history: History, result: AuditResult) -> tuple[str | None, Path | N
             result.not_checked.append({"object": SETTINGS, "reason": "not readable as TOML at HEAD"})
     if not url:
         url = _dvc_remote(history)
-    # a relative remote is relative to the catalogue's .dvc/, as DVC reads it (catalogue.connect)
-    base = history.place / ".dvc" if history.place is not None else None
     if not url:
         result.not_checked.append({"object": "release remote", "reason": f"neither {SETTINGS} nor {DVC_CONFIG} "
                                                                          "names one at HEAD"})
@@ -255,11 +254,11 @@ def _remote(history: History, result: AuditResult) -> tuple[str | None, Path | N
         return url, None
     path = Path(parsed.path if parsed.scheme == "file" else url).expanduser()
     if not path.is_absolute():
-        if base is None:
+        if history.place is None:
             result.not_checked.append({"object": url, "reason": "a relative path, and the catalogue is not on this "
                                                                 "machine to resolve it against"})
             return url, None
-        path = (base / path).resolve()
+        path = local_remote_path(history.place, url)  # relative to the catalogue's .dvc/, as DVC reads it
     if not path.is_dir():
         result.not_checked.append({"object": url, "reason": "no such directory"})
         return url, None

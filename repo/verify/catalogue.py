@@ -22,7 +22,7 @@ from ..catalogue.seal import public_record
 from ..errors import RepoError
 from ..progress import SILENT, Progress
 from ..release import ids, package
-from ..release.record import ReleaseRecord, records
+from ..release.record import ReleaseRecord, latest_issue, records
 from ..release.sealing import seal
 from ..repository import Repository, layout
 from .report import Problem
@@ -96,5 +96,4 @@ def _problems(repo: Repository, record: ReleaseRecord, publication: Publication,
 
 
 def _reissued(release: ReleaseRecord, releases: list[ReleaseRecord]) -> bool:
-    return any(r.version == release.version and r.tier == release.tier and r.issue > release.issue
-               for r in releases)
+    return latest_issue(releases, release.version, release.tier).issue > release.issue

@@ -192,11 +192,17 @@ def remote_directory(root: Path, name: str = RESTRICTED_REMOTE) -> Path | None:
     past revision, against the git tree rather than the disk, so readers of a
     local source pass this path to DVC instead.
     """
-    url = configured_url(root, name)
+    return local_remote_path(root, configured_url(root, name))
+
+
+def local_remote_path(place: Path, url: str) -> Path | None:
+    """The absolute path of the local-directory remote ``url`` names in the DVC config of the repository at
+    ``place`` (its work tree, or a bare repository's folder standing in for one): a relative URL is relative
+    to ``place/.dvc``, as DVC reads it. None for a remote of any other kind, or none."""
     if not url or not is_local(url):
         return None
-    path = Path(urlparse(url).path if url.startswith("file:") else url)
-    return path if path.is_absolute() else (root / ".dvc" / path).resolve()
+    path = Path(urlparse(url).path if url.startswith("file:") else url).expanduser()
+    return path if path.is_absolute() else (place / ".dvc" / path).resolve()
 
 
 def _bare_remote_directory(root: Path, name: str) -> Path | None:
@@ -212,9 +218,9 @@ def _bare_remote_directory(root: Path, name: str) -> Path | None:
     config = configparser.ConfigParser()
     config.read_string(text.decode("utf-8", "replace"))
     url = config.get(f"'remote \"{name}\"'", "url", fallback="")
-    if not url or not is_local(url) or url.startswith("file:") or Path(url).is_absolute():
-        return None
-    return (root / ".dvc" / url).resolve()
+    if url.startswith("file:") or Path(url).is_absolute():
+        return None  # DVC reads an absolute one as it is
+    return local_remote_path(root, url)
 
 
 def _absolute(root: Path, paths: list[str]) -> list[str]:
