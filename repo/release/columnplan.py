@@ -10,13 +10,15 @@ is released as it is (and ``scan`` looks at it before anything is written).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backends.columns import BOOLEAN, DATE, DATETIME, STRING, quote
+from ..backends.columns import BOOLEAN, DATE, DATETIME, INTEGER, STRING, quote
 from ..errors import InvalidInput
 from . import anchors
-from .cells import MISSING_NOTE, literal
+from .cells import MISSING_NOTE, literal, plain
+from .generalise import POOLED, band_sql, band_words, pool_sql
 from .protect import (
     CODED,
     NUMERIC,
@@ -124,12 +126,60 @@ class ColumnPlan:
     def _emit(self, name: str, sql: str, recoding: str) -> None:
         self.outputs.append(Output(name, sql, recoding))
 
+    def _generalised(self, name: str, way: str) -> None:
+        """Emit ``name`` at its level of ``rules.generalise``: a level of the column's hierarchy."""
+        g = self.rules.generalise[name]
+        kind, c = self.kinds[name], quote(name)
+        age = way == "age"
+        if g.pool is not None:
+            self._identifier_column(name, way)
+            out = self.outputs[-1]
+            self.outputs[-1] = dataclasses.replace(out, sql=pool_sql(c, kind, g.pool, out.sql),
+                                                   recoding=f"{out.recoding}; centres with few participants pooled "
+                                                            f"into one code '{POOLED}' ({len(g.pool)} centres)")
+            self.drafts.append(Draft(name, "generalise", {"pool": [plain(v) for v in g.pool], "as": POOLED},
+                                     f"count(*) FILTER (WHERE {matches(c, kind, list(g.pool))})",
+                                     "centres with few participants pooled into one code, the level of the centre "
+                                     "hierarchy that meets the risk targets with the least information lost"))
+            return
+        if g.groups is not None:
+            sql = collapse_sql(c, kind, g.groups, f"CAST({c} AS VARCHAR)")
+            self._emit(name, sql, "generalised: " + collapse_words(g.groups))
+            self.drafts.append(Draft(name, "generalise", {"groups": {k: [plain(v) for v in vs]
+                                                                     for k, vs in g.groups.items()}},
+                                     f"count(*) FILTER (WHERE NOT {matches(c, kind, [])} AND ({sql}) IS DISTINCT FROM "
+                                     f"CAST({c} AS VARCHAR))",
+                                     "categories grouped: the level of the variable's hierarchy that meets the risk "
+                                     "targets with the least information lost"))
+            return
+        if kind not in NUMERIC:
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"release.generalise.{name}: bands need a numeric column, not {kind}")
+        pre = c
+        if age:
+            top = self.rules.age.top
+            pre = age_cap_sql(c, top)
+            self.drafts.append(Draft(name, "age_top", {"top": top, "category": f"{top}+"},
+                                     f"count(*) FILTER (WHERE {c} >= {top})",
+                                     f"HIPAA Safe Harbor: ages of {top} and over are never released apart"))
+            if g.top is None or g.top > top:
+                g = dataclasses.replace(g, top=top)
+        integral = age or kind == INTEGER
+        self._emit(name, band_sql(pre, g, integral), band_words(g, integral))
+        w = int(g.width or 1)
+        exact = f"({c}) = floor({c})" if w == 1 else "FALSE"
+        beyond = " OR ".join([f"({c}) < {literal(g.bottom)}"] * (g.bottom is not None) +
+                             [f"({c}) >= {literal(g.top)}"] * (g.top is not None)) or "FALSE"
+        self.drafts.append(Draft(name, "generalise", g.to_yaml(),
+                                 f"count(*) FILTER (WHERE {c} IS NOT NULL AND (NOT ({exact}) OR {beyond}))",
+                                 f"{band_words(g, integral)}: the level of the variable's hierarchy that meets the "
+                                 "risk targets with the least information lost"))
+
     def _column(self, name: str, way: str) -> None:
         c = quote(name)
         if name in self.rules.generalise and way in ("age", "centre", "qi", "keep"):
-            from .generalise import column_output
-
-            column_output(self, name, way)  # a level of the column's hierarchy (release.generalise)
+            self._generalised(name, way)
         elif way == "id":
             self.drafts.append(Draft(name, "replace", {"by": "release_id"}, "count(*)",
                                      "participant IDs replaced by release IDs (NHLBI); the linkage stays in "

@@ -38,16 +38,14 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backends.columns import BOOLEAN, DECIMAL, INTEGER, NUMBER, quote
+from ..backends.columns import BOOLEAN, INTEGER, quote
 from .cells import literal, plain
-from .protect import Draft, age_cap_sql, age_text_sql, collapse_sql, matches
+from .protect import NUMERIC, age_cap_sql, age_text_sql, collapse_sql, matches
 from .rules import TIERS, Generalisation, Protection, ReleaseRules, Targets
 
 if TYPE_CHECKING:
     from ..backends.sql import Connection
-    from .columnplan import ColumnPlan
 
-NUMERIC = (INTEGER, NUMBER, DECIMAL)
 WIDTHS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 POOLED = "pooled"
 MAX_CATEGORY_LEVELS = 6
@@ -96,59 +94,6 @@ def band_words(g: Generalisation, integral: bool) -> str:
 
 def pool_sql(c: str, kind: str, pool: list, otherwise: str) -> str:
     return f"CASE WHEN {matches(c, kind, list(pool))} THEN {literal(POOLED)} ELSE {otherwise} END"
-
-
-def column_output(plan: ColumnPlan, name: str, way: str) -> None:
-    """Emit ``name`` at its level of ``rules.generalise`` (called by the column plan for that column)."""
-    from .protect import collapse_words
-
-    g = plan.rules.generalise[name]
-    kind, c = plan.kinds[name], quote(name)
-    age = way == "age"
-    if g.pool is not None:
-        plan._identifier_column(name, way)
-        out = plan.outputs[-1]
-        plan.outputs[-1] = dataclasses.replace(out, sql=pool_sql(c, kind, g.pool, out.sql),
-                                               recoding=f"{out.recoding}; centres with few participants pooled "
-                                                        f"into one code '{POOLED}' ({len(g.pool)} centres)")
-        plan.drafts.append(Draft(name, "generalise", {"pool": [plain(v) for v in g.pool], "as": POOLED},
-                                 f"count(*) FILTER (WHERE {matches(c, kind, list(g.pool))})",
-                                 "centres with few participants pooled into one code, the level of the centre "
-                                 "hierarchy that meets the risk targets with the least information lost"))
-        return
-    if g.groups is not None:
-        sql = collapse_sql(c, kind, g.groups, f"CAST({c} AS VARCHAR)")
-        plan._emit(name, sql, "generalised: " + collapse_words(g.groups))
-        plan.drafts.append(Draft(name, "generalise", {"groups": {k: [plain(v) for v in vs]
-                                                                 for k, vs in g.groups.items()}},
-                                 f"count(*) FILTER (WHERE NOT {matches(c, kind, [])} AND ({sql}) IS DISTINCT FROM "
-                                 f"CAST({c} AS VARCHAR))",
-                                 "categories grouped: the level of the variable's hierarchy that meets the risk "
-                                 "targets with the least information lost"))
-        return
-    if kind not in NUMERIC:
-        from ..errors import InvalidInput
-
-        raise InvalidInput(f"release.generalise.{name}: bands need a numeric column, not {kind}")
-    pre = c
-    if age:
-        top = plan.rules.age.top
-        pre = age_cap_sql(c, top)
-        plan.drafts.append(Draft(name, "age_top", {"top": top, "category": f"{top}+"},
-                                 f"count(*) FILTER (WHERE {c} >= {top})",
-                                 f"HIPAA Safe Harbor: ages of {top} and over are never released apart"))
-        if g.top is None or g.top > top:
-            g = dataclasses.replace(g, top=top)
-    integral = age or kind == INTEGER
-    plan._emit(name, band_sql(pre, g, integral), band_words(g, integral))
-    w = int(g.width or 1)
-    exact = f"({c}) = floor({c})" if w == 1 else "FALSE"
-    beyond = " OR ".join([f"({c}) < {literal(g.bottom)}"] * (g.bottom is not None) +
-                         [f"({c}) >= {literal(g.top)}"] * (g.top is not None)) or "FALSE"
-    plan.drafts.append(Draft(name, "generalise", g.to_yaml(),
-                             f"count(*) FILTER (WHERE {c} IS NOT NULL AND (NOT ({exact}) OR {beyond}))",
-                             f"{band_words(g, integral)}: the level of the variable's hierarchy that meets the "
-                             "risk targets with the least information lost"))
 
 
 # -- hierarchies --------------------------------------------------------------------------------------
