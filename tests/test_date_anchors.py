@@ -247,6 +247,31 @@ def test_a_follow_up_time_in_days_is_an_anchor_too(trials):
         [("jitter", 9, 0), ("jitter", 7, 0)]
 
 
+def test_a_follow_up_no_role_declares_is_recognised_as_an_anchor_too():
+    """CGD as R exports it with an event indicator beside futime and no roles: futime is recognised as the
+    follow-up (``outcomes``), so the anchor search looks at it as it would at a declared time role."""
+    import pyarrow as pa
+
+    from repo.release.anchors import exposures
+    from repo.release.outcomes import with_follow_up
+    from repo.release.rules import DateRule, ReleaseRules
+
+    source = pd.read_csv(REAL / "cgd0.csv")
+    source["random"] = pd.to_datetime(source["random"].astype(str).str.zfill(6), format="%m%d%y").dt.date
+    source["status"] = source["etime1"].notna().astype(int)  # an infection during follow-up
+    table = pa.Table.from_pandas(source, preserve_index=False)
+    assert with_follow_up({}, table) == {"time": "futime"}
+    assert with_follow_up({"time": "etime1"}, table) == {"time": "etime1"}  # a declared role is kept
+    assert with_follow_up({}, table.drop(["status"])) == {}  # a time alone may be anything: not taken
+    rules = ReleaseRules(participant_id="id", dates=DateRule("relative", "random", ["random"]))
+    ids = {key: f"R{key}" for key in source["id"]}
+    released = pa.table({"release_id": [f"R{key}" for key in source["id"]], "futime": source["futime"]})
+    found = exposures(table, released, ids, rules, with_follow_up({}, table))
+    assert [(e.column, e.anchor, e.exposed, e.recoverable) for e in found] == \
+        [("futime", "1989-09-28", 9, 9), ("futime", "1989-11-04", 7, 7)]
+    assert exposures(table, released, ids, rules, {}) == []
+
+
 def test_a_trial_without_a_shared_date_has_no_finding(trials):
     source = synthetic()
     assert source["death_date"].value_counts().max() < 5  # dates spread: no calendar anchor

@@ -126,7 +126,8 @@ def test_plan_proposes_rules_when_there_are_none(trial):
     # of 0.09 would take one class), and the plan says so rather than pretending
     assert rules["targets"] == {"k": 5, "average_risk": 0.09, "suppression": 0.05}
     risk = found["tiers"]["noncommercial"]["risk"]
-    assert risk["quasi_identifiers"] == ["age", "site", "wtkg"]  # sex: dichotomous with small cells, deleted
+    # sex: each value shared by at least k = 5 participants, so it stays (NHLBI's example of 20 would delete it)
+    assert risk["quasi_identifiers"] == ["sex", "age", "site", "wtkg"]
     assert (risk["met"], risk["before"]["k"]) == (False, 1)
     assert trial.state() == before  # a plan writes nothing
     assert "rules PROPOSED from the dictionary and the data" in release(trial, "plan", "t").stdout

@@ -247,18 +247,21 @@ def test_proposal_for_actg175():
     assert proposed.sensitive == ["homo", "drugs"]  # sexual behaviour, intravenous drug use (NHLBI IV.B.4.c)
     assert proposed.dates == DateRule("relative", None, [])
     assert proposed.age == AgeRule("age", 90)
-    assert proposed.quasi_identifiers == [
-        Protection("hemo", "delete"),  # haemophilia: 2 women of one race
-        Protection("karnof", "keep"),  # its level is as it is: a quasi-identifier still
-        Protection("oprior", "delete"),
-        Protection("symptom", "delete"),  # 18 symptomatic non-white women
-    ]
-    # the least loss meeting k >= 5 and average risk <= 0.09 over race, gender, age, wtkg and karnof: ages in
-    # bands of 5 (65 and over together), weight with no information left (the plan flags it)
+    # a dichotomous variable with a value rarer than k = 5 in a race-sex cell is a quasi-identifier the targets
+    # decide on, no longer deleted (haemophilia: 2 women of one race); one whose cells are all k or more is kept
+    # as it is (18 symptomatic non-white women: below NHLBI's example of 20, above k)
+    assert proposed.quasi_identifiers == [Protection("hemo", "keep"), Protection("oprior", "keep")]
+    # the least loss meeting k >= 5 and average risk <= 0.09 over race, gender, age, hemo, oprior, wtkg and
+    # karnof: ages in bands of 10 (60 and over together), Karnofsky 70-90 together, weight with no information
+    # left (the proposal says to delete it or keep it as a documented exception)
     assert proposed.targets == {"noncommercial": Targets(), "commercial": Targets()}
-    assert proposed.generalise == {"age": Generalisation("age", 5, None, 65), "wtkg": Generalisation("wtkg", 200)}
-    assert proposed.keep == ["z30", "zprior", "preanti", "str2", "strat", "treat", "offtrt", "cd40", "cd420", "cd496",
-                             "r", "cd80", "cd820", "cens", "days", "arms"]
+    assert proposed.generalise == {"age": Generalisation("age", 10, None, 60), "wtkg": Generalisation("wtkg", 200),
+                                   "karnof": Generalisation("karnof", groups={"<=90": [70, 80, 90]})}
+    assert "leave it one value: delete it in the release rules" in proposed.rationale["wtkg"]
+    assert proposed.rationale["symptom"].endswith("kept rather than deleted (NHLBI IV.B.7.c), since every count is "
+                                                  "at least the risk targets' k of 5")
+    assert proposed.keep == ["z30", "zprior", "preanti", "str2", "strat", "symptom", "treat", "offtrt", "cd40",
+                             "cd420", "cd496", "r", "cd80", "cd820", "cens", "days", "arms"]
     assert proposed.rationale["arms"].startswith("the trial's arm (role arm)")
     assert proposed.rationale["wtkg"].startswith("anthropometric or socio-economic variable (wtkg")
     one_rule_each(proposed, columns)

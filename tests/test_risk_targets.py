@@ -266,6 +266,14 @@ def test_cgd0_proposal_for_the_default_targets_flags_what_keeps_no_information(t
     risk = found["cgd0_proposed"]["tiers"]["noncommercial"]["risk"]
     assert risk["quasi_identifiers"] == ["sex", "age", "center", "height", "weight"]
     assert risk["met"]  # 128 participants in 13 centres: k >= 5 and 0.09 only with little left
+    # the dichotomous variables with a value rarer than k in a sex cell were offered as quasi-identifiers first;
+    # with them no level met the targets (4 women with X-linked inheritance), so they are deleted
+    rules = found["cgd0_proposed"]["rules"]
+    rare = {name: p["action"] for name, p in rules["quasi_identifiers"].items() if p["action"] == "delete"}
+    assert rare == {"inherit": "delete", "steroids": "delete", "hos_cat": "delete"}  # hos_cat: no grouping helps
+    assert rules["rationale"]["inherit"].endswith("with it no level meets the risk targets: deleted (NHLBI IV.B.7.c)")
+    source_frame = source("cgd0")
+    assert source_frame.groupby(["sex", "inherit"]).size().min() < 5  # counted here
     assert risk["flagged"]  # and the plan says which variables that leaves without information
     for name in risk["flagged"]:
         assert f"{name} keeps (near) no information" in found["cgd0_text"]
@@ -363,6 +371,26 @@ def test_suppression_pads_what_no_pattern_places_with_the_smallest_safe_class_an
     assert out == rows and [n for *_, n, _ in logged] == [0, 0]
     assert logged[0][2]["applied"] is False and logged[0][2]["records_needed"] == 7
     assert logged[0][4].endswith("; NOT applied: 7 records would lose cells, more than 60% of 10")
+
+
+def test_the_search_counts_the_safe_class_that_pads_fewer_than_k_records_at_risk():
+    """The rows of the padding test: one woman of 50 at risk, fewer than k = 3, so the suppression blanks the
+    smallest class of three with her (the test above). The search must count those records too: with a share
+    of 3 records it used to call the node met (k records "needed") while the suppression could not apply."""
+    import pyarrow as pa
+
+    from repo.backends.sql import connect
+    from repo.release.generalise import Hierarchy, Level, Search
+    from repo.release.rules import Targets
+
+    rows = [("f", "30")] * 3 + [("f", "40")] * 3 + [("m", "30")] * 3 + [("f", "50")]
+    con = connect()
+    con.register("t", pa.table({"sex": [r[0] for r in rows], "age": [r[1] for r in rows]}))
+    found = [Hierarchy(c, "fixed", c, [Level(None, c, "as it is")]) for c in ("sex", "age")]
+    padded = Search(con, "t", found, Targets(3, 0.5, 0.4)).evaluate((0, 0))
+    assert (padded.small, padded.suppressed, padded.met) == (1, 4, True)  # 1 at risk + the class of 3
+    short = Search(con, "t", found, Targets(3, 0.5, 0.3)).evaluate((0, 0))
+    assert (short.small, short.suppressed, short.met) == (1, 0, False)  # 4 records needed, 3 allowed
 
 
 @pytest.mark.parametrize("columns, roles, found", [

@@ -46,7 +46,8 @@ DELETED = {
     "free_text": "unedited verbatim text (NHLBI): deleted",
     "sensitive": "sensitive variable (NHLBI): deleted",
     "consent": "consent record: its refusals are applied as exclusions per tier; the column is not released",
-    "qi_delete": "dichotomous quasi-identifier (NHLBI): deleted rather than grouped",
+    "qi_delete": "quasi-identifier deleted: its small cells cannot be grouped, or the risk targets leave it no "
+                 "information (NHLBI IV.B.7)",
 }
 SHIFT_DAYS = 365
 

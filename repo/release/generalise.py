@@ -104,6 +104,7 @@ class Level:
     spec: Generalisation | None  # None: the values as they are (ages as whole years below the ceiling)
     sql: str  # the value at this level, over the version's rows
     words: str
+    single: bool = False  # one value for every record: the variable says nothing any more
 
 
 @dataclass
@@ -170,7 +171,7 @@ def _numeric(con: Connection, relation: str, name: str, k: int, ceiling: int | N
     whole = next(w for w in (*WIDTHS, 10 ** 9) if math.floor(float(low) / w) == math.floor(float(high) / w))
     spec = Generalisation(name, whole)  # one band for every value: the variable says nothing any more
     if ceiling is None or float(high) < ceiling:
-        levels.append(Level(spec, band_sql(x, spec, True), "one value left"))
+        levels.append(Level(spec, band_sql(x, spec, True), "one value left", single=True))
     return Hierarchy(name, "numeric", c, levels)
 
 
@@ -223,8 +224,9 @@ def _categorical(con: Connection, relation: str, name: str, kind: str) -> Hierar
         named = {n: g for n, g in _names(grouping).items() if len(g) > 1} if len(grouping) > 1 else {
             "any": grouping[0]}
         spec = Generalisation(name, groups=named)
+        single = len(grouping) == 1
         levels.append(Level(spec, collapse_sql(c, kind, named, f"CAST({c} AS VARCHAR)"),
-                            f"{len(grouping)} groups"))
+                            "one value left" if single else f"{len(grouping)} groups", single=single))
     return Hierarchy(name, "categorical", c, levels)
 
 
@@ -241,9 +243,10 @@ def _centres(con: Connection, relation: str, name: str, kind: str, k: int) -> Hi
         if len(pool) >= 2 and key not in seen:
             seen.add(key)
             spec = Generalisation(name, pool=sorted(pool, key=lambda v: (str(type(v)), v)))
+            every = len(pool) == len(counts)
             levels.append(Level(spec, pool_sql(c, kind, pool, f"CAST({c} AS VARCHAR)"),
-                                f"{len(pool)} centres with fewer than {threshold} participants pooled"
-                                if len(pool) < len(counts) else "every centre pooled: one value left"))
+                                "every centre pooled: one value left" if every else
+                                f"{len(pool)} centres with fewer than {threshold} participants pooled", single=every))
         if len(pool) == len(counts):
             break
         threshold *= 2
@@ -309,8 +312,9 @@ class Search:
             codes[name] = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return codes, table["n"].to_numpy().astype(np.int64)
 
-    def _classes(self, keys: list[str]) -> tuple[int, int]:
-        """Records in classes below k, and classes of k or more, at the levels ``keys``."""
+    def _classes(self, keys: list[str]) -> tuple[int, int, int]:
+        """Records in classes below k, classes of k or more, and the size of the smallest of those, at the
+        levels ``keys``."""
         k = self.targets.k
         if self.codes is not None:
             import numpy as np
@@ -321,19 +325,23 @@ class Search:
                 sizes = np.bincount(inverse.reshape(-1), weights=counts)
             else:
                 sizes = np.array([counts.sum()])
-            return int(sizes[sizes < k].sum()), int((sizes >= k).sum())
+            big = sizes[sizes >= k]
+            return int(sizes[sizes < k].sum()), int(len(big)), int(big.min()) if len(big) else 0
         group = f" GROUP BY {', '.join(keys)}" if keys else ""
-        small, big = self.con.sql(f"SELECT coalesce(sum(c) FILTER (WHERE c < {k}), 0), count(*) FILTER "
-                                  f"(WHERE c >= {k}) FROM (SELECT {self.count} AS c FROM {self.source}{group})"
-                                  ).fetchall()[0]
-        return int(small), int(big)
+        small, big, least = self.con.sql(
+            f"SELECT coalesce(sum(c) FILTER (WHERE c < {k}), 0), count(*) FILTER (WHERE c >= {k}), "
+            f"coalesce(min(c) FILTER (WHERE c >= {k}), 0) FROM (SELECT {self.count} AS c FROM {self.source}{group})"
+        ).fetchall()[0]
+        return int(small), int(big), int(least)
 
     def evaluate(self, node: tuple[int, ...]) -> Evaluation:
         if node in self.cache:
             return self.cache[node]
         k, n = self.targets.k, self.records
-        small, big = self._classes([sqls[i] for sqls, i in zip(self.keys, node)])
-        needed = 0 if small == 0 else max(small, k)
+        small, big, least = self._classes([sqls[i] for sqls, i in zip(self.keys, node)])
+        # fewer than k records at risk cannot form a class of k among themselves: ``suppress`` blanks the
+        # smallest class of k or more with them
+        needed = 0 if small == 0 else small if small >= k else small + least
         allowed = needed <= math.floor(self.targets.suppression * n)
         suppressed = needed if allowed else 0
         # cells suppressed (``suppress``): each class the small ones form holds k of them or more, so at most
@@ -405,18 +413,32 @@ class Search:
 # -- the proposal -------------------------------------------------------------------------------------
 
 
-def optimise(rules: ReleaseRules, con: Connection, relation: str, kinds: dict[str, str]) -> ReleaseRules:
+def optimise(rules: ReleaseRules, con: Connection, relation: str,
+             kinds: dict[str, str]) -> tuple[ReleaseRules, bool]:
     """The proposed ``rules`` with risk targets (the defaults, in both tiers) and the level of each
-    quasi-identifier that meets them with the least information lost (``Search``). Roles are never in the
-    quasi-identifier set; the proposal's per-variable protections of the quasi-identifiers searched give way."""
+    quasi-identifier that meets them with the least information lost (``Search``), and whether any level
+    does. Roles are never in the
+    quasi-identifier set; the proposal's per-variable protections of the quasi-identifiers searched give way.
+
+    A quasi-identifier the best node leaves with one value says nothing any more: its rationale says so and
+    proposes deleting it or keeping it as a documented exception. It stays in the proposal, since taking it
+    out can change which records local suppression can place (a blanked cell is a value of its own)."""
     from .risk import quasi_identifier_set
 
     targets = dict(rules.targets) or {tier: Targets() for tier in TIERS}
-    qis = quasi_identifier_set(rules, list(kinds))
     strictest = _strictest(targets)
+    qis = quasi_identifier_set(rules, list(kinds))
     found = hierarchies(con, relation, rules, kinds, qis, strictest.k)
-    search = Search(con, relation, found, strictest)
-    best = search.run()
+    best = Search(con, relation, found, strictest).run()
+    emptied = {h.column: (f"the risk targets (k >= {strictest.k}, average risk <= {strictest.average_risk}) leave "
+                          "it one value: delete it in the release rules, or keep it as a documented exception "
+                          "(release.exceptions) if the analysis needs it")
+               for h, i in zip(found, best.node) if h.levels[i].single}
+    return _proposed(rules, targets, strictest, qis, found, best, emptied), best.met
+
+
+def _proposed(rules: ReleaseRules, targets: dict[str, Targets], strictest: Targets, qis: list[str],
+              found: list[Hierarchy], best: Evaluation, emptied: dict[str, str]) -> ReleaseRules:
     generalise = {}
     why = dict(rules.rationale)
     shown = ", ".join(qis) or "none"
@@ -432,6 +454,8 @@ def optimise(rules: ReleaseRules, con: Connection, relation: str, kinds: dict[st
         said = why.get(h.column, "")
         why[h.column] = (f"{said + '; ' if said else ''}quasi-identifier, {level.words} ({loss}): the level that "
                          f"{aim}")
+    for name, reason in emptied.items():
+        why[name] = f"{why[name]}; {reason}"
     protections = []
     for p in rules.quasi_identifiers:
         if p.column not in qis or p.action == "delete":

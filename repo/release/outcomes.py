@@ -83,3 +83,21 @@ def _nearest(names: list[str], name: str, partners: list[str]) -> str:
     """The partner closest to ``name`` in the delivery's column order (the first of two as close)."""
     at = names.index(name)
     return min(partners, key=lambda p: (abs(names.index(p) - at), names.index(p)))
+
+
+def with_follow_up(roles: dict[str, Any], table: Any) -> dict[str, Any]:
+    """``roles``, with the follow-up time recognised in ``table`` (a pyarrow table) when no role declares it:
+    a follow-up in days added to a shared calendar date gives randomisation dates back (``anchors``), declared
+    or not."""
+    import pyarrow.compute as pc
+
+    from ..backends.columns import type_class
+
+    if isinstance(roles.get("time"), str) and roles["time"] in table.column_names:
+        return roles
+    names = table.column_names
+    kinds = {f.name: type_class(f.type) for f in table.schema}
+    named = [n for n in names if STATUS_NAME.match(compact(n)) or TIME_NAME.match(compact(n))]
+    distinct = {n: int(pc.count_distinct(table[n]).as_py()) for n in named}
+    times = [o.column for o in recognise(names, kinds, distinct, roles).values() if o.role == "time"]
+    return {**roles, "time": times[0]} if times else roles

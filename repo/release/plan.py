@@ -24,6 +24,7 @@ from ..repository import layout
 from ..repository.metadata import Metadata
 from . import recognise
 from . import rules as rulebook
+from .outcomes import with_follow_up
 from .proposal import propose
 from .ruleload import load as load_rules
 from .rules import TIERS, ReleaseRules
@@ -197,12 +198,13 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     refuse_released(findings_treated, layout.trial(trial).metadata)
     excluded_ids = consent_lists(repo.root, trial, rules)
     placeholders = {key: f"P{i:08d}" for i, key in enumerate(table[rules.participant_id].to_pylist())}
+    follow_up_roles = with_follow_up(metadata.roles or {}, table)
     tiers = []
     for tier in TIERS:
         with progress.step(f"de-identifying for the {tier} tier"):
             done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids)
         tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table),
-                              exposures(table, done.table, placeholders, rules, metadata.roles),
+                              exposures(table, done.table, placeholders, rules, follow_up_roles),
                               done.assessment))
     fingerprint = found.record.fingerprint
     return Plan(trial, name, fingerprint, source, rules, tiers, _digest(fingerprint, rules, tiers),

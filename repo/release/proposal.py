@@ -28,6 +28,7 @@ from .exposure import rationale as found_rationale
 from .outcomes import recognise as recognise_outcomes
 from .recognise import cells as recognised_cells
 from .rules import (
+    DEFAULT_K,
     DEFAULT_MIN_CELL,
     DEFAULT_TOP_AGE,
     AgeRule,
@@ -92,8 +93,9 @@ def _hit(name: str, label: str, words: set[str], pattern: re.Pattern | None = No
 
 class Proposer:
     def __init__(self, metadata: dict[str, Any], con: Connection, relation: str,
-                 schema: pa.Schema, findings: list[Finding] = ()) -> None:
+                 schema: pa.Schema, findings: list[Finding] = (), k: int = DEFAULT_K) -> None:
         self.metadata, self.con, self.relation = metadata, con, relation
+        self.k = k  # the risk targets' smallest class: a rarer value makes a variable a quasi-identifier
         self.names = list(schema.names)
         self.kinds = {f.name: type_class(f.type) for f in schema}
         entries = {c.get("name"): c for c in metadata.get("columns") or [] if isinstance(c, dict)}
@@ -103,6 +105,7 @@ class Proposer:
         self.roles = metadata.get("roles") or {}
         self.min_cell = DEFAULT_MIN_CELL
         self.rule: dict[str, str] = {}  # column -> the rule proposed for it
+        self.rare: list[str] = []  # dichotomous variables with a value rarer than k: deleted if the targets fail
         self.why: dict[str, str] = {}
         self.stats = self._stats()
         self.found: dict[str, Finding] = {}  # column -> the first thing its values hold (content.scan)
@@ -171,7 +174,7 @@ class Proposer:
                 continue
             if name in self.valued or self.kinds[name] in (BOOLEAN, STRING):
                 protection = self._categorical(name, cells, "categorical variable")
-                if protection.action != "keep":
+                if self.rule[name] == "quasi_identifiers":
                     protections.append(protection)
                 continue
             self.assign(name, "keep", "no identifying name, label or values: released as it is")
@@ -293,8 +296,15 @@ class Proposer:
         self.rule[name] = "quasi_identifiers"
         if proposal.groups is None:
             kind = "dichotomous" if proposal.dichotomous else "no grouping of adjacent values meets the minimum"
-            self.why[name] = f"{what}: {small}; {kind}: deleted (NHLBI IV.B.7)"
-            return Protection(name, "delete")
+            if proposal.smallest >= self.k:
+                self.rule[name] = "keep"
+                self.why[name] = (f"{what}: {small}; {kind}: kept rather than deleted (NHLBI IV.B.7.c), since every "
+                                  f"count is at least the risk targets' k of {self.k}")
+                return Protection(name, "keep")
+            self.why[name] = (f"{what}: {small}; {kind}: a quasi-identifier rather than deleted (NHLBI IV.B.7.c), "
+                              f"so that the risk targets decide (the few cells below k = {self.k} are suppressed)")
+            self.rare.append(name)
+            return Protection(name, "keep")
         self.why[name] = f"{what}: {small}; the rarest adjacent values collapsed until each group has at least " \
                          f"{k} {self.in_cells} (NHLBI IV.B.7.a)"
         return Protection(name, "collapse", proposal.groups)
@@ -304,11 +314,24 @@ def propose(metadata: dict[str, Any], con: Connection, relation: str,
             schema: pa.Schema, findings: list[Finding] = (), targets: dict | None = None) -> ReleaseRules:
     """Rules a curator would start from, found in the dictionary and the data (and in ``findings``: what the
     values hold, content.scan): with risk targets (``targets``, per tier, or the defaults), and each
-    quasi-identifier at the level that meets them with the least information lost (``generalise``)."""
+    quasi-identifier at the level that meets them with the least information lost (``generalise``).
+
+    A dichotomous variable with a value rarer than k in some race–sex cell is first offered to the search as a
+    quasi-identifier (a few of its cells suppressed); when no level then meets the targets, such variables are
+    deleted as NHLBI IV.B.7.c says, and the search runs again without them."""
     import dataclasses
 
     from .generalise import optimise
 
-    proposer = Proposer(metadata, con, relation, schema, findings)
-    return optimise(dataclasses.replace(proposer.propose(), targets=dict(targets or {})), con, relation,
-                    proposer.kinds)
+    k = max((t.k for t in (targets or {}).values()), default=DEFAULT_K)
+    proposer = Proposer(metadata, con, relation, schema, findings, k)
+    rules = dataclasses.replace(proposer.propose(), targets=dict(targets or {}))
+    optimised, met = optimise(rules, con, relation, proposer.kinds)
+    if met or not proposer.rare:
+        return optimised
+    why = dict(rules.rationale)
+    for name in proposer.rare:
+        why[name] += "; with it no level meets the risk targets: deleted (NHLBI IV.B.7.c)"
+    deleted = [Protection(p.column, "delete") if p.column in proposer.rare else p for p in rules.quasi_identifiers]
+    return optimise(dataclasses.replace(rules, quasi_identifiers=deleted, rationale=why), con, relation,
+                    proposer.kinds)[0]
