@@ -166,6 +166,15 @@ def test_a_changed_release_file(copy, where):
                                             f"{release['files']['t.csv']}"}])
 
 
+def test_a_release_file_the_cache_no_longer_holds_is_not_a_problem_while_the_remote_has_it(copy):
+    """A cache holds what was built or pulled on this machine; packages share files (a reissue keeps the ones
+    that did not change), so a cache may hold part of an older package. Only the release remote must hold all."""
+    listing = {e["relpath"]: e["md5"] for e in json.loads(
+        (copy / ".dvc/cache/files/md5" / _dir_md5(copy)[:2] / _dir_md5(copy)[2:]).read_text())}
+    (copy / ".dvc/cache/files/md5" / listing["README.txt"][:2] / listing["README.txt"][2:]).unlink()
+    assert verify(copy) == (0, [])
+
+
 def _dir_md5(root: Path) -> str:
     import yaml
 

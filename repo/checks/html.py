@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .results import CheckResult, Figure
+from .why import why
 
 if TYPE_CHECKING:
     from .results import CheckReport
@@ -33,7 +34,7 @@ def _row(result: CheckResult) -> str:
     if len(result.unexpected_keys) > SHOWN_KEYS or result.unexpected_count > len(result.unexpected_keys[:SHOWN_KEYS]):
         keys += " …" if keys else ""
     return (f"<tr><td>{escape(result.name)}</td><td>{escape(result.kind)}</td><td>{status}</td>"
-            f"<td>{result.unexpected_count}</td><td class=\"keys\">{keys}</td></tr>")
+            f"<td>{escape(why(result))}</td><td>{result.unexpected_count}</td><td class=\"keys\">{keys}</td></tr>")
 
 
 def render(report: CheckReport) -> str:
@@ -49,7 +50,7 @@ def render(report: CheckReport) -> str:
 <body>
 <h1>{escape(report.trial)}@{escape(report.version)} {verdict}</h1>
 <p>{len(report.results)} checks, {failing} failing. Fingerprint <code>{escape(report.fingerprint)}</code>.</p>
-<table><tr><th>check</th><th>kind</th><th>result</th><th>unexpected</th><th>participants at fault</th></tr>
+<table><tr><th>check</th><th>kind</th><th>result</th><th>why it failed</th><th>unexpected</th><th>participants at fault</th></tr>
 {rows}</table>
 <h2>Figures</h2>
 {figures}

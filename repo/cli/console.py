@@ -98,6 +98,8 @@ def _keys(result) -> str:
 def render_check(report) -> None:
     from rich.table import Table
 
+    from ..checks.why import why
+
     verdict = "[green]passes[/]" if report.success else "[red]FAILS[/]"
     out.print(f"[bold]{report.trial}@{report.version}[/] {verdict}: "
               f"{sum(not r.success for r in report.results)} of {len(report.results)} checks fail")
@@ -107,6 +109,9 @@ def render_check(report) -> None:
         table.add_row(escape(r.name), "pass" if r.success else "[red]FAIL[/]",
                       str(r.unexpected_count) if r.unexpected_count else "", escape(_keys(r)))
     out.print(table)
+    for r in report.results:
+        if not r.success:
+            out.print(f"[red]FAIL[/] {escape(r.name)}: {escape(why(r))}")
     for r in report.results:
         for figure in r.figures:
             figure_table = Table(*map(str, figure.columns), title=escape(f"{r.name}: {figure.title}"))

@@ -46,8 +46,8 @@ DELETED = {
     "free_text": "unedited verbatim text (NHLBI): deleted",
     "sensitive": "sensitive variable (NHLBI): deleted",
     "consent": "consent record: its refusals are applied as exclusions per tier; the column is not released",
-    "qi_delete": "quasi-identifier deleted: its small cells cannot be grouped, or the risk targets leave it no "
-                 "information (NHLBI IV.B.7)",
+    # as releases built so far say it (a rebuild gives their bytes): the curator's rationale says why
+    "qi_delete": "dichotomous quasi-identifier (NHLBI): deleted rather than grouped",
 }
 SHIFT_DAYS = 365
 

@@ -114,8 +114,9 @@ def _release(repo: Repository, release: releases.ReleaseRecord, hashed: dict, re
         if not present:
             continue
         seen = True
-        for name in sorted(set(copies) - set(present)):
-            result.add(f"file {name} of {label} in {where}", "is missing")
+        if store != stores["the DVC cache"]:  # a cache holds what was built or pulled here, and packages share
+            for name in sorted(set(copies) - set(present)):  # files: only a remote must hold all of them
+                result.add(f"file {name} of {label} in {where}", "is missing")
         manifest = _manifest(present.get("manifest.json"))
         for name, path in sorted(present.items()):
             found = sha256_of(path)
