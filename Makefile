@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	$(PY) -m pip check
 	touch $(STAMP)
+	@echo "ipd is installed as $(IPD); to type plain 'ipd': source $(VENV)/bin/activate"
 
 # Build a scratch repository from the bundled real trials, then pull a pinned version as a requestor.
 demo: $(STAMP)
