@@ -13,10 +13,14 @@ from repo.checks.why import why
 REAL = Path(__file__).parent / "data" / "real"
 
 
-def test_cgd_missing_data_by_arm_says_which_variables_and_their_shares(tmp_repo, tmp_path):
+def test_ingest_and_check_say_cgd_missing_data_by_arm_differs_with_the_variables_and_shares(tmp_repo, tmp_path):
     root = tmp_repo.root
     result = ipd("ingest", "cgd0", REAL / "cgd0.csv", "--key", "id", "--arm", "treat", "--repo", root)
     assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        "1 check(s) fail on cgd0@v1 (`ipd check cgd0@v1` for the report):",
+        "  FAIL missing data: by arm: missing shares differ between arms by more than 0.1: etime1 (53.8% vs 77.8%), "
+        "etime2 (81.5% vs 92.1%)"]
     result = ipd("check", "cgd0", "--repo", root)
     assert result.exit_code == 1
     reasons = [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]

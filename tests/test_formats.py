@@ -301,15 +301,55 @@ def test_r_names_are_written_as_statistical_packages_accept_them(tmp_repo, tmp_p
     result = tmp_repo.ipd("pull", "udca@v1", "--from", tmp_repo.root, "--out", out, "--format", fmt)
     assert result.exit_code == 0, result.stderr
     frame, meta = reader(str(out / f"udca.{fmt}"))
-    assert list(frame.columns) == ["id", "trt", "entry_dt", "last_dt", "stage", "bili", "riskscore", "death_dt",
-                                   "tx_dt", "hprogress_dt", "varices_dt", "ascites_dt", "enceph_dt", "double_dt",
-                                   "worsen_dt"]
+    assert list(frame.columns) == UDCA_NAMES[fmt]
     labels = dict(zip(meta.column_names, meta.column_labels))
     assert labels["entry_dt"].startswith("entry.dt") and labels["bili"] in (None, "", "bili")
+    assert labels[UDCA_NAMES[fmt][9]] == "hprogress.dt"
     assert len(frame) == 170
 
 
-def test_statistical_names_are_valid_and_unique():
-    assert formats.statistical_names(["alk.phos", "1st", "a b", "A_B", "x" * 40, "x" * 40 + ".y"]) == {
+UDCA_NAMES = {  # SAS transport version 5 takes eight characters; Stata and SPSS 32 and more
+    "xpt": ["id", "trt", "entry_dt", "last_dt", "stage", "bili", "riskscor", "death_dt", "tx_dt", "hprogres",
+            "varices", "ascites", "enceph_d", "double_d", "worsen_d"],
+    **dict.fromkeys(("dta", "sav"), ["id", "trt", "entry_dt", "last_dt", "stage", "bili", "riskscore", "death_dt",
+                                     "tx_dt", "hprogress_dt", "varices_dt", "ascites_dt", "enceph_dt", "double_dt",
+                                     "worsen_dt"]),
+}
+
+
+def test_export_names_are_valid_in_each_format_and_unique():
+    names = ["alk.phos", "1st", "a b", "A_B", "x" * 40, "x" * 40 + ".y", "str2", "by", "_x", "élan"]
+    assert formats.export_names(names, "xpt8") == {  # as release packages of format 3 were written
         "alk.phos": "alk_phos", "1st": "_1st", "a b": "a_b", "A_B": "A_B_2", "x" * 40: "x" * 32,
-        "x" * 40 + ".y": "x" * 29 + "_2"}
+        "x" * 40 + ".y": "x" * 29 + "_2", "str2": "str2", "by": "by", "_x": "_x", "élan": "_lan"}
+    assert formats.export_names(names, "xpt") == {
+        "alk.phos": "alk_phos", "1st": "_1st", "a b": "a_b", "A_B": "A_B_2", "x" * 40: "x" * 8,
+        "x" * 40 + ".y": "x" * 5 + "_2", "str2": "str2", "by": "by", "_x": "_x", "élan": "_lan"}
+    assert formats.export_names(names, "dta") == {
+        "alk.phos": "alk_phos", "1st": "_1st", "a b": "a_b", "A_B": "A_B_2", "x" * 40: "x" * 32,
+        "x" * 40 + ".y": "x" * 29 + "_2", "str2": "str2_", "by": "by", "_x": "_x", "élan": "_lan"}
+    assert formats.export_names(names, "sav") == {
+        "alk.phos": "alk_phos", "1st": "v1st", "a b": "a_b", "A_B": "A_B_2", "x" * 40: "x" * 40,
+        "x" * 40 + ".y": "x" * 40 + "_y", "str2": "str2", "by": "by_", "_x": "v_x", "élan": "v_lan"}
+
+
+AWKWARD = "id,a_very_long_column_name_1,a_very_long_column_name_2,2nd visit,weird name!,élan,alk.phos,_x,by,str2\n" \
+          "1,1,2,3,4,5,6,7,8,9\n2,1,2,3,4,5,6,7,8,9\n3,2,2,3,4,5,6,7,8,9\n"
+
+
+@pytest.mark.parametrize("fmt, reader", [("xpt", pyreadstat.read_xport), ("dta", pyreadstat.read_dta),
+                                         ("sav", pyreadstat.read_sav)])
+def test_no_column_name_stops_an_export_and_the_labels_keep_the_names(tmp_repo, tmp_path, fmt, reader):
+    delivery = tmp_path / "awkward.csv"
+    delivery.write_text(AWKWARD, encoding="utf-8")
+    tmp_repo.ingest("awkward", delivery, "--key", "id")
+    result = tmp_repo.ipd("pull", "awkward@v1", "--from", tmp_repo.root, "--out", tmp_path / "out", "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    frame, meta = reader(str(tmp_path / "out" / f"awkward.{fmt}"))
+    delivered = AWKWARD.splitlines()[0].split(",")
+    expected = formats.export_names(delivered, fmt)
+    assert list(frame.columns) == [expected[c] for c in delivered]
+    labels = dict(zip(meta.column_names, meta.column_labels))
+    assert {c: labels[expected[c]] for c in delivered if expected[c] != c} == \
+        {c: c for c in delivered if expected[c] != c}
+    assert frame.iloc[0].tolist() == [1, 1, 2, 3, 4, 5, 6, 7, 8, 9]

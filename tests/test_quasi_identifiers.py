@@ -131,7 +131,7 @@ def test_a_release_recorded_before_keeps_its_sorted_codes_and_every_release_rebu
     legacy = centre_codes(cgd, "v1", "commercial")
     assert legacy == {c: f"C{i:02d}" for i, c in enumerate(sorted(legacy), 1)}
     assert json.loads((cgd / "datasets/t/releases/v1-commercial.json").read_text())["package_format"] == 2
-    assert json.loads((cgd / "datasets/t/releases/v2-commercial.json").read_text())["package_format"] == 3
+    assert json.loads((cgd / "datasets/t/releases/v2-commercial.json").read_text())["package_format"] == record.PACKAGE_FORMAT
     result = ipd("verify", "--rebuild", "--repo", cgd, "--json")
     assert (result.exit_code, json.loads(result.stdout)["problems"]) == (0, [])
 

@@ -81,7 +81,7 @@ def test_the_package_documents_itself(approved):
     for heading in ("Study overview", "Files", "System requirements", "Reading the SAS transport file",
                     "Frequency distributions of key variables"):
         assert f"\n{heading}\n" in readme
-    assert "%xpt2loc(libref=out, filespec='t.xpt');" in readme  # names longer than 8 characters: XPORT 8
+    assert 'libname xptfile xport "t.xpt" access=readonly;' in readme  # XPORT version 5, read by SAS 6 on
     assert "approved by Dr Approver" in readme and "pycanon" in readme
     assert "\narm (arm)\n" in readme and "\nage (age, in bands)\n" in readme and "  90+ " in readme
     dictionary = yaml.safe_load((folder / "dictionary.yaml").read_text())
@@ -92,8 +92,15 @@ def test_the_package_documents_itself(approved):
     assert set(log.variable) >= {"pid", "name", "tech", "drugs", "site", "karnof", "wtkg"}
     import pyreadstat
 
-    frame, _ = pyreadstat.read_xport(str(folder / "t.xpt"))
+    frame, meta = pyreadstat.read_xport(str(folder / "t.xpt"))
     assert len(frame) == released(approved.root).num_rows
+    assert all(len(name) <= 8 for name in frame.columns)
+    shortened = {c["name"]: c["xpt_name"] for c in dictionary["columns"] if "xpt_name" in c}
+    assert shortened == {name: short for name, short in zip(released(approved.root).column_names, frame.columns)
+                         if name != short}
+    assert shortened["release_id"] == "release"
+    labels = dict(zip(meta.column_names, meta.column_labels))
+    assert labels["release"].startswith("release_id")
     when = json.loads((approved.root / "datasets/t/releases/v1-noncommercial.json").read_text())["approval"]["when"]
     stamp = dt.datetime.fromisoformat(when).strftime("%d%b%y:%H:%M:%S").upper().encode()
     head = (folder / "t.xpt").read_bytes()[:800]

@@ -229,8 +229,10 @@ _READ = {
 
 # -- writing a version out ------------------------------------------------------
 
-def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str = "") -> None:
-    """Write ``table`` as ``fmt``; statistical formats carry the dictionary's variable labels.
+def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str = "",
+          xpt_version: int = 5) -> None:
+    """Write ``table`` as ``fmt``; statistical formats carry the dictionary's variable labels, and names valid
+    in the format (``export_names``). ``xpt_version`` 8 keeps names up to 32 characters (see ``export_names``).
 
     A CSV is opened in spreadsheets: its text goes through ``csvsafe``. The other formats hold the values as stored.
     """
@@ -241,21 +243,43 @@ def write(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: 
 
         pacsv.write_csv(csvsafe.table(table), path)
     else:
-        _write_stat(table, path, fmt, labels, title)
+        _write_stat(table, path, fmt, labels, title, xpt_version)
 
 
-def statistical_names(columns: list[str]) -> dict[str, str]:
-    """Column name -> the name SAS, Stata and SPSS accept: letters, digits and underscores, not starting with a
-    digit, at most 32 characters, unique regardless of case. R's dotted names (``alk.phos``) become
-    ``alk_phos``; a name that is already valid is kept, so files written before keep their bytes."""
+# Names Stata (readstat's list) and SPSS keep for themselves: a column so named gets an underscore after it.
+STATA_RESERVED = frozenset("""aggregate array boolean break byte case catch class colvector complex const continue
+    default delegate delete do double else eltypedef end enum explicit export external float for friend function
+    global goto if in inline int local long NULL pragma protected quad rowvector short typedef typename virtual _all
+    _N _skip _b _pi _pred strL _coef _rc using _cons _se with _n""".split())
+SPSS_RESERVED = frozenset("ALL AND BY EQ GE GT LE LT NE NOT OR TO WITH".split())
+LONGEST = {"xpt": 8, "xpt8": 32, "dta": 32, "sav": 64}  # xpt: SAS transport version 5; xpt8: version 8
+
+
+def export_names(columns: list[str], fmt: str) -> dict[str, str]:
+    """Column name -> the name ``fmt`` accepts, unique regardless of case; a name already valid is kept.
+
+    ``xpt`` is SAS transport version 5, the one regulators take: at most 8 characters (``xpt8``, version 8,
+    takes 32, as release packages of format 3 and earlier were written). Stata (``dta``) takes 32 and no
+    reserved word (``str2`` is one); SPSS (``sav``) wants a letter first and no reserved word (``BY``). Other
+    characters, R's dots among them (``alk.phos``), become underscores. The file's labels carry the names
+    as they were (``formats.write``).
+    """
     import re
 
     out: dict[str, str] = {}
     taken: set[str] = set()
+    longest = LONGEST[fmt]
     for column in columns:
         name = re.sub(r"[^A-Za-z0-9_]", "_", column)
-        name = name if re.match(r"[A-Za-z_]", name) else f"_{name}"
-        name, base, n = name[:32], name[:29], 1
+        if fmt == "sav":
+            name = name if re.match(r"[A-Za-z]", name) else f"v{name}"
+        else:
+            name = name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+        if _reserved(name, fmt):
+            name = f"{name}_"
+        if fmt == "xpt" and len(name) > longest:  # shortened: "varices_dt" is "varices", not "varices_"
+            name = name[:longest].rstrip("_") or name[:longest]
+        name, base, n = name[:longest], name[:longest - 3], 1
         while name.lower() in taken:
             n += 1
             name = f"{base}_{n}"
@@ -264,16 +288,27 @@ def statistical_names(columns: list[str]) -> dict[str, str]:
     return out
 
 
-def _write_stat(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str) -> None:
+def _reserved(name: str, fmt: str) -> bool:
+    import re
+
+    if fmt == "dta":
+        return name in STATA_RESERVED or bool(re.fullmatch(r"str\d+", name))
+    return fmt == "sav" and name.upper() in SPSS_RESERVED
+
+
+def _write_stat(table: pa.Table, path: Path, fmt: str, labels: dict[str, str], title: str,
+                xpt_version: int = 5) -> None:
     import pyreadstat
 
-    names = statistical_names(table.column_names)
+    names = export_names(table.column_names, "xpt8" if fmt == "xpt" and xpt_version == 8 else fmt)
     # a renamed column keeps its own name in its label, so the file still says which column it is
     column_labels = [labels.get(c) if names[c] == c else f"{c}: {labels[c]}" if labels.get(c) else c
                      for c in table.column_names]
     frame = table.rename_columns([names[c] for c in table.column_names]).to_pandas()
     if fmt == "xpt":
         version = 5 if all(len(c) <= 8 for c in frame.columns) else 8
+        if version == 5:  # version 5 labels hold 40 characters
+            column_labels = [label[:40] if label else label for label in column_labels]
         pyreadstat.write_xport(frame, str(path), file_label=title[:40], column_labels=column_labels,
                                table_name="DATA", file_format_version=version)
     elif fmt == "dta":

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from ..backends.columns import BOOLEAN, DATE, DATETIME, STRING, quote, type_class
 from ..errors import InvalidInput
+from ..repository.metadata import event_codes, role_columns
 from . import followup, formulas
 from .randomisation import NUMERIC, accrual, allocation, balance, sequence, weekday
 from .results import MISSINGNESS, SCHEMA, CheckResult, Figure
@@ -138,11 +139,13 @@ def trial_view(con, relation: str, schema: pa.Schema, metadata: dict, thresholds
     roles = metadata.get("roles") or {}
     if not isinstance(roles, dict):
         raise InvalidInput(f"roles: expected a mapping of role to column, got {roles!r}")
-    roles = dict(roles)
+    codes = event_codes(roles)
+    roles = role_columns(roles)
     for listed in ("baseline", "events"):
         if isinstance(roles.get(listed), str):
             roles[listed] = [roles[listed]]
-    trial = Trial(con, relation, schema, key, roles, _design(metadata.get("design") or {}), thresholds)
+    trial = Trial(con, relation, schema, key, roles, _design(metadata.get("design") or {}), thresholds,
+                  event_codes=codes)
     _check_columns(trial)
     trial.select["k"], trial.columns["k"] = quote(key), [key]
     if roles.get("arm"):
@@ -256,7 +259,8 @@ def _add_indicators(trial: Trial) -> None:
         trial.select["flag"] = _indicator(trial, "death_flag", trial.roles["death_flag"])
         trial.columns["flag"] = [trial.roles["death_flag"]]
     if trial.roles.get("status"):
-        trial.select["status"] = _indicator(trial, "status", trial.roles["status"])
+        trial.select["status"] = _coded(trial, trial.roles["status"], trial.event_codes) \
+            if trial.event_codes is not None else _indicator(trial, "status", trial.roles["status"])
         trial.columns["status"] = [trial.roles["status"]]
     if trial.roles.get("time"):
         column = trial.roles["time"]
@@ -287,9 +291,39 @@ def _indicator(trial: Trial, role: str, column: str) -> str:
     bad = trial.con.sql(f"SELECT {quote(trial.key)}, {c} FROM {trial.relation} "
                         f"WHERE {value} IS NOT NULL AND NOT ({valid}) ORDER BY 1 LIMIT 1").fetchall()
     if bad:
+        codes = trial.sql_values(column)
         raise InvalidInput(f"roles.{role}: column {column!r} must be 0/1 or boolean, "
-                           f"first other value at key {bad[0][0]!r}: {bad[0][1]!r}")
+                           f"first other value at key {bad[0][0]!r}: {bad[0][1]!r}; for a status coded "
+                           f"{', '.join(map(str, codes))}, say which are events: roles.{role}: "
+                           f"{{column: {column}, event: [...]}} (`ipd roles TRIAL --status {column} --event CODE`)")
     return f"CASE WHEN {value} IS NULL THEN NULL ELSE {expr} END"
+
+
+def _coded(trial: Trial, column: str, codes: list[Any]) -> str:
+    """A status coded by several values (censored/transplant/death as 0/1/2) as SQL booleans: true for the
+    event codes, false for the other values, missing when blank. Each event code must be a value of the column."""
+    c = quote(column)
+    kind = type_class(trial.schema.field(column).type)
+    if kind not in (*NUMERIC, STRING):
+        raise InvalidInput(f"roles.status: column {column!r} is {kind}, not a coded status")
+    values = trial.sql_values(column)
+    same = (lambda a, b: _number(a) == _number(b)) if kind in NUMERIC else (lambda a, b: str(a).strip() == str(b))
+    absent = [code for code in codes if not any(same(v, code) for v in values)]
+    if absent:
+        raise InvalidInput(f"roles.status.event: {', '.join(map(repr, absent))} is not a value of column "
+                           f"{column!r} (its values: {', '.join(map(str, values[:20]))})")
+    if kind in NUMERIC:
+        return f"CASE WHEN {c} IS NULL THEN NULL ELSE {c} IN ({', '.join(str(_number(x)) for x in codes)}) END"
+    value = f"nullif(trim({c}), '')"
+    listed = ", ".join("'" + str(x).replace("'", "''") + "'" for x in codes)
+    return f"CASE WHEN {value} IS NULL THEN NULL ELSE {value} IN ({listed}) END"
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 # --- dates ------------------------------------------------------------------------------------

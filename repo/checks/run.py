@@ -19,6 +19,7 @@ from ..backends import parquet
 from ..backends.sql import connect
 from ..progress import SILENT, Progress
 from ..repository import Repository, layout
+from ..repository.metadata import role_columns
 from ..repository.refs import Ref
 from . import cache as caches
 from . import integrity, sqlsuite
@@ -140,7 +141,7 @@ def _recheck_integrity(repo: Repository, con, schema, metadata: dict, before: Ch
 
 
 def _role_columns(metadata: dict) -> set[str]:
-    roles = metadata.get("roles") or {}
+    roles = role_columns(metadata.get("roles") or {})
     return {name for value in roles.values() for name in (value if isinstance(value, list) else [value])
             if isinstance(name, str)}
 

@@ -40,6 +40,7 @@ class Trial:
     labels: dict[str, str] = field(default_factory=dict)  # alias in t -> "role (column)"
     columns: dict[str, list[str]] = field(default_factory=dict)  # alias in t -> the columns it is read from
     events: list[str] = field(default_factory=list)       # aliases of the other event dates
+    event_codes: list[Any] | None = None  # the status values that are events, when not 0/1 or boolean
     count_missing: bool = False  # the missing-data check will run: its counts join the profile's query
     _profile: dict[Any, tuple] | None = None
 
@@ -55,6 +56,12 @@ class Trial:
 
     def sql(self, body: str) -> list[tuple]:
         return self.query(body).fetchall()
+
+    def sql_values(self, column: str, limit: int = 50) -> list[Any]:
+        """The distinct non-missing values of ``column``, in order (a coded column's codes)."""
+        c = quote(column)
+        return [row[0] for row in self.con.sql(f"SELECT DISTINCT {c} FROM {self.relation} WHERE {c} IS NOT NULL "
+                                               f"ORDER BY 1 LIMIT {limit}").fetchall()]
 
     def keys(self, condition: str) -> tuple[int, list[Any]]:
         """How many participants meet ``condition`` and the first MAX_KEYS of their keys, in key order."""

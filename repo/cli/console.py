@@ -120,6 +120,18 @@ def render_check(report) -> None:
             out.print(figure_table)
 
 
+def render_failing(record, failing) -> None:
+    """After a version is cut: the checks it fails, each with why (nothing when all pass)."""
+    from ..checks.why import why
+
+    if not failing:
+        return
+    out.print(f"[red]{len(failing)} check(s) fail[/] on {record.trial}@{record.version} "
+              f"(`ipd check {record.trial}@{record.version}` for the report):")
+    for r in failing:
+        out.print(f"  [red]FAIL[/] {escape(r.name)}: {escape(why(r))}")
+
+
 def render_validation(result) -> None:
     for report in result.checks:
         failing = [r.name for r in report.results if not r.success]

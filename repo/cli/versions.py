@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .console import Bars, emit_json, out, short
+from .console import Bars, emit_json, out, render_failing, short
 from .ipd import JsonOption, RepoOption, command, open_repository
 
 
@@ -113,6 +113,7 @@ def ingest(
     json: JsonOption = False,
 ) -> None:
     """Take in a delivery as the trial's next version."""
+    from ..checks.why import why
     from ..ingest.delivery import IngestOptions
     from ..ingest.delivery import ingest as run
 
@@ -120,11 +121,62 @@ def ingest(
     result = run(open_repository(repo), options, Bars())
     record = result.record
     if json:
-        emit_json({"trial": record.trial, "redelivery": result.redelivery, **record.summary()})
+        emit_json({"trial": record.trial, "redelivery": result.redelivery, **record.summary(),
+                   "failing": [{"name": r.name, "why": why(r)} for r in result.failing]})
         return
     what = "re-delivery" if result.redelivery else "delivery"
     out.print(f"{record.trial}@{record.version}: {what} of {record.rows} rows × {len(record.columns)} columns "
               f"in {len(record.parts)} part(s), fingerprint {short(record.fingerprint)}")
+    render_failing(record, result.failing)
+
+
+@command
+def roles(
+    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    arm: Annotated[Optional[str], typer.Option(metavar="COLUMN", help="The randomised arm.")] = None,
+    randomised: Annotated[Optional[str], typer.Option(metavar="COLUMN", help="The randomisation date.")] = None,
+    death: Annotated[Optional[str], typer.Option(metavar="COLUMN", help="The date of death.")] = None,
+    death_flag: Annotated[Optional[str], typer.Option(metavar="COLUMN", help="The death indicator (0/1).")] = None,
+    events: Annotated[Optional[list[str]], typer.Option(metavar="COLUMN", help="Other event dates (repeat).")] = None,
+    last_contact: Annotated[Optional[str], typer.Option(metavar="COLUMN", help="The date of last contact.")] = None,
+    baseline: Annotated[Optional[list[str]], typer.Option(
+        metavar="COLUMN", help="Baseline covariates for the balance check (repeat).")] = None,
+    time: Annotated[Optional[str], typer.Option(metavar="COLUMN", help="The outcome's follow-up time.")] = None,
+    status: Annotated[Optional[str], typer.Option(metavar="COLUMN", help="The outcome's status (event indicator).")] = None,
+    event: Annotated[Optional[list[str]], typer.Option(
+        metavar="CODE", help="A value of the status that is the event, e.g. 2 for death in 0/1/2 (repeat).")] = None,
+    unset: Annotated[Optional[list[str]], typer.Option(metavar="ROLE", help="Remove a role (repeat).")] = None,
+    repo: RepoOption = Path("."),
+    json: JsonOption = False,
+) -> None:
+    """Show or declare the roles of a trial's columns (checked against its latest version; one commit)."""
+    from ..checks.roles import RoleChange, declare
+
+    given = {"arm": arm, "randomised": randomised, "death": death, "death_flag": death_flag, "events": events,
+             "last_contact": last_contact, "baseline": baseline, "time": time, "status": status}
+    change = RoleChange({role: column for role, column in given.items() if column},
+                        [_code(code) for code in event or []], list(unset or []))
+    result = declare(open_repository(repo), trial, change)
+    if json:
+        emit_json({"trial": result.trial, "roles": result.roles, "commit": result.commit})
+        return
+    if change:
+        out.print(f"{result.trial}: roles {'unchanged' if result.commit is None else 'declared'}")
+    for role, named in result.roles.items():
+        out.print(f"  {role}: {_shown(named)}")
+    if not result.roles:
+        out.print("  no roles declared (see `ipd roles --help`)")
+
+
+def _code(text: str) -> int | str:
+    """An event code as typed: a whole number stays a number, so ``--event 2`` matches a numeric status."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _shown(named) -> str:
+    if isinstance(named, dict):
+        return f"{named.get('column')} (events: {', '.join(map(str, named.get('event') or []))})"
+    return ", ".join(named) if isinstance(named, list) else str(named)
 
 
 @command(name="list")

@@ -11,20 +11,22 @@ refers to them, so a pushed commit never points at missing bytes.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import provenance
 from ..backends import clock, formats, storage
 from ..backends.hashing import sha256_of
 from ..checks import suite as suites
+from ..checks.results import CheckResult
+from ..checks.run import check
 from ..errors import InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import Repository, layout
 from ..repository.datasets import load_metadata
-from ..repository.metadata import Metadata
+from ..repository.metadata import Metadata, role_columns
 from ..repository.records import VersionRecord
-from ..repository.refs import check_trial_name, tag_name, version_name
+from ..repository.refs import Ref, check_trial_name, tag_name, version_name
 from ..versions.cut import cut, written
 from ..versions.parts import parts_for, write_parts
 from . import dictionary
@@ -46,6 +48,7 @@ class IngestOptions:
 class IngestResult:
     record: VersionRecord
     redelivery: bool
+    failing: list[CheckResult] = field(default_factory=list)  # the checks the version cut fails
 
 
 def _check_roles(options: IngestOptions, previous: Metadata | None,
@@ -53,8 +56,8 @@ def _check_roles(options: IngestOptions, previous: Metadata | None,
     """The roles of columns, as given now or kept from earlier deliveries; each must name a column."""
     given = {role: column for role, column in
              {"arm": options.arm, "randomised": options.randomised}.items() if column}
-    roles = {**(previous.roles if previous else {}), **given}
-    for role, named in roles.items():
+    roles = {**((previous.get("roles") or {}) if previous else {}), **given}  # as written: a status keeps its codes
+    for role, named in role_columns(roles).items():
         for column in named if isinstance(named, list) else [named]:  # baseline and events list columns
             if column not in columns:
                 raise InvalidInput(f"{options.file}: no {role} column {column!r}; the columns are {', '.join(columns)}")
@@ -108,7 +111,9 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         if not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
             suites.save(suite_path, suites.baseline(trial, metadata, version))
         cut(repo, record, metadata, paths)
-    return IngestResult(record, redelivery=parent is not None)
+    report = check(repo, Ref(trial, version))  # kept when the version was cut: read, not run again
+    return IngestResult(record, redelivery=parent is not None,
+                        failing=[r for r in report.results if not r.success])
 
 
 def _changes(repo: Repository, parent: VersionRecord, record: VersionRecord) -> dict:

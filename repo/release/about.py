@@ -25,6 +25,7 @@ class About:
     relations: list[dict[str, Any]] = field(default_factory=list)  # DataCite's, see relations.at_build
     curator: str = ""  # "Name <email>" of who built the release first
     tool: dict[str, str] = field(default_factory=dict)  # name, version of the tool that built it first
+    package_format: int = 1  # the release record's: how its files are written (``record.PACKAGE_FORMAT``)
 
     @property
     def identifier(self) -> str:

@@ -35,6 +35,7 @@ from ..errors import IntegrityError, InvalidInput, NotFound
 from ..progress import SILENT, Progress
 from ..provenance import release_document, tool
 from ..repository import Repository, layout
+from ..repository.metadata import role_columns
 from ..repository.refs import Ref
 from . import codes, ids, package
 from . import record as records
@@ -105,7 +106,8 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
         about = package.About(trial, name, options.tier, str(metadata.title or ""),
                               str(metadata.get("notes") or ""), sealed_fingerprint(version.record.fingerprint, secret),
                               approval, key_variables(metadata, rules),
-                              **described(repo, dataset, metadata, name, options.tier, previous, secret))
+                              **described(repo, dataset, metadata, name, options.tier, previous, secret),
+                              package_format=package_format)
         with progress.step("writing the package", total=4) as advance:
             manifest = package.write(repo.root / folder, released, figures, about, fingerprint, advance)
         files = {**manifest.files, package.MANIFEST: sha256_of(repo.root / folder / package.MANIFEST)}
@@ -279,7 +281,7 @@ def _recorded_before(repo: Repository, release: ReleaseRecord, shelf: list[Relea
 
 def key_variables(metadata: dict, rules) -> dict[str, str]:
     """The columns whose frequencies the README shows: arm, sex, race, age."""
-    roles = metadata.get("roles", {})
+    roles = role_columns(metadata.get("roles") or {})
     found = {"arm": roles.get("arm"), "sex": rules.sex, "race": rules.race, "age": rules.age.column}
     return {role: column for role, column in found.items() if isinstance(column, str)}
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .disclosure import Disclosure
 
 MANIFEST = "manifest.json"
+SHORT_XPT_FORMAT = 4  # packages from this format on write SAS transport version 5: eight-character names
 XPT_STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
 XPT_HEADER_END = b"HEADER RECORD*******OBS"
 
@@ -70,20 +71,21 @@ def write(folder: Path, release: Deidentified, figures: Disclosure, about: About
     table = release.table
     labels = {c["name"]: c.get("label") or "" for c in release.dictionary}
     names = data_names(about.trial)
+    xpt_version = 5 if about.package_format >= SHORT_XPT_FORMAT else _xpt_version(table.column_names)
     for fmt, name in names.items():
-        formats.write(table, folder / name, fmt, labels, about.title or about.trial)
+        formats.write(table, folder / name, fmt, labels, about.title or about.trial, xpt_version)
         advance(1)
     _stamp_xpt(folder / names["xpt"], about.approval["when"])
     texts = {
         "dictionary.yaml": yaml.safe_dump({"trial": about.trial, "version": about.version, "tier": about.tier,
-                                           "columns": release.dictionary}, sort_keys=False, allow_unicode=True,
+                                           "columns": _dictionary(release, about)}, sort_keys=False,
+                                          allow_unicode=True,
                                           width=100),
         "modifications.csv": _modifications_csv(release),
         "modifications.json": _json([asdict(m) for m in release.modifications]),
         "disclosure.json": _json(figures.to_json()),
     }
     described = [datapackage.NAME, crate.NAME, MANIFEST]  # written after the README, in this order
-    xpt_version = _xpt_version(table.column_names)
     texts["README.txt"] = readme.text(about, release, figures, [*names.values(), *texts, "README.txt", *described],
                                       xpt_version=xpt_version)
     for name, text in texts.items():
@@ -115,6 +117,16 @@ def _modifications_csv(release: Deidentified) -> str:
         lines.append(csvsafe.row([m.variable, m.action, json.dumps(m.parameters, sort_keys=True, ensure_ascii=False,
                                                                    default=str), m.rows_affected, m.rationale]))
     return "".join(lines)
+
+
+def _dictionary(release: Deidentified, about: About) -> list[dict[str, Any]]:
+    """The release's dictionary; from package format 4 on, a variable whose SAS transport name differs (eight
+    characters, no dots) says it (``xpt_name``), beside its label that carries the name as released."""
+    if about.package_format < SHORT_XPT_FORMAT:
+        return release.dictionary
+    renamed = formats.export_names(release.table.column_names, "xpt")
+    return [{**entry, "xpt_name": renamed[entry["name"]]}
+            if renamed.get(entry["name"], entry["name"]) != entry["name"] else entry for entry in release.dictionary]
 
 
 def _xpt_version(columns: list[str]) -> int:

@@ -24,6 +24,7 @@ from ..backends.columns import (
     quote,
     type_class,
 )
+from ..repository.metadata import role_columns
 from .exposure import rationale as found_rationale
 from .outcomes import recognise as recognise_outcomes
 from .recognise import cells as recognised_cells
@@ -102,7 +103,7 @@ class Proposer:
         self.labels = {n: str(entries.get(n, {}).get("label") or entries.get(n, {}).get("description") or "")
                        for n in self.names}
         self.valued = {n for n in self.names if entries.get(n, {}).get("values")}
-        self.roles = metadata.get("roles") or {}
+        self.roles = role_columns(metadata.get("roles") or {})
         self.min_cell = DEFAULT_MIN_CELL
         self.rule: dict[str, str] = {}  # column -> the rule proposed for it
         self.rare: list[str] = []  # dichotomous variables with a value rarer than k: deleted if the targets fail

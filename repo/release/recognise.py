@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..backends.columns import STRING, quote, type_class
+from ..repository.metadata import role_columns
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -111,7 +112,7 @@ class Recogniser:
                        for n in self.names}
         self.value_labels = {n: [v["label"] for v in entries[n]["values"] if isinstance(v, dict) and v.get("label")]
                              for n in self.names if isinstance(entries.get(n, {}).get("values"), list)}
-        self.roles = metadata.get("roles") or {}
+        self.roles = role_columns(metadata.get("roles") or {})
         self.key = metadata.get("key")
         self._texts = [n for n in self.names if kinds[n] == STRING and n != self.key]
         self.con, self.relation = con, relation

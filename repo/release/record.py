@@ -26,7 +26,8 @@ from typing import Any
 
 from ..repository import layout
 
-PACKAGE_FORMAT = 3  # what a release built now is
+PACKAGE_FORMAT = 4  # what a release built now is: 2 seals restricted hashes, 3 draws centre codes at random,
+# 4 writes SAS transport version 5 (eight-character names, the dictionary's xpt_name); earlier ones rebuild as built
 # A release record's file name: version, tier, and the issue (absent for the first).
 NAME = re.compile(r"^(v[1-9][0-9]*)-([a-z]+)(?:-([2-9]|[1-9][0-9]+))?\.json$")
 

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from ..errors import InvalidInput
 from ..repository import layout
+from ..repository.metadata import role_columns
 from .rules import (
     ACTIONS,
     ANCHOR_REMEDIES,
@@ -59,7 +60,7 @@ class Loader:
         self.types = {c.get("name"): c.get("type") for c in dictionary if isinstance(c, dict)}
         self.values = {c["name"]: [v.get("value") for v in c["values"]] for c in dictionary
                        if isinstance(c, dict) and c.get("values")}
-        self.roles = metadata.get("roles") or {}
+        self.roles = role_columns(metadata.get("roles") or {})
         self.key = metadata.get("key")
         self.raw = metadata.get("release")
         self.claimed: dict[str, str] = {}  # column -> the rule that has it

@@ -23,6 +23,7 @@ from ..errors import InvalidInput
 
 TEXT_KEYS = ("trial", "key", "title", "notes", "license")
 LISTED_ROLES = ("baseline", "events")  # roles that may name several columns
+CODED_ROLES = ("status",)  # roles that may say which of their column's values are events: {column: c, event: [2]}
 
 
 class Metadata(dict):
@@ -53,6 +54,8 @@ class Metadata(dict):
             if role in LISTED_ROLES and isinstance(named, list):
                 for i, column in enumerate(named):
                     _expect(source, f"roles.{role}[{i}]", column, str, "a column name")
+            elif role in CODED_ROLES and isinstance(named, dict):
+                _check_coded(source, role, named)
             else:  # one column; a listed role may name just one
                 _expect(source, f"roles.{role}", named, str, "a column name")
         _expect(source, "design", self.get("design"), dict, "a mapping", optional=True)
@@ -88,8 +91,13 @@ class Metadata(dict):
 
     @property
     def roles(self) -> dict[str, Any]:
-        """Role -> column (``arm``, ``randomised``, …) or columns (``baseline``, ``events``)."""
-        return self.get("roles") or {}
+        """Role -> column (``arm``, ``randomised``, …) or columns (``baseline``, ``events``); a status
+        declared with its event codes gives its column here (``event_codes`` has the codes)."""
+        return role_columns(self.get("roles") or {})
+
+    @property
+    def event_codes(self) -> list[Any] | None:
+        return event_codes(self.get("roles") or {})
 
     @property
     def design(self) -> dict[str, Any]:
@@ -126,6 +134,31 @@ def _load(text: str) -> Any:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return yaml.safe_load(text)  # raises again, with PyYAML's message
+
+
+def role_columns(roles: dict[str, Any]) -> dict[str, Any]:
+    """Role -> the column(s) it names, as written in ``roles:``, with a status's event codes set aside."""
+    return {role: named.get("column") if role in CODED_ROLES and isinstance(named, dict) else named
+            for role, named in roles.items()}
+
+
+def event_codes(roles: dict[str, Any]) -> list[Any] | None:
+    """The values of the status column that are events (``status: {column: c, event: [2]}``), None for a 0/1
+    or boolean status, where true is the event."""
+    status = roles.get("status")
+    return list(status["event"]) if isinstance(status, dict) and isinstance(status.get("event"), list) else None
+
+
+def _check_coded(source: str, role: str, named: dict[str, Any]) -> None:
+    _expect(source, f"roles.{role}.column", named.get("column"), str, "a column name")
+    codes = named.get("event")
+    if not isinstance(codes, list) or not codes or \
+            not all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in codes):
+        _fail(source, f"roles.{role}.event", codes, "a list of the values that are events (e.g. [2])")
+    unknown = set(named) - {"column", "event"}
+    if unknown:
+        raise InvalidInput(f"{source}: roles.{role} has {', '.join(sorted(map(str, unknown)))}: "
+                           "a coded role names its column and event codes only")
 
 
 def _expect(source: str, name: str, value: Any, kind: type, what: str, optional: bool = False) -> Any:

@@ -87,7 +87,8 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     about = package.About(trial, release.version, release.tier, str(metadata.title or ""),
                           str(metadata.get("notes") or ""), sealed_fingerprint(release.version_fingerprint, secret),
                           release.approval, key_variables(metadata, rules),
-                          **described(repo, as_released, metadata, release.version, release.tier, release, secret))
+                          **described(repo, as_released, metadata, release.version, release.tier, release, secret),
+                          package_format=release.package_format)
     out = folder / "package"
     manifest = package.write(out, released, figures, about, fingerprint)
     from ..backends.hashing import sha256_of

@@ -20,7 +20,7 @@ def describe(repo: Repository, ref: Ref) -> dict[str, Any]:
         "parent": record.parent,
         "columns_count": len(record.columns),
         "key": record.key,
-        "roles": metadata.roles,
+        "roles": metadata.get("roles") or {},  # as written: a status keeps its event codes
         "parts": len(record.parts),
         "bytes": sum(p.size for p in record.parts),
         "delivery": record.delivery,

@@ -20,6 +20,7 @@ from ..backends import parquet
 from ..backends.sql import connect
 from ..backends.values import to_json
 from ..errors import InvalidInput
+from ..repository.metadata import role_columns
 
 if TYPE_CHECKING:
     from ..checks.trial import Trial
@@ -96,9 +97,12 @@ def _completed(old_meta: dict, new_meta: dict, old: Version, new: Version) -> tu
     """Each version's roles, with the roles only the other declares where its columns exist."""
     old_roles, new_roles = dict(old_meta.get("roles") or {}), dict(new_meta.get("roles") or {})
 
-    def fits(value: Any, columns: list[str]) -> bool:
-        names = value if isinstance(value, list) else [value]
-        return all(n in columns for n in names)
+    def columns(value: Any) -> list[str]:
+        value = role_columns({"status": value})["status"] if isinstance(value, dict) else value
+        return value if isinstance(value, list) else [value]
+
+    def fits(value: Any, names: list[str]) -> bool:
+        return all(n in names for n in columns(value))
 
     filled_old = {r: v for r, v in new_roles.items() if r not in old_roles and fits(v, old.record.columns)}
     filled_new = {r: v for r, v in old_roles.items() if r not in new_roles and fits(v, new.record.columns)}
