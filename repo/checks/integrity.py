@@ -155,6 +155,22 @@ def trial_view(con, relation: str, schema: pa.Schema, metadata: dict, thresholds
     return trial
 
 
+def version_view(version, metadata: dict, thresholds: dict) -> Trial:
+    """``trial_view`` of a stored version's parts; an error names the version (``t@v2: roles.arm: …``)."""
+    from ..backends import parquet
+    from ..backends.sql import connect
+
+    files = version.files()
+    con = connect(progress_bar=False)
+    con.sql("SELECT * FROM read_parquet($files, union_by_name = true)",
+            params={"files": [str(f) for f in files]}).create_view("data")
+    try:
+        return trial_view(con, "data", parquet.read_schema(files[0]), metadata, thresholds)
+    except InvalidInput as exc:
+        con.close()
+        raise InvalidInput(f"{version.record.trial}@{version.record.version}: {exc}") from None
+
+
 def _check_columns(trial: Trial) -> None:
     """Every declared role must name a column of the data."""
     for role, value in trial.roles.items():

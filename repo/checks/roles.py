@@ -12,13 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backends import parquet
-from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..repository import Repository, layout
 from ..repository.datasets import dump_metadata
 from ..repository.metadata import LISTED_ROLES, Metadata
-from .integrity import trial_view
+from .integrity import version_view
 
 ROLES = ("arm", "randomised", "death", "death_flag", "events", "last_contact", "baseline", "time", "status")
 
@@ -83,17 +81,7 @@ def changed(roles: dict[str, Any], change: RoleChange) -> dict[str, Any]:
 
 def _check_against_data(repo: Repository, trial: str, metadata: Metadata) -> None:
     """Raise InvalidInput, naming the role, when the latest version's rows do not bear a role out."""
-    version = repo.dataset(trial).version()
-    files = version.files()
-    con = connect(progress_bar=False)
-    con.sql("SELECT * FROM read_parquet($files, union_by_name = true)",
-            params={"files": [str(f) for f in files]}).create_view("data")
-    try:
-        trial_view(con, "data", parquet.read_schema(files[0]), metadata, {})
-    except InvalidInput as exc:
-        raise InvalidInput(f"{trial}@{version.record.version}: {exc}") from None
-    finally:
-        con.close()
+    version_view(repo.dataset(trial).version(), metadata, {}).con.close()
 
 
 def _describe(change: RoleChange) -> str:

@@ -92,12 +92,8 @@ class Metadata(dict):
     @property
     def roles(self) -> dict[str, Any]:
         """Role -> column (``arm``, ``randomised``, …) or columns (``baseline``, ``events``); a status
-        declared with its event codes gives its column here (``event_codes`` has the codes)."""
+        declared with its event codes gives its column here (``event_codes`` reads the codes)."""
         return role_columns(self.get("roles") or {})
-
-    @property
-    def event_codes(self) -> list[Any] | None:
-        return event_codes(self.get("roles") or {})
 
     @property
     def design(self) -> dict[str, Any]:

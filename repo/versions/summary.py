@@ -16,11 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..backends import parquet
-from ..backends.sql import connect
 from ..backends.values import to_json
-from ..errors import InvalidInput
-from ..repository.metadata import role_columns
 
 if TYPE_CHECKING:
     from ..checks.trial import Trial
@@ -97,12 +93,9 @@ def _completed(old_meta: dict, new_meta: dict, old: Version, new: Version) -> tu
     """Each version's roles, with the roles only the other declares where its columns exist."""
     old_roles, new_roles = dict(old_meta.get("roles") or {}), dict(new_meta.get("roles") or {})
 
-    def columns(value: Any) -> list[str]:
-        value = role_columns({"status": value})["status"] if isinstance(value, dict) else value
-        return value if isinstance(value, list) else [value]
-
     def fits(value: Any, names: list[str]) -> bool:
-        return all(n in names for n in columns(value))
+        value = value.get("column") if isinstance(value, dict) else value  # a status with its event codes
+        return all(n in names for n in (value if isinstance(value, list) else [value]))
 
     filled_old = {r: v for r, v in new_roles.items() if r not in old_roles and fits(v, old.record.columns)}
     filled_new = {r: v for r, v in old_roles.items() if r not in new_roles and fits(v, new.record.columns)}
@@ -111,16 +104,9 @@ def _completed(old_meta: dict, new_meta: dict, old: Version, new: Version) -> tu
 
 def _figures(version: Version, metadata: dict, limits: dict) -> dict[str, Any]:
     """Figure name -> {arm (None for all): value} for one version, and its arms under "arms"."""
-    from ..checks.integrity import trial_view
+    from ..checks.integrity import version_view
 
-    files = version.files()
-    con = connect()
-    con.sql("SELECT * FROM read_parquet($files, union_by_name = true)",
-            params={"files": [str(f) for f in files]}).create_view("data")
-    try:
-        trial = trial_view(con, "data", parquet.read_schema(files[0]), metadata, limits)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{version.record.trial}@{version.record.version}: {exc}") from exc
+    trial = version_view(version, metadata, limits)
     arms = trial.arms() if trial.has("arm") else []
     figures: dict[str, Any] = {"arms": arms}
     figures["participants"] = _counts(trial, "true")
