@@ -219,20 +219,23 @@ def test_a_new_trial_needs_a_key(tmp_repo, delivery):
 def test_repeated_keys_are_listed_with_their_rows(tmp_repo, tmp_path):
     path = _csv(tmp_path / "dup.csv", {"id": [1, 2, 1, 3, 2, 2], "sbp": [120, 121, 122, 123, 124, 125]})
     line = refused(tmp_repo, "t1", path, "--key", "id")
-    assert line == f"error: {path}: key 'id' is not unique: 2 repeated value(s): 1 in rows 1, 3; 2 in rows 2, 5, 6"
+    assert line == f"error: {path}: key 'id' is not unique: 2 repeated value(s): 1 in rows 1, 3; 2 in rows 2, 5, 6" \
+        " (several rows a participant? key them by the columns that pick one: --key id --key COLUMN)"
 
 
 def test_repeated_text_keys_are_quoted(tmp_repo, tmp_path):
     path = _csv(tmp_path / "dup.csv", {"pid": ["p01", "p02", "p03", "p02"], "sbp": [120, 121, 122, 123]})
     line = refused(tmp_repo, "t1", path, "--key", "pid")
-    assert line == f"error: {path}: key 'pid' is not unique: 1 repeated value(s): 'p02' in rows 2, 4"
+    assert line == f"error: {path}: key 'pid' is not unique: 1 repeated value(s): 'p02' in rows 2, 4" \
+        " (several rows a participant? key them by the columns that pick one: --key pid --key COLUMN)"
 
 
 def test_many_repeated_keys_are_summarised(tmp_repo, tmp_path):
     path = _csv(tmp_path / "dup.csv", {"id": list(range(1, 9)) * 2, "sbp": range(16)})
     line = refused(tmp_repo, "t1", path, "--key", "id")
     assert line == (f"error: {path}: key 'id' is not unique: 8 repeated value(s): 1 in rows 1, 9; "
-                    "2 in rows 2, 10; 3 in rows 3, 11; 4 in rows 4, 12; 5 in rows 5, 13; and 3 more")
+                    "2 in rows 2, 10; 3 in rows 3, 11; 4 in rows 4, 12; 5 in rows 5, 13; and 3 more"
+                    " (several rows a participant? key them by the columns that pick one: --key id --key COLUMN)")
 
 
 def test_missing_keys_are_listed_by_row(tmp_repo, tmp_path):
@@ -286,7 +289,8 @@ def test_a_remote_that_is_a_file(tmp_repo, delivery):
 def test_a_redelivery_with_repeated_keys(t1, tmp_path):
     second = _csv(tmp_path / "d2.csv", {"id": [1, 2, 2], "arm": ["A", "B", "A"], "sbp": [120, 153, 128]})
     line = refused(t1, "t1", second)  # the key is remembered, and checked
-    assert line == f"error: {second}: key 'id' is not unique: 1 repeated value(s): 2 in rows 2, 3"
+    assert line == f"error: {second}: key 'id' is not unique: 1 repeated value(s): 2 in rows 2, 3" \
+        " (several rows a participant? key them by the columns that pick one: --key id --key COLUMN)"
     assert_only_v1(t1)
 
 

@@ -35,7 +35,10 @@ CORRECT = ("correct", "t", "--key", "1", "--column", "age", "--value", "41", "--
     ({"columns": {"age": "integer"}}, "columns must be a list of column entries, not a mapping"),
     ({"columns": [{"type": "integer"}]}, "columns[0].name must be the column's name, not nothing"),
     ({"partitioning": {"parts": "two"}}, "partitioning.parts must be a whole number of parts, at least 1, not 'two'"),
-    ({"key": ["pid"]}, "key must be text, not a list"),
+    ({"key": 3}, "key must be a column name or a list of column names, not 3"),
+    ({"key": ["pid", "visit"]}, "participant must be the participant column, one of the key's pid, visit, not nothing"),
+    ({"key": ["pid", "visit"], "participant": "arm"}, "participant must be one of the key's columns (pid, visit), "
+                                                      "not 'arm'"),
     ({"release": "none"}, "release must be a mapping of release rules, not 'none'"),
 ])
 @pytest.mark.parametrize("command", [("check", "t"), CORRECT], ids=["check", "correct"])

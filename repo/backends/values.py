@@ -26,6 +26,8 @@ def to_json(value: Any) -> Any:
     """A cell value as JSON holds it: numbers and strings as they are, dates as ISO text, NaN as null."""
     if value is None:
         return None
+    if isinstance(value, tuple):  # a composite key
+        return tuple(to_json(v) for v in value)
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, (dt.date, dt.datetime, dt.time)):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from ..backends import rowkey
 from ..backends.columns import STRING, quote, type_class
 from ..backends.csvsafe import BELOW, STARTS
 from .results import MAX_KEYS, CheckResult, Figure
@@ -74,6 +75,7 @@ def _cells(trial: Trial, names: list[str]) -> str:
     """
     aliases = ", ".join(f"c{i}" for i in range(len(names)))
     select = ", ".join(f"{quote(n)} AS c{i}" for i, n in enumerate(names))
-    return (f"(SELECT k, name, value FROM (UNPIVOT (SELECT {quote(trial.key)} AS k, {select} FROM "
-            f"{trial.relation}) ON {aliases} INTO NAME name VALUE value) "
+    key, relation = (rowkey.sql(trial.row_key), trial.rows) if trial.rows else (quote(trial.key), trial.relation)
+    return (f"(SELECT k, name, value FROM (UNPIVOT (SELECT {key} AS k, {select} FROM "
+            f"{relation}) ON {aliases} INTO NAME name VALUE value) "
             f"WHERE value < '{BELOW}' AND ascii(value) IN ({CODES}))")

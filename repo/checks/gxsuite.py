@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from ..backends import rowkey
+from ..backends.rowkey import Key
 from ..errors import InvalidInput
 from .results import MAX_KEYS, CheckResult
 from .sqlsuite import result_name
@@ -74,11 +76,11 @@ def check_types(expectations: list[dict[str, Any]], numbers: list[int] | None = 
             raise InvalidInput(f"unknown expectation type {kind!r} (expectation {number})") from None
 
 
-def run(frame_or_table: Any, key: str, expectations: list[dict[str, Any]], suite_name: str) -> list[CheckResult]:
+def run(frame_or_table: Any, key: Key, expectations: list[dict[str, Any]], suite_name: str) -> list[CheckResult]:
     """Validate ``expectations`` with GX's pandas engine; one result per expectation, in order."""
     frame = _as_frame(frame_or_table)
-    if key not in frame.columns:
-        raise InvalidInput(f"the data given to GX lack the key column {key!r}")
+    if missing := [c for c in rowkey.columns(key) if c not in frame.columns]:
+        raise InvalidInput(f"the data given to GX lack the key column {missing[0]!r}")
     with quiet():
         suite = _suite(expectations, suite_name)
         validation = _validate(frame, key, suite)
@@ -135,7 +137,7 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def _validate(frame, key: str, suite):
+def _validate(frame, key: Key, suite):
     """One throw-away pandas data source over ``frame``, validated against the whole suite at once."""
     ctx = context()
     name = f"ipd-{uuid.uuid4().hex}"
@@ -144,14 +146,14 @@ def _validate(frame, key: str, suite):
         batch_definition = source.add_dataframe_asset("rows").add_batch_definition_whole_dataframe("all")
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
         return batch.validate(suite, result_format={
-            "result_format": "COMPLETE", "unexpected_index_column_names": [key],
+            "result_format": "COMPLETE", "unexpected_index_column_names": rowkey.columns(key),
             "return_unexpected_index_query": False,
         })
     finally:
         ctx.data_sources.delete(name)
 
 
-def _result(expectation: dict[str, Any], validation, key: str) -> CheckResult:
+def _result(expectation: dict[str, Any], validation, key: Key) -> CheckResult:
     result = dict(validation.result or {})
     success = bool(validation.success)
     details = {k: plain(result[k]) for k in RESULT_DETAILS if result.get(k) is not None}
@@ -166,9 +168,11 @@ def _result(expectation: dict[str, Any], validation, key: str) -> CheckResult:
                        unexpected_keys=keys, details=details, engine="gx")
 
 
-def _keys(index_list: list[dict] | None, key: str) -> list[Any]:
+def _keys(index_list: list[dict] | None, key: Key) -> list[Any]:
     """The keys of the unexpected rows, ordered, at most MAX_KEYS (the count stays exact)."""
-    keys = [python_value(row[key]) for row in index_list or [] if isinstance(row, dict) and key in row]
+    names = rowkey.columns(key)
+    rows = [row for row in index_list or [] if isinstance(row, dict) and all(c in row for c in names)]
+    keys = [rowkey.value({c: python_value(row[c]) for c in names}, key) for row in rows]
     try:
         keys.sort()
     except TypeError:  # keys of mixed types: keep GX's row order

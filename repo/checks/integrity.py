@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ..backends import rowkey
 from ..backends.columns import BOOLEAN, DATE, DATETIME, STRING, quote, type_class
 from ..errors import InvalidInput
-from ..repository.metadata import event_codes, role_columns
+from ..repository.metadata import event_codes, participant_of, role_columns
 from . import followup, formulas
 from .randomisation import NUMERIC, accrual, allocation, balance, sequence, weekday
-from .results import MISSINGNESS, SCHEMA, CheckResult, Figure
+from .results import MAX_KEYS, MISSINGNESS, SCHEMA, CheckResult, Figure
 from .trial import Trial, missing_variables
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/
 AMBIGUOUS = {"%d/%m/%Y": "%m/%d/%Y", "%m/%d/%Y": "%d/%m/%Y", "%d-%m-%Y": "%m-%d-%Y", "%m-%d-%Y": "%d-%m-%Y"}
 # Variables whose missing values one statement counts: a form export has thousands, and DuckDB plans a
 # statement of thousands of aggregates slowly and in much memory.
+PARTICIPANTS = "participants"  # the view of one row a participant, of a trial of several
+ROW_NUMBER = "__ipd_n"
 TRUE_WORDS = ("1", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "false", "f", "no", "n")
 
@@ -93,6 +96,8 @@ def steps(trial: Trial) -> list[Step]:
     def add(check: Callable[[Trial], list[CheckResult]], *aliases: str, extra: tuple[str, ...] = ()) -> None:
         found.append(Step(frozenset(c for a in aliases for c in trial.columns[a]) | set(extra), check))
 
+    if trial.rows and participant_columns(trial):
+        add(lambda t: [participants(t)], "k", extra=tuple(participant_columns(trial)))
     if trial.has("arm"):
         if trial.design.get("planned_ratio"):
             add(lambda t: [allocation(t)], "arm")
@@ -133,9 +138,14 @@ def merged_thresholds(given: dict) -> dict[str, Any]:
 
 
 def trial_view(con, relation: str, schema: pa.Schema, metadata: dict, thresholds: dict) -> Trial:
+    """The trial's participants through their roles. A trial of several rows a participant is seen one
+    row a participant (their latest follow-up, when a time role is declared), so that every check
+    counts participants; ``participants`` checks that what describes a participant agrees on all rows."""
     key = metadata.get("key")
-    if not isinstance(key, str) or key not in schema.names:
-        raise InvalidInput(f"key: column {key!r} is not in the data")
+    names = rowkey.columns(key) if isinstance(key, (str, list)) and key else [key]
+    for name in names:
+        if not isinstance(name, str) or name not in schema.names:
+            raise InvalidInput(f"key: column {name!r} is not in the data")
     roles = metadata.get("roles") or {}
     if not isinstance(roles, dict):
         raise InvalidInput(f"roles: expected a mapping of role to column, got {roles!r}")
@@ -144,10 +154,15 @@ def trial_view(con, relation: str, schema: pa.Schema, metadata: dict, thresholds
     for listed in ("baseline", "events"):
         if isinstance(roles.get(listed), str):
             roles[listed] = [roles[listed]]
-    trial = Trial(con, relation, schema, key, roles, _design(metadata.get("design") or {}), thresholds,
-                  event_codes=codes)
+    participant = participant_of(key, metadata.get("participant"))
+    rows = None
+    if rowkey.composite(key):
+        _check_role_columns(roles, schema)
+        rows, relation = relation, _one_row_each(con, relation, key, participant, roles.get("time"))
+    trial = Trial(con, relation, schema, participant, roles, _design(metadata.get("design") or {}), thresholds,
+                  event_codes=codes, rows=rows, row_key=key)
     _check_columns(trial)
-    trial.select["k"], trial.columns["k"] = quote(key), [key]
+    trial.select["k"], trial.columns["k"] = quote(participant), [participant]
     if roles.get("arm"):
         trial.select["arm"], trial.columns["arm"] = quote(roles["arm"]), [roles["arm"]]
     _add_dates(trial)
@@ -172,14 +187,60 @@ def version_view(version, metadata: dict, thresholds: dict) -> Trial:
 
 
 def _check_columns(trial: Trial) -> None:
+    _check_role_columns(trial.roles, trial.schema)
+
+
+def _check_role_columns(roles: dict[str, Any], schema: pa.Schema) -> None:
     """Every declared role must name a column of the data."""
-    for role, value in trial.roles.items():
+    for role, value in roles.items():
         names = value if isinstance(value, list) else [value]
         for name in names:
             if not isinstance(name, str):
                 raise InvalidInput(f"roles.{role}: expected a column name, got {name!r}")
-            if name not in trial.schema.names:
+            if name not in schema.names:
                 raise InvalidInput(f"roles.{role}: column {name!r} is not in the data")
+
+
+def _one_row_each(con, relation: str, key: list[str], participant: str, time: str | None) -> str:
+    """A view of ``relation`` with one row a participant: the one of latest follow-up (``time``), else
+    the first by key. Its name is returned."""
+    latest = f"{quote(time)} DESC NULLS LAST, " if time else ""
+    order = latest + ", ".join(quote(c) for c in key)
+    con.sql(f"SELECT * EXCLUDE ({ROW_NUMBER}) FROM (SELECT *, row_number() OVER (PARTITION BY {quote(participant)} "
+            f"ORDER BY {order}) AS {ROW_NUMBER} FROM {relation}) WHERE {ROW_NUMBER} = 1").create_view(PARTICIPANTS)
+    return PARTICIPANTS
+
+
+# --- participants of several rows -----------------------------------------------------------
+
+PARTICIPANT_ROLES = ("arm", "randomised", "death", "last_contact", "baseline")  # what describes the participant
+
+
+def participant_columns(trial: Trial) -> list[str]:
+    """The columns of roles that describe a participant, not one of their rows."""
+    found: list[str] = []
+    for role in PARTICIPANT_ROLES:
+        named = trial.roles.get(role)
+        found += [c for c in (named if isinstance(named, list) else [named] if named else []) if c not in found]
+    return found
+
+
+def participants(trial: Trial) -> CheckResult:
+    """Each participant's arm, dates and baseline are the same on all their rows: the checks read one row."""
+    columns = participant_columns(trial)
+    p = quote(trial.key)
+    differ = ", ".join(f"count(DISTINCT {quote(c)}) > 1 AS {quote(c)}" for c in columns)
+    con = trial.con
+    con.sql(f"SELECT {p} AS k, {differ} FROM {trial.rows} GROUP BY {p}").create_view("participant_differs")
+    at_fault = " OR ".join(quote(c) for c in columns)
+    counts = con.sql(f"SELECT count(*) FILTER (WHERE {at_fault}), "
+                     + ", ".join(f"count(*) FILTER (WHERE {quote(c)})" for c in columns)
+                     + " FROM participant_differs").fetchall()[0]
+    keys = [k for (k,) in con.sql(f"SELECT k FROM participant_differs WHERE {at_fault} ORDER BY k "
+                                  f"LIMIT {MAX_KEYS}").fetchall()] if counts[0] else []
+    details = {"differs": {c: n for c, n in zip(columns, counts[1:]) if n}} if counts[0] else {}
+    return CheckResult(name="participants: the same arm, dates and baseline on every row", kind="integrity",
+                       success=counts[0] == 0, unexpected_count=counts[0], unexpected_keys=keys, details=details)
 
 
 def _design(design: Any) -> dict[str, Any]:

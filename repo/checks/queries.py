@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..backends import rowkey
 from ..backends.values import to_json
 from ..corrections.queries import Ask, Query, open_queries
 from . import suite as suites
@@ -89,4 +90,6 @@ def _values(repo: Repository, report: CheckReport, keys: list[Any]) -> dict[Any,
     if not keys:
         return {}
     version = repo.dataset(report.trial).version(report.version)
-    return records(version.part_files(), version.record.key, version.record.nparts, list(dict.fromkeys(keys)))
+    record = version.record
+    return records(version.part_files(), record.key, record.participant_column, record.nparts,
+                   list(dict.fromkeys(rowkey.hashable(k) for k in keys)))

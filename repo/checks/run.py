@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..backends import parquet
+from ..backends import parquet, rowkey
+from ..backends.rowkey import Key
 from ..backends.sql import connect
 from ..progress import SILENT, Progress
 from ..repository import Repository, layout
@@ -69,7 +70,7 @@ class Target:
     trial: str
     version: str
     fingerprint: str
-    key: str
+    key: Key
     files: list[Path]
     metadata: dict[str, Any]
 
@@ -180,7 +181,7 @@ def _inputs(expectation: dict, columns: list[str]) -> list[str]:
     return sorted({*suites.referenced_columns(expectation), *named}) or [SCHEMA]
 
 
-def _expectations(con, schema, key: str, suite: dict, label: str, positions: Iterable[int]) -> list[CheckResult]:
+def _expectations(con, schema, key: Key, suite: dict, label: str, positions: Iterable[int]) -> list[CheckResult]:
     """The results of the suite's expectations at ``positions`` (0-based), in that order."""
     from ..errors import InvalidInput
 
@@ -207,12 +208,12 @@ def _expectations(con, schema, key: str, suite: dict, label: str, positions: Ite
     return fast
 
 
-def _frame_for(con, key: str, expectations: list[dict]):
+def _frame_for(con, key: Key, expectations: list[dict]):
     """Only the columns GX needs, as pandas: GX's engine holds everything in memory."""
     from ..backends.columns import quote
 
     needed = [suites.referenced_columns(e) for e in expectations]
     if any(not names for names in needed):  # a table-level expectation sees every column
         return con.sql("SELECT * FROM data").to_arrow_table().to_pandas()
-    columns = sorted({key, *(c for names in needed for c in names)})
+    columns = sorted({*rowkey.columns(key), *(c for names in needed for c in names)})
     return con.sql(f"SELECT {', '.join(quote(c) for c in columns)} FROM data").to_arrow_table().to_pandas()

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ..backends import rowkey
 from ..backends.columns import (
     BOOLEAN,
     DATE,
@@ -42,9 +43,9 @@ from ..backends.columns import (
     INTEGER,
     NUMBER,
     STRING,
-    quote,
     type_class,
 )
+from ..backends.rowkey import Key
 from ..backends.sql import translated
 from ..errors import InvalidInput, QueryError
 from .results import MAX_KEYS, CheckResult
@@ -175,7 +176,7 @@ class Plan:
     later: bool = False
 
 
-def evaluate(con: Connection, relation: str, schema: pa.Schema, key: str,
+def evaluate(con: Connection, relation: str, schema: pa.Schema, key: Key,
              expectations: list[dict]) -> list[CheckResult | None]:
     """One result per expectation, None where GX must decide; unknown columns are refused.
 
@@ -191,7 +192,7 @@ def evaluate(con: Connection, relation: str, schema: pa.Schema, key: str,
     values = scan.run()
     results = [plan.finish(values) if plan and not plan.later else None for plan in plans]
     failing = _failing(plans, results)
-    k = quote(key)
+    k = rowkey.sql(key)
     values |= scan.run_later(values, {f"k{i}": f"min({k}, {MAX_KEYS}) FILTER (WHERE {where})"
                                       for i, where in failing.items()})
     for i in failing:
@@ -580,9 +581,9 @@ PLANNERS: dict[str, Callable[[Scan, dict, str], Plan]] = {
 
 # --- keys of the rows at fault ------------------------------------------------------------------
 
-def _keys(con: Connection, relation: str, key: str, failing: dict[int, str]) -> dict[int, list]:
+def _keys(con: Connection, relation: str, key: Key, failing: dict[int, str]) -> dict[int, list]:
     """The first MAX_KEYS keys (in key order) of each failing expectation's rows, in one query."""
-    k = quote(key)
+    k = rowkey.sql(key)
     branches = [f"(SELECT {i} AS i, {k} AS k FROM {relation} WHERE {where} ORDER BY {k} LIMIT {MAX_KEYS})"
                 for i, where in failing.items()]
     found: dict[int, list] = {}

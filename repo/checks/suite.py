@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..backends import rowkey
 from ..backends.columns import DATE, DATETIME
 from ..errors import InvalidInput, NotFound
 from ..repository import layout
@@ -84,15 +85,16 @@ def expectation(kind: str, **kwargs: Any) -> dict[str, Any]:
 
 def baseline(trial: str, metadata: dict[str, Any], version: str) -> dict[str, Any]:
     """The suite ipd proposes from the data dictionary: key, columns, value sets, observed ranges."""
-    key = metadata["key"]
+    key = rowkey.columns(metadata["key"])
     columns = metadata.get("columns", [])
     expectations = [
         expectation("expect_table_columns_to_match_set", column_set=[c["name"] for c in columns], exact_match=True),
-        expectation("expect_column_values_to_not_be_null", column=key),
-        expectation("expect_column_values_to_be_unique", column=key),
+        *(expectation("expect_column_values_to_not_be_null", column=name) for name in key),
+        expectation("expect_column_values_to_be_unique", column=key[0]) if len(key) == 1 else
+        expectation("expect_compound_columns_to_be_unique", column_list=key),
     ]
     for column in columns:
-        if column["name"] == key:
+        if column["name"] in key:
             continue
         if "values" in column:
             expectation_set = [v["value"] for v in column["values"]]

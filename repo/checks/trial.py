@@ -42,6 +42,8 @@ class Trial:
     events: list[str] = field(default_factory=list)       # aliases of the other event dates
     event_codes: list[Any] | None = None  # the status values that are events, when not 0/1 or boolean
     count_missing: bool = False  # the missing-data check will run: its counts join the profile's query
+    rows: str | None = None  # every row, when a participant has several (``relation`` then has one each)
+    row_key: Any = None  # the key of ``rows``: the columns that together pick a row
     _profile: dict[Any, tuple] | None = None
 
     def has(self, *aliases: str) -> bool:

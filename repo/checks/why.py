@@ -20,7 +20,7 @@ def why(result: CheckResult) -> str:
         return ""
     d = result.details
     parts = [part for part in (_error(d), _columns(d), _p_value(d), _pattern(d), _arm_missing(d), _unplanned(d),
-                               _balance(d), _missing_by_arm(d), _published(d), _values(result))
+                               _balance(d), _missing_by_arm(d), _published(d), _differs(d), _values(result))
              if part]
     return "; ".join(parts) or _generic(d)
 
@@ -98,9 +98,14 @@ def _published(d: dict[str, Any]) -> str:
     return f"{published} published, {observed} in the data"
 
 
+def _differs(d: dict[str, Any]) -> str:
+    differs = d.get("differs") or {}
+    return "; ".join(f"{column} differs between the rows of {n} participant(s)" for column, n in differs.items())
+
+
 def _values(result: CheckResult) -> str:
     d = result.details
-    if result.unexpected_count:
+    if result.unexpected_count and "differs" not in d:
         share = f" ({d['unexpected_percent']:.1f}%)" if d.get("unexpected_percent") is not None else ""
         return f"{result.unexpected_count} unexpected value(s){share}"
     if "observed_value" in d and "mismatched" not in d:

@@ -64,12 +64,15 @@ def _range(column: dict) -> str:
 def render_summary(summary: dict) -> None:
     from rich.table import Table
 
+    from ..backends import rowkey
+
     out.print(f"[bold]{summary['trial']}@{summary['version']}[/]" +
               (f"  {escape(summary['title'])}" if summary.get("title") else ""))
     facts = [
         ("created", summary["created"]), ("author", summary["author"]), ("message", summary["message"]),
         ("kind", summary["kind"] + (f" (after {summary['parent']})" if summary["parent"] else "")),
-        ("rows", f"{summary['rows']} × {summary['columns_count']} columns, key {summary['key']}"),
+        ("rows", f"{summary['rows']} × {summary['columns_count']} columns, key {rowkey.label(summary['key'])}"
+                 + (f", participant {summary['participant']}" if summary.get("participant") else "")),
         ("roles", ", ".join(f"{k}={v}" for k, v in summary["roles"].items()) or "-"),
         ("storage", f"{summary['parts']} Parquet part(s), {summary['bytes']:,} bytes"),
         ("fingerprint", summary["fingerprint"]),

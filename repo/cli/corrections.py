@@ -16,7 +16,8 @@ from .ipd import JsonOption, RepoOption, command, open_repository
 @command
 def correct(
     trial: Annotated[str, typer.Argument(help="Trial name.")],
-    key: Annotated[Optional[str], typer.Option(help="The participant's key.")] = None,
+    key: Annotated[Optional[list[str]], typer.Option(
+        help="The record's key; a value a key column, in order, for a key of several (--key 12 --key 3).")] = None,
     column: Annotated[Optional[str], typer.Option(help="The column to correct.")] = None,
     value: Annotated[Optional[str], typer.Option(help="The corrected value ('' for missing).")] = None,
     reason: Annotated[Optional[str], typer.Option(help="Why: the trialists' answer, the evidence.")] = None,

@@ -26,13 +26,15 @@ def _query_command(func=None, *, name: str | None = None):
 
 
 def _where(key, column: str | None) -> str:
-    return f"key {key}" + (f", column {column}" if column else "")
+    shown = "(" + ", ".join(map(str, key)) + ")" if isinstance(key, (list, tuple)) else key
+    return f"key {shown}" + (f", column {column}" if column else "")
 
 
 @_query_command(name="open")
 def open_(
     trial: Annotated[str, typer.Argument(help="Trial name.")],
-    key: Annotated[str, typer.Option("--key", help="The participant's key, as in the data.")],
+    key: Annotated[list[str], typer.Option(
+        "--key", help="The record's key, as in the data; a value a key column for a key of several.")],
     text: Annotated[str, typer.Option("--text", help="The question for the trialists.")],
     column: Annotated[Optional[str], typer.Option(
         "--column", help="The variable in question (default: the whole record).")] = None,
@@ -61,7 +63,7 @@ def list_queries(
         return
     table = Table("query", "status", "key", "column", "question", "answer", "opened")
     for q in found:
-        table.add_row(q.id, q.status, str(q.key), q.column or "", escape(q.text), escape(q.answer or ""),
+        table.add_row(q.id, q.status, _where(q.key, None).removeprefix("key "), q.column or "", escape(q.text), escape(q.answer or ""),
                       q.opened[:10])
     out.print(table)
 

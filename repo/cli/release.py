@@ -157,7 +157,7 @@ def lookup(
     repository = open_repository(repo)
     metadata = repository.dataset(check_trial_name(trial)).metadata()
     released = records(repository.root, trial)
-    column = released[-1].participant_id if released else metadata.key or "key"
+    column = released[-1].participant_id if released else metadata.participant or "key"
     found = ids.lookup(repository.root, trial, column, release_id, tier)
     if json:
         emit_json(found.to_json())

@@ -104,7 +104,10 @@ def recover(
 def ingest(
     trial: Annotated[str, typer.Argument(help="Trial name, e.g. actg175.")],
     file: Annotated[Path, typer.Argument(help="The delivery: CSV/TSV, Excel, Parquet, SAS, Stata or SPSS.")],
-    key: Annotated[Optional[str], typer.Option(help="Participant key column (required for a new trial).")] = None,
+    key: Annotated[Optional[list[str]], typer.Option(
+        help="Key column (required for a new trial); repeat it for a key of several columns (--key id --key visit).")] = None,
+    participant: Annotated[Optional[str], typer.Option(
+        help="The key column naming the participant, when the key has several (rows a participant).")] = None,
     arm: Annotated[Optional[str], typer.Option(help="Column holding the randomised arm.")] = None,
     randomised: Annotated[Optional[str], typer.Option(help="Column holding the randomisation date.")] = None,
     message: Annotated[Optional[str], typer.Option("--message", "-m", help="What this delivery is.")] = None,
@@ -113,11 +116,13 @@ def ingest(
     json: JsonOption = False,
 ) -> None:
     """Take in a delivery as the trial's next version."""
+    from ..backends import rowkey
     from ..checks.why import why
     from ..ingest.delivery import IngestOptions
     from ..ingest.delivery import ingest as run
 
-    options = IngestOptions(trial, file, key, arm, randomised, message, origin)
+    options = IngestOptions(trial, file, rowkey.written(key) if key else None, arm, randomised, message, origin,
+                            participant)
     result = run(open_repository(repo), options, Bars())
     record = result.record
     if json:

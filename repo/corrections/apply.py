@@ -15,7 +15,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..backends import rowkey
 from ..backends.columns import type_class
+from ..backends.rowkey import Key
 from ..backends.sql import query, translated
 from ..backends.values import from_json
 from .log import Correction
@@ -36,16 +38,23 @@ class Prepared:
     touched: pa.Array  # every key an entry names
 
 
-def prepare(entries: list[Correction], key: str, schema: pa.Schema) -> Prepared:
-    key_type = schema.field(key).type
-    updates = {column: (typed_array(list(changes), key_type, key), typed_array(list(changes.values()),
-                                                                               schema.field(column).type, column))
+def prepare(entries: list[Correction], key: Key, schema: pa.Schema) -> Prepared:
+    updates = {column: (key_array(list(changes), key, schema), typed_array(list(changes.values()),
+                                                                           schema.field(column).type, column))
                for column, changes in _updates_by_column(entries).items()}
-    return Prepared(typed_array([e.key for e in entries if e.action == "remove"], key_type, key), updates,
-                    typed_array([e.key for e in entries if e.action != "add_column"], key_type, key))
+    return Prepared(key_array([e.key for e in entries if e.action == "remove"], key, schema), updates,
+                    key_array([e.key for e in entries if e.action != "add_column"], key, schema))
 
 
-def apply(table: pa.Table | None, entries: list[Correction], key: str, schema: pa.Schema,
+def key_array(keys: list[Any], key: Key, schema: pa.Schema) -> pa.Array:
+    """Logged keys in the form ``rowkey.arrow`` gives a part's rows, to match them."""
+    names = rowkey.columns(key)
+    if len(names) == 1:
+        return typed_array(keys, schema.field(names[0]).type, names[0])
+    return rowkey.joined([typed_array([k[i] for k in keys], schema.field(c).type, c) for i, c in enumerate(names)])
+
+
+def apply(table: pa.Table | None, entries: list[Correction], key: Key, schema: pa.Schema,
           supplements: dict[str, pa.Table], prepared: Prepared) -> pa.Table:
     """The part's rows after ``entries`` (all of which fall in this part); ``table`` None for a new part.
 
@@ -54,11 +63,11 @@ def apply(table: pa.Table | None, entries: list[Correction], key: str, schema: p
     """
     table = _conform(table, schema)
     if len(prepared.removed):
-        table = table.filter(pc.invert(pc.is_in(table.column(key), value_set=prepared.removed)))
+        table = table.filter(pc.invert(pc.is_in(rowkey.arrow(table, key), value_set=prepared.removed)))
     for column, (keys, values) in prepared.updates.items():
         table = _update(table, key, column, keys, values)
     for column, supplied in supplements.items():
-        index = pc.index_in(table.column(key), value_set=supplied.column(0))
+        index = pc.index_in(rowkey.arrow(table, key), value_set=supplied.column(0))
         values = supplied.column(1).take(index).cast(schema.field(column).type)
         table = table.set_column(table.column_names.index(column), column, values)
     added = [e.new for e in entries if e.action == "add"]
@@ -66,7 +75,7 @@ def apply(table: pa.Table | None, entries: list[Correction], key: str, schema: p
         rows = [{name: from_json(record.get(name), type_class(schema.field(name).type)) for name in schema.names}
                 for record in added]
         table = pa.concat_tables([table, pa.Table.from_pylist(rows, schema=schema)])
-    return table.sort_by(key)
+    return table.sort_by([(c, "ascending") for c in rowkey.columns(key)])
 
 
 def _conform(table: pa.Table | None, schema: pa.Schema) -> pa.Table:
@@ -90,8 +99,8 @@ def _updates_by_column(entries: list[Correction]) -> dict[str, dict[Any, Any]]:
     return updates
 
 
-def _update(table: pa.Table, key: str, column: str, keys: pa.Array, values: pa.Array) -> pa.Table:
-    index = pc.index_in(table.column(key), value_set=keys)
+def _update(table: pa.Table, key: Key, column: str, keys: pa.Array, values: pa.Array) -> pa.Table:
+    index = pc.index_in(rowkey.arrow(table, key), value_set=keys)
     if index.null_count == len(index):
         return table  # none of this column's corrections is in this part
     replaced = pc.if_else(pc.is_valid(index), values.take(index), table.column(column))

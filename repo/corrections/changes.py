@@ -16,7 +16,7 @@ class Change:
 
     action: str  # update, remove, add, add_column
     reason: str
-    key: str | None = None
+    key: str | list[str] | dict[str, str] | None = None  # texts a key column, for a composite key
     column: str | None = None
     value: str | None = None
     query: str | None = None
@@ -32,7 +32,8 @@ class Current:
 
     trial: str
     version: str
-    key: str
+    key: Any  # a column, or the columns that together pick a row
+    participant: str
     nparts: int
     schema: Any  # pyarrow.Schema
     files: dict[str, Path]

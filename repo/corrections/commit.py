@@ -182,7 +182,7 @@ def _check_stale(parent: Version, staged: list[Correction]) -> None:
     files = parent.part_files()
     columns = parquet.read_schema(next(iter(files.values()))).names
     keys = [e.key for e in staged if e.action != "add_column"]
-    current = records(files, record.key, record.nparts, keys)
+    current = records(files, record.key, record.participant_column, record.nparts, keys)
     label = f"{record.trial}@{record.version}"
     for entry in staged:
         problem = _staleness(entry, current, columns)

@@ -1,6 +1,8 @@
 """Corrections as curators supply them in files, turned into changes to stage.
 
-A CSV of cell corrections has a header ``key,column,value,reason`` and
+A CSV of cell corrections has a header ``key,column,value,reason`` (for a
+trial keyed by several columns, those columns by name instead of ``key``:
+``id,enum,column,value,reason``) and
 optionally ``query``, ``action`` (``update``, the default, or ``remove``) and
 ``public_reason`` (the reason as release notes may publish it; an empty cell
 leaves the correction out of them);
@@ -31,14 +33,16 @@ def changes_from_csv(path: Path) -> list[Change]:
         raise InvalidInput(f"{path}: cannot be read as CSV ({exc})") from exc
     if not rows:
         raise InvalidInput(f"{path}: the file is empty")
-    header = [name.strip().lower() for name in rows[0]]
-    missing = [name for name in REQUIRED if name not in header]
+    header = [name.strip() for name in rows[0]]
+    header = [name.lower() if name.lower() in REQUIRED + OPTIONAL else name for name in header]
+    key_columns = [name for name in header if name not in REQUIRED + OPTIONAL]  # a composite key's, by name
+    missing = [name for name in REQUIRED if name not in header and not (name == "key" and key_columns)]
     if missing:
         raise InvalidInput(f"{path}: no {', '.join(missing)} column; the header must be "
                            f"{','.join(REQUIRED)}[,query][,action][,public_reason]")
-    unknown = [name for name in header if name not in REQUIRED + OPTIONAL]
-    if unknown:
-        raise InvalidInput(f"{path}: unknown column {unknown[0]!r}; expected {','.join(REQUIRED + OPTIONAL)}")
+    if key_columns and "key" in header:
+        raise InvalidInput(f"{path}: unknown column {key_columns[0]!r}; expected {','.join(REQUIRED + OPTIONAL)} "
+                           "(or the key's columns by name in place of key)")
     changes = []
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -49,7 +53,8 @@ def changes_from_csv(path: Path) -> list[Change]:
         action = (cells.get("action") or "update").strip().lower()
         if action not in ("update", "remove"):
             raise InvalidInput(f"{path}, line {line}: action {action!r} must be update or remove")
-        changes.append(Change(action=action, reason=cells["reason"], key=cells["key"],
+        key = {name: cells[name] for name in key_columns} if key_columns else cells["key"]
+        changes.append(Change(action=action, reason=cells["reason"], key=key,
                               column=cells["column"].strip() or None, value=cells["value"],
                               query=(cells.get("query") or "").strip() or None, where=f"{path}, line {line}",
                               public_reason=(cells.get("public_reason") or "").strip() or None))

@@ -79,7 +79,8 @@ def parse(text: str, source: str) -> list[Correction]:
             continue
         try:
             data = json.loads(line)
-            entry = Correction(**data)
+            entry = Correction(**{**data, "key": tuple(data["key"]) if isinstance(data.get("key"), list)
+                                  else data.get("key")})  # a composite key, hashable
         except (json.JSONDecodeError, TypeError) as exc:
             raise InvalidInput(f"{source}, line {number}: not a correction entry ({exc})") from exc
         if entry.action not in ACTIONS:

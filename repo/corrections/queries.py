@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..backends import clock, parquet
+from ..backends import clock, parquet, rowkey
 from ..backends.values import to_json
 from ..errors import InvalidInput, NotFound
 from ..repository import layout
@@ -167,7 +167,6 @@ def _needs_text(text: str | None, what: str) -> str:
 def open_query(repo: Repository, trial: str, key: str, column: str | None, text: str) -> Query:
     """Ask about one participant's record (or one cell of it) in the latest version."""
     from ..backends.columns import type_class
-    from ..backends.values import parse
     from ..versions.lookup import records
 
     dataset = repo.dataset(trial)
@@ -177,13 +176,12 @@ def open_query(repo: Repository, trial: str, key: str, column: str | None, text:
     if column is not None and column not in record.columns:
         raise InvalidInput(f"{trial}@{record.version} has no column {column!r}")
     files = version.part_files()
-    kind = type_class(parquet.read_schema(next(iter(files.values()))).field(record.key).type)
-    value = parse(key, kind, f"key {record.key!r}")
-    if value is None:
-        raise InvalidInput("the key is empty")
-    found = records(files, record.key, record.nparts, [value])
+    schema = parquet.read_schema(next(iter(files.values())))
+    value = rowkey.parse(key, record.key, lambda c: type_class(schema.field(c).type), "")
+    found = records(files, record.key, record.participant_column, record.nparts, [value])
     if not found:
-        raise InvalidInput(f"{trial}@{record.version} has no record with {record.key} = {json.dumps(to_json(value))}")
+        raise InvalidInput(f"{trial}@{record.version} has no record with {rowkey.label(record.key)} = "
+                           f"{json.dumps(to_json(value))}")
     ask = Ask(next(iter(found)), column, text)
     return open_queries(repo, trial, [ask], record.version, "query {first} opened")[0]
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..backends import parquet
+from ..backends import parquet, rowkey
+from ..backends.rowkey import Key
 from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..repository import layout
@@ -47,8 +48,7 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
     ``parent_files`` (the DVC cache, where they are as recorded, whatever the work tree holds)."""
     data = folder / layout.DATA
     schema = parquet.read_schema(parent_files[parent.parts[0].name])
-    key_type = schema.field(parent.key).type
-    supplements = _supplements(folder, entries, parent.key, key_type)
+    supplements = _supplements(folder, entries, parent.key, schema)
     schema = target_schema(schema, {name: table.schema.field(1).type for name, table in supplements.items()})
     by_part = _entries_by_part(entries, parent, parent_files)
     if supplements:  # a new variable touches every part
@@ -56,7 +56,7 @@ def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, P
             by_part.setdefault(part.name, [])
     kept = {p.name: p for p in parent.parts if p.name not in by_part}
     written: dict[str, tuple[str, int]] = {}
-    delta = _Delta(parent.key) if not supplements else None
+    delta = _Delta(parent.key, parent.participant_column) if not supplements else None
     prepared = prepare(entries, parent.key, schema)
 
     def rewrite(name: str) -> tuple[str, pa.Table | None, pa.Table, tuple[str, int] | None]:
@@ -94,18 +94,23 @@ def _entries_by_part(entries: list[Correction], parent: VersionRecord, parent_fi
 
     keyed = [e for e in entries if e.action != "add_column"]
     con = connect()
-    sql_type = key_type(con, parent_files[parent.parts[0].name], parent.key)
-    where = parts_of(con, [e.key for e in keyed], sql_type, parent.nparts)
+    participant = parent.participant_column
+    at = rowkey.columns(parent.key).index(participant)
+    of = (lambda k: k) if not rowkey.composite(parent.key) else (lambda k: k[at])
+    sql_type = key_type(con, parent_files[parent.parts[0].name], participant)
+    where = parts_of(con, [of(e.key) for e in keyed], sql_type, parent.nparts)
     by_part: dict[str, list[Correction]] = defaultdict(list)
     for entry in keyed:
-        by_part[where[entry.key]].append(entry)
+        by_part[where[of(entry.key)]].append(entry)
     return by_part
 
 
-def _supplements(folder: Path, entries: list[Correction], key: str, key_type: pa.DataType) -> dict[str, pa.Table]:
+def _supplements(folder: Path, entries: list[Correction], key: Key, schema: pa.Schema) -> dict[str, pa.Table]:
     """Each added variable as a (key, values) table read from the file it was supplied in."""
     from .supplements import load
 
+    key = rowkey.columns(key)[0]  # variables are added to trials of one row a participant (``supplements``)
+    key_type = schema.field(key).type
     tables: dict[str, pa.Table] = {}
     loaded: dict[str, pa.Table] = {}
     for entry in entries:
@@ -128,8 +133,9 @@ class _Delta:
     changes every row, and is hashed in full by ``_records``.)
     """
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: Key, participant: str) -> None:
         self.key = key
+        self.participant = participant
         self.before: list[pa.Table] = []
         self.after: list[pa.Table] = []
 
@@ -139,7 +145,7 @@ class _Delta:
 
         for table, into in ((old, self.before), (new, self.after)):
             if table is not None:
-                touched = table.filter(pc.is_in(table.column(self.key), value_set=keys))
+                touched = table.filter(pc.is_in(rowkey.arrow(table, self.key), value_set=keys))
                 into.append(touched)
 
     def records(self, parent: VersionRecord, written: dict[str, tuple[str, int]]) -> list[PartRecord]:
@@ -160,7 +166,8 @@ class _Delta:
             return {}
         rows = pa.concat_tables(tables)
         con.register("touched", rows)
-        con.sql(f"SELECT *, {part_expression(self.key, nparts)} AS {PART_COLUMN} FROM touched").create_view("by_part")
+        con.sql(f"SELECT *, {part_expression(self.participant, nparts)} AS {PART_COLUMN} FROM touched"
+                ).create_view("by_part")
         return {part_name(index): digest for index, digest in digests_by(con, "by_part", rows.schema,
                                                                            group=PART_COLUMN).items()}
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..backends import clock, parquet
+from ..backends import clock, parquet, rowkey
 from ..backends.values import parse, same, to_json
 from ..errors import InvalidInput, NotFound
 from ..repository import Repository, layout
@@ -37,8 +37,8 @@ def current(repo: Repository, trial: str) -> Current:
     record = version.record
     dictionary = {c["name"]: c for c in dataset.metadata().columns}
     staged = log.read(repo.root / layout.trial(trial).staged)
-    return Current(trial, record.version, record.key, record.nparts, parquet.read_schema(next(iter(files.values()))),
-                   files, dictionary, staged)
+    return Current(trial, record.version, record.key, record.participant_column, record.nparts,
+                   parquet.read_schema(next(iter(files.values()))), files, dictionary, staged)
 
 
 def stage(repo: Repository, trial: str, changes: list[Change]) -> list[Correction]:
@@ -101,24 +101,24 @@ def _entries(state: Current, change: Change, existing: dict, who: str, now: str)
         return [_update(state, change, key, existing, base)]
     if change.action == "remove":
         if key not in existing:
-            raise InvalidInput(f"{where}no record with key {key!r} in {state.trial}@{state.version}")
+            raise InvalidInput(f"{where}no record with key {rowkey.shown(key)} in {state.trial}@{state.version}")
         return [Correction("", "remove", key, None, existing[key], None, **base)]
     if change.action == "add":
         if key in existing:
-            raise InvalidInput(f"{where}duplicate key {key!r}: {state.trial}@{state.version} already has that record")
+            raise InvalidInput(f"{where}duplicate key {rowkey.shown(key)}: {state.trial}@{state.version} "
+                               "already has that record")
         return [Correction("", "add", key, None, None, _record(state, change), **base)]
     raise InvalidInput(f"unknown action {change.action!r}")
 
 
 def _key(state: Current, change: Change) -> Any:
+    where = state.label(change)
     if change.record is not None:
-        return _typed(state, state.key, change.record.get(state.key), f"{state.label(change)}key ")
-    if change.key is None or not change.key.strip():
-        raise InvalidInput(f"{state.label(change)}{change.action} needs the participant's key (--key)")
-    key = to_json(parse(change.key, state.kind(state.key), f"{state.label(change)}key {state.key}"))
-    if key is None:
-        raise InvalidInput(f"{state.label(change)}the key is missing")
-    return key
+        return rowkey.value({c: _typed(state, c, change.record.get(c), f"{where}key ")
+                             for c in rowkey.columns(state.key)}, state.key)
+    if not change.key or (isinstance(change.key, str) and not change.key.strip()):
+        raise InvalidInput(f"{where}{change.action} needs the participant's key (--key)")
+    return rowkey.parse(change.key, state.key, state.kind, where)
 
 
 def _update(state: Current, change: Change, key: Any, existing: dict, base: dict) -> Correction:
@@ -128,15 +128,15 @@ def _update(state: Current, change: Change, key: Any, existing: dict, base: dict
         raise InvalidInput(f"{where}an update needs the column (--column)")
     if column not in state.schema.names:
         raise InvalidInput(f"{where}no column {column!r} in {state.trial}@{state.version}")
-    if column == state.key:
+    if column in rowkey.columns(state.key):
         raise InvalidInput(f"{where}the key {column!r} cannot be updated: remove the record and add it again")
     if key not in existing:
-        raise InvalidInput(f"{where}no record with key {key!r} in {state.trial}@{state.version}")
+        raise InvalidInput(f"{where}no record with key {rowkey.shown(key)} in {state.trial}@{state.version}")
     new = to_json(parse(change.value, state.kind(column), f"{where}column {column}"))
     _check_value_set(state, column, new, where)
     old = existing[key][column]
     if same(old, new):
-        raise InvalidInput(f"{where}{key!r}/{column} is already {old!r} in {state.trial}@{state.version}")
+        raise InvalidInput(f"{where}{rowkey.shown(key)}/{column} is already {old!r} in {state.trial}@{state.version}")
     return Correction("", "update", key, column, old, new, **base)
 
 
@@ -159,7 +159,7 @@ def _record(state: Current, change: Change) -> dict[str, Any]:
     full = {name: _typed(state, name, record.get(name), where) for name in state.schema.names}
     for name, value in full.items():
         _check_type(state, name, value, where)
-        if name != state.key:
+        if name not in rowkey.columns(state.key):
             _check_value_set(state, name, value, where)
     return full
 
@@ -221,7 +221,7 @@ def _existing_records(state: Current, changes: list[Change]) -> dict[Any, dict[s
     for change in changes:
         if change.action in ("update", "remove", "add"):
             keys.append(_key(state, change))
-    return records(state.files, state.key, state.nparts, [k for k in keys if k is not None])
+    return records(state.files, state.key, state.participant, state.nparts, [k for k in keys if k is not None])
 
 
 def _check_queries(repo: Repository, trial: str, changes: list[Change]) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from ..backends import formats
+from ..backends import formats, rowkey
 from ..backends.columns import OTHER, quote, type_class
 from ..backends.hashing import sha256_of
 from ..backends.sql import connect
@@ -47,7 +47,7 @@ def load(path: Path, key: str, key_type: pa.DataType) -> pa.Table:
     table = formats.read(path).table
     if key not in table.column_names:
         raise InvalidInput(f"{path}: no key column {key!r}; the columns are {', '.join(table.column_names)}")
-    check_key(table, key, str(path))
+    check_key(table, key, str(path), delivery=False)
     try:
         keys = table.column(key).cast(key_type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -58,6 +58,10 @@ def load(path: Path, key: str, key_type: pa.DataType) -> pa.Table:
 def read_supplement(path: Path | None, state: Current) -> Supplement:
     if path is None:
         raise InvalidInput("adding a variable needs the file that holds it (--add-column FILE)")
+    if rowkey.composite(state.key):
+        raise InvalidInput(f"{state.trial} has several rows a participant (key {rowkey.label(state.key)}): adding "
+                           "a variable from a file is for trials of one row a participant; stage its values "
+                           "as updates (--file CSV)")
     table = load(path, state.key, state.schema.field(state.key).type)
     new = [c for c in table.column_names if c != state.key]
     if not new:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import provenance
-from ..backends import clock, formats, storage
+from ..backends import clock, formats, rowkey, storage
 from ..backends.hashing import sha256_of
+from ..backends.rowkey import Key
 from ..checks import suite as suites
 from ..checks.results import CheckResult
 from ..checks.run import check
@@ -24,7 +25,7 @@ from ..errors import InvalidInput
 from ..progress import SILENT, Progress
 from ..repository import Repository, layout
 from ..repository.datasets import load_metadata
-from ..repository.metadata import Metadata, role_columns
+from ..repository.metadata import Metadata, participant_of, role_columns
 from ..repository.records import VersionRecord
 from ..repository.refs import Ref, check_trial_name, tag_name, version_name
 from ..versions.cut import cut, written
@@ -37,11 +38,12 @@ from .keys import check_key
 class IngestOptions:
     trial: str
     file: Path
-    key: str | None
+    key: Key | None  # a column, or the columns that together pick a row
     arm: str | None = None
     randomised: str | None = None
     message: str | None = None
     origin: str | None = None  # where the delivery came from, in words or as a URL
+    participant: str | None = None  # the participant column of a composite key
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         paths.append(store)
     with repo.writing(paths) as txn:  # the next version number is only known under the lock
         previous = _previous_metadata(repo, trial)
-        key = options.key or (previous.key if previous else None)
-        if key is None:
-            raise InvalidInput(f"{trial} is a new trial: name its participant key column with --key")
+        key, participant = _key(trial, options, previous)
         check_key(delivery.table, key, str(options.file))
         roles = _check_roles(options, previous, delivery.table.column_names)
         parent = repo.dataset(trial).latest() if previous else None
@@ -91,12 +91,13 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         if previous:  # a clone may lack earlier deliveries; DVC must store source/ with all of them
             storage.materialize(repo.root, [files.source])
         source = _keep_source(repo, trial, version, options.file)
-        parts = _write_data(repo, trial, delivery, key, nparts, progress)
+        parts = _write_data(repo, trial, delivery, key, participant, nparts, progress)
         record = VersionRecord(
             trial=trial, version=version, created=clock.now(), author=str(repo.scm.identity()),
             message=options.message or f"{'Re-delivery' if parent else 'Delivery'} {options.file.name}",
             kind="redelivery" if parent else "delivery", parent=parent.version if parent else None,
             columns=delivery.table.column_names, key=key, nparts=nparts, **written(delivery.table.schema, parts),
+            participant=participant if rowkey.composite(key) else None,
             delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
             tool=provenance.tool(),
         )
@@ -114,6 +115,23 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
     report = check(repo, Ref(trial, version))  # kept when the version was cut: read, not run again
     return IngestResult(record, redelivery=parent is not None,
                         failing=[r for r in report.results if not r.success])
+
+
+def _key(trial: str, options: IngestOptions, previous: Metadata | None) -> tuple[Key, str]:
+    """The key and participant column: as given now, or kept from earlier deliveries."""
+    key = options.key or (previous.key if previous else None)
+    if key is None:
+        raise InvalidInput(f"{trial} is a new trial: name its participant key column with --key")
+    key = rowkey.written(rowkey.columns(key))
+    participant = options.participant or (previous.get("participant") if previous and not options.key else None)
+    participant = participant_of(key, participant)
+    if participant is None:
+        raise InvalidInput(f"{options.file}: key {rowkey.label(key)} has several columns: name the one that is "
+                           f"the participant's with --participant")
+    if participant not in rowkey.columns(key):
+        raise InvalidInput(f"{options.file}: the participant column {participant!r} is not one of the key's "
+                           f"columns {rowkey.label(key)}")
+    return key, participant
 
 
 def _changes(repo: Repository, parent: VersionRecord, record: VersionRecord) -> dict:
@@ -141,13 +159,13 @@ def _keep_source(repo: Repository, trial: str, version: str, file: Path) -> dict
     return {"file": relative, "original_name": file.name, "sha256": sha256_of(target), "size": target.stat().st_size}
 
 
-def _write_data(repo: Repository, trial: str, delivery: formats.Delivery, key: str, nparts: int,
-                progress: Progress) -> list:
+def _write_data(repo: Repository, trial: str, delivery: formats.Delivery, key: Key, participant: str,
+                nparts: int, progress: Progress) -> list:
     """Replace the trial's Parquet parts, then store sources and parts in DVC and push them."""
     files = layout.trial(trial)
     shutil.rmtree(repo.root / files.data, ignore_errors=True)
     with progress.step("writing Parquet parts", total=nparts) as advance:
-        parts = write_parts(delivery.table, key, nparts, repo.root / files.data, advance)
+        parts = write_parts(delivery.table, key, participant, nparts, repo.root / files.data, advance)
     with progress.step("storing in the DVC cache"):
         storage.add(repo.root, [files.source, files.data])
     with progress.step("pushing to the remote"):
@@ -168,9 +186,15 @@ def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts:
         columns = dictionary.merge_curated(columns, previous.columns)
     if delivery.file_label and "title" not in metadata:
         metadata["title"] = delivery.file_label
+    metadata["key"] = record.key
+    if record.participant:
+        metadata["participant"] = record.participant
+    else:
+        metadata.pop("participant", None)
     metadata.update({
-        "key": record.key, "roles": roles,
-        "partitioning": {"scheme": "md5(key) mod parts", "parts": nparts},
+        "roles": roles,
+        "partitioning": {"scheme": "md5(participant) mod parts" if record.participant else "md5(key) mod parts",
+                         "parts": nparts},
         "deliveries": deliveries, "columns": columns,
     })
     return metadata

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..backends import rowkey
 from ..corrections.log import entries_sha256
 from ..repository import layout
 
@@ -63,7 +64,7 @@ def version_document(record: VersionRecord, curator: Identity, previous_hash: st
 
     entity = doc.entity(f"ipd:{trial}/{version}", {
         "prov:type": "ipd:Version", "ipd:fingerprint": record.fingerprint, "ipd:rows": record.rows,
-        "ipd:key": record.key, "ipd:parts": ",".join(f"{p.name}:{p.md5}" for p in record.parts),
+        "ipd:key": ",".join(rowkey.columns(record.key)), "ipd:parts": ",".join(f"{p.name}:{p.md5}" for p in record.parts),
         **({"ipd:previousRecordSha256": previous_hash} if previous_hash else {}),
     })
     activity = doc.activity(f"ipd:{record.kind}/{trial}/{version}", created, created, {

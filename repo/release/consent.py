@@ -238,7 +238,7 @@ def _checked_ids(dataset, file: Path, id_column: str | None, name: str) -> list:
     if not file.is_file():
         raise InvalidInput(f"{file}: no such file")
     latest = dataset.version()
-    key = latest.record.key
+    key = latest.record.participant_column
     keys = latest.to_arrow([key]).column(key)
     listed = listed_ids(file, str(file), id_column or key, id_column is not None)
     if not listed:

@@ -371,7 +371,7 @@ def linkage_ids(repo: Repository, trial: str, tier: str, version: str) -> dict:
         return {}
     mapping = linkage.mapping(linkage.table["key"], tier)  # the tier's IDs (and legacy ones, serving every tier)
     dataset = repo.dataset(trial)
-    key, pid = dataset.version(version).record.key, current.participant_id
+    key, pid = dataset.version(version).record.participant_column, current.participant_id
     if pid == key:
         return mapping
     found: dict = {}

@@ -17,6 +17,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..backends import rowkey
 from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..progress import SILENT, Progress
@@ -127,6 +128,9 @@ def _digest(fingerprint: str, rules: ReleaseRules, tiers: list[TierPlan]) -> str
 def plan_metadata(dataset: Dataset, version: str) -> Metadata:
     """dataset.yaml now (the curator's rules and roles) with the dictionary the version was cut with."""
     current = dataset.metadata()
+    if rowkey.composite(current.key or []):
+        raise InvalidInput(f"{dataset.trial}: a release counts one row a participant, and {dataset.trial} has several "
+                           f"(key {rowkey.label(current.key)}); releases of such trials are not supported yet")
     at_version = dataset.metadata(at=version)
     labels = {c["name"]: c for c in current.columns}
     columns = []
@@ -142,7 +146,7 @@ def findings_in(metadata: dict[str, Any], table: pa.Table) -> list[Finding]:
 
     labels = {c["name"]: str(c.get("label") or c.get("description") or "") for c in metadata.get("columns") or []
               if isinstance(c, dict) and "name" in c}
-    return scan(table, labels, (metadata.get("key"),))
+    return scan(table, labels, tuple(rowkey.columns(metadata.get("key") or [])))
 
 
 def proposed_rules(metadata: dict[str, Any], table: pa.Table, findings: list[Finding] | None = None) -> ReleaseRules:

@@ -24,7 +24,7 @@ from ..backends.columns import (
     quote,
     type_class,
 )
-from ..repository.metadata import role_columns
+from ..repository.metadata import participant_of, role_columns
 from .exposure import rationale as found_rationale
 from .outcomes import recognise as recognise_outcomes
 from .recognise import cells as recognised_cells
@@ -141,7 +141,8 @@ class Proposer:
     # -- the proposal ---------------------------------------------------------------------------------
 
     def propose(self) -> ReleaseRules:
-        pid = self.metadata.get("key") if self.metadata.get("key") in self.names else self.names[0]
+        participant = participant_of(self.metadata.get("key"), self.metadata.get("participant"))
+        pid = participant if participant in self.names else self.names[0]
         self.assign(pid, "participant_id", "the trial's key: replaced by release IDs (NHLBI IV.B.3.b)")
         race, sex = self._cell_column("race"), self._cell_column("sex")
         cells = [c for c in (race, sex) if c]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..backends import rowkey
 from ..backends.columns import STRING, quote, type_class
 from ..repository.metadata import role_columns
 
@@ -113,8 +114,8 @@ class Recogniser:
         self.value_labels = {n: [v["label"] for v in entries[n]["values"] if isinstance(v, dict) and v.get("label")]
                              for n in self.names if isinstance(entries.get(n, {}).get("values"), list)}
         self.roles = role_columns(metadata.get("roles") or {})
-        self.key = metadata.get("key")
-        self._texts = [n for n in self.names if kinds[n] == STRING and n != self.key]
+        self.key = rowkey.columns(metadata.get("key") or [])
+        self._texts = [n for n in self.names if kinds[n] == STRING and n not in self.key]
         self.con, self.relation = con, relation
         self._values: dict[str, list[Any]] | None = None
 
@@ -130,7 +131,7 @@ class Recogniser:
         named = self.roles.get(role)
         if isinstance(named, str) and named in self.names:
             return Found(role, named, "role", f"the trial's {role} role")
-        free = [n for n in self.names if n not in taken and n != self.key]
+        free = [n for n in self.names if n not in taken and n not in self.key]
         for test in NAME_TESTS[role]:
             for name in free:
                 if test(_tokens(name)):

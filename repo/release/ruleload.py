@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from ..errors import InvalidInput
 from ..repository import layout
-from ..repository.metadata import role_columns
+from ..repository.metadata import participant_of, role_columns
 from .rules import (
     ACTIONS,
     ANCHOR_REMEDIES,
@@ -61,7 +61,7 @@ class Loader:
         self.values = {c["name"]: [v.get("value") for v in c["values"]] for c in dictionary
                        if isinstance(c, dict) and c.get("values")}
         self.roles = role_columns(metadata.get("roles") or {})
-        self.key = metadata.get("key")
+        self.key = participant_of(metadata.get("key"), metadata.get("participant"))  # the participant column
         self.raw = metadata.get("release")
         self.claimed: dict[str, str] = {}  # column -> the rule that has it
 

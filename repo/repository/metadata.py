@@ -19,9 +19,11 @@ from typing import Any
 
 import yaml
 
+from ..backends import rowkey
+from ..backends.rowkey import Key
 from ..errors import InvalidInput
 
-TEXT_KEYS = ("trial", "key", "title", "notes", "license")
+TEXT_KEYS = ("trial", "participant", "title", "notes", "license")
 LISTED_ROLES = ("baseline", "events")  # roles that may name several columns
 CODED_ROLES = ("status",)  # roles that may say which of their column's values are events: {column: c, event: [2]}
 
@@ -49,6 +51,7 @@ class Metadata(dict):
         """Raise InvalidInput naming the first key whose value ipd cannot use."""
         for name in TEXT_KEYS:
             _expect(source, name, self.get(name), str, "text", optional=True)
+        _check_key(source, self.get("key"), self.get("participant"))
         roles = _expect(source, "roles", self.get("roles"), dict, "a mapping of role to column", optional=True)
         for role, named in (roles or {}).items():
             if role in LISTED_ROLES and isinstance(named, list):
@@ -81,9 +84,14 @@ class Metadata(dict):
         return self.get("trial")
 
     @property
-    def key(self) -> str | None:
-        """The participant key column."""
+    def key(self) -> Key | None:
+        """The key: the participant column, or the columns that together name a row (``[id, visit]``)."""
         return self.get("key")
+
+    @property
+    def participant(self) -> str | None:
+        """The participant column: as declared, else a one-column key."""
+        return participant_of(self.get("key"), self.get("participant"))
 
     @property
     def title(self) -> str | None:
@@ -130,6 +138,28 @@ def _load(text: str) -> Any:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return yaml.safe_load(text)  # raises again, with PyYAML's message
+
+
+def participant_of(key: Key | None, declared: str | None) -> str | None:
+    """The participant column of a key: the one declared, else the key's only column (a composite key
+    must say which of its columns names the participant)."""
+    if declared or key is None:
+        return declared
+    return key if isinstance(key, str) else (key[0] if len(key) == 1 else None)
+
+
+def _check_key(source: str, key: Any, participant: Any) -> None:
+    if key is None:
+        return
+    if isinstance(key, list):
+        if not key or not all(isinstance(c, str) for c in key) or len(set(key)) < len(key):
+            _fail(source, "key", key, "a column name or a list of different column names")
+        if len(key) > 1 and participant is None:
+            _fail(source, "participant", None, f"the participant column, one of the key's {', '.join(key)}")
+    elif not isinstance(key, str):
+        _fail(source, "key", key, "a column name or a list of column names")
+    if participant is not None and participant not in rowkey.columns(key):
+        _fail(source, "participant", participant, f"one of the key's columns ({', '.join(rowkey.columns(key))})")
 
 
 def role_columns(roles: dict[str, Any]) -> dict[str, Any]:

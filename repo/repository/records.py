@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..backends import parquet, storage
+from ..backends import parquet, rowkey, storage
+from ..backends.rowkey import Key
 from ..backends.sql import connect
 from ..errors import IntegrityError, NotFound
 from . import layout
@@ -49,7 +50,7 @@ class VersionRecord:
     rows: int
     columns: list[str]
     fingerprint: str
-    key: str
+    key: Key  # a column, or the columns that together name a row
     nparts: int
     parts: list[PartRecord]
     delivery: dict[str, Any] | None = None
@@ -57,13 +58,22 @@ class VersionRecord:
     corrections: list[str] = field(default_factory=list)  # ids of the log entries this version applied
     changes: dict[str, Any] | None = None  # against the parent: cells, added, removed, columns_added
     override: dict[str, Any] | None = None  # new check failures the curator accepted: who, why, which
+    participant: str | None = None  # of a composite key; a one-column key is the participant's
 
     @property
     def number(self) -> int:
         return version_number(self.version)
 
+    @property
+    def participant_column(self) -> str:
+        """The column naming the participant, which places rows in parts."""
+        return self.participant or rowkey.columns(self.key)[0]
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+        data = asdict(self)
+        if data["participant"] is None:  # records of one-column keys read as they always did
+            del data["participant"]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> VersionRecord:

@@ -92,7 +92,7 @@ def _version(record: VersionRecord, built: dict, entries: list, sources: Path, f
             raise RepoError(f"{delivered} has SHA-256 {found}, "
                             f"but the version record says {record.delivery['sha256']}")
         table = read(path).table
-        parts = write_parts(table, record.key, record.nparts, folder / layout.DATA)
+        parts = write_parts(table, record.key, record.participant_column, record.nparts, folder / layout.DATA)
         made = replace(record, **written(table.schema, parts))
         return made, {p.name: folder / layout.DATA / p.name for p in parts}
     if record.parent not in built:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..backends import parquet
+from ..backends import parquet, rowkey
 from ..backends.columns import (
     CANONICAL_SQL,
     DECIMAL,
@@ -27,6 +27,7 @@ from ..backends.columns import (
     quote,
     type_class,
 )
+from ..backends.rowkey import Key
 from ..backends.sql import connect
 from ..backends.values import same, to_json
 from ..corrections.log import Correction
@@ -67,7 +68,7 @@ class Diff:
     trial: str
     old: str  # the version diffed from ("from" in JSON)
     new: str  # the version diffed to ("to")
-    key: str
+    key: Key
     cells: list[CellChange] = field(default_factory=list)  # by key, then the new version's column order
     added: list[RecordChange] = field(default_factory=list)  # by key
     removed: list[RecordChange] = field(default_factory=list)
@@ -130,8 +131,8 @@ def diff_parts(old: VersionRecord, old_files: dict[str, Path], new: VersionRecor
     parts ``changed_parts`` names.
     """
     if old.key != new.key:
-        raise InvalidInput(f"{old.trial}@{old.version} is keyed by {old.key!r} and {new.trial}@{new.version} "
-                           f"by {new.key!r}: records can only be compared by the same key")
+        raise InvalidInput(f"{old.trial}@{old.version} is keyed by {rowkey.named(old.key)} and {new.trial}@"
+                           f"{new.version} by {rowkey.named(new.key)}: records can only be compared by the same key")
     names = changed_parts(old, new)
     result = Diff(old.trial, old.version, new.version, new.key, parts_read=names,
                   parts_skipped=len({p.name for p in old.parts} | {p.name for p in new.parts}) - len(names))
@@ -140,7 +141,8 @@ def diff_parts(old: VersionRecord, old_files: dict[str, Path], new: VersionRecor
     before = [old_files[n] for n in names if n in {p.name for p in old.parts}]
     after = [new_files[n] for n in names if n in {p.name for p in new.parts}]
     if before or after:
-        _compare(result, before, after, [c for c in new.columns if c in old.columns and c != new.key])
+        _compare(result, before, after,
+                 [c for c in new.columns if c in old.columns and c not in rowkey.columns(new.key)])
     return result
 
 
@@ -155,13 +157,16 @@ def _compare(result: Diff, before: list[Path], after: list[Path], common: list[s
                     params={"files": [str(f) for f in files]}).create_view(alias)
     if len(sides) == 1:  # the parts exist on one side only: every record in them is added or removed
         (alias,) = sides
-        keys = [to_json(k) for (k,) in con.sql(f"SELECT {quote(key)} FROM {alias} ORDER BY 1").fetchall()]
+        keys = [to_json(k) for (k,) in con.sql(f"SELECT {rowkey.sql(key)} FROM {alias} ORDER BY 1").fetchall()]
         (result.added if alias == "n" else result.removed).extend(RecordChange(k) for k in keys)
         return
     old_schema, new_schema = sides["o"], sides["n"]
-    ok, nk = _comparable(key, old_schema.field(key).type, new_schema.field(key).type)
+    names = rowkey.columns(key)
+    pairs = [_comparable(c, old_schema.field(c).type, new_schema.field(c).type) for c in names]
+    on = " AND ".join(f"{ok} = {nk}" for ok, nk in pairs)
+    ok, nk = (_stored_key("o", names), _stored_key("n", names))
     # Every output column gets a name of its own: data columns may be called anything.
-    selected, flags = [f"o.{quote(key)} AS __ipd_ok", f"n.{quote(key)} AS __ipd_nk"], []
+    selected, flags = [f"{ok} AS __ipd_ok", f"{nk} AS __ipd_nk"], []
     for i, column in enumerate(common):
         left, right = _comparable(column, old_schema.field(column).type, new_schema.field(column).type)
         selected += [f"o.{quote(column)} AS __ipd_o{i}", f"n.{quote(column)} AS __ipd_n{i}",
@@ -173,7 +178,7 @@ def _compare(result: Diff, before: list[Path], after: list[Path], common: list[s
     changed = " OR ".join(["__ipd_ok IS NULL", "__ipd_nk IS NULL", *flags])
     rows = con.sql(
         f"SELECT * FROM (SELECT {', '.join(selected)}, coalesce({nk}, {ok}) AS __ipd_order "
-        f"FROM o FULL OUTER JOIN n ON {ok} = {nk}) WHERE {changed} ORDER BY __ipd_order"
+        f"FROM o FULL OUTER JOIN n ON {on}) WHERE {changed} ORDER BY __ipd_order"
     ).fetchall()
     for row in rows:
         old_key, new_key = row[0], row[1]
@@ -187,6 +192,13 @@ def _compare(result: Diff, before: list[Path], after: list[Path], common: list[s
                 if differs:
                     result.cells.append(CellChange(to_json(new_key), column, to_json(before_value),
                                                    to_json(after_value)))
+
+
+def _stored_key(alias: str, names: list[str]) -> str:
+    """A side's key as stored, NULL where the join found no row on that side (a row of NULLs is not NULL)."""
+    if len(names) == 1:
+        return f"{alias}.{quote(names[0])}"
+    return f"CASE WHEN {alias}.{quote(names[0])} IS NULL THEN NULL ELSE {rowkey.sql(names, alias + '.')} END"
 
 
 def _comparable(column: str, old_type: pa.DataType, new_type: pa.DataType) -> tuple[str, str]:

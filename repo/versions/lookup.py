@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..backends import rowkey
 from ..backends.columns import quote
+from ..backends.rowkey import Key
 from ..backends.sql import connect
 from ..backends.values import to_json
 from .parts import part_expression, part_name
@@ -40,24 +42,33 @@ def parts_of(con: Connection, keys: list[Any], sql_type: str, nparts: int) -> di
     return {to_json(k): part_name(index) for k, index in rows}
 
 
-def records(files: dict[str, Path], key: str, nparts: int, keys: list[Any]) -> dict[Any, dict[str, Any]]:
+def records(files: dict[str, Path], key: Key, participant: str, nparts: int,
+            keys: list[Any]) -> dict[Any, dict[str, Any]]:
     """The records of ``keys`` (JSON values by column) from the parts ``files`` (name -> path).
 
-    Keys in no part are absent from the result, which is keyed by the key as JSON.
+    Keys in no part are absent from the result, which is keyed by the key as JSON (a tuple of them
+    for a composite key). A record's part is its participant's.
     """
     if not files or not keys:
         return {}
+    names = rowkey.columns(key)
     con = connect()
-    sql_type = key_type(con, next(iter(files.values())), key)
-    wanted = sorted({name for name in parts_of(con, keys, sql_type, nparts).values() if name in files})
+    first = next(iter(files.values()))
+    types = [key_type(con, first, c) for c in names]
+    at = names.index(participant)
+    columns = [list(keys)] if len(names) == 1 else [[k[i] for k in keys] for i in range(len(names))]
+    wanted = sorted({name for name in parts_of(con, columns[at], types[at], nparts).values() if name in files})
     if not wanted:
         return {}
+    typed = ", ".join(f"unnest(CAST($k{i} AS {t}[])) AS k{i}" for i, t in enumerate(types))
+    listed = rowkey.sql([f"k{i}" for i in range(len(names))]) if len(names) > 1 else "k0"
     relation = con.execute(
-        f"SELECT * FROM read_parquet($files, union_by_name = true) WHERE {quote(key)} IN ({_keys_sql(sql_type)})",
-        {"files": [str(files[name]) for name in wanted], "keys": keys})
-    names = [d[0] for d in relation.description]
+        f"SELECT * FROM read_parquet($files, union_by_name = true) "
+        f"WHERE {rowkey.sql(key)} IN (SELECT {listed} FROM (SELECT {typed}))",
+        {"files": [str(files[name]) for name in wanted], **{f"k{i}": c for i, c in enumerate(columns)}})
     found: dict[Any, dict[str, Any]] = {}
+    described = [d[0] for d in relation.description]
     for row in relation.fetchall():
-        record = {n: to_json(v) for n, v in zip(names, row)}
-        found[record[key]] = record
+        record = {n: to_json(v) for n, v in zip(described, row)}
+        found[rowkey.value(record, key)] = record
     return found

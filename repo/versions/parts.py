@@ -1,7 +1,8 @@
-"""Rows split into Parquet parts by a stable hash of the participant key.
+"""Rows split into Parquet parts by a stable hash of the participant column.
 
-A participant's part is MD5(key as text) modulo the number of parts, fixed
-when the trial is first ingested. A correction therefore rewrites only the
+A participant's part is MD5(participant as text) modulo the number of parts,
+fixed when the trial is first ingested; all of a participant's rows (episodes,
+visits) share it. For a one-column key the participant column is the key. A correction therefore rewrites only the
 parts holding the touched participants, DVC stores the untouched parts once,
 and a diff skips parts whose hashes agree. Within a part rows are ordered by
 key and written with fixed settings, so the same rows give the same bytes.
@@ -19,8 +20,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from ..backends import parquet
+from ..backends import parquet, rowkey
 from ..backends.columns import quote
+from ..backends.rowkey import Key
 from ..backends.sql import connect
 from ..repository.fingerprint import Digest, digests_by
 
@@ -71,10 +73,11 @@ def write_part(table: pa.Table, path: Path) -> tuple[str, int]:
     return hashlib.md5(data).hexdigest(), len(data)
 
 
-def write_parts(table: pa.Table, key: str, parts: int, out: Path,
+def write_parts(table: pa.Table, key: Key, participant: str, parts: int, out: Path,
                 advance: Callable[[int], None] = lambda n: None) -> list[Part]:
     """Split ``table`` into its parts under ``out``; empty parts are not written.
 
+    Rows go to the part of their participant, so all of a participant's rows are in one part.
     Only the row numbers are sorted (by part, then key); each part's rows are gathered from
     ``table`` as it is written, so a delivery is never held twice (a sorted copy of a
     100,000-row, 2,000-column delivery took 3 GB more).
@@ -82,9 +85,9 @@ def write_parts(table: pa.Table, key: str, parts: int, out: Path,
     out.mkdir(parents=True, exist_ok=True)
     con = connect()
     con.register("delivery", table)
-    con.sql(f"SELECT *, {part_expression(key, parts)} AS {PART_COLUMN} FROM delivery").create_view("by_part")
+    con.sql(f"SELECT *, {part_expression(participant, parts)} AS {PART_COLUMN} FROM delivery").create_view("by_part")
     digests = digests_by(con, "by_part", table.schema, group=PART_COLUMN)
-    order, rows = _order(con, table, key, parts), _Rows(table)
+    order, rows = _order(con, table, key, participant, parts), _Rows(table)
     written, offset = [], 0
     for index in sorted(digests):
         digest = digests[index]
@@ -98,11 +101,14 @@ def write_parts(table: pa.Table, key: str, parts: int, out: Path,
     return written
 
 
-def _order(con: Connection, table: pa.Table, key: str, parts: int) -> np.ndarray:
+def _order(con: Connection, table: pa.Table, key: Key, participant: str, parts: int) -> np.ndarray:
     """The numbers of ``table``'s rows in the order they are written: by part, then by key."""
-    numbered = pa.table({key: table.column(key), ROW_COLUMN: pa.array(np.arange(table.num_rows, dtype=np.int64))})
+    names = rowkey.columns(key)
+    numbered = pa.table({**{c: table.column(c) for c in names},
+                         ROW_COLUMN: pa.array(np.arange(table.num_rows, dtype=np.int64))})
     con.register("numbered", numbered)
-    ordered = con.sql(f"SELECT {ROW_COLUMN} FROM numbered ORDER BY {part_expression(key, parts)}, {quote(key)}")
+    ordered = con.sql(f"SELECT {ROW_COLUMN} FROM numbered "
+                      f"ORDER BY {part_expression(participant, parts)}, {', '.join(map(quote, names))}")
     return ordered.to_arrow_table().column(0).to_numpy()
 
 

@@ -19,7 +19,7 @@ def describe(repo: Repository, ref: Ref) -> dict[str, Any]:
         **record.summary(),
         "parent": record.parent,
         "columns_count": len(record.columns),
-        "key": record.key,
+        "key": record.key, **({"participant": record.participant} if record.participant else {}),
         "roles": metadata.get("roles") or {},  # as written: a status keeps its event codes
         "parts": len(record.parts),
         "bytes": sum(p.size for p in record.parts),
