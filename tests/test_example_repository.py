@@ -9,13 +9,16 @@ import shutil
 import pytest
 
 import repo
-from conftest import ACTG175, GBSG2, PROJECT, ipd
+from conftest import ACTG175, DATA, GBSG2, PROJECT, ipd
 
-ORIGINALS = {"actg175": ACTG175, "gbsg2": GBSG2}
+CGD = DATA / "real" / "cgd.csv"
+
+RELEASED = {"actg175": ACTG175, "gbsg2": GBSG2}  # trial -> the delivery as received (lifelines)
+ORIGINALS = {**RELEASED, "cgd": CGD}  # CGD: R's survival, one row per infection episode
 
 
 def test_example_trials_are_there():
-    assert repo.open(PROJECT).trials() == ["actg175", "gbsg2"]
+    assert repo.open(PROJECT).trials() == ["actg175", "cgd", "gbsg2"]
 
 
 @pytest.mark.parametrize("trial", sorted(ORIGINALS))
@@ -31,7 +34,7 @@ def test_every_version_can_be_obtained_from_a_fresh_clone(fresh_clone, trial):
 def test_deliveries_record_where_they_came_from(trial):
     metadata = repo.open(PROJECT).dataset(trial).metadata()
     first = metadata["deliveries"][0]
-    assert "lifelines" in first["origin"]
+    assert ("lifelines" if trial in RELEASED else "R package survival") in first["origin"]
     assert first["sha256"] == hashlib.sha256(ORIGINALS[trial].read_bytes()).hexdigest()
 
 
@@ -49,7 +52,7 @@ def test_the_example_repository_validates_from_a_fresh_clone(fresh_clone, tmp_pa
     assert (tmp_path / "junit.xml").read_text().count("<failure") == 0
 
 
-@pytest.mark.parametrize("trial", sorted(ORIGINALS))
+@pytest.mark.parametrize("trial", sorted(RELEASED))
 @pytest.mark.parametrize("tier", ["noncommercial", "commercial"])
 def test_a_requestor_pulls_a_release_from_the_fresh_clone(fresh_clone, tmp_path, trial, tier):
     """Releases come from the in-tree release remote, checked file by file and against their fingerprint."""
@@ -74,7 +77,7 @@ def catalogue_only(fresh_clone, tmp_path_factory):
     return holder / ".catalogue.git"
 
 
-@pytest.mark.parametrize("trial", sorted(ORIGINALS))
+@pytest.mark.parametrize("trial", sorted(RELEASED))
 def test_a_release_holder_pulls_from_the_example_catalogue_alone(catalogue_only, tmp_path, trial):
     out = tmp_path / "out"
     result = ipd("pull", f"{trial}@v1", "--tier", "noncommercial", "--from", catalogue_only, "--out", out)
@@ -98,5 +101,5 @@ def test_the_example_catalogue_passes_its_audit(fresh_clone):
     report = json.loads(result.stdout)
     assert report["success"] and report["findings"] == [] and report["not_checked"] == []
     assert report["objects"] > 0 and sorted(report["releases"]) == [
-        f"{trial}@v1-{tier}{issue}" for trial in sorted(ORIGINALS) for tier in ("commercial", "noncommercial")
+        f"{trial}@v1-{tier}{issue}" for trial in sorted(RELEASED) for tier in ("commercial", "noncommercial")
         for issue in ("", "-2")]
