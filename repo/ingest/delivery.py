@@ -67,7 +67,7 @@ def _check_roles(options: IngestOptions, previous: Metadata | None,
 def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT) -> IngestResult:
     trial = check_trial_name(options.trial)
     with progress.step(f"reading {options.file.name}"):
-        delivery = formats.read(options.file)
+        delivery = formats.read(options.file, formats.READER)
     storage.check_remote(repo.root)
     files = layout.trial(trial)
     paths = [files.folder, files.provenance, files.suite]
@@ -98,7 +98,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
             kind="redelivery" if parent else "delivery", parent=parent.version if parent else None,
             columns=delivery.table.column_names, key=key, nparts=nparts, **written(delivery.table.schema, parts),
             delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
-            tool=provenance.tool(),
+            tool=provenance.tool(), reader=formats.READER,
         )
         if parent and record.fingerprint == parent.fingerprint:
             raise InvalidInput(f"{options.file}: the same rows as {trial}@{parent.version} (fingerprint "

@@ -57,6 +57,10 @@ class VersionRecord:
     corrections: list[str] = field(default_factory=list)  # ids of the log entries this version applied
     changes: dict[str, Any] | None = None  # against the parent: cells, added, removed, columns_added
     override: dict[str, Any] | None = None  # new check failures the curator accepted: who, why, which
+    # How ipd read deliveries when the version was cut (``formats.READER``): 2 makes float columns of whole
+    # numbers integers; 1, the records written before this field, read them as typed. A rebuild reads the
+    # version's delivery with this reader, so the bytes come out as stored.
+    reader: int = 1
 
     @property
     def number(self) -> int:
