@@ -24,6 +24,7 @@ import yaml
 import repo
 from conftest import DATA
 from repo.backends import formats
+from repo.backends.columns import type_class
 
 # -- the trial ----------------------------------------------------------------------
 
@@ -79,12 +80,14 @@ def write_delivery(path: Path) -> Path:
 # -- what each format gives ---------------------------------------------------------
 
 INTEGERS = {"pid": "integer", "arm": "integer", "weight": "number", "site": "string", "randdate": "date"}
-# SPSS and SAS have one numeric type, the 8-byte double: whole numbers come back as numbers.
+# SPSS and SAS have one numeric type, the 8-byte double: whole numbers come back as numbers (as pyreadstat
+# reads an export). ipd stores a double column of whole numbers as integers, so it ingests them as INTEGERS.
 DOUBLES = {**INTEGERS, "pid": "number", "arm": "number"}
 # A SAS date is a number of days since 1960 that a date format (DATE9. …) displays as a date. readstat
 # 1.1.8 does not carry formats across a conversion ("TODO format translation" in its mod_readstat.c),
-# so the fixture's randdate has no format: SAS itself would show it as a number, and so does ipd.
-SAS_BINARY = {**DOUBLES, "randdate": "number"}
+# so the fixture's randdate has no format: SAS itself would show it as a number of days, and ipd stores
+# those whole numbers as integers.
+SAS_BINARY = {**INTEGERS, "randdate": "integer"}
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,9 @@ DELIVERIES = {
     "xlsx": Delivery(".xlsx", "excel", INTEGERS),
     "parquet": Delivery(".parquet", "parquet", INTEGERS),
     "sas7bdat": Delivery(".sas7bdat", "sas7bdat", SAS_BINARY, labelled=True),
-    "xpt": Delivery(".xpt", "xpt", DOUBLES, labelled=True),
+    "xpt": Delivery(".xpt", "xpt", INTEGERS, labelled=True),
     "dta": Delivery(".dta", "dta", INTEGERS, labelled=True, value_labels=True),
-    "sav": Delivery(".sav", "sav", DOUBLES, labelled=True, value_labels=True),
+    "sav": Delivery(".sav", "sav", INTEGERS, labelled=True, value_labels=True),
 }
 
 
@@ -117,9 +120,14 @@ def expected_rows(types: dict[str, str]) -> list[tuple]:
     def value(column: str, v):
         if v is None:
             return None
+        if column == "randdate" and types[column] != "date":
+            return whole((v - SAS_EPOCH).days, column)
         if types[column] == "number" and column != "weight":
-            return float((v - SAS_EPOCH).days) if column == "randdate" else float(v)
+            return float(v)
         return v
+
+    def whole(n: int, column: str) -> int | float:
+        return n if types[column] == "integer" else float(n)
 
     return [tuple(value(c, v) for c, v in zip(COLUMNS, row)) for row in EXPECTED]
 
@@ -131,23 +139,26 @@ def expected_dictionary(delivery: Delivery) -> list[dict]:
         return n if types[column] == "integer" else float(n)
 
     arm_values = [{"value": whole(1, "arm"), "count": 4}, {"value": whole(2, "arm"), "count": 2}]
-    if delivery.value_labels:
+    if delivery.value_labels:  # SPSS keys them by the doubles 1.0 and 2.0; they label the integers 1 and 2
         for entry in arm_values:
             entry["label"] = ARM_LABELS[int(entry["value"])]
-    dates = ("2021-03-01", "2021-05-11") if types["randdate"] == "date" else (22340.0, 22411.0)
+    # Five weights among six rows are few enough for a value set (at most 12 distinct, fewer than the rows).
+    weights = sorted(row[2] for row in DELIVERED if row[2] is not None)
+    days = sorted((row[4] - SAS_EPOCH).days for row in DELIVERED if row[4] is not None)
+    randdate = {"min": "2021-03-01", "max": "2021-05-11"} if types["randdate"] == "date" else {
+        "min": whole(days[0], "randdate"), "max": whole(days[-1], "randdate"),
+        # days as integers (the SAS binary file's) are few enough for a value set too
+        "values": [{"value": whole(d, "randdate"), "count": 1} for d in days]}
     columns = [
         {"name": "pid", "type": types["pid"], "missing": 0, "distinct": 6,
          "min": whole(101, "pid"), "max": whole(106, "pid")},
         {"name": "arm", "type": types["arm"], "missing": 0, "distinct": 2, "min": whole(1, "arm"),
-         "max": whole(2, "arm"),
-         # A value set is listed for integer and labelled columns; an unlabelled SAS arm is a
-         # double like any measurement, so it gets none.
-         **({"values": arm_values} if types["arm"] == "integer" or delivery.value_labels else {})},
-        {"name": "weight", "type": "number", "missing": 1, "distinct": 5, "min": 58.5, "max": 91.75},
+         "max": whole(2, "arm"), "values": arm_values},
+        {"name": "weight", "type": "number", "missing": 1, "distinct": 5, "min": 58.5, "max": 91.75,
+         "values": [{"value": w, "count": 1} for w in weights]},
         {"name": "site", "type": "string", "missing": 0, "distinct": 3,
          "values": [{"value": "Leeds", "count": 3}, {"value": "Lyon", "count": 1}, {"value": "Oslo", "count": 2}]},
-        {"name": "randdate", "type": types["randdate"], "missing": 1, "distinct": 5,
-         "min": dates[0], "max": dates[1]},
+        {"name": "randdate", "type": types["randdate"], "missing": 1, "distinct": 5, **randdate},
     ]
     if delivery.labelled:
         for column in columns:
@@ -196,9 +207,10 @@ def test_ingest_reads_each_format(tmp_repo, tmp_path, name):
     tmp_repo.ingest("trial", path, "--key", "pid", "--arm", "arm")
     root = tmp_repo.root
 
-    data = repo.open(root).dataset("trial").version("v1").to_pandas()
-    assert rows_of(data) == expected_rows(delivery.types)
-    check_dtypes(data, delivery.types)
+    table = repo.open(root).dataset("trial").version("v1").to_arrow()
+    assert rows_of(table.to_pandas()) == expected_rows(delivery.types)
+    # As stored (pandas shows the SAS file's randdate, integers with a gap, as floats)
+    assert {f.name: type_class(f.type) for f in table.schema} == delivery.types
 
     meta = metadata(root, "trial")
     assert exact(meta["columns"]) == exact(expected_dictionary(delivery))
@@ -223,13 +235,12 @@ def test_the_same_rows_give_the_same_fingerprint_when_the_types_agree(tmp_repo, 
     tmp_repo.ingest("doubles", tmp_path / "doubles.parquet", "--key", "pid")
     prints = {name: fingerprint(tmp_repo.root, name) for name in [*DELIVERIES, "doubles"]}
 
-    # Integers (int32 in the Parquet file, "long" in the Stata file, int64 from CSV and Excel),
-    # doubles and dates: one fingerprint, however the format stores them.
-    assert len({prints[n] for n in ("csv", "tsv", "xlsx", "parquet", "dta")}) == 1
-    # SPSS and SAS transport store pid and arm as doubles: the same values, another logical type.
-    assert prints["sav"] == prints["xpt"] == prints["doubles"] != prints["csv"]
-    # The SAS binary file's randdate is a number (no date format): another schema again.
-    assert prints["sas7bdat"] not in {prints["csv"], prints["sav"]}
+    # Integers (int32 in the Parquet file, "long" in the Stata file, int64 from CSV and Excel, doubles of
+    # whole numbers in SPSS, SAS transport and the Parquet file of doubles, stored as integers), doubles and
+    # dates: one fingerprint, however the format stores them.
+    assert len({prints[n] for n in ("csv", "tsv", "xlsx", "parquet", "dta", "sav", "xpt", "doubles")}) == 1
+    # The SAS binary file's randdate is a number of days (no date format): another logical type.
+    assert prints["sas7bdat"] != prints["csv"]
 
 
 def test_whole_numbers_with_a_gap_stay_integers(tmp_repo, tmp_path):
@@ -280,11 +291,11 @@ def test_pull_writes_each_format(tmp_repo, tmp_path, fmt):
     check_dtypes(data, EXPORTS[fmt])
     assert labels == ({} if fmt in ("parquet", "csv") else LABELS)
 
-    # Taken in again, the export is the version it came from (in SPSS and SAS, with doubles for integers).
+    # Taken in again, the export is the version it came from: SPSS and SAS hold its integers as doubles of
+    # whole numbers, which ipd stores as integers again.
     tmp_repo.ingest("again", out / f"trial.{fmt}", "--key", "pid")
-    assert [c["type"] for c in metadata(tmp_repo.root, "again")["columns"]] == list(EXPORTS[fmt].values())
-    if EXPORTS[fmt] == INTEGERS:
-        assert fingerprint(tmp_repo.root, "again") == fingerprint(tmp_repo.root, "trial")
+    assert [c["type"] for c in metadata(tmp_repo.root, "again")["columns"]] == list(INTEGERS.values())
+    assert fingerprint(tmp_repo.root, "again") == fingerprint(tmp_repo.root, "trial")
 
 
 def test_every_format_is_covered():

@@ -106,7 +106,8 @@ def test_plan_text_lists_rules_exclusions_and_modifications(trial):
         "name": ("delete", "11", "10"), "age": ("age_top", "1", "1"), "wtkg": ("trim", "9", "8"),
         "site": ("recode", "11", "10"), "randdate": ("delete", "11", "10"), "visit": ("relative", "10", "9"),
         "share_ok": ("delete", "11", "10"), "commercial_ok": ("delete", "11", "10")}
-    assert rows["wtkg"][1] == "top: 66.0, bottom:"  # wrapped: "64.0, every cell >= 2" follows
+    assert rows["wtkg"][1] == "top: 66, bottom: 64,"  # wrapped: "every cell >= 2" follows; wtkg's whole
+    # kilograms (60.0, 64.0, ...) are stored as integers
     assert "  wtkg: continuous quasi-identifier (NHLBI)" in result.stdout
     assert "curator: anthropometry (NHLBI IV.B.6.d)" in result.stdout
 

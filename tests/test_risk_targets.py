@@ -1,5 +1,6 @@
-"""Risk targets met with the least information loss, on real trials: PBC (fractional ages, 44 men, outcome status
-and follow-up that no role declares) and CGD (13 centres, height and weight). Every figure is re-derived here with a
+"""Risk targets met with the least information loss, on real trials: PBC (fractional ages, 44 men, clinical codes
+ascites, spiders, edema and stage with values rarer than k among the men, outcome status and follow-up that no role
+declares) and CGD (13 centres, height and weight). Every figure is re-derived here with a
 plain pandas group-by (a missing value a value of its own, as the release counts it), and a re-identification join
 matches the released records back to the source on their quasi-identifiers."""
 
@@ -141,13 +142,38 @@ def matches(released_rows: pd.DataFrame, original: pd.DataFrame, numeric: list[s
 
 # -- PBC ------------------------------------------------------------------------------------------------
 
+# The codes R wrote as doubles (ascites 0/1, edema 0/0.5/1, stage 1-4) are categorical, each with a value rarer than
+# k = 5 among the 44 men: quasi-identifiers the targets decide on, beside sex and age (hepato's rarest is 8: kept).
+PBC_QIS = ["sex", "age", "ascites", "spiders", "edema", "stage"]
 
-def test_pbc_meets_its_targets_with_whole_years_or_bands_and_status_untouched(trials):
+
+def generalised(frame: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """The source's quasi-identifiers at the level the rules generalise them to, written here from the rules."""
+    out = pd.DataFrame(index=frame.index)
+    for name in PBC_QIS:
+        spec = rules["generalise"].get(name, {})
+        if "width" in spec:
+            out[name] = [band(a, spec["width"], spec.get("bottom"), spec.get("top")) for a in frame[name]]
+        elif "groups" in spec:  # a value in no group as the release writes it: stage's integer 4 as "4"
+            group_of = {value: group for group, values in spec["groups"].items() for value in values}
+            integers = all(isinstance(v, int) for values in spec["groups"].values() for v in values)
+            out[name] = [None if pd.isna(v) else group_of.get(v, str(int(v)) if integers else str(v))
+                         for v in frame[name]]
+        else:
+            out[name] = frame[name]
+    return out
+
+
+def test_pbc_meets_its_targets_over_its_codes_and_status_untouched(trials):
     repo, found = trials
     plan = found["pbc"]
     rules, risk = plan["rules"], plan["tiers"]["noncommercial"]["risk"]
     assert rules["targets"] == {"k": 5, "average_risk": 0.09, "suppression": 0.05}
-    assert set(rules["generalise"]) == {"age"} and rules["generalise"]["age"]["width"] in (1, 2, 5, 10)
+    # k >= 5 over six variables leaves age one band (flagged: delete it or keep it as an exception), and merges
+    # edema's 0.5 and 1 and stage's 1 to 3
+    assert rules["generalise"] == {"age": {"width": 100}, "edema": {"groups": {">=0.5": [0.5, 1.0]}},
+                                   "stage": {"groups": {"<=3": [1, 2, 3]}}}
+    assert risk["flagged"] == {"age": "one value left"}
     # no role names the outcome: status 0/1/2 beside time in days is recognised, and released as analysed
     for name in ("status", "time"):
         assert name in rules["keep"] and name not in rules.get("quasi_identifiers", {})
@@ -156,21 +182,21 @@ def test_pbc_meets_its_targets_with_whole_years_or_bands_and_status_untouched(tr
         "a quasi-identifier (NHLBI III.B.3.a); declare it in dataset.yaml (roles: {status: status}) to make it certain")
     assert rules["rationale"]["time"].startswith("looks like the follow-up time (beside the event indicator status)")
     loaded = load_rules(yaml.safe_load((repo.root / "datasets/pbc/dataset.yaml").read_text()), list(source("pbc")))
-    assert quasi_identifier_set(loaded, list(source("pbc"))) == ["sex", "age"]
-    assert risk["quasi_identifiers"] == ["sex", "age"]  # the outcome is not a quasi-identifier
+    assert quasi_identifier_set(loaded, list(source("pbc"))) == PBC_QIS
+    assert risk["quasi_identifiers"] == PBC_QIS  # the outcome is not a quasi-identifier
     assert risk["met"] and risk["misses"] == []
 
     data = released(repo.root, "pbc")
     original = source("pbc")
-    # ages are whole years or bands, never the 52.89-55.99 trim of fractional ages
+    # ages are bands, never the 52.89-55.99 trim of fractional ages: here the one band of 100 years
     ages = data["age"].dropna()
     assert all(re.fullmatch(r"<\d+|\d+\+|\d+|\d+-\d+", a) for a in ages), sorted(set(ages))
-    assert ages.nunique() >= 4
-    # re-derived here: k, classes, average risk, uniques over sex and age, as the plan says
-    mine = figures(data, ["sex", "age"])
+    assert set(ages) == {"0-99"}
+    # re-derived here: k, classes, average risk, uniques over the quasi-identifiers, as the plan says
+    mine = figures(data, PBC_QIS)
     assert mine["k"] >= 5 and mine["average_risk"] <= 0.09 and mine["sample_uniques"] == 0
     assert {k: risk["after"][k] for k in mine} == mine
-    assert figures(original, ["sex", "age"])["sample_uniques"] == risk["before"]["sample_uniques"] == 316
+    assert figures(original, PBC_QIS)["sample_uniques"] == risk["before"]["sample_uniques"] == 382
     # the outcome is released as analysed, participant by participant
     joined = data.merge(original, left_on="key", right_on="id", suffixes=("", "_source"))
     assert len(joined) == 418 and (joined["status"] == joined["status_source"]).all()
@@ -197,50 +223,58 @@ def band(age: float, width: int, bottom: float | None, top: float | None) -> str
 def test_pbc_suppression_blanks_cells_of_the_records_in_small_classes_not_whole_records(trials):
     repo, found = trials
     plan = found["pbc"]
-    spec = plan["rules"]["generalise"]["age"]
     data = released(repo.root, "pbc").merge(source("pbc"), left_on="key", right_on="id", suffixes=("", "_source"))
-    data["band"] = [band(a, spec["width"], spec.get("bottom"), spec.get("top")) for a in data["age_source"]]
-    # the records in classes below k after generalisation, found here from the source values and the rule
-    sizes = data.groupby(["sex_source", "band"]).size()
-    small = {key for key, n in sizes.items() if n < 5}
-    at_risk = data[[(s, b) in small for s, b in zip(data["sex_source"], data["band"])]]
-    assert set(at_risk["sex_source"]) == {"m"} and len(at_risk) == 10  # a few men in the rare age bands
-    # exactly those lose a cell, each one cell: the age band (the variable with most values), never their sex
-    blanked = data[data["age"].isna() | data["sex"].isna()]
+    source_values = data[[f"{n}_source" for n in PBC_QIS]].rename(columns=lambda c: c.removesuffix("_source"))
+    level = generalised(source_values, plan["rules"])
+    # the records in classes below k after generalisation, found here from the source values and the rules
+    sizes = level.groupby(PBC_QIS, dropna=False)[PBC_QIS[0]].transform("size")
+    at_risk = data[sizes < 5]
+    assert len(at_risk) == 19
+    # exactly those lose cells: a cell is blanked where the release is missing what the source was not
+    lost = {n: data[n].isna() & level[n].notna() for n in PBC_QIS}
+    blanked = data[pd.concat(lost, axis=1).any(axis=1)]
     assert sorted(blanked["key"]) == sorted(at_risk["key"])
-    assert int(data["age"].isna().sum()) == 10 and int(data["sex"].isna().sum()) == 0
-    cells = int(data["age"].isna().sum() + data["sex"].isna().sum())
-    assert cells == 10 < len(blanked) * 2  # fewer cells than records x quasi-identifiers: not whole records
-    kept = data[~data["key"].isin(at_risk["key"])]
-    assert (kept["age"] == kept["band"]).all() and (data["sex"].fillna("?") != "?").all()
+    cells = {n: int(lost[n].sum()) for n in PBC_QIS}
+    assert cells == {"sex": 8, "age": 8, "ascites": 17, "spiders": 17, "edema": 13, "stage": 8}
+    # fewer cells than records x quasi-identifiers: 11 records lose one to three of their codes (never their sex or
+    # age), and only the 8 that no pattern places in a class of k are blanked whole (a class of 8 of their own)
+    assert sum(cells.values()) == 71 < len(blanked) * len(PBC_QIS)
+    patterns = [tuple(n for n in PBC_QIS if lost[n][i]) for i in blanked.index]
+    assert patterns.count(tuple(PBC_QIS)) == 8
+    partial = [p for p in patterns if p != tuple(PBC_QIS)]
+    assert len(partial) == 11 and all(set(p) <= {"ascites", "spiders", "edema"} for p in partial)
     # as logged in the plan and in the loss table
     risk = plan["tiers"]["noncommercial"]["risk"]
-    assert {n: v["cells_suppressed"] for n, v in risk["variables"].items()} == {"sex": 0, "age": 10}
+    assert {n: v["cells_suppressed"] for n, v in risk["variables"].items()} == cells
     logged = {m["variable"]: m for m in plan["tiers"]["noncommercial"]["modifications"] if m["action"] == "suppress"}
-    assert {n: m["rows_affected"] for n, m in logged.items()} == {"sex": 0, "age": 10}
-    assert logged["age"]["parameters"]["records"] == logged["age"]["parameters"]["cells"] == 10
-    # k re-derived here, a missing value a value of its own: the blanked men form one class of 10
-    assert figures(data[["sex", "age"]], ["sex", "age"])["k"] == risk["after"]["k"] == 5
-    assert int(((data["sex"] == "m") & data["age"].isna()).sum()) == 10
+    assert {n: m["rows_affected"] for n, m in logged.items()} == cells
+    assert (logged["age"]["parameters"]["records"], logged["age"]["parameters"]["cells"]) == (19, 71)
+    # k re-derived here, a missing value a value of its own
+    assert figures(data[PBC_QIS], PBC_QIS)["k"] == risk["after"]["k"] == 5
 
 
 def test_pbc_no_released_record_matches_fewer_than_k_source_records(trials):
-    repo, _ = trials
+    repo, found = trials
     data = released(repo.root, "pbc")
-    counts = matches(data, source("pbc"), ["age"], ["sex"])
-    assert counts.min() >= 5, data.loc[counts.idxmin(), ["sex", "age"]].to_dict()
+    original = source("pbc")
+    level = generalised(original, found["pbc"]["rules"])  # edema and stage as their released groups
+    counts = matches(data, original.assign(edema=level["edema"], stage=level["stage"]), ["age"],
+                     ["sex", "ascites", "spiders", "edema", "stage"])
+    assert counts.min() >= 5, data.loc[counts.idxmin(), PBC_QIS].to_dict()
 
 
 def test_pbc_plan_shows_targets_figures_and_loss(trials):
     _, found = trials
     text = found["pbc_text"]
     before = found["pbc"]["tiers"]["noncommercial"]["risk"]["before"]
-    assert "Re-identification risk over the quasi-identifiers (sex, age): targets k >= 5, average risk <= 0.09, " \
-           "at most 5% of records suppressed" in text
+    assert "Re-identification risk over the quasi-identifiers (sex, age, ascites, spiders, edema, stage): targets " \
+           "k >= 5, average risk <= 0.09, at most 5% of records suppressed" in text
     assert f"  noncommercial: met; before: k 1, average risk {before['average_risk']:.3f}, " \
            f"{before['share_at_risk']:.1%} of records at risk, {before['sample_uniques']} sample uniques; after: " \
            "k 5" in text
-    assert "information lost (noncommercial" in text and "344 → " in text
+    assert "information lost (noncommercial" in text and "344 → 1" in text
+    assert "age keeps (near) no information (one value left): delete it in the release rules, or keep it as a " \
+           "documented exception" in text
 
 
 def test_pbc_readme_and_dictionary_say_what_was_done_and_what_it_cost(trials):
@@ -248,7 +282,8 @@ def test_pbc_readme_and_dictionary_say_what_was_done_and_what_it_cost(trials):
     folder = repo.root / "datasets/pbc/releases/v1-noncommercial"
     readme = (folder / "README.txt").read_text()
     assert "Disclosure control\n------------------" in readme
-    assert "Quasi-identifiers (what an attacker is assumed to know): sex, age." in readme
+    assert "Quasi-identifiers (what an attacker is assumed to know): sex, age, ascites, spiders, edema, stage." \
+        in readme
     assert ": met." in readme
     lost = found["pbc"]["tiers"]["noncommercial"]["risk"]["variables"]["age"]
     assert f"  age: 344 distinct values before, {lost['distinct_after']} after;" in readme
@@ -270,10 +305,16 @@ def test_cgd0_proposal_for_the_default_targets_flags_what_keeps_no_information(t
     # with them no level met the targets (4 women with X-linked inheritance), so they are deleted
     rules = found["cgd0_proposed"]["rules"]
     rare = {name: p["action"] for name, p in rules["quasi_identifiers"].items() if p["action"] == "delete"}
-    assert rare == {"inherit": "delete", "steroids": "delete", "hos_cat": "delete"}  # hos_cat: no grouping helps
-    assert rules["rationale"]["inherit"].endswith("with it no level meets the risk targets: deleted (NHLBI IV.B.7.c)")
+    # hos_cat: no grouping helps. The times of a 3rd to 7th infection are whole days R wrote as doubles (integers
+    # now), at most 8 distinct among 128 rows, so categorical too: each value is one participant's, and deleted.
+    etimes = [f"etime{n}" for n in range(3, 8)]
+    assert rare == dict.fromkeys(["inherit", "steroids", "hos_cat", *etimes], "delete")
+    for name in ("inherit", *etimes):
+        assert rules["rationale"][name].endswith("with it no level meets the risk targets: deleted (NHLBI IV.B.7.c)")
     source_frame = source("cgd0")
     assert source_frame.groupby(["sex", "inherit"]).size().min() < 5  # counted here
+    for name in etimes:
+        assert source_frame[name].nunique() <= 8 and source_frame[name].value_counts().max() == 1
     assert risk["flagged"]  # and the plan says which variables that leaves without information
     for name in risk["flagged"]:
         assert f"{name} keeps (near) no information" in found["cgd0_text"]

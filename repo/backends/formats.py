@@ -3,6 +3,10 @@
 CSV and TSV go through DuckDB's sniffer over the whole file (types, dates in
 any common layout); SAS, Stata and SPSS through pyreadstat, which also gives
 variable labels and value labels; Excel through pandas/openpyxl.
+
+R, SAS and SPSS write codes as doubles (PBC's arm is 1.0/2.0): from reader 2
+on, a column of whole numbers is stored as integers (``whole_numbers_as_integers``).
+Versions keep the reader they were read with, so a rebuild reads as they did.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ READERS = {
 EXPORTS = ("parquet", "csv", "xpt", "dta", "sav")
 ARROW_BATCH = 16_384
 STATA_LONG = (-2_147_483_647, 2_147_483_620)  # the values Stata's 4-byte "long" holds
+INT64 = (-(2**63), 2**63)  # the whole numbers an int64 holds: low <= n < high
+# How ingest reads a delivery now; the version record keeps it, and the rebuild reads with the record's. 2 stores
+# double columns of whole numbers as integers; 1 (every record without "reader") keeps the types the file gave.
+READER = 2
 
 
 @dataclass
@@ -54,7 +62,12 @@ def detect(path: Path) -> str:
     return fmt
 
 
-def read(path: Path) -> Delivery:
+def read(path: Path, reader: int = 1) -> Delivery:
+    """The delivery at ``path`` as reader generation ``reader`` reads it (``READER`` for a new version,
+    a version record's own to rebuild it; 1, the file's own types, for other tables in delivery formats)."""
+    if not 1 <= reader <= READER:
+        raise InvalidInput(f"{path}: read by reader {reader}, and this ipd knows readers 1 to {READER}: "
+                           "upgrade ipd")
     fmt = detect(path)
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file")
@@ -69,9 +82,42 @@ def read(path: Path) -> Delivery:
         raise InvalidInput(f"{path}: cannot be read as {fmt}: {message[:300]}") from exc
     _check_names(path, delivery.table.column_names)
     _name_unnamed(delivery)
+    if reader >= 2:
+        delivery.table = whole_numbers_as_integers(delivery.table)
     if delivery.table.num_rows == 0:
         raise InvalidInput(f"{path}: the delivery has no rows")
     return delivery
+
+
+def whole_numbers_as_integers(table: pa.Table) -> pa.Table:
+    """``table`` with each float column whose every value is a whole number that fits int64 as int64.
+
+    Codes delivered as doubles (an arm of 1.0/2.0, a 0/1 flag, a stage 1.0 to 4.0) are then integers: shown
+    as 1, not 1.0, in a value set when they are few, and a correction to 1.5 is refused. A column with a
+    fraction (an edema of 0.5), a NaN or infinity, a value beyond int64, or no value at all stays as it is;
+    so does a half-precision column (Arrow computes nothing on it).
+    """
+    fields, columns = [], []
+    for column, values in zip(table.schema, table.columns):
+        if _whole_numbers(values):
+            column, values = column.with_type(pa.int64()), values.cast(pa.int64())
+        fields.append(column)
+        columns.append(values)
+    if fields == list(table.schema):
+        return table
+    # one new table, not one per column: a form export has thousands
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields, table.schema.metadata))
+
+
+def _whole_numbers(values: pa.ChunkedArray) -> bool:
+    import pyarrow.compute as pc
+
+    if values.type not in (pa.float32(), pa.float64()) or values.null_count == len(values):
+        return False  # not doubles, or no value says what the column holds
+    bounds = pc.min_max(values).as_py()  # NaN is passed over here, and refused as not whole below
+    if not INT64[0] <= bounds["min"] <= bounds["max"] < INT64[1]:
+        return False
+    return bool(pc.all(pc.equal(pc.floor(values), values)).as_py())
 
 
 def _name_unnamed(delivery: Delivery) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import provenance
-from ..backends import clock, parquet, storage
+from ..backends import clock, formats, parquet, storage
 from ..backends.sql import connect
 from ..backends.storage import known
 from ..errors import IntegrityError, InvalidInput
@@ -234,7 +234,7 @@ def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Co
         fingerprint=rewritten.fingerprint, key=parent.key, nparts=parent.nparts,
         parts=list(rewritten.parts_all),
         delivery=None, tool=provenance.tool(),
-        corrections=[e.id for e in applied],
+        corrections=[e.id for e in applied], reader=formats.READER,
     )
 
 

@@ -177,10 +177,13 @@ def _check_type(state: Current, column: str, value: Any, where: str) -> None:
 
     from ..backends.values import from_json
 
+    kind = state.kind(column)
     try:
-        pa.array([from_json(value, state.kind(column))], type=state.schema.field(column).type)
+        if kind == "integer" and isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)  # Arrow would truncate 1.5 to 1 rather than refuse it
+        pa.array([from_json(value, kind)], type=state.schema.field(column).type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError, ArithmeticError):
-        raise InvalidInput(f"{where}column {column}: {value!r} is not a valid {state.kind(column)} value") from None
+        raise InvalidInput(f"{where}column {column}: {value!r} is not a valid {kind} value") from None
 
 
 def _add_columns(state: Current, change: Change, base: dict) -> list[Correction]:

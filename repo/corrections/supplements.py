@@ -43,8 +43,12 @@ def stored_name(path: Path) -> str:
 
 
 def load(path: Path, key: str, key_type: pa.DataType) -> pa.Table:
-    """The supplied table with its key cast to the trial's key type."""
-    table = formats.read(path).table
+    """The supplied table with its key cast to the trial's key type.
+
+    Read by reader 1, whole-number doubles kept as doubles, whatever the version's reader: the log entry
+    records no reader, and a rebuild must give the bytes the supplement gave when it was committed.
+    """
+    table = formats.read(path, reader=1).table
     if key not in table.column_names:
         raise InvalidInput(f"{path}: no key column {key!r}; the columns are {', '.join(table.column_names)}")
     check_key(table, key, str(path), delivery=False)

@@ -69,7 +69,7 @@ def _check_roles(options: IngestOptions, previous: Metadata | None,
 def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT) -> IngestResult:
     trial = check_trial_name(options.trial)
     with progress.step(f"reading {options.file.name}"):
-        delivery = formats.read(options.file)
+        delivery = formats.read(options.file, formats.READER)
     storage.check_remote(repo.root)
     files = layout.trial(trial)
     paths = [files.folder, files.provenance, files.suite]
@@ -99,7 +99,7 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
             columns=delivery.table.column_names, key=key, nparts=nparts, **written(delivery.table.schema, parts),
             participant=participant if rowkey.composite(key) else None,
             delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
-            tool=provenance.tool(),
+            tool=provenance.tool(), reader=formats.READER,
         )
         if parent and record.fingerprint == parent.fingerprint:
             raise InvalidInput(f"{options.file}: the same rows as {trial}@{parent.version} (fingerprint "

@@ -3,7 +3,9 @@
 For every column: its logical type, the label the format carried (SAS, Stata
 and SPSS do), how many values are missing and distinct, the range of numbers
 and dates, and for categorical columns the value set with counts and value
-labels. Curators edit it afterwards; a re-delivery keeps their labels.
+labels. A column is categorical when it is boolean, carries value labels, or
+holds at most 12 distinct integers, numbers or strings (fewer than its rows).
+Curators edit it afterwards; a re-delivery keeps their labels.
 """
 
 from __future__ import annotations
@@ -94,10 +96,12 @@ def refresh(previous: list[dict[str, Any]], fresh: list[dict[str, Any]], order: 
 
 
 def _categorical(kind: str, distinct: int, labelled: bool, rows: int) -> bool:
+    """Few values make a code, whatever type holds them: an edema of 0, 0.5 and 1 is checked against its
+    value set, not a range that would pass 0.7."""
     if labelled or kind == BOOLEAN:
         return True
     few = distinct <= MAX_CATEGORIES and distinct < rows
-    return few and kind in (INTEGER, STRING)
+    return few and kind in (INTEGER, NUMBER, STRING)
 
 
 def _value_set(counts: list[tuple[Any, int]], labels: dict) -> list[dict[str, Any]]:

@@ -59,6 +59,10 @@ class VersionRecord:
     changes: dict[str, Any] | None = None  # against the parent: cells, added, removed, columns_added
     override: dict[str, Any] | None = None  # new check failures the curator accepted: who, why, which
     participant: str | None = None  # of a composite key; a one-column key is the participant's
+    # How ipd read deliveries when the version was cut (``formats.READER``): 2 makes float columns of whole
+    # numbers integers; 1, the records written before this field, read them as typed. A rebuild reads the
+    # version's delivery with this reader, so the bytes come out as stored.
+    reader: int = 1
 
     @property
     def number(self) -> int:

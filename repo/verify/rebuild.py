@@ -1,14 +1,14 @@
 """``ipd verify --rebuild``: every version made again from the deliveries and the log, in a scratch directory.
 
 A delivery or re-delivery is read again from its file under ``source/vN/``
-(as ingest reads it) and split into parts; a corrected version is its
-parent's rebuilt rows with the log entries it applied, in log order (as
-commit applies them, ``add_column`` entries reading their files under
-``source/corrections/``). Each rebuilt fingerprint must be the recorded one:
-this is what makes the lineage checkable rather than descriptive. Releases
-are then built again from the rebuilt rows (see ``releases.py``).
-Nothing is written into the repository; only the DVC cache may gain fetched
-objects.
+(as ingest read it: with the reader its record names, ``formats.READER``) and
+split into parts; a corrected version is its parent's rebuilt rows with the
+log entries it applied, in log order (as commit applies them, ``add_column``
+entries reading their files under ``source/corrections/``). Each rebuilt
+fingerprint must be the recorded one: this is what makes the lineage
+checkable rather than descriptive. Releases are then built again from the
+rebuilt rows (see ``releases.py``). Nothing is written into the repository;
+only the DVC cache may gain fetched objects.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _version(record: VersionRecord, built: dict, entries: list, sources: Path, f
         if (found := sha256_of(path)) != record.delivery["sha256"]:
             raise RepoError(f"{delivered} has SHA-256 {found}, "
                             f"but the version record says {record.delivery['sha256']}")
-        table = read(path).table
+        table = read(path, record.reader).table  # as ingest read it then, not as it reads now
         parts = write_parts(table, record.key, record.participant_column, record.nparts, folder / layout.DATA)
         made = replace(record, **written(table.schema, parts))
         return made, {p.name: folder / layout.DATA / p.name for p in parts}
