@@ -236,3 +236,15 @@ def test_a_release_plan_is_refused_until_releases_count_participants(cgd):
         "error: cgd: a release counts one row a participant, and cgd has several (key (id, enum)); releases of "
         "such trials are not supported yet")
     assert (git(cgd, "rev-parse", "HEAD"), git(cgd, "status", "--porcelain")) == before
+
+
+def test_a_corrected_version_keeps_the_participant_column_whatever_its_place_in_the_key(tmp_repo):
+    root = tmp_repo.root
+    tmp_repo.ingest("cgd", CGD, "--key", "enum", "--key", "id", "--participant", "id")
+    ok("correct", "cgd", "--key", "2", "--key", "1", "--column", "tstop", "--value", "370", "--reason", "CRF",
+       "--repo", root)
+    ok("commit", "cgd", "-m", "query round 1", "--repo", root)
+    record = json.loads((root / "datasets/cgd/versions/v2.json").read_text())
+    assert (record["key"], record["participant"], record["rows"]) == (["enum", "id"], "id", 203)
+    diff = json.loads(ipd("diff", "cgd@v1", "cgd@v2", "--json", "--repo", root).stdout)
+    assert [(c["key"], c["old"], c["new"]) for c in diff["cells"]] == [([2, 1], 373, 370)]

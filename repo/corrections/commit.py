@@ -231,7 +231,7 @@ def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Co
     return VersionRecord(
         trial=parent.trial, version=version, created=now, author=str(repo.scm.identity()), message=message,
         kind="correction", parent=parent.version, rows=rewritten.rows, columns=rewritten.schema.names,
-        fingerprint=rewritten.fingerprint, key=parent.key, nparts=parent.nparts,
+        fingerprint=rewritten.fingerprint, key=parent.key, participant=parent.participant, nparts=parent.nparts,
         parts=list(rewritten.parts_all),
         delivery=None, tool=provenance.tool(),
         corrections=[e.id for e in applied], reader=formats.READER,
