@@ -35,7 +35,8 @@ def cgd(tmp_path_factory):
 
 @pytest.fixture
 def cgd_copy(tmp_repo):
-    tmp_repo.ingest("cgd", CGD, *KEYED, "--arm", "treat")
+    ingested = tmp_repo.ingest("cgd", CGD, *KEYED, "--arm", "treat")
+    assert ingested.stdout.startswith("cgd@v1: delivery of 203 rows (128 participants) × 16 columns in 1 part(s)")
     return tmp_repo
 
 

@@ -127,10 +127,12 @@ def ingest(
     record = result.record
     if json:
         emit_json({"trial": record.trial, "redelivery": result.redelivery, **record.summary(),
+                   **({"participants": result.participants} if result.participants else {}),
                    "failing": [{"name": r.name, "why": why(r)} for r in result.failing]})
         return
     what = "re-delivery" if result.redelivery else "delivery"
-    out.print(f"{record.trial}@{record.version}: {what} of {record.rows} rows × {len(record.columns)} columns "
+    rows = f"{record.rows} rows" + (f" ({result.participants} participants)" if result.participants else "")
+    out.print(f"{record.trial}@{record.version}: {what} of {rows} × {len(record.columns)} columns "
               f"in {len(record.parts)} part(s), fingerprint {short(record.fingerprint)}")
     render_failing(record, result.failing)
 

@@ -51,6 +51,7 @@ class IngestResult:
     record: VersionRecord
     redelivery: bool
     failing: list[CheckResult] = field(default_factory=list)  # the checks the version cut fails
+    participants: int | None = None  # how many, when a participant has several rows
 
 
 def _check_roles(options: IngestOptions, previous: Metadata | None,
@@ -107,14 +108,21 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         if parent:
             record = replace(record, changes=_changes(repo, parent, record))
         metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
+        participants = _participants(delivery.table, key, participant)
         delivery = None  # the rows are in the parts now: the checks below read them from there, in less memory
         suite_path = suites.suite_path(repo.root, trial)
         if not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
             suites.save(suite_path, suites.baseline(trial, metadata, version))
         cut(repo, record, metadata, paths)
     report = check(repo, Ref(trial, version))  # kept when the version was cut: read, not run again
-    return IngestResult(record, redelivery=parent is not None,
+    return IngestResult(record, redelivery=parent is not None, participants=participants,
                         failing=[r for r in report.results if not r.success])
+
+
+def _participants(table, key: Key, participant: str) -> int | None:
+    import pyarrow.compute as pc
+
+    return pc.count_distinct(table.column(participant)).as_py() if rowkey.composite(key) else None
 
 
 def _key(trial: str, options: IngestOptions, previous: Metadata | None) -> tuple[Key, str]:
