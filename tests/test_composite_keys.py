@@ -249,3 +249,18 @@ def test_a_corrected_version_keeps_the_participant_column_whatever_its_place_in_
     assert (record["key"], record["participant"], record["rows"]) == (["enum", "id"], "id", 203)
     diff = json.loads(ipd("diff", "cgd@v1", "cgd@v2", "--json", "--repo", root).stdout)
     assert [(c["key"], c["old"], c["new"]) for c in diff["cells"]] == [([2, 1], 373, 370)]
+
+
+def test_dates_are_checked_on_every_row_and_the_rows_at_fault_named_by_their_whole_key(tmp_repo, tmp_path):
+    rows = delivered()
+    rows["infected"] = (pd.to_datetime(rows["random"]) + pd.to_timedelta(rows["tstop"], unit="D")).dt.date
+    second = (rows.id == 2) & (rows.enum == 3)  # an episode of participant 2, not the row the other checks read
+    rows.loc[second, "infected"] = (pd.to_datetime(rows.loc[second, "random"]) - pd.Timedelta(days=10)).dt.date
+    path = tmp_path / "cgd.csv"
+    rows.to_csv(path, index=False)
+    tmp_repo.ingest("cgd", path, *KEYED, "--arm", "treat", "--randomised", "random")
+    assert ipd("roles", "cgd", "--events", "infected", "--repo", tmp_repo.root).exit_code == 0
+    report = json.loads(ipd("check", "cgd", "--json", "--repo", tmp_repo.root).stdout)
+    found = [r for r in report["results"] if r["name"].startswith("dates:")]
+    assert [(r["name"], r["unexpected_count"], r["unexpected_keys"]) for r in found] == [
+        ("dates: randomised (random) on or before event (infected)", 1, [[2, 3]])]

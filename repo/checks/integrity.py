@@ -108,7 +108,7 @@ def steps(trial: Trial) -> list[Step]:
             add(lambda t: [accrual(t)], "arm", "randomised")
         add(lambda t: [sequence(t)], "k", "arm")
     if checks := _date_checks(trial):
-        add(dates, "k", *(a for *_, aliases in checks for a in aliases))
+        add(lambda t: dates(t.every_row()), "k", *(a for *_, aliases in checks for a in aliases))
     for aliases, check in followup.plan(trial):
         add(check, *aliases)
     if trial.has("arm"):
@@ -406,7 +406,7 @@ def _number(value: Any) -> float | None:
 # --- dates ------------------------------------------------------------------------------------
 
 def dates(trial: Trial) -> list[CheckResult]:
-    """Row-level order of dates, and death flag vs death date: every participant at fault is named."""
+    """Row-level order of dates, and death flag vs death date: every row at fault is named."""
     checks = _date_checks(trial)
     conditions = [c for _, condition, details, _ in checks for c in (condition, *details.values())]
     counts = iter(trial.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c})" for c in conditions) + " FROM t")[0])

@@ -7,11 +7,12 @@ Each family of checks (``integrity``, ``randomisation``, ``followup``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ..backends import rowkey
 from ..backends.columns import INTEGER, NUMBER, STRING, quote, type_class
 from .results import MAX_KEYS
 
@@ -45,6 +46,14 @@ class Trial:
     rows: str | None = None  # every row, when a participant has several (``relation`` then has one each)
     row_key: Any = None  # the key of ``rows``: the columns that together pick a row
     _profile: dict[Any, tuple] | None = None
+
+    def every_row(self) -> Trial:
+        """This view over every row, each named by its whole key: what is checked row by row (the order
+        of dates on each episode or visit) when a participant has several rows."""
+        if not self.rows:
+            return self
+        return replace(self, relation=self.rows, rows=None, select={**self.select, "k": rowkey.sql(self.row_key)},
+                       _profile=None)
 
     def has(self, *aliases: str) -> bool:
         return all(a in self.select for a in aliases)
