@@ -264,3 +264,18 @@ def test_dates_are_checked_on_every_row_and_the_rows_at_fault_named_by_their_who
     found = [r for r in report["results"] if r["name"].startswith("dates:")]
     assert [(r["name"], r["unexpected_count"], r["unexpected_keys"]) for r in found] == [
         ("dates: randomised (random) on or before event (infected)", 1, [[2, 3]])]
+
+
+def test_two_rows_a_participant_recurrence_and_death_are_counted_as_one_participant(tmp_repo):
+    """Real colon cancer trial (Moertel et al. 1990): a row for recurrence and one for death (etype 1, 2)."""
+    colon = CGD.with_name("colon.csv")
+    tmp_repo.ingest("colon", colon, "--key", "id", "--key", "etype", "--participant", "id", "--arm", "rx")
+    assert ipd("roles", "colon", "--baseline", "age", "--baseline", "sex", "--time", "time", "--status", "status",
+               "--repo", tmp_repo.root).exit_code == 0
+    report = json.loads(ipd("check", "colon", "--json", "--repo", tmp_repo.root).stdout)
+    results = {r["name"]: r for r in report["results"]}
+    rows = pd.read_csv(colon)
+    assert len(rows) == 1858
+    assert results["missing data: by arm"]["details"]["participants_by_arm"] == \
+        rows.groupby("rx")["id"].nunique().to_dict() == {"Lev": 310, "Lev+5FU": 304, "Obs": 315}
+    assert results["participants: the same arm, dates and baseline on every row"]["success"]
