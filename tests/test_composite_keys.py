@@ -153,6 +153,9 @@ def test_row_level_failures_are_named_by_the_whole_key(tmp_repo, tmp_path):
     report = json.loads(ipd("check", "cgd", "--json", "--repo", tmp_repo.root).stdout)
     height = next(r for r in report["results"] if r["name"] == "expect_column_values_to_be_between(height)")
     assert (height["success"], height["unexpected_keys"]) == (False, [[5, 2]])
+    for _ in ("run", "read back from the kept report"):
+        shown = ipd("check", "cgd", "--repo", tmp_repo.root).stdout
+        assert "│ (5, 2) " in shown and "[5, 2]" not in shown
 
 
 # -- diffs, corrections, queries --------------------------------------------------------------------------

@@ -66,6 +66,13 @@ def hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def listed(value: Any) -> str:
+    """A key value in a list of keys: ``12``, ``P01`` or ``(12, 3)`` (a report read back holds a JSON list)."""
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(map(str, value)) + ")"
+    return str(value)
+
+
 def shown(value: Any) -> str:
     """A key value for messages: ``12`` or ``(12, 3)``."""
     if isinstance(value, (tuple, list)):

@@ -6,6 +6,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..backends import rowkey
 from .results import CheckResult, Figure
 from .why import why
 
@@ -30,7 +31,7 @@ def _figure(figure: Figure) -> str:
 
 def _row(result: CheckResult) -> str:
     status = '<span class="pass">pass</span>' if result.success else '<span class="fail">FAIL</span>'
-    keys = ", ".join(escape(str(k)) for k in result.unexpected_keys[:SHOWN_KEYS])
+    keys = ", ".join(escape(rowkey.listed(k)) for k in result.unexpected_keys[:SHOWN_KEYS])
     if len(result.unexpected_keys) > SHOWN_KEYS or result.unexpected_count > len(result.unexpected_keys[:SHOWN_KEYS]):
         keys += " …" if keys else ""
     return (f"<tr><td>{escape(result.name)}</td><td>{escape(result.kind)}</td><td>{status}</td>"
@@ -50,7 +51,7 @@ def render(report: CheckReport) -> str:
 <body>
 <h1>{escape(report.trial)}@{escape(report.version)} {verdict}</h1>
 <p>{len(report.results)} checks, {failing} failing. Fingerprint <code>{escape(report.fingerprint)}</code>.</p>
-<table><tr><th>check</th><th>kind</th><th>result</th><th>why it failed</th><th>unexpected</th><th>participants at fault</th></tr>
+<table><tr><th>check</th><th>kind</th><th>result</th><th>why it failed</th><th>unexpected</th><th>keys at fault</th></tr>
 {rows}</table>
 <h2>Figures</h2>
 {figures}

@@ -93,7 +93,9 @@ SHOWN_KEYS = 10
 
 
 def _keys(result) -> str:
-    keys = ", ".join(map(str, result.unexpected_keys[:SHOWN_KEYS]))
+    from ..backends.rowkey import listed
+
+    keys = ", ".join(map(listed, result.unexpected_keys[:SHOWN_KEYS]))
     more = result.unexpected_count - min(len(result.unexpected_keys), SHOWN_KEYS)
     return keys + (f" (+{more} more)" if more > 0 else "")
 
@@ -106,7 +108,7 @@ def render_check(report) -> None:
     verdict = "[green]passes[/]" if report.success else "[red]FAILS[/]"
     out.print(f"[bold]{report.trial}@{report.version}[/] {verdict}: "
               f"{sum(not r.success for r in report.results)} of {len(report.results)} checks fail")
-    table = Table("check", "result", "unexpected", "participants at fault")
+    table = Table("check", "result", "unexpected", "keys at fault")
     table.columns[0].overflow = "fold"
     for r in report.results:
         table.add_row(escape(r.name), "pass" if r.success else "[red]FAIL[/]",
