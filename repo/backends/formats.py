@@ -2,7 +2,9 @@
 
 CSV and TSV go through DuckDB's sniffer over the whole file (types, dates in
 any common layout); SAS, Stata and SPSS through pyreadstat, which also gives
-variable labels and value labels; Excel through pandas/openpyxl.
+variable labels and value labels; Excel through pandas/openpyxl (``read`` the first sheet,
+``read_sheets`` every one). Deliveries of several tables (a folder, a zip, a workbook) are found and
+named by ``tables``, and each table read here, through the same checks as a delivery of one.
 
 R, SAS and SPSS write codes as doubles (PBC's arm is 1.0/2.0): from reader 2
 on, a column of whole numbers is stored as integers (``whole_numbers_as_integers``).
@@ -11,6 +13,8 @@ Versions keep the reader they were read with, so a rebuild reads as they did.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +37,7 @@ READERS = {
     ".sas7bdat": "sas7bdat", ".xpt": "xpt",
     ".dta": "dta", ".sav": "sav", ".zsav": "sav",
 }
+SEVERAL_TABLES = (".zip",)  # deliveries of several tables in one file: read by ``tables``, refused by ``read``
 EXPORTS = ("parquet", "csv", "xpt", "dta", "sav")
 ARROW_BATCH = 16_384
 STATA_LONG = (-2_147_483_647, 2_147_483_620)  # the values Stata's 4-byte "long" holds
@@ -58,6 +63,8 @@ def detect(path: Path) -> str:
     fmt = READERS.get(path.suffix.lower())
     if fmt is None:
         known = ", ".join(sorted(READERS))
+        if path.suffix.lower() in SEVERAL_TABLES:
+            raise InvalidInput(f"{path}: a delivery of several tables: give one table's file; ipd reads {known}")
         raise InvalidInput(f"{path}: unknown file type {path.suffix or '(none)'!r}; ipd reads {known}")
     return fmt
 
@@ -65,27 +72,70 @@ def detect(path: Path) -> str:
 def read(path: Path, reader: int = 1) -> Delivery:
     """The delivery at ``path`` as reader generation ``reader`` reads it (``READER`` for a new version,
     a version record's own to rebuild it; 1, the file's own types, for other tables in delivery formats)."""
+    check_reader(path, reader)
+    fmt = detect(path)
+    check_file(path)
+    with _reading(path, fmt):
+        delivery = _READ[fmt](path)
+    return _prepared(path, delivery, reader)
+
+
+def read_sheets(path: Path, reader: int = 1) -> dict[str, Delivery]:
+    """Each sheet of the workbook at ``path`` that holds a cell, by sheet name in the workbook's order, read,
+    checked and converted as ``read`` reads the first sheet: a workbook can be a delivery of several tables."""
+    import pandas as pd
+
+    check_reader(path, reader)
+    if detect(path) != "excel":
+        raise InvalidInput(f"{path}: not an Excel workbook; ipd reads sheets of .xlsx and .xlsm")
+    check_file(path)
+    with _reading(path, "excel"):
+        book = pd.ExcelFile(path, engine="openpyxl")  # opened once: each sheet read from it
+    sheets = {}
+    with book:
+        for name in book.sheet_names:
+            where = f"{path}, sheet {name!r}"
+            with _reading(where, "excel"):
+                delivery = _read_excel(book, name)
+            if delivery.table.num_columns:  # a sheet with no cell is no table
+                sheets[name] = _prepared(where, delivery, reader)
+    return sheets
+
+
+def check_reader(path: Path, reader: int) -> None:
+    """Refuse a reader generation newer than this ipd's: a version recorded by a later ipd is not rebuilt by guess."""
     if not 1 <= reader <= READER:
         raise InvalidInput(f"{path}: read by reader {reader}, and this ipd knows readers 1 to {READER}: "
                            "upgrade ipd")
-    fmt = detect(path)
+
+
+def check_file(path: Path) -> None:
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path}: the file is empty")
+
+
+@contextmanager
+def _reading(where: Path | str, fmt: str) -> Iterator[None]:
+    """Each reader raises its own kinds of error; all mean "unreadable", said of ``where``."""
     try:
-        delivery = _READ[fmt](path)
+        yield
     except InvalidInput:
         raise
-    except Exception as exc:  # each reader raises its own kinds; all mean "unreadable"
+    except Exception as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
-        raise InvalidInput(f"{path}: cannot be read as {fmt}: {message[:300]}") from exc
-    _check_names(path, delivery.table.column_names)
+        raise InvalidInput(f"{where}: cannot be read as {fmt}: {message[:300]}") from exc
+
+
+def _prepared(where: Path | str, delivery: Delivery, reader: int) -> Delivery:
+    """The checks and conversions every table read goes through, whatever held it; ``where`` names it."""
+    _check_names(where, delivery.table.column_names)
     _name_unnamed(delivery)
     if reader >= 2:
         delivery.table = whole_numbers_as_integers(delivery.table)
     if delivery.table.num_rows == 0:
-        raise InvalidInput(f"{path}: the delivery has no rows")
+        raise InvalidInput(f"{where}: the delivery has no rows")
     return delivery
 
 
@@ -134,7 +184,7 @@ def _name_unnamed(delivery: Delivery) -> None:
     delivery.table = delivery.table.rename_columns(names)
 
 
-def _check_names(path: Path, names: list[str]) -> None:
+def _check_names(path: Path | str, names: list[str]) -> None:
     """Refuse a header ipd could only use by renaming behind the curator's back."""
     seen: set[str] = set()
     for index, name in enumerate(names):
@@ -221,11 +271,12 @@ def _read_tsv(path: Path) -> Delivery:
     return _read_text(path, "\t")
 
 
-def _read_excel(path: Path) -> Delivery:
+def _read_excel(source: Path | pd.ExcelFile, sheet: int | str = 0) -> Delivery:
+    """One sheet (the first unless named) of a workbook, given by its path or opened (``read_sheets``)."""
     import pandas as pd
 
     # numpy_nullable keeps a column of whole numbers with a gap as integers, as the CSV reader does
-    frame = pd.read_excel(path, sheet_name=0, engine="openpyxl", dtype_backend="numpy_nullable")
+    frame = pd.read_excel(source, sheet_name=sheet, engine="openpyxl", dtype_backend="numpy_nullable")
     frame.columns = [str(c) for c in frame.columns]
     table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
     return Delivery(_excel_dates(table), "excel")
