@@ -34,8 +34,17 @@ def key(repo: Repository, record: VersionRecord, suite: dict[str, Any], metadata
         "metadata": {name: metadata.get(name) for name in ("key", "roles", "design")},
         "thresholds": repo.settings.get("thresholds", {}), "ipd": __version__, "code": _code(),
     }
+    if record.tables:  # a trial of several tables: theirs too
+        inputs["tables"] = [[t.name, t.fingerprint, t.key, _table_suite(repo, record.trial, t.name)]
+                            for t in record.tables]
+        inputs["metadata"]["tables"] = metadata.get("tables")
     text = json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _table_suite(repo: Repository, trial: str, table: str) -> str | None:
+    path = repo.root / layout.trial(trial).table_suite(table)
+    return path.read_text() if path.exists() else None
 
 
 @cache

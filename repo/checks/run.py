@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from ..repository import Repository, layout
 from ..repository.metadata import role_columns
 from ..repository.refs import Ref
 from . import cache as caches
-from . import integrity, sqlsuite
+from . import integrity, sqlsuite, tables
 from . import suite as suites
 from .results import MISSINGNESS, RECORDS, SCHEMA, CheckReport, CheckResult
 
@@ -53,7 +53,8 @@ def check(repo: Repository, ref: Ref, progress: Progress = SILENT, cache: bool =
         return kept
     with progress.step(f"reading {ref.trial}@{record.version}"):
         files = version.files()
-    target = Target(ref.trial, record.version, record.fingerprint, record.key, files, metadata)
+        tables = [(name, record.table(name), version.table(name).files()) for name in record.table_names[1:]]
+    target = Target(ref.trial, record.version, record.fingerprint, record.key, files, metadata, tables)
     return caches.store(repo, digest, _evaluate(repo, target, suite, progress))
 
 
@@ -73,6 +74,7 @@ class Target:
     key: Key
     files: list[Path]
     metadata: dict[str, Any]
+    tables: list[tuple[str, VersionRecord, list[Path]]] = field(default_factory=list)  # the others: name, rows, parts
 
 
 def check_files(repo: Repository, target: Target, progress: Progress = SILENT) -> CheckReport:
@@ -103,6 +105,7 @@ def recheck(repo: Repository, target: Target, before: CheckReport, touched: set[
     report.results += [fresh.get(i, result) for i, result in enumerate(was)]
     with progress.step("running the integrity checks on corrected columns"):
         report.results += _recheck_integrity(repo, con, schema, target.metadata, before, touched)
+    report.results += [r for r in before.results if r.kind == "table"]  # other tables, and their participants
     return report
 
 
@@ -154,13 +157,29 @@ def _evaluate(repo: Repository, target: Target, suite: dict, progress: Progress)
         report.results += _expectations(con, schema, target.key, suite, label, range(len(suite["expectations"])))
     with progress.step("running the integrity checks"):
         report.results += integrity.run(con, PARTS, schema, target.metadata, thresholds(repo))
+    for name, table, files in target.tables:
+        with progress.step(f"checking table {name}"):
+            report.results += _table(repo, target, name, table, files)
     return report
 
 
-def _open(target: Target, suite: dict):
+def _table(repo: Repository, target: Target, name: str, table: VersionRecord, files: list[Path]) -> list[CheckResult]:
+    """Another table's suite, then the checks across tables; each result named ``TABLE: check``."""
+    path = suites.table_suite_path(repo.root, target.trial, name)
+    suite = suites.load(path) if path.exists() else {"expectations": []}
+    at = Target(target.trial, target.version, table.fingerprint, table.key, files, {})
+    con, schema, label = _open(at, suite, layout.trial(target.trial).table_suite(name))
+    found = _expectations(con, schema, table.key, suite, label, range(len(suite["expectations"])))
+    found += tables.across(con, schema, target.files, name, table.participant_column, table.key, target.metadata)
+    for result in found:
+        result.name, result.kind = f"{name}: {result.name}", "table"
+    return found
+
+
+def _open(target: Target, suite: dict, label: str | None = None):
     """A connection with the view ``data`` over the parts, their schema, and the suite's label."""
     schema = parquet.read_schema(target.files[0])
-    label = layout.trial(target.trial).suite
+    label = label or layout.trial(target.trial).suite
     suites.check_columns(suite, schema.names, label)
     # DuckDB draws its progress bar on stdout, into --json's output. Every query binds the view
     # again, reading all the parts' footers; parts never change.

@@ -26,6 +26,10 @@ def suite_path(root: Path, trial: str) -> Path:
     return root / layout.trial(trial).suite
 
 
+def table_suite_path(root: Path, trial: str, table: str) -> Path:
+    return root / layout.trial(trial).table_suite(table)
+
+
 def load(path: Path) -> dict[str, Any]:
     label = _label(path)
     if not path.is_file():

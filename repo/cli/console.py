@@ -80,6 +80,10 @@ def render_summary(summary: dict) -> None:
     if summary.get("delivery"):
         d = summary["delivery"]
         facts.append(("delivery", f"{d['file']} ({d['format']}, sha256 {d['sha256'][:12]})"))
+    if summary.get("tables"):
+        facts.insert(5, ("table", f"{summary['participant_table']}: the participant table (the rows above)"))
+        facts += [("table", f"{t['name']}: {t['rows']} × {t['columns']} columns, key {rowkey.label(t['key'])}")
+                  for t in summary["tables"]]
     for name, value in facts:
         out.print(f"  {name:<12} {escape(str(value))}")
     table = Table("column", "type", "label", "missing", "distinct", "range / values")

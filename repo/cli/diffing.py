@@ -148,6 +148,9 @@ def _render(found) -> None:
             out.print(f"column {what}: {escape(c.column)} ({_explained(found, c.correction)})")
     for c in found.columns_retyped:
         out.print(f"column retyped: {escape(c['column'])} ({c['old']} → {c['new']})")
+    for name, table in found.tables.items():
+        out.print(f"[bold]table {escape(name)}[/]")
+        _render(table)
 
 
 def _render_summary(figures) -> None:

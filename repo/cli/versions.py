@@ -108,6 +108,12 @@ def ingest(
         help="Key column (required for a new trial); repeat it for a key of several columns (--key id --key visit).")] = None,
     participant: Annotated[Optional[str], typer.Option(
         help="The key column naming the participant, when the key has several (rows a participant).")] = None,
+    participant_table: Annotated[Optional[str], typer.Option(
+        help="Of a delivery of several tables (a folder, a zip, a workbook): the table of one row a participant.")
+    ] = None,
+    table_key: Annotated[Optional[list[str]], typer.Option(
+        help="Another table's key, with the participant column: --table-key visits=id,visit (repeat a table).")
+    ] = None,
     arm: Annotated[Optional[str], typer.Option(help="Column holding the randomised arm.")] = None,
     randomised: Annotated[Optional[str], typer.Option(help="Column holding the randomisation date.")] = None,
     message: Annotated[Optional[str], typer.Option("--message", "-m", help="What this delivery is.")] = None,
@@ -122,7 +128,7 @@ def ingest(
     from ..ingest.delivery import ingest as run
 
     options = IngestOptions(trial, file, rowkey.written(key) if key else None, arm, randomised, message, origin,
-                            participant)
+                            participant, participant_table, _table_keys(table_key or []))
     result = run(open_repository(repo), options, Bars())
     record = result.record
     if json:
@@ -135,6 +141,21 @@ def ingest(
     out.print(f"{record.trial}@{record.version}: {what} of {rows} × {len(record.columns)} columns "
               f"in {len(record.parts)} part(s), fingerprint {short(record.fingerprint)}")
     render_failing(record, result.failing)
+
+
+def _table_keys(given: list[str]) -> dict:
+    """``visits=id,visit`` -> {"visits": ["id", "visit"]}."""
+    from ..backends import rowkey
+    from ..errors import InvalidInput
+
+    keys = {}
+    for text in given:
+        name, _, columns = text.partition("=")
+        names = [c.strip() for c in columns.split(",") if c.strip()]
+        if not name.strip() or not names:
+            raise InvalidInput(f"--table-key {text!r}: expected TABLE=COLUMN[,COLUMN…], e.g. visits=id,visit")
+        keys[name.strip()] = rowkey.written(names)
+    return keys
 
 
 @command

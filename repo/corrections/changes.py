@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class Current:
     files: dict[str, Path]
     dictionary: dict[str, dict[str, Any]]
     staged: list[Correction]
+    tables: list[str] = field(default_factory=list)  # the trial's other tables, if any
 
     def kind(self, column: str) -> str:
         return type_class(self.schema.field(column).type)

@@ -235,6 +235,7 @@ def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Co
         parts=list(rewritten.parts_all),
         delivery=None, tool=provenance.tool(),
         corrections=[e.id for e in applied], reader=formats.READER,
+        participant_table=parent.participant_table, tables=parent.tables,  # corrections touch the participant table
     )
 
 
@@ -298,7 +299,10 @@ def _compare_checks(repo: Repository, before, record: VersionRecord, files: list
 
     if before is None:
         return [], [], []
-    target = Target(record.trial, record.version, record.fingerprint, record.key, files, metadata)
+    from ..repository.records import Version
+
+    tables = [(name, record.table(name), Version(repo, record).table(name).files()) for name in record.table_names[1:]]
+    target = Target(record.trial, record.version, record.fingerprint, record.key, files, metadata, tables)
     after = recheck(repo, target, before, touched_by(applied), progress)
     keep(repo, record, metadata, after)
     return compare(before.results, after.results)

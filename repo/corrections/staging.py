@@ -38,7 +38,8 @@ def current(repo: Repository, trial: str) -> Current:
     dictionary = {c["name"]: c for c in dataset.metadata().columns}
     staged = log.read(repo.root / layout.trial(trial).staged)
     return Current(trial, record.version, record.key, record.participant_column, record.nparts,
-                   parquet.read_schema(next(iter(files.values()))), files, dictionary, staged)
+                   parquet.read_schema(next(iter(files.values()))), files, dictionary, staged,
+                   [t.name for t in record.tables])
 
 
 def stage(repo: Repository, trial: str, changes: list[Change]) -> list[Correction]:
@@ -100,6 +101,10 @@ def _entries(state: Current, change: Change, existing: dict, who: str, now: str)
     if change.action == "update":
         return [_update(state, change, key, existing, base)]
     if change.action == "remove":
+        if state.tables:
+            raise InvalidInput(f"{where}{state.trial} has other tables ({', '.join(state.tables)}): removing a "
+                               "participant from the participant table alone would leave their records there; "
+                               "not supported yet")
         if key not in existing:
             raise InvalidInput(f"{where}no record with key {rowkey.shown(key)} in {state.trial}@{state.version}")
         return [Correction("", "remove", key, None, existing[key], None, **base)]

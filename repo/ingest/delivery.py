@@ -11,13 +11,15 @@ refers to them, so a pushed commit never points at missing bytes.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import provenance
 from ..backends import clock, formats, rowkey, storage
-from ..backends.hashing import sha256_of
+from ..backends.hashing import sha256_of_delivery, size_of_delivery
 from ..backends.rowkey import Key
+from ..backends.tables import read_tables
 from ..checks import suite as suites
 from ..checks.results import CheckResult
 from ..checks.run import check
@@ -26,11 +28,11 @@ from ..progress import SILENT, Progress
 from ..repository import Repository, layout
 from ..repository.datasets import load_metadata
 from ..repository.metadata import Metadata, participant_of, role_columns
-from ..repository.records import VersionRecord
+from ..repository.records import TableRecord, VersionRecord
 from ..repository.refs import Ref, check_trial_name, tag_name, version_name
 from ..versions.cut import cut, written
 from ..versions.parts import parts_for, write_parts
-from . import dictionary
+from . import dictionary, tables
 from .keys import check_key
 
 
@@ -44,6 +46,8 @@ class IngestOptions:
     message: str | None = None
     origin: str | None = None  # where the delivery came from, in words or as a URL
     participant: str | None = None  # the participant column of a composite key
+    participant_table: str | None = None  # of a delivery of several tables, the one of one row a participant
+    table_keys: dict[str, Key] = field(default_factory=dict)  # the other tables' keys, by table
 
 
 @dataclass(frozen=True)
@@ -70,16 +74,23 @@ def _check_roles(options: IngestOptions, previous: Metadata | None,
 def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT) -> IngestResult:
     trial = check_trial_name(options.trial)
     with progress.step(f"reading {options.file.name}"):
-        delivery = formats.read(options.file, formats.READER)
+        deliveries = read_tables(options.file, formats.READER)
     storage.check_remote(repo.root)
     files = layout.trial(trial)
-    paths = [files.folder, files.provenance, files.suite]
+    paths = [files.folder, files.provenance, files.suite, files.table_suites]
     if (store := storage.remote_path_in_tree(repo.root)) is not None:
         paths.append(store)
     with repo.writing(paths) as txn:  # the next version number is only known under the lock
         previous = _previous_metadata(repo, trial)
+        main, delivery, others = tables.participant_table(deliveries, options.file, options.participant_table,
+                                                          previous)
+        deliveries = None
         key, participant = _key(trial, options, previous)
-        check_key(delivery.table, key, str(options.file))
+        if others and rowkey.composite(key):
+            raise InvalidInput(f"{options.file}: the participant table {main} has one row a participant: key it by "
+                               f"the participant column alone, not {rowkey.label(key)}")
+        check_key(delivery.table, key, f"{options.file} (table {main})" if others else str(options.file))
+        table_keys = tables.keys(others, options.table_keys, previous, options.file, participant)
         roles = _check_roles(options, previous, delivery.table.column_names)
         parent = repo.dataset(trial).latest() if previous else None
         version = version_name(parent.number + 1 if parent else 1)
@@ -92,7 +103,8 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         if previous:  # a clone may lack earlier deliveries; DVC must store source/ with all of them
             storage.materialize(repo.root, [files.source])
         source = _keep_source(repo, trial, version, options.file)
-        parts = _write_data(repo, trial, delivery, key, participant, nparts, progress)
+        parts, table_records = _write_data(repo, trial, delivery, key, participant, nparts, progress,
+                                           lambda: tables.write(repo, trial, others, table_keys, participant, previous))
         record = VersionRecord(
             trial=trial, version=version, created=clock.now(), author=str(repo.scm.identity()),
             message=options.message or f"{'Re-delivery' if parent else 'Delivery'} {options.file.name}",
@@ -100,19 +112,27 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
             columns=delivery.table.column_names, key=key, nparts=nparts, **written(delivery.table.schema, parts),
             participant=participant if rowkey.composite(key) else None,
             delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
-            tool=provenance.tool(), reader=formats.READER,
+            tool=provenance.tool(), reader=formats.READER, participant_table=main if others else None,
+            tables=table_records,
         )
-        if parent and record.fingerprint == parent.fingerprint:
+        if parent and record.identity == parent.identity:
             raise InvalidInput(f"{options.file}: the same rows as {trial}@{parent.version} (fingerprint "
                                f"{record.fingerprint.removeprefix('sha256:')[:12]}): nothing new to ingest")
         if parent:
             record = replace(record, changes=_changes(repo, parent, record))
         metadata = _metadata(trial, options, roles, nparts, delivery, previous, record)
+        if others:
+            metadata["participant_table"] = main
+            metadata["tables"] = tables.entries(others, table_records, previous)
         participants = _participants(delivery.table, key, participant)
-        delivery = None  # the rows are in the parts now: the checks below read them from there, in less memory
+        delivery = others = None  # the rows are in the parts now: the checks below read them from there
         suite_path = suites.suite_path(repo.root, trial)
         if not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
             suites.save(suite_path, suites.baseline(trial, metadata, version))
+        for name, entry in metadata.tables.items():
+            path = repo.root / files.table_suite(name)
+            if not path.exists():
+                suites.save(path, suites.baseline(f"{trial}/{name}", tables.suite_metadata(entry), version))
         cut(repo, record, metadata, paths)
     report = check(repo, Ref(trial, version))  # kept when the version was cut: read, not run again
     return IngestResult(record, redelivery=parent is not None, participants=participants,
@@ -146,9 +166,17 @@ def _changes(repo: Repository, parent: VersionRecord, record: VersionRecord) -> 
     """What the re-delivery changed against the version it replaces: requestors are told."""
     from ..versions.diff import diff_parts
 
-    folder = repo.root / layout.trial(record.trial).data
+    files = layout.trial(record.trial)
     before = repo.dataset(record.trial).version(parent.version)
-    return diff_parts(parent, before.part_files(), record, {p.name: folder / p.name for p in record.parts}).counts()
+    counts = diff_parts(parent, before.part_files(), record,
+                        {p.name: repo.root / files.data / p.name for p in record.parts}).counts()
+    kept = [t.name for t in record.tables if t.name in parent.table_names]
+    if kept:
+        counts["tables"] = {name: diff_parts(
+            parent.table(name), before.table(name).part_files(), record.table(name),
+            {p.name: repo.root / files.table_data(name) / p.name for p in record.table(name).parts}).counts()
+            for name in kept}
+    return counts
 
 
 
@@ -159,27 +187,36 @@ def _previous_metadata(repo: Repository, trial: str) -> Metadata | None:
 
 
 def _keep_source(repo: Repository, trial: str, version: str, file: Path) -> dict:
-    """Copy the delivery byte-for-byte under ``source/vN/``; returns what the record says of it."""
+    """Copy the delivery byte-for-byte under ``source/vN/`` (a folder with all its files); returns what the
+    record says of it."""
     relative = layout.delivery(version, file.name)
     target = repo.root / layout.trial(trial).file(relative)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(file, target)
-    return {"file": relative, "original_name": file.name, "sha256": sha256_of(target), "size": target.stat().st_size}
+    if file.is_dir():
+        shutil.copytree(file, target)
+    else:
+        shutil.copyfile(file, target)
+    return {"file": relative, "original_name": file.name, "sha256": sha256_of_delivery(target),
+            "size": size_of_delivery(target)}
 
 
 def _write_data(repo: Repository, trial: str, delivery: formats.Delivery, key: Key, participant: str,
-                nparts: int, progress: Progress) -> list:
-    """Replace the trial's Parquet parts, then store sources and parts in DVC and push them."""
+                nparts: int, progress: Progress, write_tables: Callable[[], list[TableRecord]]) -> tuple[list, list]:
+    """Replace the trial's Parquet parts (and its other tables'), then store sources and parts in DVC and
+    push them."""
     files = layout.trial(trial)
     shutil.rmtree(repo.root / files.data, ignore_errors=True)
     with progress.step("writing Parquet parts", total=nparts) as advance:
         parts = write_parts(delivery.table, key, participant, nparts, repo.root / files.data, advance)
+    with progress.step("writing the other tables' parts"):
+        table_records = write_tables()
+    tracked = [files.source, files.data] + ([files.tables] if table_records else [])
     with progress.step("storing in the DVC cache"):
-        storage.add(repo.root, [files.source, files.data])
+        storage.add(repo.root, tracked)
     with progress.step("pushing to the remote"):
-        storage.push(repo.root, [files.source, files.data])
+        storage.push(repo.root, tracked)
     storage.make_private(repo.root, files.source)  # the deliveries as received: identifiers and all
-    return parts
+    return parts, table_records
 
 
 def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts: int,

@@ -128,6 +128,9 @@ def _digest(fingerprint: str, rules: ReleaseRules, tiers: list[TierPlan]) -> str
 def plan_metadata(dataset: Dataset, version: str) -> Metadata:
     """dataset.yaml now (the curator's rules and roles) with the dictionary the version was cut with."""
     current = dataset.metadata()
+    if current.tables:
+        raise InvalidInput(f"{dataset.trial}: releases of a trial of several tables ({current.participant_table}, "
+                           f"{', '.join(current.tables)}) are not supported yet")
     if rowkey.composite(current.key or []):
         raise InvalidInput(f"{dataset.trial}: a release counts one row a participant, and {dataset.trial} has several "
                            f"(key {rowkey.label(current.key)}); releases of such trials are not supported yet")

@@ -14,6 +14,7 @@
       corrections/FILE              correction_file()   variables the trialists supplied later
       consent/RULE/N/FILE           consent_file()      consent ID lists
     data/                           .data               the current version's Parquet parts (DVC: data.dvc)
+    tables/TABLE/                   .table_data()       the parts of its other tables, if any (DVC: tables.dvc)
     corrections.jsonl               .log                the correction log, append-only (git)
     queries.jsonl                   .queries            queries to the trialists, append-only (git)
     staged.jsonl                    .staged             corrections staged for the next version (not in git)
@@ -25,6 +26,7 @@
     linkage/                        .linkage            original key <-> release ID (DVC: linkage.dvc; restricted)
     .gitignore                      .gitignore          DVC's entries for the tracked folders
   expectations/<trial>.json         .suite              the expectation suite (GX's JSON format)
+  expectations/<trial>/TABLE.json   .table_suite()      the suite of each of its other tables
   provenance/<trial>/vN.json        .provenance_record()  a version's W3C PROV record (and vN-TIER.json a release's)
   .git/ipd/                         PRIVATE             ipd's own, never committed
     lock                            LOCK                held by every command that writes
@@ -87,6 +89,7 @@ GIT_EXCLUDE = "info/exclude"
 METADATA = "dataset.yaml"
 SOURCE = "source"
 DATA = "data"
+TABLES = "tables"
 LOG = "corrections.jsonl"
 QUERIES = "queries.jsonl"
 STAGED = "staged.jsonl"
@@ -154,6 +157,14 @@ class TrialPaths:
         return self.file(DATA)
 
     @property
+    def tables(self) -> str:
+        """The DVC-tracked folder of the parts of a trial's other tables, one folder a table."""
+        return self.file(TABLES)
+
+    def table_data(self, name: str) -> str:
+        return f"{self.tables}/{name}"
+
+    @property
     def log(self) -> str:
         return self.file(LOG)
 
@@ -205,6 +216,14 @@ class TrialPaths:
     @property
     def suite(self) -> str:
         return f"{EXPECTATIONS}/{self.trial}.json"
+
+    @property
+    def table_suites(self) -> str:
+        return f"{EXPECTATIONS}/{self.trial}"
+
+    def table_suite(self, table: str) -> str:
+        """The expectation suite of one of the trial's other tables."""
+        return f"{self.table_suites}/{table}.json"
 
     @property
     def provenance(self) -> str:

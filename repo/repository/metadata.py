@@ -23,7 +23,7 @@ from ..backends import rowkey
 from ..backends.rowkey import Key
 from ..errors import InvalidInput
 
-TEXT_KEYS = ("trial", "participant", "title", "notes", "license")
+TEXT_KEYS = ("trial", "participant", "participant_table", "title", "notes", "license")
 LISTED_ROLES = ("baseline", "events")  # roles that may name several columns
 CODED_ROLES = ("status",)  # roles that may say which of their column's values are events: {column: c, event: [2]}
 
@@ -52,6 +52,13 @@ class Metadata(dict):
         for name in TEXT_KEYS:
             _expect(source, name, self.get(name), str, "text", optional=True)
         _check_key(source, self.get("key"), self.get("participant"))
+        tables = _expect(source, "tables", self.get("tables"), dict, "a mapping of table name to its key and columns",
+                         optional=True)
+        for name, entry in (tables or {}).items():
+            _expect(source, f"tables.{name}", entry, dict, "a mapping of the table's key, participant and columns")
+            if entry.get("key") is None:
+                _fail(source, f"tables.{name}.key", None, "the table's key column(s)")
+            _check_key(source, entry.get("key"), entry.get("participant"), f"tables.{name}.")
         roles = _expect(source, "roles", self.get("roles"), dict, "a mapping of role to column", optional=True)
         for role, named in (roles or {}).items():
             if role in LISTED_ROLES and isinstance(named, list):
@@ -92,6 +99,17 @@ class Metadata(dict):
     def participant(self) -> str | None:
         """The participant column: as declared, else a one-column key."""
         return participant_of(self.get("key"), self.get("participant"))
+
+    @property
+    def participant_table(self) -> str | None:
+        """Of a trial of several tables: the table of one row a participant (randomisation, arm), which the
+        key, roles and columns above describe."""
+        return self.get("participant_table")
+
+    @property
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """The trial's other tables: name -> its key, participant column, parts and columns (dictionary)."""
+        return self.get("tables") or {}
 
     @property
     def title(self) -> str | None:
@@ -148,18 +166,19 @@ def participant_of(key: Key | None, declared: str | None) -> str | None:
     return key if isinstance(key, str) else (key[0] if len(key) == 1 else None)
 
 
-def _check_key(source: str, key: Any, participant: Any) -> None:
+def _check_key(source: str, key: Any, participant: Any, prefix: str = "") -> None:
     if key is None:
         return
     if isinstance(key, list):
         if not key or not all(isinstance(c, str) for c in key) or len(set(key)) < len(key):
-            _fail(source, "key", key, "a column name or a list of different column names")
+            _fail(source, f"{prefix}key", key, "a column name or a list of different column names")
         if len(key) > 1 and participant is None:
-            _fail(source, "participant", None, f"the participant column, one of the key's {', '.join(key)}")
+            _fail(source, f"{prefix}participant", None, f"the participant column, one of the key's {', '.join(key)}")
     elif not isinstance(key, str):
-        _fail(source, "key", key, "a column name or a list of column names")
+        _fail(source, f"{prefix}key", key, "a column name or a list of column names")
     if participant is not None and participant not in rowkey.columns(key):
-        _fail(source, "participant", participant, f"one of the key's columns ({', '.join(rowkey.columns(key))})")
+        _fail(source, f"{prefix}participant", participant,
+              f"one of the key's columns ({', '.join(rowkey.columns(key))})")
 
 
 def role_columns(roles: dict[str, Any]) -> dict[str, Any]:

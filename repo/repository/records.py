@@ -10,7 +10,7 @@ against the record at any time.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,25 @@ class PartRecord:
 
 
 @dataclass(frozen=True)
+class TableRecord:
+    """A table of a trial of several tables besides the participant table (visits, events, labs), as a
+    version holds it: its own key (with the participant column), columns, rows, parts and fingerprint."""
+
+    name: str
+    key: Key
+    participant: str
+    nparts: int
+    columns: list[str]
+    rows: int
+    fingerprint: str
+    parts: list[PartRecord]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TableRecord:
+        return cls(**{**data, "parts": [PartRecord(**p) for p in data["parts"]]})
+
+
+@dataclass(frozen=True)
 class VersionRecord:
     trial: str
     version: str
@@ -63,10 +82,37 @@ class VersionRecord:
     # numbers integers; 1, the records written before this field, read them as typed. A rebuild reads the
     # version's delivery with this reader, so the bytes come out as stored.
     reader: int = 1
+    # A trial of several tables: the participant table's name (the rows above are its) and the others.
+    participant_table: str | None = None
+    tables: list[TableRecord] = field(default_factory=list)
 
     @property
     def number(self) -> int:
         return version_number(self.version)
+
+    @property
+    def table_names(self) -> list[str]:
+        """Every table of the version, the participant table first (``""`` for a trial of one table)."""
+        return [self.participant_table or "", *(t.name for t in self.tables)]
+
+    def table(self, name: str) -> VersionRecord:
+        """Table ``name`` seen as a version of its own (the same trial and version): what reads, checks,
+        diffs and verifies a version's rows reads, checks, diffs and verifies a table's."""
+        if not name or name == self.participant_table:
+            return replace(self, tables=[])
+        found = next((t for t in self.tables if t.name == name), None)
+        if found is None:
+            known = ", ".join(n for n in self.table_names if n)
+            raise NotFound(f"{self.trial}@{self.version} has no table {name!r}" + (f"; its tables are {known}"
+                                                                                  if known else ""))
+        return replace(self, key=found.key, participant=found.participant, nparts=found.nparts,
+                       columns=found.columns, rows=found.rows, fingerprint=found.fingerprint, parts=found.parts,
+                       participant_table=None, tables=[], changes=None)
+
+    @property
+    def identity(self) -> tuple:
+        """What makes two versions' rows the same: every table's fingerprint."""
+        return (self.fingerprint, *((t.name, t.fingerprint) for t in self.tables))
 
     @property
     def participant_column(self) -> str:
@@ -75,14 +121,16 @@ class VersionRecord:
 
     def to_json(self) -> str:
         data = asdict(self)
-        if data["participant"] is None:  # records of one-column keys read as they always did
-            del data["participant"]
+        for optional in ("participant", "participant_table", "tables"):  # records of one table, one-column
+            if not data[optional]:  # keys read as they always did
+                del data[optional]
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> VersionRecord:
         data = json.loads(text)
         data["parts"] = [PartRecord(**p) for p in data["parts"]]
+        data["tables"] = [TableRecord.from_json(t) for t in data.get("tables", [])]
         return cls(**data)
 
     def summary(self) -> dict[str, Any]:
@@ -148,7 +196,13 @@ class Version:
         return con.read_parquet([str(p) for p in self.files()])
 
     def verify(self) -> None:
-        """Check each part's MD5 and the whole fingerprint against the record."""
+        """Check each part's MD5 and the whole fingerprint against the record, for every table."""
         from .verification import check_parts
 
-        check_parts(self.record, self.files())
+        for name in self.record.table_names:
+            table = self.table(name)
+            check_parts(table.record, table.files())
+
+    def table(self, name: str) -> Version:
+        """Table ``name`` of this version (``""`` or the participant table's name: the version itself)."""
+        return Version(self.repo, self.record.table(name))

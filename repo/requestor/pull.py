@@ -214,10 +214,18 @@ def _fetch(options: PullOptions, url: str, rev: str | None, version: str, stagin
         metadata_text = remote.read_text(paths.metadata)
         with progress.step(f"fetching {trial}@{version}", total=len(record.parts)):
             remote.get(paths.data, staging / "data")
+            if record.tables:
+                remote.get(paths.tables, staging / layout.TABLES)
     files = [staging / "data" / p.name for p in record.parts]
     with progress.step("checking against the fingerprint"):
         check_parts(record, files)
-    return record, _export(record, files, metadata_text, options, staging)
+    written = _export(record, files, metadata_text, options, staging)
+    for table in record.tables:  # a trial of several tables: each beside the participant table
+        view = record.table(table.name)
+        files = [staging / layout.TABLES / table.name / p.name for p in view.parts]
+        check_parts(view, files)
+        written += _export_table(view, table.name, files, metadata_text, options, staging)
+    return record, written
 
 
 def _write_datacite(options: PullOptions, version: str, issue: int, staging: Path) -> None:
@@ -304,6 +312,19 @@ def _staging(out: Path) -> Iterator[Path]:
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _export_table(view: VersionRecord, name: str, files: list[Path], metadata_text: str, options: PullOptions,
+                  staging: Path) -> list[str]:
+    """Another table of the version, as ``TRIAL.TABLE.FORMAT`` (its dictionary is in the trial's)."""
+    import pyarrow as pa
+
+    metadata = load_metadata(metadata_text, f"dataset.yaml of {view.trial}@{view.version}")
+    table = pa.concat_tables([parquet.read(f) for f in files])
+    data_name = f"{view.trial}.{name}.{options.format}"
+    labels = labels_of(metadata.tables.get(name, {}).get("columns") or [])
+    formats.write(table, staging / data_name, options.format, labels, f"{metadata.title or view.trial}: {name}")
+    return [data_name]
 
 
 def _export(record: VersionRecord, files: list[Path], metadata_text: str, options: PullOptions,

@@ -34,7 +34,8 @@ def check(repo: Repository, trial: str, records: list[VersionRecord], result, pr
     url, remote = remote_dir(root, remote_name(repo, "restricted"))
     if url and remote is None:
         result.not_checked.append(_note(f"the remote {url}", "not a local directory; its copies were not read"))
-    wanted = sorted({p.md5 for r in records for p in r.parts})
+    tables = [(r.table(name), name) for r in records for name in r.table_names]  # the participant table's first
+    wanted = sorted({p.md5 for table, _ in tables for p in table.parts})
     missing = [m for m in wanted if not storage.cache_path(root, m).exists()]
     if missing:
         try:
@@ -44,7 +45,9 @@ def check(repo: Repository, trial: str, records: list[VersionRecord], result, pr
     hashed: dict[Path, str] = {}
     with progress.step(f"{trial}: parts and fingerprints", total=len(records)) as advance:
         for record in records:
-            _parts(root, record, remote, url, hashed, result, fingerprints)
+            for name in record.table_names:
+                _parts(root, record.table(name), remote, url, hashed, result, fingerprints,
+                       f" table {name}" if name and name != record.participant_table else "")
             advance(1)
     for release in releases.records(root, trial):
         _release(repo, release, hashed, result)
@@ -62,8 +65,8 @@ def _md5(path: Path, hashed: dict[Path, str]) -> str:
 
 
 def _parts(root: Path, record: VersionRecord, remote: Path | None, url: str, hashed: dict, result,
-           fingerprints: bool) -> None:
-    label = f"{record.trial}@{record.version}"
+           fingerprints: bool, table: str = "") -> None:
+    label = f"{record.trial}@{record.version}{table}"
     sound = True
     for part in record.parts:
         cached = storage.cache_path(root, part.md5)
@@ -86,7 +89,7 @@ def _parts(root: Path, record: VersionRecord, remote: Path | None, url: str, has
         try:
             check_parts(record, [storage.cache_path(root, p.md5) for p in record.parts])
         except RepoError as exc:
-            result.add(label, str(exc).removeprefix(f"{label}: "))
+            result.add(label, str(exc).removeprefix(f"{record.trial}@{record.version}: "))
 
 
 def _release(repo: Repository, release: releases.ReleaseRecord, hashed: dict, result) -> None:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..backends import storage
-from ..backends.hashing import sha256_of
+from ..backends.hashing import sha256_of_delivery
 from ..corrections import log
 from ..errors import RepoError
 from ..progress import SILENT, Progress
@@ -63,6 +63,11 @@ def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, resu
                 if made[0].fingerprint != record.fingerprint:
                     result.add(label, f"rebuilt from {_from(record)}, its rows have fingerprint "
                                       f"{made[0].fingerprint}, but the version record says {record.fingerprint}")
+                for table, rebuilt in zip(record.tables, made[0].tables):
+                    if rebuilt.fingerprint != table.fingerprint:
+                        result.add(f"{label} table {table.name}", f"rebuilt from {_from(record)}, its rows have "
+                                   f"fingerprint {rebuilt.fingerprint}, but the version record says "
+                                   f"{table.fingerprint}")
             else:
                 result.add(label, f"cannot be rebuilt: its parent {record.parent} could not be")
             advance(1)
@@ -80,20 +85,29 @@ def _from(record: VersionRecord) -> str:
 
 def _version(record: VersionRecord, built: dict, entries: list, sources: Path, folder: Path):
     if record.delivery:
-        from ..backends.formats import read
+        from ..backends.tables import read_tables
         from ..versions.cut import written
         from ..versions.parts import write_parts
 
         delivered = layout.trial(record.trial).file(record.delivery["file"])
         path = sources / record.delivery["file"].removeprefix(f"{layout.SOURCE}/")
-        if not path.is_file():
+        if not path.exists():
             raise RepoError(f"{delivered} is not in DVC storage")
-        if (found := sha256_of(path)) != record.delivery["sha256"]:
+        if (found := sha256_of_delivery(path)) != record.delivery["sha256"]:
             raise RepoError(f"{delivered} has SHA-256 {found}, "
                             f"but the version record says {record.delivery['sha256']}")
-        table = read(path, record.reader).table  # as ingest read it then, not as it reads now
+        deliveries = read_tables(path, record.reader)  # as ingest read it then, not as it reads now
+        if record.participant_table is None and len(deliveries) != 1:
+            raise RepoError(f"{delivered} holds {len(deliveries)} tables, but the version record has one")
+        if missing := [t for t in [record.participant_table, *(t.name for t in record.tables)]
+                       if t and t not in deliveries]:
+            raise RepoError(f"{delivered} has no table {missing[0]!r}, which the version record names")
+        table = deliveries[record.participant_table or next(iter(deliveries))].table
         parts = write_parts(table, record.key, record.participant_column, record.nparts, folder / layout.DATA)
-        made = replace(record, **written(table.schema, parts))
+        made = replace(record, **written(table.schema, parts), tables=[
+            replace(t, **written(deliveries[t.name].table.schema, write_parts(
+                deliveries[t.name].table, t.key, t.participant, t.nparts, folder / layout.TABLES / t.name)))
+            for t in record.tables])
         return made, {p.name: folder / layout.DATA / p.name for p in parts}
     if record.parent not in built:
         return None

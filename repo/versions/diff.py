@@ -78,6 +78,7 @@ class Diff:
     parts_read: list[str] = field(default_factory=list)  # names of the parts whose hashes differ
     parts_skipped: int = 0
     corrections: dict[str, Correction] = field(default_factory=dict)  # the entries named above, by id
+    tables: dict[str, Diff] = field(default_factory=dict)  # a trial's other tables, those both versions have
 
     @property
     def empty(self) -> bool:
@@ -110,6 +111,7 @@ class Diff:
             "corrections": {i: {"action": e.action, "reason": e.reason, "query": e.query, "author": e.author,
                                 "version": e.version} for i, e in self.corrections.items()},
             "parts": {"read": len(self.parts_read), "skipped": self.parts_skipped},
+            **({"tables": {name: d.to_json() for name, d in self.tables.items()}} if self.tables else {}),
         }
 
 
@@ -231,6 +233,10 @@ def diff(repo: Repository, trial: str, a: str, b: str) -> Diff:
     old, new = dataset.version(a), dataset.version(b)
     names = changed_parts(old.record, new.record)
     result = diff_parts(old.record, _files(old, names), new.record, _files(new, names))
+    for name in [t for t in new.record.table_names[1:] if t in old.record.table_names]:
+        before, after = old.table(name), new.table(name)
+        changed = changed_parts(before.record, after.record)
+        result.tables[name] = diff_parts(before.record, _files(before, changed), after.record, _files(after, changed))
     low, high = sorted((old.record.number, new.record.number))
     entries = [e for e in correctionlog.read(repo.root / dataset.layout.log)
                if e.version and low < _number(e.version) <= high]

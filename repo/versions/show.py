@@ -26,4 +26,7 @@ def describe(repo: Repository, ref: Ref) -> dict[str, Any]:
         "delivery": record.delivery,
         "tag": version.tag,
         "columns": metadata.columns,
+        **({"participant_table": record.participant_table,
+            "tables": [{"name": t.name, "key": t.key, "rows": t.rows, "columns": len(t.columns),
+                        "fingerprint": t.fingerprint} for t in record.tables]} if record.tables else {}),
     }
