@@ -92,10 +92,15 @@ def test_records_of_unknown_participants_and_dates_before_randomisation_are_name
     delivery = split(tmp_path / "b", episodes)
     tmp_repo.ingest("cgd", delivery, *OPTIONS)
     root = tmp_repo.root
-    metadata = yaml.safe_load((root / "datasets/cgd/dataset.yaml").read_text())
-    metadata["tables"]["episodes"]["events"] = ["infected"]
-    (root / "datasets/cgd/dataset.yaml").write_text(yaml.safe_dump(metadata, sort_keys=False))
-    git(root, "commit", "-qam", "cgd: episode dates follow randomisation")
+    before = tmp_repo.state()
+    wrong = ipd("roles", "cgd", "--table", "episodes", "--events", "tstop", "--repo", root)
+    assert one_line_error(wrong.stderr) == "error: tables.episodes.events: column 'tstop' is integer, not a date"
+    assert tmp_repo.state() == before
+    declared = ok("roles", "cgd", "--table", "episodes", "--events", "infected", "--repo", root)
+    assert declared.stdout.strip() == "cgd: table episodes: events infected"
+    assert yaml.safe_load((root / "datasets/cgd/dataset.yaml").read_text())["tables"]["episodes"]["events"] == \
+        ["infected"]
+    assert git(root, "status", "--porcelain") == ""
     report = json.loads(ipd("check", "cgd", "--json", "--repo", root).stdout)
     found = {r["name"]: (r["unexpected_count"], r["unexpected_keys"]) for r in report["results"]
              if r["kind"] == "table" and not r["success"]}

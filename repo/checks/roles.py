@@ -59,6 +59,32 @@ def declare(repo: Repository, trial: str, change: RoleChange) -> RolesResult:
     return RolesResult(trial, roles, commit)
 
 
+def declare_table(repo: Repository, trial: str, table: str, events: list[str]) -> RolesResult:
+    """The dates of another table of the trial that follow the participant's randomisation (``tables.NAME.events``):
+    each a column of that table holding dates; one commit of dataset.yaml."""
+    dataset = repo.dataset(trial)
+    relative = layout.trial(trial).metadata
+    with repo.writing([relative]):
+        metadata = dataset.metadata()
+        entry = metadata.tables.get(table)
+        if entry is None:
+            others = ", ".join(metadata.tables) or "none"
+            raise InvalidInput(f"{trial} has no other table {table!r} (its other tables: {others})")
+        kinds = {c["name"]: c.get("type") for c in entry.get("columns") or []}
+        for column in events:
+            if column not in kinds:
+                raise InvalidInput(f"tables.{table}.events: no column {column!r} in table {table}; its columns are "
+                                   f"{', '.join(kinds)}")
+            if kinds[column] not in ("date", "datetime", "string"):
+                raise InvalidInput(f"tables.{table}.events: column {column!r} is {kinds[column]}, not a date")
+        if list(events) == entry.get("events"):
+            return RolesResult(trial, {"events": list(events)}, None)
+        tables = {**metadata.tables, table: {**entry, "events": list(events)}}
+        dataset.metadata_path.write_text(dump_metadata(Metadata({**metadata, "tables": tables}).checked(relative)))
+        commit = repo.scm.commit([relative], f"{trial}: roles of table {table} events={','.join(events)}")
+    return RolesResult(trial, {"events": list(events)}, commit)
+
+
 def changed(roles: dict[str, Any], change: RoleChange) -> dict[str, Any]:
     """``roles`` with ``change`` applied; an unknown role or event codes without a status is refused."""
     for role in [*change.set, *change.unset]:

@@ -174,16 +174,30 @@ def roles(
     event: Annotated[Optional[list[str]], typer.Option(
         metavar="CODE", help="A value of the status that is the event, e.g. 2 for death in 0/1/2 (repeat).")] = None,
     unset: Annotated[Optional[list[str]], typer.Option(metavar="ROLE", help="Remove a role (repeat).")] = None,
+    table: Annotated[Optional[str], typer.Option(
+        metavar="NAME", help="Another table of the trial: --events names its dates that follow randomisation.")] = None,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
     """Show or declare the roles of a trial's columns (checked against its latest version; one commit)."""
-    from ..checks.roles import RoleChange, declare
+    from ..checks.roles import RoleChange, declare, declare_table
 
     given = {"arm": arm, "randomised": randomised, "death": death, "death_flag": death_flag, "events": events,
              "last_contact": last_contact, "baseline": baseline, "time": time, "status": status}
     change = RoleChange({role: column for role, column in given.items() if column},
                         [_code(code) for code in event or []], list(unset or []))
+    if table is not None:
+        if not events or set(change.set) - {"events"} or change.event or change.unset:
+            from ..errors import InvalidInput
+
+            raise InvalidInput("--table takes --events only: the dates of that table that follow randomisation")
+        result = declare_table(open_repository(repo), trial, table, events)
+        if json:
+            emit_json({"trial": result.trial, "table": table, "roles": result.roles, "commit": result.commit})
+        else:
+            out.print(f"{result.trial}: table {table}: events {', '.join(events)}"
+                      + (" (unchanged)" if result.commit is None else ""))
+        return
     result = declare(open_repository(repo), trial, change)
     if json:
         emit_json({"trial": result.trial, "roles": result.roles, "commit": result.commit})
