@@ -115,13 +115,17 @@ def test_an_unknown_file_type(tmp_repo, tmp_path, name, suffix):
 
 def test_a_file_that_does_not_exist(tmp_repo, tmp_path):
     path = tmp_path / "nowhere.csv"
-    assert refused(tmp_repo, "t1", path, "--key", "id") == f"error: {path}: no such file"
+    assert refused(tmp_repo, "t1", path, "--key", "id") == f"error: {path}: no such file or folder"
 
 
-def test_a_directory_instead_of_a_file(tmp_repo, tmp_path):
+def test_a_folder_without_a_table(tmp_repo, tmp_path):
+    """A folder is a delivery of several tables: one with no file ipd reads is refused."""
     path = tmp_path / "folder.csv"
     path.mkdir()
-    assert refused(tmp_repo, "t1", path, "--key", "id") == f"error: {path}: no such file"
+    (path / "notes.doc").write_text("minutes of the steering committee")
+    assert refused(tmp_repo, "t1", path, "--key", "id") == (
+        f"error: {path}: no table in the folder: ipd reads files ending .csv, .dta, .parquet, .pq, .sas7bdat, "
+        ".sav, .tab, .tsv, .txt, .xlsm, .xlsx, .xpt, .zsav (hidden files and sub-folders are passed over)")
 
 
 def test_a_column_twice_or_without_a_name(tmp_repo, tmp_path):

@@ -207,10 +207,36 @@ def test_a_correction_to_the_participant_table_keeps_the_other_tables(tmp_repo, 
     assert v2["tables"] == v1["tables"] and v2["participant_table"] == "participants"
     report = json.loads(ipd("check", "cgd", "--json", "--repo", root).stdout)
     assert "episodes: every record's participant is in the participant table" in [r["name"] for r in report["results"]]
-    removal = ipd("correct", "cgd", "--key", "2", "--remove", "--reason", "withdrew", "--repo", root)
-    assert one_line_error(removal.stderr) == (
-        "error: cgd has other tables (episodes): removing a participant from the participant table alone would "
-        "leave their records there; not supported yet")
+
+
+def test_corrections_name_another_table_and_a_removed_participant_leaves_every_table(tmp_repo, tmp_path):
+    root = tmp_repo.root
+    tmp_repo.ingest("cgd", split(tmp_path / "a"), *OPTIONS)
+    ok("correct", "cgd", "--table", "episodes", "--key", "1", "--key", "2", "--column", "tstop", "--value", "370",
+       "--reason", "CRF", "--repo", root)
+    staged = json.loads(ok("correct", "cgd", "--key", "2", "--remove", "--reason", "withdrew consent", "--json",
+                           "--repo", root).stdout)
+    rows = pd.read_csv(CGD)
+    second = rows[rows.id == 2].sort_values("enum")
+    assert [(e["table"], e["action"], e["key"]) for e in staged] == [
+        (None, "remove", 2), *(("episodes", "remove", [2, int(n)]) for n in second["enum"])]
+    ok("commit", "cgd", "-m", "query round 1", "--repo", root)
+    v2 = json.loads((root / "datasets/cgd/versions/v2.json").read_text())
+    assert (v2["rows"], v2["tables"][0]["rows"]) == (127, 203 - len(second))
+    assert v2["changes"]["tables"] == {"episodes": {"cells": 1, "added": 0, "removed": len(second),
+                                                   "columns_added": [], "columns_removed": []}}
+    diff = json.loads(ipd("diff", "cgd@v1", "cgd@v2", "--json", "--repo", root).stdout)
+    episodes = diff["tables"]["episodes"]
+    assert [(c["key"], c["old"], c["new"], c["correction"]) for c in episodes["cells"]] == [([1, 2], 373, 370, "c1")]
+    assert episodes["explained"]["removed"][0] == {"key": [2, 1], "correction": "c3"}
+    log = [json.loads(line) for line in (root / "datasets/cgd/corrections.jsonl").read_text().splitlines()]
+    assert [e.get("table") for e in log] == ["episodes", None, *["episodes"] * len(second)]
+    report = json.loads(ipd("check", "cgd", "--json", "--repo", root).stdout)
+    assert all(r["success"] for r in report["results"] if r["kind"] == "table")
+    validated = ipd("validate", "--repo", root, "--json")
+    assert validated.exit_code == 0, validated.stdout[-2000:]
+    rebuilt = ipd("verify", "--rebuild", "--repo", root, "--json")
+    assert json.loads(rebuilt.stdout)["problems"] == []
 
 
 def test_a_pull_writes_every_table(cgd, tmp_path):

@@ -29,6 +29,8 @@ def correct(
     remove: Annotated[bool, typer.Option("--remove", help="Remove the record --key (e.g. a duplicate registration).")] = False,
     add: Annotated[Optional[Path], typer.Option(help="Add the records in this file (any delivery format).")] = None,
     add_column: Annotated[Optional[Path], typer.Option(help="Add the variables in this file (the key and new columns).")] = None,
+    table: Annotated[Optional[str], typer.Option(
+        help="Another table of a trial of several (default: the participant table).")] = None,
     list_staged: Annotated[bool, typer.Option("--list", help="Show what is staged.")] = False,
     drop: Annotated[Optional[list[str]], typer.Option(help="Unstage an entry (s1, s2, …, or all); repeatable.")] = None,
     repo: RepoOption = Path("."),
@@ -64,6 +66,10 @@ def correct(
     else:
         changes = [Change("update", reason or "", key=key, column=column, value=value, query=query,
                           public_reason=public_reason)] if key is not None or column is not None else []
+    if table is not None:
+        from dataclasses import replace
+
+        changes = [replace(change, table=table) for change in changes]
     _render(core.stage(repository, trial, changes), json, "", title="staged")
 
 

@@ -24,6 +24,7 @@ class Change:
     supplement: Path | None = None  # add_column: the file holding the key and the new variable
     where: str = ""  # "FILE, row N" when the change came from a file
     public_reason: str | None = None  # the reason as release notes may publish it (no identifiers)
+    table: str | None = None  # another table of a trial of several; None: the participant table
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Current:
     dictionary: dict[str, dict[str, Any]]
     staged: list[Correction]
     tables: list[str] = field(default_factory=list)  # the trial's other tables, if any
+    table: str | None = None  # the table changes are checked against; None: the participant table
+    others: dict[str, Any] = field(default_factory=dict)  # of the participant table: the other tables' Versions
 
     def kind(self, column: str) -> str:
         return type_class(self.schema.field(column).type)

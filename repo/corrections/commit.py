@@ -65,7 +65,8 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         staged = _staged(repo, trial)  # again under the lock: a correction staged meanwhile is committed, not lost
         parent = dataset.version()
         with progress.step(f"checking staged corrections against {trial}@{parent.record.version}"):
-            _check_stale(parent, staged)
+            for table in dict.fromkeys(e.table for e in staged):
+                _check_stale(parent.table(table or ""), [e for e in staged if e.table == table])
         version = version_name(parent.record.number + 1)
         txn.will_tag(tag_name(trial, version))
         before = _check_before(repo, parent, progress)
@@ -77,13 +78,17 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
         from .rewrite import rewrite_parts
 
         with progress.step("rewriting the touched parts") as advance:
-            rewritten = rewrite_parts(repo.root / files.folder, parent.record, parent.part_files(), staged, advance)
+            rewritten = rewrite_parts(repo.root / files.folder, parent.record, parent.part_files(),
+                                      [e for e in staged if e.table is None], advance)
+            tables = _rewrite_tables(repo, parent, staged)
         now = clock.now()
         applied = _applied(repo, trial, staged, version, now)
-        record = _record(repo, parent.record, rewritten, applied, version, now, options.message)
+        record = _record(repo, parent.record, rewritten, applied, version, now, options.message,
+                         {name: t for name, (t, _) in tables.items()})
         _extend_suite(repo, trial, applied)
         with progress.step("checking the new version"):
-            found = _assess(repo, options, before, record, rewritten, applied)
+            found = _assess(repo, options, before, record, rewritten, applied,
+                            {name: files for name, (_, files) in tables.items()})
         with progress.step("storing and pushing the parts"):
             if work_tree is not None:
                 _check_work_tree(repo, files, record, rewritten, work_tree.result())
@@ -114,19 +119,39 @@ class Assessment:
 
 
 def _assess(repo: Repository, options: CommitOptions, before, record: VersionRecord,
-            rewritten, applied: list[Correction]) -> Assessment:
+            rewritten, applied: list[Correction], table_files: dict) -> Assessment:
     """The new version's dictionary, its checks against the parent's (refusing new failures unless
     accepted) and what it changes."""
-    metadata = _metadata(repo, record.trial, rewritten, applied)
-    outcome = _compare_checks(repo, before, record, rewritten.files, metadata, applied, SILENT)
+    metadata = _metadata(repo, record.trial, rewritten, [e for e in applied if e.table is None])
+    outcome = _compare_checks(repo, before, record, rewritten.files, metadata, applied, SILENT, table_files)
     override = _override(repo, options, outcome[1])
     return Assessment(metadata, outcome, override, _changes(applied))
 
 
 def _targets(files: TrialPaths, staged: list[Correction]) -> list[str]:
-    """What DVC stores anew: the parts, and the deliveries when a supplied file joins them."""
+    """What DVC stores anew: the parts (and the other tables', when corrected), and the deliveries when a
+    supplied file joins them."""
     supplied = any(e.action == "add_column" for e in staged)
-    return [files.data, *([files.source] if supplied else [])]
+    tables = any(e.table for e in staged)
+    return [files.data, *([files.tables] if tables else []), *([files.source] if supplied else [])]
+
+
+def _rewrite_tables(repo: Repository, parent: Version, staged: list[Correction]) -> dict:
+    """Each other table the entries correct, rewritten under ``tables/NAME/``: name -> (its record, its files)."""
+    from .rewrite import rewrite_parts
+
+    files = layout.trial(parent.record.trial)
+    found = {}
+    for table in parent.record.tables:
+        entries = [e for e in staged if e.table == table.name]
+        if not entries:
+            continue
+        view = parent.table(table.name)
+        done = rewrite_parts(repo.root / files.folder, view.record, view.part_files(), entries,
+                             data=repo.root / files.table_data(table.name))
+        found[table.name] = (replace(table, rows=done.rows, fingerprint=done.fingerprint, parts=list(done.parts_all),
+                                     columns=done.schema.names), done.files)
+    return found
 
 
 def _check_out(repo: Repository, files: TrialPaths, parent: VersionRecord, targets: list[str]) -> None:
@@ -136,7 +161,13 @@ def _check_out(repo: Repository, files: TrialPaths, parent: VersionRecord, targe
     present = {p.name: p.stat().st_size for p in data.glob("*.parquet")} if data.is_dir() else {}
     if present != {p.name: p.size for p in parent.parts}:
         storage.materialize(repo.root, [files.data], replace=True)
-    storage.materialize(repo.root, [t for t in targets if t != files.data])
+    if files.tables in targets:  # its other tables, each as the parent has it
+        folder = repo.root / files.tables
+        present = {p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*.parquet")} \
+            if folder.is_dir() else {}
+        if present != {f"{t.name}/{p.name}": p.size for t in parent.tables for p in t.parts}:
+            storage.materialize(repo.root, [files.tables], replace=True)
+    storage.materialize(repo.root, [t for t in targets if t not in (files.data, files.tables)])
 
 
 def _check_stored(repo: Repository, files: TrialPaths, record: VersionRecord) -> None:
@@ -227,7 +258,7 @@ def _applied(repo: Repository, trial: str, staged: list[Correction], version: st
 
 
 def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Correction], version: str,
-            now: str, message: str) -> VersionRecord:
+            now: str, message: str, tables: dict) -> VersionRecord:
     return VersionRecord(
         trial=parent.trial, version=version, created=now, author=str(repo.scm.identity()), message=message,
         kind="correction", parent=parent.version, rows=rewritten.rows, columns=rewritten.schema.names,
@@ -235,7 +266,7 @@ def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Co
         parts=list(rewritten.parts_all),
         delivery=None, tool=provenance.tool(),
         corrections=[e.id for e in applied], reader=formats.READER,
-        participant_table=parent.participant_table, tables=parent.tables,  # corrections touch the participant table
+        participant_table=parent.participant_table, tables=[tables.get(t.name, t) for t in parent.tables],
     )
 
 
@@ -289,7 +320,8 @@ def _extend_suite(repo: Repository, trial: str, applied: list[Correction]) -> No
 
 
 def _compare_checks(repo: Repository, before, record: VersionRecord, files: list, metadata: dict[str, Any],
-                    applied: list[Correction], progress: Progress) -> tuple[list[str], list[str], list[str]]:
+                    applied: list[Correction], progress: Progress,
+                    table_files: dict) -> tuple[list[str], list[str], list[str]]:
     """Which checks the corrections fixed, which they newly fail, and which still fail.
 
     Only the checks that read a column the corrections touched run again; the rest keep
@@ -301,9 +333,10 @@ def _compare_checks(repo: Repository, before, record: VersionRecord, files: list
         return [], [], []
     from ..repository.records import Version
 
-    tables = [(name, record.table(name), Version(repo, record).table(name).files()) for name in record.table_names[1:]]
+    tables = [(name, record.table(name), table_files.get(name) or Version(repo, record).table(name).files())
+              for name in record.table_names[1:]]
     target = Target(record.trial, record.version, record.fingerprint, record.key, files, metadata, tables)
-    after = recheck(repo, target, before, touched_by(applied), progress)
+    after = recheck(repo, target, before, touched_by([e for e in applied if e.table is None]), progress)
     keep(repo, record, metadata, after)
     return compare(before.results, after.results)
 
@@ -341,11 +374,18 @@ def _changes(applied: list[Correction]) -> dict[str, Any]:
     the parent; ``ipd validate`` derives every corrected version's diff from the data
     again and fails where it and the log disagree.
     """
-    def count(action: str) -> int:
-        return sum(e.action == action for e in applied)
+    def counts(entries: list[Correction]) -> dict[str, Any]:
+        def count(action: str) -> int:
+            return sum(e.action == action for e in entries)
 
-    return {"cells": count("update"), "added": count("add"), "removed": count("remove"),
-            "columns_added": [e.column for e in applied if e.action == "add_column"], "columns_removed": []}
+        return {"cells": count("update"), "added": count("add"), "removed": count("remove"),
+                "columns_added": [e.column for e in entries if e.action == "add_column"], "columns_removed": []}
+
+    found = counts([e for e in applied if e.table is None])
+    tables = sorted({e.table for e in applied if e.table})
+    if tables:
+        found["tables"] = {name: counts([e for e in applied if e.table == name]) for name in tables}
+    return found
 
 
 def _log(repo: Repository, trial: str, applied: list[Correction]) -> None:

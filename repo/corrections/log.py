@@ -48,11 +48,13 @@ class Correction:
     version: str | None = None  # the version that applied it; None while staged
     applied: str | None = None  # when that version was cut
     public_reason: str | None = None  # the reason as release notes may publish it; None: not publishable
+    table: str | None = None  # another table of a trial of several; None: the participant table
 
     def to_line(self) -> str:
         data = asdict(self)
-        if data["public_reason"] is None:  # the line of an entry without one is the line it always was
-            del data["public_reason"]
+        for optional in ("public_reason", "table"):  # the line of an entry without one is the line it always was
+            if data[optional] is None:
+                del data[optional]
         return json.dumps(data, ensure_ascii=False, sort_keys=False) + "\n"
 
     def applied_as(self, number: int, version: str, when: str) -> Correction:
@@ -64,11 +66,12 @@ class Correction:
 
     def describe(self) -> str:
         """One line for listings and errors."""
+        where = f"table {self.table}: " if self.table else ""
         if self.action == "update":
-            return f"{self.key}/{self.column}: {self.old!r} -> {self.new!r}"
+            return f"{where}{self.key}/{self.column}: {self.old!r} -> {self.new!r}"
         if self.action == "add_column":
             return f"new variable {self.column} ({self.new.get('type')}, {self.new.get('rows')} values)"
-        return f"{self.action} record {self.key!r}"
+        return f"{where}{self.action} record {self.key!r}"
 
 
 def parse(text: str, source: str) -> list[Correction]:

@@ -43,10 +43,12 @@ class Rewritten:
 
 
 def rewrite_parts(folder: Path, parent: VersionRecord, parent_files: dict[str, Path], entries: list[Correction],
-                  advance: Callable[[int], None] = lambda n: None) -> Rewritten:
-    """Write the parts ``entries`` touch into ``folder/data``, reading the parent's parts from
-    ``parent_files`` (the DVC cache, where they are as recorded, whatever the work tree holds)."""
-    data = folder / layout.DATA
+                  advance: Callable[[int], None] = lambda n: None, data: Path | None = None) -> Rewritten:
+    """Write the parts ``entries`` touch into ``data`` (``folder/data``; another table's folder for its
+    entries), reading the parent's parts from ``parent_files`` (the DVC cache, where they are as recorded,
+    whatever the work tree holds)."""
+    data = data or folder / layout.DATA
+    data.mkdir(parents=True, exist_ok=True)
     schema = parquet.read_schema(parent_files[parent.parts[0].name])
     supplements = _supplements(folder, entries, parent.key, schema)
     schema = target_schema(schema, {name: table.schema.field(1).type for name, table in supplements.items()})

@@ -30,16 +30,25 @@ from .log import Correction
 EXCLUDES = (layout.ALL_TRIALS.staged, f"{layout.ALL_TRIALS.staged_files}/")  # in git's info/exclude
 
 
-def current(repo: Repository, trial: str) -> Current:
+def current(repo: Repository, trial: str, table: str | None = None,
+            staged: list[Correction] | None = None) -> Current:
+    """The latest version of ``trial`` (of its other table ``table``), as changes are checked against it."""
     dataset = repo.dataset(trial)
     version = dataset.version()
+    tables = [t.name for t in version.record.tables]
+    others = {name: version.table(name) for name in tables} if table is None else {}
+    columns = dataset.metadata().columns
+    if table is not None and table != version.record.participant_table:
+        version = version.table(table)
+        columns = (dataset.metadata().tables.get(table) or {}).get("columns") or []
+    else:
+        table = None
     files = version.part_files()
     record = version.record
-    dictionary = {c["name"]: c for c in dataset.metadata().columns}
-    staged = log.read(repo.root / layout.trial(trial).staged)
+    staged = log.read(repo.root / layout.trial(trial).staged) if staged is None else staged
     return Current(trial, record.version, record.key, record.participant_column, record.nparts,
-                   parquet.read_schema(next(iter(files.values()))), files, dictionary, staged,
-                   [t.name for t in record.tables])
+                   parquet.read_schema(next(iter(files.values()))), files, {c["name"]: c for c in columns}, staged,
+                   tables, table, others)
 
 
 def stage(repo: Repository, trial: str, changes: list[Change]) -> list[Correction]:
@@ -48,20 +57,23 @@ def stage(repo: Repository, trial: str, changes: list[Change]) -> list[Correctio
         raise InvalidInput("nothing to stage: give --key/--column/--value, --remove, --add, --add-column or --file")
     repo.dataset(trial)  # the trial must exist before its folder is locked for writing
     with _staging(repo, trial):  # read, check and write under one lock: concurrent stagings all count
-        state = current(repo, trial)
+        staged = log.read(repo.root / layout.trial(trial).staged)
         _check_queries(repo, trial, changes)
-        existing = _existing_records(state, changes)
         who, now = str(repo.scm.identity()), clock.now()
-        number = log.next_number(state.staged, "s")
+        number = log.next_number(staged, "s")
         made: list[Correction] = []
-        for change in changes:
-            for entry in _entries(state, change, existing, who, now):
-                entry = replace(entry, id=f"s{number}")
-                _check_against_staged(state, entry, change)
-                state.staged.append(entry)
-                made.append(entry)
-                number += 1
-        _write(repo, trial, state.staged, changes)
+        for table in dict.fromkeys(change.table for change in changes):
+            state = current(repo, trial, table, staged)
+            mine = [change for change in changes if change.table == table]
+            existing = _existing_records(state, mine)
+            for change in mine:
+                for entry in _entries(state, change, existing, who, now):
+                    entry = replace(entry, id=f"s{number}")
+                    _check_against_staged(state, entry, change)
+                    staged.append(entry)
+                    made.append(entry)
+                    number += 1
+        _write(repo, trial, staged, changes)
     return made
 
 
@@ -96,18 +108,20 @@ def _entries(state: Current, change: Change, existing: dict, who: str, now: str)
     base = dict(reason=change.reason.strip(), query=change.query, author=who, time=now, base=state.version,
                 public_reason=change.public_reason.strip() if change.public_reason is not None else None)
     if change.action == "add_column":
+        if state.table:
+            raise InvalidInput(f"{where}adding a variable from a file is for the participant table, not {state.table}")
         return _add_columns(state, change, base)
+    base["table"] = state.table
     key = _key(state, change)
     if change.action == "update":
         return [_update(state, change, key, existing, base)]
     if change.action == "remove":
-        if state.tables:
-            raise InvalidInput(f"{where}{state.trial} has other tables ({', '.join(state.tables)}): removing a "
-                               "participant from the participant table alone would leave their records there; "
-                               "not supported yet")
         if key not in existing:
             raise InvalidInput(f"{where}no record with key {rowkey.shown(key)} in {state.trial}@{state.version}")
-        return [Correction("", "remove", key, None, existing[key], None, **base)]
+        removed = Correction("", "remove", key, None, existing[key], None, **base)
+        if state.table is None and state.tables:  # a participant leaves every table
+            return [removed, *_records_elsewhere(state, existing[key][state.participant], base)]
+        return [removed]
     if change.action == "add":
         if key in existing:
             raise InvalidInput(f"{where}duplicate key {rowkey.shown(key)}: {state.trial}@{state.version} "
@@ -205,9 +219,24 @@ def _add_columns(state: Current, change: Change, base: dict) -> list[Correction]
 
 # -- checks across entries ---------------------------------------------------------------------
 
+def _records_elsewhere(state: Current, participant: Any, base: dict) -> list[Correction]:
+    """The removals of a removed participant's records in the trial's other tables."""
+    from ..versions.lookup import records_of_participant
+
+    found = []
+    for name, view in state.others.items():
+        for record in records_of_participant(view.part_files(), view.record.participant_column,
+                                             view.record.nparts, participant):
+            found.append(Correction("", "remove", rowkey.value(record, view.record.key), None, record, None,
+                                    **{**base, "table": name}))
+    return found
+
+
 def _check_against_staged(state: Current, entry: Correction, change: Change) -> None:
     where = state.label(change)
     for other in state.staged:
+        if other.table != entry.table:
+            continue
         if entry.action == "update" and other.action == "update" and other.cell == entry.cell:
             raise InvalidInput(f"{where}{entry.key!r}/{entry.column} is already staged to change ({other.id}); "
                                f"drop it first (ipd correct {state.trial} --drop {other.id})")

@@ -44,6 +44,7 @@ def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, resu
     records = repo.dataset(trial).records()
     entries = log.read(repo.root / layout.trial(trial).log)
     built: dict[str, tuple[VersionRecord, dict[str, Path]]] = {}
+    tables: dict[str, dict[str, dict[str, Path]]] = {}  # version -> other table -> part name -> rebuilt file
     try:
         sources = _sources(repo.root, trial, scratch / layout.SOURCE)
     except RepoError as exc:
@@ -53,7 +54,7 @@ def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, resu
         for record in records:
             label = f"{trial}@{record.version}"
             try:
-                made = _version(record, built, entries, sources, scratch / record.version)
+                made = _version(record, built, entries, sources, scratch / record.version, tables)
             except RepoError as exc:
                 result.add(label, f"cannot be rebuilt: {exc}")
                 advance(1)
@@ -83,7 +84,7 @@ def _from(record: VersionRecord) -> str:
     return f"{record.parent} and entries {', '.join(record.corrections)} of {files.log}"
 
 
-def _version(record: VersionRecord, built: dict, entries: list, sources: Path, folder: Path):
+def _version(record: VersionRecord, built: dict, entries: list, sources: Path, folder: Path, tables: dict):
     if record.delivery:
         from ..backends.tables import read_tables
         from ..versions.cut import written
@@ -108,6 +109,8 @@ def _version(record: VersionRecord, built: dict, entries: list, sources: Path, f
             replace(t, **written(deliveries[t.name].table.schema, write_parts(
                 deliveries[t.name].table, t.key, t.participant, t.nparts, folder / layout.TABLES / t.name)))
             for t in record.tables])
+        tables[record.version] = {t.name: {p.name: folder / layout.TABLES / t.name / p.name for p in t.parts}
+                                  for t in made.tables}
         return made, {p.name: folder / layout.DATA / p.name for p in parts}
     if record.parent not in built:
         return None
@@ -117,8 +120,19 @@ def _version(record: VersionRecord, built: dict, entries: list, sources: Path, f
     applied = [e for e in entries if e.version == record.version]
     (folder / layout.DATA).mkdir(parents=True, exist_ok=True)
     (folder / layout.SOURCE).symlink_to(sources, target_is_directory=True)  # add_column files: source/corrections/
-    rewritten = rewrite_parts(folder, parent, files, applied)
-    made = replace(record, rows=rewritten.rows, fingerprint=rewritten.fingerprint, parts=list(rewritten.parts_all))
+    rewritten = rewrite_parts(folder, parent, files, [e for e in applied if e.table is None])
+    made_tables, tables[record.version] = [], dict(tables.get(record.parent, {}))
+    for table in parent.tables:  # another table the version corrected is rewritten from its parent's
+        mine = [e for e in applied if e.table == table.name]
+        if mine:
+            done = rewrite_parts(folder, parent.table(table.name), tables[record.parent][table.name], mine,
+                                 data=folder / layout.TABLES / table.name)
+            table = replace(table, rows=done.rows, fingerprint=done.fingerprint, parts=list(done.parts_all),
+                            columns=done.schema.names)
+            tables[record.version][table.name] = dict(zip((p.name for p in done.parts_all), done.files))
+        made_tables.append(table)
+    made = replace(record, rows=rewritten.rows, fingerprint=rewritten.fingerprint, parts=list(rewritten.parts_all),
+                   tables=made_tables)
     return made, dict(zip((p.name for p in rewritten.parts_all), rewritten.files))
 
 

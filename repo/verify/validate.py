@@ -96,12 +96,17 @@ def _explained(dataset, record) -> VersionCheck:
         return VersionCheck(record.trial, record.version, False,
                             f"{label} lists {', '.join(e.id for e in applied) or 'no entries'} as applied in "
                             f"{record.version}; the version record names {', '.join(record.corrections) or 'none'}")
+    problems = []
     try:
-        parent, version = dataset.version(record.parent), dataset.version(record.version)
-        found = diff_parts(parent.record, parent.part_files(), record, version.part_files()).to_json()
+        for table in record.table_names:
+            parent = dataset.version(record.parent).table(table)
+            version = dataset.version(record.version).table(table)
+            found = diff_parts(parent.record, parent.part_files(), version.record, version.part_files()).to_json()
+            mine = [e for e in applied if (e.table or "") == ("" if table == record.participant_table else table)]
+            where = f"table {table}: " if table and table != record.participant_table else ""
+            problems += [where + problem for problem in disagreements(found, mine)]
     except RepoError as exc:
         return VersionCheck(record.trial, record.version, False, str(exc))
-    problems = disagreements(found, applied)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return VersionCheck(record.trial, record.version, False,

@@ -240,7 +240,10 @@ def diff(repo: Repository, trial: str, a: str, b: str) -> Diff:
     low, high = sorted((old.record.number, new.record.number))
     entries = [e for e in correctionlog.read(repo.root / dataset.layout.log)
                if e.version and low < _number(e.version) <= high]
-    return explain(result, entries, forward=new.record.number >= old.record.number)
+    forward = new.record.number >= old.record.number
+    for name, table in result.tables.items():
+        result.tables[name] = explain(table, [e for e in entries if e.table == name], forward)
+    return explain(result, [e for e in entries if e.table is None], forward)
 
 
 def _number(version: str) -> int:

@@ -72,3 +72,18 @@ def records(files: dict[str, Path], key: Key, participant: str, nparts: int,
         record = {n: to_json(v) for n, v in zip(described, row)}
         found[rowkey.value(record, key)] = record
     return found
+
+
+def records_of_participant(files: dict[str, Path], participant: str, nparts: int, value: Any) -> list[dict[str, Any]]:
+    """Every record of one participant (JSON values by column) in the parts ``files``: all in one part."""
+    if not files:
+        return []
+    con = connect()
+    sql_type = key_type(con, next(iter(files.values())), participant)
+    name = parts_of(con, [value], sql_type, nparts).get(to_json(value))
+    if name not in files:
+        return []
+    relation = con.execute(f"SELECT * FROM read_parquet($file) WHERE {quote(participant)} = CAST($value AS {sql_type})",
+                           {"file": str(files[name]), "value": value})
+    described = [d[0] for d in relation.description]
+    return [{n: to_json(v) for n, v in zip(described, row)} for row in relation.fetchall()]
