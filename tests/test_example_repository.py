@@ -14,11 +14,12 @@ from conftest import ACTG175, DATA, GBSG2, PROJECT, ipd
 CGD = DATA / "real" / "cgd.csv"
 
 RELEASED = {"actg175": ACTG175, "gbsg2": GBSG2}  # trial -> the delivery as received (lifelines)
-ORIGINALS = {**RELEASED, "cgd": CGD}  # CGD: R's survival, one row per infection episode
+ORIGINALS = {**RELEASED, "cgd": CGD,  # R's survival: CGD, one row per infection episode; PBC, two tables
+             "pbc": [DATA / "real" / "pbc.csv", DATA / "real" / "pbcseq.csv"]}
 
 
 def test_example_trials_are_there():
-    assert repo.open(PROJECT).trials() == ["actg175", "cgd", "gbsg2"]
+    assert repo.open(PROJECT).trials() == ["actg175", "cgd", "gbsg2", "pbc"]
 
 
 @pytest.mark.parametrize("trial", sorted(ORIGINALS))
@@ -35,7 +36,15 @@ def test_deliveries_record_where_they_came_from(trial):
     metadata = repo.open(PROJECT).dataset(trial).metadata()
     first = metadata["deliveries"][0]
     assert ("lifelines" if trial in RELEASED else "R package survival") in first["origin"]
-    assert first["sha256"] == hashlib.sha256(ORIGINALS[trial].read_bytes()).hexdigest()
+    assert first["sha256"] == _sha256(ORIGINALS[trial])
+
+
+def _sha256(original) -> str:
+    """A file's SHA-256; a folder's, that of the list of its files' (as sha256sum lists them, by name)."""
+    if not isinstance(original, list):
+        return hashlib.sha256(original.read_bytes()).hexdigest()
+    listing = "".join(f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.name}\n" for f in sorted(original))
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def test_a_requestor_pulls_from_the_fresh_clone(fresh_clone, tmp_path):

@@ -75,5 +75,5 @@ def test_a_release_that_its_version_and_rules_do_not_give_is_named(copy):
 def test_the_example_repository_verifies_from_a_fresh_clone(fresh_clone, args):
     result = ipd("verify", *args, "--repo", fresh_clone, "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert json.loads(result.stdout) == {"success": True, "trials": ["actg175", "cgd", "gbsg2"], "problems": [],
+    assert json.loads(result.stdout) == {"success": True, "trials": ["actg175", "cgd", "gbsg2", "pbc"], "problems": [],
                                          "not_checked": [], "unreferenced": []}

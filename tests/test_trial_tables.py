@@ -255,3 +255,22 @@ def test_a_release_plan_is_refused_for_now(cgd):
     result = ipd("release", "plan", "cgd", "--repo", root)
     assert one_line_error(result.stderr) == \
         "error: cgd: releases of a trial of several tables (participants, episodes) are not supported yet"
+
+
+def test_pbc_and_its_laboratory_visits_delivered_as_a_workbook_of_two_sheets(tmp_repo, tmp_path):
+    """Real PBC: 418 participants (106 not randomised) and 1,945 laboratory visits of the 312 randomised."""
+    real = CGD.parent
+    book = tmp_path / "pbc.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        pd.read_csv(real / "pbc.csv").to_excel(writer, sheet_name="pbc", index=False)
+        pd.read_csv(real / "pbcseq.csv").to_excel(writer, sheet_name="visits", index=False)
+    ingested = tmp_repo.ingest("pbc", book, "--key", "id", "--participant-table", "pbc",
+                               "--table-key", "visits=id,day")
+    assert ingested.stdout.startswith("pbc@v1: delivery of 418 rows × 20 columns")
+    record = json.loads((tmp_repo.root / "datasets/pbc/versions/v1.json").read_text())
+    (visits,) = record["tables"]
+    assert (visits["name"], visits["rows"], visits["key"]) == ("visits", 1945, ["id", "day"])
+    report = json.loads(ipd("check", "pbc", "--json", "--repo", tmp_repo.root).stdout)
+    known = next(r for r in report["results"] if r["name"] == "visits: every record's participant is in the "
+                                                            "participant table")
+    assert known["success"] and pd.read_csv(real / "pbcseq.csv")["id"].isin(pd.read_csv(real / "pbc.csv")["id"]).all()
