@@ -274,3 +274,20 @@ def test_pbc_and_its_laboratory_visits_delivered_as_a_workbook_of_two_sheets(tmp
     known = next(r for r in report["results"] if r["name"] == "visits: every record's participant is in the "
                                                             "participant table")
     assert known["success"] and pd.read_csv(real / "pbcseq.csv")["id"].isin(pd.read_csv(real / "pbc.csv")["id"]).all()
+
+
+def test_queries_name_another_table(tmp_repo, tmp_path):
+    root = tmp_repo.root
+    episodes = episodes_of(split(tmp_path / "a"))
+    episodes.loc[(episodes.id == 4) & (episodes.enum == 1), "id"] = 999
+    tmp_repo.ingest("cgd", split(tmp_path / "b", episodes), *OPTIONS)
+    opened = ok("query", "open", "cgd", "--table", "episodes", "--key", "1", "--key", "2", "--column", "tstop",
+                "--text", "373 days?", "--repo", root)
+    assert opened.stdout.strip() == "cgd-q1 opened: table episodes, key (1, 2), column tstop"
+    missing = ipd("query", "open", "cgd", "--table", "visits", "--key", "1", "--text", "x", "--repo", root)
+    assert one_line_error(missing.stderr) == "error: cgd@v1 has no table 'visits'; its tables are participants, episodes"
+    assert ipd("check", "cgd", "--open-queries", "--repo", root).exit_code == 1  # a check fails
+    listed = json.loads(ok("query", "list", "cgd", "--json", "--repo", root).stdout)
+    assert [(q["table"], q["key"], q["check"]) for q in listed] == [
+        ("episodes", [1, 2], None),
+        ("episodes", [999, 1], "episodes: every record's participant is in the participant table")]

@@ -49,7 +49,8 @@ def open_for_report(repo: Repository, report: CheckReport) -> list[Query]:
             key = to_json(key)
             seen = ", ".join(_value(c, values.get(key, {}).get(c)) for c in columns)
             text = f"{seen}: fails {result.name}{arguments}" if seen else f"fails {result.name}{arguments}"
-            asks.append(Ask(key, columns[0] if len(columns) == 1 else None, text, result.name))
+            table = result.name.split(": ", 1)[0] if result.kind == "table" else None  # "episodes: check"
+            asks.append(Ask(key, columns[0] if len(columns) == 1 else None, text, result.name, table))
     return open_queries(repo, report.trial, asks, report.version, "{count} queries opened by ipd check")
 
 

@@ -25,9 +25,9 @@ def _query_command(func=None, *, name: str | None = None):
     return command(func, name=name, target=query_app)
 
 
-def _where(key, column: str | None) -> str:
+def _where(key, column: str | None, table: str | None = None) -> str:
     shown = "(" + ", ".join(map(str, key)) + ")" if isinstance(key, (list, tuple)) else key
-    return f"key {shown}" + (f", column {column}" if column else "")
+    return (f"table {table}, " if table else "") + f"key {shown}" + (f", column {column}" if column else "")
 
 
 @_query_command(name="open")
@@ -38,13 +38,15 @@ def open_(
     text: Annotated[str, typer.Option("--text", help="The question for the trialists.")],
     column: Annotated[Optional[str], typer.Option(
         "--column", help="The variable in question (default: the whole record).")] = None,
+    table: Annotated[Optional[str], typer.Option(
+        "--table", help="Another table of a trial of several (default: the participant table).")] = None,
     repo: RepoOption = Path("."),
 ) -> None:
     """Open a query about one participant's record (or one of its values) in the latest version."""
     from ..corrections.queries import open_query
 
-    query = open_query(open_repository(repo), trial, key, column, text)
-    out.print(f"{query.id} opened: {escape(_where(query.key, query.column))}")
+    query = open_query(open_repository(repo), trial, key, column, text, table)
+    out.print(f"{query.id} opened: {escape(_where(query.key, query.column, query.table))}")
 
 
 @_query_command(name="list")
@@ -63,7 +65,8 @@ def list_queries(
         return
     table = Table("query", "status", "key", "column", "question", "answer", "opened")
     for q in found:
-        table.add_row(q.id, q.status, _where(q.key, None).removeprefix("key "), q.column or "", escape(q.text), escape(q.answer or ""),
+        table.add_row(q.id, q.status, (f"{q.table}: " if q.table else "") + _where(q.key, None).removeprefix("key "),
+                      q.column or "", escape(q.text), escape(q.answer or ""),
                       q.opened[:10])
     out.print(table)
 

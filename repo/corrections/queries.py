@@ -49,6 +49,7 @@ class Query:
     author: str
     answers: list[Answer] = field(default_factory=list)
     closed: str | None = None
+    table: str | None = None  # another table of a trial of several; None: the participant table
 
     @property
     def number(self) -> int:
@@ -61,6 +62,8 @@ class Query:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        if data["table"] is None:  # a query about the participant table reads as it always did
+            del data["table"]
         return {"query": data.pop("id"), **data}
 
 
@@ -83,7 +86,7 @@ def _fold(trial: str, text: str, label: str) -> dict[str, Query]:
             raise InvalidInput(f"{where}: unknown event {kind!r}")
         if kind == "open":
             found[qid] = Query(qid, trial, event.get("key"), event.get("column"), said, event.get("check"),
-                               event.get("version"), "open", when, who)
+                               event.get("version"), "open", when, who, table=event.get("table"))
             continue
         query = found.get(qid)
         if query is None:
@@ -145,6 +148,7 @@ class Ask(NamedTuple):
     column: str | None
     text: str
     check: str | None = None
+    table: str | None = None  # another table of the trial
 
 
 def new_event(repo: Repository, qid: str, kind: str, text: str, when: str, **opening: Any) -> dict[str, Any]:
@@ -164,14 +168,18 @@ def _needs_text(text: str | None, what: str) -> str:
     return text
 
 
-def open_query(repo: Repository, trial: str, key: str, column: str | None, text: str) -> Query:
-    """Ask about one participant's record (or one cell of it) in the latest version."""
+def open_query(repo: Repository, trial: str, key: str, column: str | None, text: str,
+               table: str | None = None) -> Query:
+    """Ask about one participant's record (or one cell of it) in the latest version (of its other table ``table``)."""
     from ..backends.columns import type_class
     from ..versions.lookup import records
 
     dataset = repo.dataset(trial)
     text = _needs_text(text, "the question")
     version = dataset.version()
+    if table == version.record.participant_table:
+        table = None
+    version = version.table(table or "")
     record = version.record
     if column is not None and column not in record.columns:
         raise InvalidInput(f"{trial}@{record.version} has no column {column!r}")
@@ -182,7 +190,7 @@ def open_query(repo: Repository, trial: str, key: str, column: str | None, text:
     if not found:
         raise InvalidInput(f"{trial}@{record.version} has no record with {rowkey.label(record.key)} = "
                            f"{json.dumps(to_json(value))}")
-    ask = Ask(next(iter(found)), column, text)
+    ask = Ask(next(iter(found)), column, text, table=table)
     return open_queries(repo, trial, [ask], record.version, "query {first} opened")[0]
 
 
@@ -196,19 +204,19 @@ def open_queries(repo: Repository, trial: str, asks: list[Ask], version: str, me
     when, opened, events = clock.now(), [], []
     with repo.writing([path]):
         current = list(by_id(repo, trial).values())
-        pending = {_identity(q.key, q.column, q.check) for q in current if q.check and q.status != "closed"}
+        pending = {_identity(q.key, q.column, q.check, q.table) for q in current if q.check and q.status != "closed"}
         number = max((q.number for q in current), default=0)
         for ask in asks:
             if ask.check is not None:
-                if _identity(ask.key, ask.column, ask.check) in pending:
+                if _identity(ask.key, ask.column, ask.check, ask.table) in pending:
                     continue
-                pending.add(_identity(ask.key, ask.column, ask.check))
+                pending.add(_identity(ask.key, ask.column, ask.check, ask.table))
             number += 1
             qid = f"{trial}-q{number}"
             events.append(new_event(repo, qid, "open", ask.text, when, key=ask.key, column=ask.column,
-                                    check=ask.check, version=version))
+                                    check=ask.check, version=version, **({"table": ask.table} if ask.table else {})))
             opened.append(Query(qid, trial, ask.key, ask.column, ask.text, ask.check, version, "open", when,
-                                events[-1]["author"]))
+                                events[-1]["author"], table=ask.table))
         if events:
             append(repo, trial, events)
             first = opened[0].id.rsplit("-", 1)[1]
@@ -216,8 +224,8 @@ def open_queries(repo: Repository, trial: str, asks: list[Ask], version: str, me
     return opened
 
 
-def _identity(key: Any, column: str | None, check: str | None) -> tuple[str, str | None, str | None]:
-    return json.dumps(to_json(key)), column, check
+def _identity(key: Any, column: str | None, check: str | None, table: str | None) -> tuple:
+    return json.dumps(to_json(key)), column, check, table
 
 
 def answer(repo: Repository, qid: str, text: str) -> Query:
