@@ -7,10 +7,10 @@ see it. The check fails, naming the participants (so ``ipd check
 --open-queries`` can ask the trialists), and shows per column how many cells
 hold such text and the first of them.
 
-A few queries read every text column, a batch of columns each, unpivoted. A value beginning with one of the
-characters sorts below "A", which lets DuckDB skip the row groups whose
-statistics say no value does: most text columns (codes, categories) cost
-next to nothing.
+A few queries read the text columns, a batch of columns each, unpivoted. A value beginning with one of the
+characters sorts below "A" (bytewise, as DuckDB compares text), so a column whose Parquet statistics give a
+smallest value of "A" or more in every row group holds none, and is not read at all: most text columns
+(codes, categories) cost only their parts' footers.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .trial import Trial
 
 NAME = "text: cells a spreadsheet would run as formulas"
+PARTS = "getvariable('ipd_parts')"  # how a check run reads the version's parts (``run.PARTS``)
 CODES = ", ".join(str(ord(c)) for c in STARTS)
 BATCH = 100  # text columns a statement
 
@@ -38,7 +39,7 @@ def columns(trial: Trial) -> list[str]:
 
 def check(trial: Trial) -> CheckResult:
     """Fails when any text cell begins with =, +, -, @, a tab, carriage return or line feed."""
-    names = columns(trial)
+    names = _may_hold(trial, columns(trial))
     rows = [row for start in range(0, len(names), BATCH) for row in _by_column(trial, names[start:start + BATCH])]
     held = [row[0] for row in rows]  # only the columns that hold such text are read again
     participants, keys = 0, []
@@ -51,6 +52,17 @@ def check(trial: Trial) -> CheckResult:
         unexpected_keys=keys, details={"cells": {row[0]: row[1] for row in rows}},
         figures=[Figure("Cells a spreadsheet would run as formulas, by column (ipd's CSV files give them a "
                         "leading ')", ["column", "cells", "first participant", "its value"], rows)] if rows else [])
+
+
+def _may_hold(trial: Trial, names: list[str]) -> list[str]:
+    """Those of ``names`` whose parts' statistics do not rule such text out (all of them when the trial is not
+    read from the version's parts, whose footers say it)."""
+    if not names or PARTS not in (trial.rows or trial.relation):
+        return names
+    low = dict(trial.con.sql(
+        f"SELECT path_in_schema, bool_and(coalesce(stats_min_value >= '{BELOW}', false)) "
+        f"FROM parquet_metadata(getvariable('ipd_parts')) GROUP BY 1").fetchall())
+    return [name for name in names if not low.get(name, False)]
 
 
 def _by_column(trial: Trial, names: list[str]) -> list[list]:
