@@ -231,6 +231,11 @@ def test_corrections_name_another_table_and_a_removed_participant_leaves_every_t
     assert episodes["explained"]["removed"][0] == {"key": [2, 1], "correction": "c3"}
     log = [json.loads(line) for line in (root / "datasets/cgd/corrections.jsonl").read_text().splitlines()]
     assert [e.get("table") for e in log] == ["episodes", None, *["episodes"] * len(second)]
+    now = rows[rows.id != 2][EPISODES].copy()
+    now.loc[(now.id == 1) & (now.enum == 2), "tstop"] = 370
+    dictionary = yaml.safe_load((root / "datasets/cgd/dataset.yaml").read_text())["tables"]["episodes"]["columns"]
+    tstop = next(c for c in dictionary if c["name"] == "tstop")
+    assert (tstop["distinct"], tstop["min"], tstop["max"]) == (now.tstop.nunique(), now.tstop.min(), now.tstop.max())
     report = json.loads(ipd("check", "cgd", "--json", "--repo", root).stdout)
     assert all(r["success"] for r in report["results"] if r["kind"] == "table")
     validated = ipd("validate", "--repo", root, "--json")

@@ -122,7 +122,7 @@ def _assess(repo: Repository, options: CommitOptions, before, record: VersionRec
             rewritten, applied: list[Correction], table_files: dict) -> Assessment:
     """The new version's dictionary, its checks against the parent's (refusing new failures unless
     accepted) and what it changes."""
-    metadata = _metadata(repo, record.trial, rewritten, [e for e in applied if e.table is None])
+    metadata = _metadata(repo, record.trial, rewritten, applied, table_files)
     outcome = _compare_checks(repo, before, record, rewritten.files, metadata, applied, SILENT, table_files)
     override = _override(repo, options, outcome[1])
     return Assessment(metadata, outcome, override, _changes(applied))
@@ -270,26 +270,39 @@ def _record(repo: Repository, parent: VersionRecord, rewritten, applied: list[Co
     )
 
 
-def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction]) -> dict[str, Any]:
-    """dataset.yaml with the dictionary brought up to date for the columns the corrections touched."""
-    from ..ingest.columnstats import Columns
-    from ..ingest.dictionary import describe, refresh
+def _metadata(repo: Repository, trial: str, rewritten, applied: list[Correction],
+              tables: dict[str, list]) -> dict[str, Any]:
+    """dataset.yaml with the dictionaries brought up to date for the columns the corrections touched: the
+    participant table's, and those of the other tables corrected (``tables``: name -> its files now)."""
     from ..repository.datasets import load_metadata
 
     relative = layout.trial(trial).metadata
     metadata = load_metadata((repo.root / relative).read_text(), relative)
+    mine = [e for e in applied if e.table is None]
+    metadata["columns"] = _dictionary(metadata.get("columns", []), rewritten.files, rewritten.schema, mine)
+    for name, files in tables.items():
+        entry = metadata["tables"][name]
+        entry["columns"] = _dictionary(entry.get("columns", []), files, parquet.read_schema(files[0]),
+                                       [e for e in applied if e.table == name])
+    return metadata
+
+
+def _dictionary(columns: list[dict[str, Any]], files: list, schema, applied: list[Correction]) -> list[dict]:
+    """A table's dictionary refreshed from its files for what ``applied`` touched (every column when whole
+    records came or went)."""
+    from ..ingest.columnstats import Columns
+    from ..ingest.dictionary import describe, refresh
+
     whole_records = any(e.action in ("add", "remove") for e in applied)
     touched = None if whole_records else {e.column for e in applied if e.column}
     con = connect()
-    con.sql("SELECT * FROM read_parquet($files)", params={"files": [str(p) for p in rewritten.files]}) \
-        .create_view("data")
-    fresh = describe(Columns(con, "data"), rewritten.schema, only=touched)
+    con.sql("SELECT * FROM read_parquet($files)", params={"files": [str(p) for p in files]}).create_view("data")
+    fresh = describe(Columns(con, "data"), schema, only=touched)
     for entry in fresh:
         adding = next((e for e in applied if e.action == "add_column" and e.column == entry["name"]), None)
         if adding:
             entry["note"] = f"supplied later by the trialists (correction {adding.id}: {adding.reason})"
-    metadata["columns"] = refresh(metadata.get("columns", []), fresh, rewritten.schema.names)
-    return metadata
+    return refresh(columns, fresh, schema.names)
 
 
 def _check_before(repo: Repository, parent: Version, progress: Progress):
