@@ -56,6 +56,8 @@ def cgd(tmp_path_factory):
 def test_one_version_covers_every_table(cgd):
     root, ingested = cgd
     assert ingested.stdout.startswith("cgd@v1: delivery of 128 rows × 12 columns")
+    assert ingested.stdout.splitlines()[1].startswith("  table episodes: 203 rows × 6 columns, key (id, enum), "
+                                                      "fingerprint ")
     record = json.loads((root / "datasets/cgd/versions/v1.json").read_text())
     assert (record["participant_table"], record["rows"], record["key"]) == ("participants", 128, "id")
     (episodes,) = record["tables"]
@@ -296,3 +298,20 @@ def test_queries_name_another_table(tmp_repo, tmp_path):
     assert [(q["table"], q["key"], q["check"]) for q in listed] == [
         ("episodes", [1, 2], None),
         ("episodes", [999, 1], "episodes: every record's participant is in the participant table")]
+
+
+def test_a_pinned_pull_is_told_what_changed_in_the_participant_table_and_the_others(tmp_repo, tmp_path):
+    root = tmp_repo.root
+    tmp_repo.ingest("cgd", split(tmp_path / "a"), *OPTIONS)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(root), str(clone))
+    out = tmp_path / "out"
+    ok("pull", "cgd@v1", "--from", clone, "--out", out)
+    ok("correct", "cgd", "--table", "episodes", "--key", "1", "--key", "2", "--column", "tstop", "--value", "370",
+       "--reason", "CRF", "--repo", root)
+    ok("correct", "cgd", "--key", "3", "--column", "age", "--value", "9", "--reason", "CRF", "--repo", root)
+    ok("commit", "cgd", "-m", "query round 1", "--repo", root)
+    git(clone, "pull", "-q")
+    status = json.loads(ipd("status", out, "--json").stdout)
+    assert (status["latest"], status["cells_changed"], status["records_removed"]) == ("v2", 1, 0)
+    assert "table episodes: 1 correction(s) too (the counts above are the participant table's)" in status["notes"]

@@ -140,6 +140,9 @@ def ingest(
     rows = f"{record.rows} rows" + (f" ({result.participants} participants)" if result.participants else "")
     out.print(f"{record.trial}@{record.version}: {what} of {rows} × {len(record.columns)} columns "
               f"in {len(record.parts)} part(s), fingerprint {short(record.fingerprint)}")
+    for table in record.tables:
+        out.print(f"  table {table.name}: {table.rows} rows × {len(table.columns)} columns, key "
+                  f"{rowkey.label(table.key)}, fingerprint {short(table.fingerprint)}")
     render_failing(record, result.failing)
 
 

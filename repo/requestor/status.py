@@ -124,9 +124,10 @@ def status(directory: Path, source: str | None = None, progress: Progress = SILE
     newer = [r for r in metadata.records if pinned.number < r.number <= version_number(latest)]
     names = {r.version for r in newer}
     entries = [e for e in metadata.log if e.version in names]
-    cells, added, removed, columns = _net_changes(entries)
+    cells, added, removed, columns = _net_changes([e for e in entries if e.table is None])
     dropped: list[str] = []  # columns a re-delivery no longer has
-    notes = []
+    notes = [f"table {table}: {count} correction(s) too (the counts above are the participant table's)"
+             for table, count in sorted(Counter(e.table for e in entries if e.table).items())]
     for record in newer:
         if record.kind == "correction":
             continue
