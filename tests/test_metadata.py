@@ -40,6 +40,9 @@ CORRECT = ("correct", "t", "--key", "1", "--column", "age", "--value", "41", "--
     ({"key": ["pid", "visit"], "participant": "arm"}, "participant must be one of the key's columns (pid, visit), "
                                                       "not 'arm'"),
     ({"release": "none"}, "release must be a mapping of release rules, not 'none'"),
+    ({"tables": {"visits": {"key": ["pid", "visit"], "participant": "pid", "events": "visdt"}}},
+     "tables.visits.events must be a list of the table's date columns, not 'visdt'"),
+    ({"tables": {"visits": {"participant": "pid"}}}, "tables.visits.key must be the table's key column(s), not nothing"),
 ])
 @pytest.mark.parametrize("command", [("check", "t"), CORRECT], ids=["check", "correct"])
 def test_a_value_ipd_cannot_use_is_named_by_its_key(trial, change, message, command):

@@ -59,6 +59,10 @@ class Metadata(dict):
             if entry.get("key") is None:
                 _fail(source, f"tables.{name}.key", None, "the table's key column(s)")
             _check_key(source, entry.get("key"), entry.get("participant"), f"tables.{name}.")
+            events = _expect(source, f"tables.{name}.events", entry.get("events"), list,
+                             "a list of the table's date columns", optional=True)
+            for i, column in enumerate(events or []):
+                _expect(source, f"tables.{name}.events[{i}]", column, str, "a column name")
         roles = _expect(source, "roles", self.get("roles"), dict, "a mapping of role to column", optional=True)
         for role, named in (roles or {}).items():
             if role in LISTED_ROLES and isinstance(named, list):
