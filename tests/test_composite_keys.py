@@ -208,15 +208,27 @@ def test_corrections_name_a_row_by_its_whole_key_and_the_rebuild_reproduces_them
     assert ok("verify", "--rebuild", "--repo", root).stdout.strip().endswith("verified")
 
 
-def test_a_variable_from_a_file_is_refused_for_a_trial_of_several_rows_a_participant(cgd_copy, tmp_path):
-    supplied = tmp_path / "bmi.csv"
-    supplied.write_text("id,bmi\n1,22.5\n")
+def test_a_variable_from_a_file_is_joined_by_the_whole_key(cgd_copy, tmp_path):
+    root = cgd_copy.root
+    supplied = tmp_path / "organism.csv"
+    supplied.write_text("id,enum,organism\n1,1,Staphylococcus\n1,2,Aspergillus\n2,3,Serratia\n")
+    ok("correct", "cgd", "--add-column", supplied, "--reason", "supplied by the trialists", "--repo", root)
+    ok("commit", "cgd", "-m", "organisms", "--repo", root)
+    pulled = tmp_path / "out"
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(root), str(clone))
+    ok("pull", "cgd@v2", "--from", clone, "--out", pulled, "--format", "csv")
+    rows = pd.read_csv(pulled / "cgd.csv")
+    found = rows.dropna(subset=["organism"])[["id", "enum", "organism"]].values.tolist()
+    assert found == [[1, 1, "Staphylococcus"], [1, 2, "Aspergillus"], [2, 3, "Serratia"]]
+    assert rows["organism"].isna().sum() == 200
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("id,enum,site\n1,99,lung\n")
     before = cgd_copy.state()
-    result = ipd("correct", "cgd", "--add-column", supplied, "--reason", "supplied", "--repo", cgd_copy.root)
-    assert one_line_error(result.stderr) == (
-        "error: cgd has several rows a participant (key (id, enum)): adding a variable from a file is for trials "
-        "of one row a participant; stage its values as updates (--file CSV)")
+    refused = ipd("correct", "cgd", "--add-column", unknown, "--reason", "x", "--repo", root)
+    assert one_line_error(refused.stderr) == f"error: {unknown}: 1 key(s) name no record of cgd@v2: (1, 99)"
     assert cgd_copy.state() == before
+    assert ok("verify", "--rebuild", "--repo", root).stdout.strip().endswith("verified")
 
 
 def test_a_query_names_a_row_by_its_whole_key(cgd_copy):

@@ -315,3 +315,19 @@ def test_a_pinned_pull_is_told_what_changed_in_the_participant_table_and_the_oth
     status = json.loads(ipd("status", out, "--json").stdout)
     assert (status["latest"], status["cells_changed"], status["records_removed"]) == ("v2", 1, 0)
     assert "table episodes: 1 correction(s) too (the counts above are the participant table's)" in status["notes"]
+
+
+def test_a_variable_from_a_file_joins_another_table(tmp_repo, tmp_path):
+    root = tmp_repo.root
+    tmp_repo.ingest("cgd", split(tmp_path / "a"), *OPTIONS)
+    supplied = tmp_path / "organism.csv"
+    supplied.write_text("id,enum,organism\n1,1,Staphylococcus\n2,3,Serratia\n")
+    staged = json.loads(ok("correct", "cgd", "--table", "episodes", "--add-column", supplied, "--reason", "supplied",
+                           "--json", "--repo", root).stdout)
+    assert [(e["table"], e["action"], e["column"]) for e in staged] == [("episodes", "add_column", "organism")]
+    ok("commit", "cgd", "-m", "organisms", "--repo", root)
+    v2 = json.loads((root / "datasets/cgd/versions/v2.json").read_text())
+    assert v2["tables"][0]["columns"] == [*EPISODES, "infected", "organism"] and v2["columns"] == BASELINE
+    dictionary = yaml.safe_load((root / "datasets/cgd/dataset.yaml").read_text())["tables"]["episodes"]["columns"]
+    assert next(c for c in dictionary if c["name"] == "organism")["note"].startswith("supplied later by the trialists")
+    assert json.loads(ipd("verify", "--rebuild", "--repo", root, "--json").stdout)["problems"] == []

@@ -111,8 +111,6 @@ def _supplements(folder: Path, entries: list[Correction], key: Key, schema: pa.S
     """Each added variable as a (key, values) table read from the file it was supplied in."""
     from .supplements import load
 
-    key = rowkey.columns(key)[0]  # variables are added to trials of one row a participant (``supplements``)
-    key_type = schema.field(key).type
     tables: dict[str, pa.Table] = {}
     loaded: dict[str, pa.Table] = {}
     for entry in entries:
@@ -120,9 +118,11 @@ def _supplements(folder: Path, entries: list[Correction], key: Key, schema: pa.S
             continue
         file = entry.new["file"]
         if file not in loaded:
-            loaded[file] = load(folder / file, key, key_type)
+            loaded[file] = load(folder / file, key, schema)
         table = loaded[file]
-        tables[entry.column] = pa.table({key: table.column(key).combine_chunks(),
+        keys = rowkey.arrow(table, key)  # matched as ``apply`` matches a part's rows
+        tables[entry.column] = pa.table({"__ipd_key": keys.combine_chunks() if isinstance(keys, pa.ChunkedArray)
+                                         else keys,
                                          entry.column: table.column(entry.new["value_column"]).combine_chunks()})
     return tables
 

@@ -108,9 +108,7 @@ def _entries(state: Current, change: Change, existing: dict, who: str, now: str)
     base = dict(reason=change.reason.strip(), query=change.query, author=who, time=now, base=state.version,
                 public_reason=change.public_reason.strip() if change.public_reason is not None else None)
     if change.action == "add_column":
-        if state.table:
-            raise InvalidInput(f"{where}adding a variable from a file is for the participant table, not {state.table}")
-        return _add_columns(state, change, base)
+        return _add_columns(state, change, {**base, "table": state.table})
     base["table"] = state.table
     key = _key(state, change)
     if change.action == "update":

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from ..backends import formats, rowkey
-from ..backends.columns import OTHER, quote, type_class
+from ..backends.columns import OTHER, type_class
 from ..backends.hashing import sha256_of
+from ..backends.rowkey import Key
 from ..backends.sql import connect
 from ..errors import InvalidInput
 from ..ingest.keys import check_key
@@ -42,34 +43,32 @@ def stored_name(path: Path) -> str:
     return f"{sha256_of(path)[:12]}-{path.name}"
 
 
-def load(path: Path, key: str, key_type: pa.DataType) -> pa.Table:
-    """The supplied table with its key cast to the trial's key type.
+def load(path: Path, key: Key, schema: pa.Schema) -> pa.Table:
+    """The supplied table with its key columns cast to the table's types.
 
     Read by reader 1, whole-number doubles kept as doubles, whatever the version's reader: the log entry
     records no reader, and a rebuild must give the bytes the supplement gave when it was committed.
     """
     table = formats.read(path, reader=1).table
-    if key not in table.column_names:
-        raise InvalidInput(f"{path}: no key column {key!r}; the columns are {', '.join(table.column_names)}")
     check_key(table, key, str(path), delivery=False)
-    try:
-        keys = table.column(key).cast(key_type)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise InvalidInput(f"{path}: key column {key!r} does not fit the trial's key type {key_type}") from exc
-    return table.set_column(table.column_names.index(key), key, keys)
+    for name in rowkey.columns(key):
+        try:
+            keys = table.column(name).cast(schema.field(name).type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise InvalidInput(f"{path}: key column {name!r} does not fit the trial's key type "
+                               f"{schema.field(name).type}") from exc
+        table = table.set_column(table.column_names.index(name), name, keys)
+    return table
 
 
 def read_supplement(path: Path | None, state: Current) -> Supplement:
     if path is None:
         raise InvalidInput("adding a variable needs the file that holds it (--add-column FILE)")
-    if rowkey.composite(state.key):
-        raise InvalidInput(f"{state.trial} has several rows a participant (key {rowkey.label(state.key)}): adding "
-                           "a variable from a file is for trials of one row a participant; stage its values "
-                           "as updates (--file CSV)")
-    table = load(path, state.key, state.schema.field(state.key).type)
-    new = [c for c in table.column_names if c != state.key]
+    table = load(path, state.key, state.schema)
+    names = rowkey.columns(state.key)
+    new = [c for c in table.column_names if c not in names]
     if not new:
-        raise InvalidInput(f"{path}: no column besides the key {state.key!r}")
+        raise InvalidInput(f"{path}: no column besides the key {rowkey.named(state.key)}")
     for column in new:
         if column in state.schema.names:
             raise InvalidInput(f"{path}: column {column!r} already exists in {state.trial}@{state.version}; "
@@ -82,13 +81,14 @@ def read_supplement(path: Path | None, state: Current) -> Supplement:
 
 
 def _check_known_keys(path: Path, table: pa.Table, state: Current) -> None:
-    k = quote(state.key)
+    k = rowkey.sql(state.key)
     con = connect()
-    con.register("supplied", pa.table({state.key: table.column(state.key)}))
-    con.sql(f"SELECT {k} FROM read_parquet($files)",
+    con.register("supplied", pa.table({c: table.column(c) for c in rowkey.columns(state.key)}))
+    con.sql(f"SELECT {k} AS k FROM read_parquet($files)",
             params={"files": [str(p) for p in state.files.values()]}).create_view("current")
     unknown = [r[0] for r in con.sql(
-        f"SELECT {k} FROM supplied WHERE {k} NOT IN (SELECT {k} FROM current) ORDER BY {k}").fetchall()]
+        f"SELECT {k} FROM supplied WHERE {k} NOT IN (SELECT k FROM current) ORDER BY 1").fetchall()]
     if unknown:
-        shown = ", ".join(map(repr, unknown[:SHOW])) + (", …" if len(unknown) > SHOW else "")
-        raise InvalidInput(f"{path}: {len(unknown)} key(s) are not participants of {state.trial}@{state.version}: {shown}")
+        shown = ", ".join(map(rowkey.shown, unknown[:SHOW])) + (", …" if len(unknown) > SHOW else "")
+        what = "name no record of" if rowkey.composite(state.key) else "are not participants of"
+        raise InvalidInput(f"{path}: {len(unknown)} key(s) {what} {state.trial}@{state.version}: {shown}")
