@@ -331,3 +331,26 @@ def test_a_variable_from_a_file_joins_another_table(tmp_repo, tmp_path):
     dictionary = yaml.safe_load((root / "datasets/cgd/dataset.yaml").read_text())["tables"]["episodes"]["columns"]
     assert next(c for c in dictionary if c["name"] == "organism")["note"].startswith("supplied later by the trialists")
     assert json.loads(ipd("verify", "--rebuild", "--repo", root, "--json").stdout)["problems"] == []
+
+
+def test_the_suite_of_another_table_is_curated_with_ipd_expect(tmp_repo, tmp_path):
+    root = tmp_repo.root
+    tmp_repo.ingest("cgd", split(tmp_path / "a"), *OPTIONS)
+    added = ok("expect", "add", "cgd", "expect_column_values_to_be_between", "column=tstop", "min_value=0",
+               "max_value=300", "--table", "episodes", "--repo", root)
+    listed = json.loads(ok("expect", "list", "cgd", "--table", "episodes", "--json", "--repo", root).stdout)
+    assert added.stdout.strip() == f"expectations/cgd/episodes.json: added expectation {len(listed)}, " \
+                                   "expect_column_values_to_be_between"
+    assert git(root, "log", "-1", "--format=%s") == \
+        "cgd: expect expect_column_values_to_be_between(tstop) on table episodes"
+    report = json.loads(ipd("check", "cgd", "--json", "--repo", root).stdout)
+    found = [r for r in report["results"] if r["name"] == "episodes: expect_column_values_to_be_between(tstop)"][-1]
+    rows = pd.read_csv(CGD)
+    over = rows[rows.tstop > 300].sort_values(["id", "enum"])
+    assert (found["unexpected_count"], found["unexpected_keys"][:3]) == \
+        (len(over), [[int(i), int(e)] for i, e in over[["id", "enum"]].values[:3]])
+    wrong = ipd("expect", "add", "cgd", "expect_column_values_to_not_be_null", "column=age", "--table", "episodes",
+                "--repo", root)
+    assert one_line_error(wrong.stderr).startswith("error: expectations/cgd/episodes.json")
+    missing = ipd("expect", "list", "cgd", "--table", "visits", "--repo", root)
+    assert one_line_error(missing.stderr) == "error: cgd has no other table 'visits' (its other tables: episodes)"

@@ -23,14 +23,29 @@ class SuiteChange:
     action: str
     expectation: dict[str, Any] | None
     count: int  # expectations in the suite afterwards
+    path: str = ""  # the suite's file, repository-relative
 
 
-def _edit(repo: Repository, trial: str, change: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+def suite_of(repo: Repository, trial: str, table: str | None) -> str:
+    """The suite file of the trial, or of its other table ``table`` (which must be one of its tables)."""
+    if table is None or table == repo.dataset(trial).metadata().participant_table:
+        return layout.trial(trial).suite
+    tables = repo.dataset(trial).metadata().tables
+    if table not in tables:
+        raise InvalidInput(f"{trial} has no other table {table!r} (its other tables: {', '.join(tables) or 'none'})")
+    return layout.trial(trial).table_suite(table)
+
+
+def _columns(repo: Repository, trial: str, table: str | None) -> list[str]:
+    version = repo.dataset(trial).version()
+    return version.record.table(table or "").columns
+
+
+def _edit(repo: Repository, trial: str, path: str, change: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
     """Read the suite, ``change`` it and commit it, all under the lock, so concurrent edits all count.
 
     ``change`` edits the suite in place and returns the commit message.
     """
-    path = layout.trial(trial).suite
     with repo.writing([path]):
         suite = suites.load(repo.root / path)
         message = change(suite)
@@ -39,20 +54,27 @@ def _edit(repo: Repository, trial: str, change: Callable[[dict[str, Any]], str])
     return suite
 
 
-def baseline(repo: Repository, trial: str, replace: bool = False) -> SuiteChange:
-    """Write the suite ipd proposes from the data dictionary of the latest version."""
+def baseline(repo: Repository, trial: str, replace: bool = False, table: str | None = None) -> SuiteChange:
+    """Write the suite ipd proposes from the data dictionary of the latest version (of its table ``table``)."""
     dataset = repo.dataset(trial)
-    relative = layout.trial(trial).suite
+    relative = suite_of(repo, trial, table)
     with repo.writing([relative]):
-        if suites.suite_path(repo.root, trial).exists() and not replace:
+        if (repo.root / relative).exists() and not replace:
             raise InvalidInput(f"{relative} already exists; use --replace to write the baseline over it")
         version = dataset.version().record.version
-        suite = suites.baseline(trial, dataset.metadata(), version)
+        metadata = dataset.metadata()
+        if relative == layout.trial(trial).suite:
+            suite = suites.baseline(trial, metadata, version)
+        else:
+            entry = metadata.tables[table]
+            suite = suites.baseline(f"{trial}/{table}", {"key": entry["key"], "columns": entry.get("columns") or []},
+                                    version)
         suites.save(repo.root / relative, suite)
         if not repo.scm.has_changes([relative]):
-            return SuiteChange(trial, "unchanged", None, len(suite["expectations"]))
-        repo.scm.commit([relative], f"{trial}: baseline expectation suite from {version}")
-    return SuiteChange(trial, "baseline", None, len(suite["expectations"]))
+            return SuiteChange(trial, "unchanged", None, len(suite["expectations"]), relative)
+        repo.scm.commit([relative], f"{trial}: baseline expectation suite from {version}"
+                        + (f" for table {table}" if relative != layout.trial(trial).suite else ""))
+    return SuiteChange(trial, "baseline", None, len(suite["expectations"]), relative)
 
 
 def parse_arguments(pairs: list[str]) -> dict[str, Any]:
@@ -69,41 +91,42 @@ def parse_arguments(pairs: list[str]) -> dict[str, Any]:
     return kwargs
 
 
-def add(repo: Repository, trial: str, kind: str, kwargs: dict[str, Any], notes: str | None = None) -> SuiteChange:
+def add(repo: Repository, trial: str, kind: str, kwargs: dict[str, Any], notes: str | None = None,
+        table: str | None = None) -> SuiteChange:
     from . import gxsuite
 
-    dataset = repo.dataset(trial)
+    relative = suite_of(repo, trial, table)
     entry = suites.expectation(kind, **kwargs)
     if notes:
         entry["meta"]["notes"] = notes
     gxsuite.check_types([entry])
     gxsuite.check_arguments(entry)
-    suites.check_columns({"expectations": [entry]}, dataset.version().record.columns, layout.trial(trial).suite)
+    suites.check_columns({"expectations": [entry]}, _columns(repo, trial, table), relative)
 
     def append(suite: dict[str, Any]) -> str:
         suite["expectations"].append(entry)
-        return f"expect {kind}({', '.join(suites.referenced_columns(entry))})"
+        on = f" on table {table}" if relative != layout.trial(trial).suite else ""
+        return f"expect {kind}({', '.join(suites.referenced_columns(entry))}){on}"
 
-    suite = _edit(repo, trial, append)
-    return SuiteChange(trial, "add", entry, len(suite["expectations"]))
+    suite = _edit(repo, trial, relative, append)
+    return SuiteChange(trial, "add", entry, len(suite["expectations"]), relative)
 
 
-def remove(repo: Repository, trial: str, number: int) -> SuiteChange:
-    repo.dataset(trial)
+def remove(repo: Repository, trial: str, number: int, table: str | None = None) -> SuiteChange:
+    relative = suite_of(repo, trial, table)
     removed: list[dict[str, Any]] = []
 
     def pop(suite: dict[str, Any]) -> str:
         if not 1 <= number <= len(suite["expectations"]):
-            raise InvalidInput(f"{layout.trial(trial).suite} has no expectation {number} "
+            raise InvalidInput(f"{relative} has no expectation {number} "
                                f"(it has {len(suite['expectations'])}; see `ipd expect list {trial}`)")
         removed.append(suite["expectations"].pop(number - 1))
         return f"remove expectation {number}, {removed[0]['type']}"
 
-    suite = _edit(repo, trial, pop)
-    return SuiteChange(trial, "remove", removed[0], len(suite["expectations"]))
+    suite = _edit(repo, trial, relative, pop)
+    return SuiteChange(trial, "remove", removed[0], len(suite["expectations"]), relative)
 
 
-def listing(repo: Repository, trial: str) -> list[dict[str, Any]]:
-    repo.dataset(trial)
-    suite = suites.load(suites.suite_path(repo.root, trial))
+def listing(repo: Repository, trial: str, table: str | None = None) -> list[dict[str, Any]]:
+    suite = suites.load(repo.root / suite_of(repo, trial, table))
     return [{"number": n, **e} for n, e in enumerate(suite["expectations"], start=1)]

@@ -79,6 +79,10 @@ def validate(
         raise typer.Exit(1)
 
 
+TableOption = Annotated[Optional[str], typer.Option(
+    "--table", help="The suite of another table of a trial of several (default: the trial's own).")]
+
+
 def _expect_command(func=None, *, name: str | None = None):
     """Register an ``ipd expect`` sub-command with the same one-line error handling."""
     return command(func, name=name, target=expect_app)
@@ -88,15 +92,15 @@ def _expect_command(func=None, *, name: str | None = None):
 def baseline(
     trial: Annotated[str, typer.Argument(help="Trial name.")],
     replace: Annotated[bool, typer.Option(help="Write over an existing suite.")] = False,
+    table: TableOption = None,
     repo: RepoOption = Path("."),
 ) -> None:
     """Propose a suite from the data dictionary: key, columns, value sets, observed ranges."""
     from ..checks.expect import baseline as run
-    from ..repository import layout
 
-    change = run(open_repository(repo), trial, replace)
+    change = run(open_repository(repo), trial, replace, table)
     unchanged = " (it was already the baseline: nothing changed)" if change.action == "unchanged" else ""
-    out.print(f"{layout.trial(change.trial).suite}: baseline suite of {change.count} expectations{unchanged}")
+    out.print(f"{change.path}: baseline suite of {change.count} expectations{unchanged}")
 
 
 @_expect_command
@@ -105,34 +109,35 @@ def add(
     kind: Annotated[str, typer.Argument(metavar="TYPE", help="A GX expectation type, e.g. expect_column_values_to_be_between.")],
     arguments: Annotated[Optional[list[str]], typer.Argument(metavar="NAME=VALUE...", help="Its arguments; values are JSON where they parse (18, [1,2], null).")] = None,
     notes: Annotated[Optional[str], typer.Option(help="Why the expectation is there.")] = None,
+    table: TableOption = None,
     repo: RepoOption = Path("."),
 ) -> None:
     """Add one expectation to the suite (checked against GX and the data's columns)."""
     from ..checks.expect import add as run
     from ..checks.expect import parse_arguments
-    from ..repository import layout
 
-    change = run(open_repository(repo), trial, kind, parse_arguments(arguments or []), notes)
-    out.print(f"{layout.trial(change.trial).suite}: added expectation {change.count}, {kind}")
+    change = run(open_repository(repo), trial, kind, parse_arguments(arguments or []), notes, table)
+    out.print(f"{change.path}: added expectation {change.count}, {kind}")
 
 
 @_expect_command
 def remove(
     trial: Annotated[str, typer.Argument(help="Trial name.")],
     number: Annotated[int, typer.Argument(help="The expectation's number in `ipd expect list`.")],
+    table: TableOption = None,
     repo: RepoOption = Path("."),
 ) -> None:
     """Remove one expectation from the suite."""
     from ..checks.expect import remove as run
-    from ..repository import layout
 
-    change = run(open_repository(repo), trial, number)
-    out.print(f"{layout.trial(change.trial).suite}: removed {change.expectation['type']}; {change.count} left")
+    change = run(open_repository(repo), trial, number, table)
+    out.print(f"{change.path}: removed {change.expectation['type']}; {change.count} left")
 
 
 @_expect_command(name="list")
 def list_expectations(
     trial: Annotated[str, typer.Argument(help="Trial name.")],
+    table: TableOption = None,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
@@ -141,7 +146,7 @@ def list_expectations(
 
     from ..checks.expect import listing
 
-    entries = listing(open_repository(repo), trial)
+    entries = listing(open_repository(repo), trial, table)
     if json:
         emit_json(entries)
         return
