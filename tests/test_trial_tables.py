@@ -354,3 +354,27 @@ def test_the_suite_of_another_table_is_curated_with_ipd_expect(tmp_repo, tmp_pat
     assert one_line_error(wrong.stderr).startswith("error: expectations/cgd/episodes.json")
     missing = ipd("expect", "list", "cgd", "--table", "visits", "--repo", root)
     assert one_line_error(missing.stderr) == "error: cgd has no other table 'visits' (its other tables: episodes)"
+
+
+def test_a_redelivery_and_a_table_correction_refused_at_the_last_step_leave_everything_as_it_was(tmp_repo,
+                                                                                                 tmp_path):
+    """Refused by a git hook once every table's parts are written, stored and pushed: nothing stays."""
+    root = tmp_repo.root
+    tmp_repo.ingest("cgd", split(tmp_path / "a"), *OPTIONS)
+    ok("correct", "cgd", "--table", "episodes", "--key", "1", "--key", "2", "--column", "tstop", "--value", "370",
+       "--reason", "CRF", "--repo", root)
+    hook = root / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\necho 'refused by policy' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    episodes = episodes_of(tmp_path / "a")
+    episodes.loc[(episodes.id == 1) & (episodes.enum == 1), "tstop"] = 218
+    before = tmp_repo.state()
+    for command in (("ingest", "cgd", split(tmp_path / "b", episodes), "--repo", root),
+                    ("commit", "cgd", "-m", "query round 1", "--repo", root)):
+        result = ipd(*command)
+        assert result.exit_code != 0 and "refused by policy" in one_line_error(result.stderr)
+        assert tmp_repo.state() == before
+    hook.unlink()
+    ok("verify", "--repo", root)
+    ok("commit", "cgd", "-m", "query round 1", "--repo", root)
+    assert json.loads((root / "datasets/cgd/versions/v2.json").read_text())["changes"]["tables"]["episodes"]["cells"] == 1
