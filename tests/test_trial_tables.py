@@ -222,9 +222,11 @@ def test_corrections_name_another_table_and_a_removed_participant_leaves_every_t
     second = rows[rows.id == 2].sort_values("enum")
     assert [(e["table"], e["action"], e["key"]) for e in staged] == [
         (None, "remove", 2), *(("episodes", "remove", [2, int(n)]) for n in second["enum"])]
-    ok("commit", "cgd", "-m", "query round 1", "--repo", root)
+    committed = ok("commit", "cgd", "-m", "query round 1", "--repo", root)
     v2 = json.loads((root / "datasets/cgd/versions/v2.json").read_text())
     assert (v2["rows"], v2["tables"][0]["rows"]) == (127, 203 - len(second))
+    assert committed.stdout.splitlines()[1] == \
+        f"  table episodes: {203 - len(second)} rows, fingerprint {v2['tables'][0]['fingerprint'][7:19]}"
     assert v2["changes"]["tables"] == {"episodes": {"cells": 1, "added": 0, "removed": len(second),
                                                    "columns_added": [], "columns_removed": []}}
     diff = json.loads(ipd("diff", "cgd@v1", "cgd@v2", "--json", "--repo", root).stdout)

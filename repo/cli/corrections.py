@@ -116,6 +116,9 @@ def commit(
     out.print(f"{record.trial}@{record.version}: {len(result.applied)} correction(s) applied "
               f"({', '.join(record.corrections)}), {result.parts_rewritten} of {record.nparts} part(s) rewritten, "
               f"{record.rows} rows, fingerprint {short(record.fingerprint)}")
+    corrected = sorted({e.table for e in result.applied if e.table})
+    for table in (t for t in record.tables if t.name in corrected):
+        out.print(f"  table {table.name}: {table.rows} rows, fingerprint {short(table.fingerprint)}")
     for label, names in (("fixed", result.fixed), ("newly failing (accepted)", result.new_failures),
                          ("still failing", result.still_failing)):
         for name in names:
