@@ -380,3 +380,16 @@ def test_a_redelivery_and_a_table_correction_refused_at_the_last_step_leave_ever
     ok("verify", "--repo", root)
     ok("commit", "cgd", "-m", "query round 1", "--repo", root)
     assert json.loads((root / "datasets/cgd/versions/v2.json").read_text())["changes"]["tables"]["episodes"]["cells"] == 1
+
+
+def test_a_correction_of_another_table_is_checked_again_at_commit(tmp_repo, tmp_path):
+    root = tmp_repo.root
+    episodes = episodes_of(split(tmp_path / "a"))
+    episodes.loc[(episodes.id == 4) & (episodes.enum == 1), "id"] = 999
+    tmp_repo.ingest("cgd", split(tmp_path / "b", episodes), *OPTIONS)
+    ok("correct", "cgd", "--table", "episodes", "--key", "999", "--key", "1", "--remove", "--reason", "no such "
+       "participant", "--repo", root)
+    committed = ok("commit", "cgd", "-m", "query round 1", "--repo", root)
+    assert "  fixed: episodes: every record's participant is in the participant table" in committed.stdout
+    report = json.loads(ipd("check", "cgd", "--json", "--repo", root).stdout)
+    assert all(r["success"] for r in report["results"] if r["kind"] == "table")

@@ -12,12 +12,12 @@ a ``row(...)`` in DuckDB, where tuples compare and join as single values.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .columns import quote
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 Key = Union[str, list[str]]  # as dataset.yaml and the version record write it
 SEPARATOR = "\x1f"  # between a composite key's values in its Arrow matching form (``arrow``)
@@ -91,9 +91,6 @@ def arrow(table: pa.Table, key: Key) -> pa.Array | pa.ChunkedArray:
 
 def joined(arrays: list[pa.Array | pa.ChunkedArray]) -> pa.Array | pa.ChunkedArray:
     """Typed key columns as the one text array ``arrow`` matches on."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     return pc.binary_join_element_wise(*[a.cast(pa.string()) for a in arrays], SEPARATOR)
 
 

@@ -28,9 +28,10 @@ class SuiteChange:
 
 def suite_of(repo: Repository, trial: str, table: str | None) -> str:
     """The suite file of the trial, or of its other table ``table`` (which must be one of its tables)."""
-    if table is None or table == repo.dataset(trial).metadata().participant_table:
+    metadata = repo.dataset(trial).metadata() if table is not None else None
+    if metadata is None or table == metadata.participant_table:
         return layout.trial(trial).suite
-    tables = repo.dataset(trial).metadata().tables
+    tables = metadata.tables
     if table not in tables:
         raise InvalidInput(f"{trial} has no other table {table!r} (its other tables: {', '.join(tables) or 'none'})")
     return layout.trial(trial).table_suite(table)

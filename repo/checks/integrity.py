@@ -30,8 +30,9 @@ from ..backends.columns import BOOLEAN, DATE, DATETIME, STRING, quote, type_clas
 from ..errors import InvalidInput
 from ..repository.metadata import event_codes, participant_of, role_columns
 from . import followup, formulas
+from .participants import one_row_each, participant_columns, participants
 from .randomisation import NUMERIC, accrual, allocation, balance, sequence, weekday
-from .results import MAX_KEYS, MISSINGNESS, SCHEMA, CheckResult, Figure
+from .results import MISSINGNESS, SCHEMA, CheckResult, Figure
 from .trial import Trial, missing_variables
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/
 AMBIGUOUS = {"%d/%m/%Y": "%m/%d/%Y", "%m/%d/%Y": "%d/%m/%Y", "%d-%m-%Y": "%m-%d-%Y", "%m-%d-%Y": "%d-%m-%Y"}
 # Variables whose missing values one statement counts: a form export has thousands, and DuckDB plans a
 # statement of thousands of aggregates slowly and in much memory.
-PARTICIPANTS = "participants"  # the view of one row a participant, of a trial of several
-ROW_NUMBER = "__ipd_n"
 TRUE_WORDS = ("1", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "false", "f", "no", "n")
 
@@ -155,13 +154,13 @@ def trial_view(con, relation: str, schema: pa.Schema, metadata: dict, thresholds
         if isinstance(roles.get(listed), str):
             roles[listed] = [roles[listed]]
     participant = participant_of(key, metadata.get("participant"))
+    design = _design(metadata.get("design") or {})
+    _check_columns(roles, schema)
     rows = None
     if rowkey.composite(key):
-        _check_role_columns(roles, schema)
-        rows, relation = relation, _one_row_each(con, relation, key, participant, roles.get("time"))
-    trial = Trial(con, relation, schema, participant, roles, _design(metadata.get("design") or {}), thresholds,
+        rows, relation = relation, one_row_each(con, relation, key, participant, roles.get("time"))
+    trial = Trial(con, relation, schema, participant, roles, design, thresholds,
                   event_codes=codes, rows=rows, row_key=key)
-    _check_columns(trial)
     trial.select["k"], trial.columns["k"] = quote(participant), [participant]
     if roles.get("arm"):
         trial.select["arm"], trial.columns["arm"] = quote(roles["arm"]), [roles["arm"]]
@@ -186,11 +185,7 @@ def version_view(version, metadata: dict, thresholds: dict) -> Trial:
         raise InvalidInput(f"{version.record.trial}@{version.record.version}: {exc}") from None
 
 
-def _check_columns(trial: Trial) -> None:
-    _check_role_columns(trial.roles, trial.schema)
-
-
-def _check_role_columns(roles: dict[str, Any], schema: pa.Schema) -> None:
+def _check_columns(roles: dict[str, Any], schema: pa.Schema) -> None:
     """Every declared role must name a column of the data."""
     for role, value in roles.items():
         names = value if isinstance(value, list) else [value]
@@ -199,48 +194,6 @@ def _check_role_columns(roles: dict[str, Any], schema: pa.Schema) -> None:
                 raise InvalidInput(f"roles.{role}: expected a column name, got {name!r}")
             if name not in schema.names:
                 raise InvalidInput(f"roles.{role}: column {name!r} is not in the data")
-
-
-def _one_row_each(con, relation: str, key: list[str], participant: str, time: str | None) -> str:
-    """A view of ``relation`` with one row a participant: the one of latest follow-up (``time``), else
-    the first by key. Its name is returned."""
-    latest = f"{quote(time)} DESC NULLS LAST, " if time else ""
-    order = latest + ", ".join(quote(c) for c in key)
-    con.sql(f"SELECT * EXCLUDE ({ROW_NUMBER}) FROM (SELECT *, row_number() OVER (PARTITION BY {quote(participant)} "
-            f"ORDER BY {order}) AS {ROW_NUMBER} FROM {relation}) WHERE {ROW_NUMBER} = 1").create_view(PARTICIPANTS)
-    return PARTICIPANTS
-
-
-# --- participants of several rows -----------------------------------------------------------
-
-PARTICIPANT_ROLES = ("arm", "randomised", "death", "last_contact", "baseline")  # what describes the participant
-
-
-def participant_columns(trial: Trial) -> list[str]:
-    """The columns of roles that describe a participant, not one of their rows."""
-    found: list[str] = []
-    for role in PARTICIPANT_ROLES:
-        named = trial.roles.get(role)
-        found += [c for c in (named if isinstance(named, list) else [named] if named else []) if c not in found]
-    return found
-
-
-def participants(trial: Trial) -> CheckResult:
-    """Each participant's arm, dates and baseline are the same on all their rows: the checks read one row."""
-    columns = participant_columns(trial)
-    p = quote(trial.key)
-    differ = ", ".join(f"count(DISTINCT {quote(c)}) > 1 AS {quote(c)}" for c in columns)
-    con = trial.con
-    con.sql(f"SELECT {p} AS k, {differ} FROM {trial.rows} GROUP BY {p}").create_view("participant_differs")
-    at_fault = " OR ".join(quote(c) for c in columns)
-    counts = con.sql(f"SELECT count(*) FILTER (WHERE {at_fault}), "
-                     + ", ".join(f"count(*) FILTER (WHERE {quote(c)})" for c in columns)
-                     + " FROM participant_differs").fetchall()[0]
-    keys = [k for (k,) in con.sql(f"SELECT k FROM participant_differs WHERE {at_fault} ORDER BY k "
-                                  f"LIMIT {MAX_KEYS}").fetchall()] if counts[0] else []
-    details = {"differs": {c: n for c, n in zip(columns, counts[1:]) if n}} if counts[0] else {}
-    return CheckResult(name="participants: the same arm, dates and baseline on every row", kind="integrity",
-                       success=counts[0] == 0, unexpected_count=counts[0], unexpected_keys=keys, details=details)
 
 
 def _design(design: Any) -> dict[str, Any]:

@@ -53,8 +53,8 @@ def check(repo: Repository, ref: Ref, progress: Progress = SILENT, cache: bool =
         return kept
     with progress.step(f"reading {ref.trial}@{record.version}"):
         files = version.files()
-        tables = [(name, record.table(name), version.table(name).files()) for name in record.table_names[1:]]
-    target = Target(ref.trial, record.version, record.fingerprint, record.key, files, metadata, tables)
+        others = [(name, record.table(name), version.table(name).files()) for name in record.table_names[1:]]
+    target = Target(ref.trial, record.version, record.fingerprint, record.key, files, metadata, others)
     return caches.store(repo, digest, _evaluate(repo, target, suite, progress))
 
 
@@ -105,7 +105,7 @@ def recheck(repo: Repository, target: Target, before: CheckReport, touched: set[
     report.results += [fresh.get(i, result) for i, result in enumerate(was)]
     with progress.step("running the integrity checks on corrected columns"):
         report.results += _recheck_integrity(repo, con, schema, target.metadata, before, touched)
-    report.results += [r for r in before.results if r.kind == "table"]  # other tables, and their participants
+    report.results += _tables(repo, target, progress)  # a correction of theirs, or of who the participants are
     return report
 
 
@@ -157,10 +157,16 @@ def _evaluate(repo: Repository, target: Target, suite: dict, progress: Progress)
         report.results += _expectations(con, schema, target.key, suite, label, range(len(suite["expectations"])))
     with progress.step("running the integrity checks"):
         report.results += integrity.run(con, PARTS, schema, target.metadata, thresholds(repo))
+    report.results += _tables(repo, target, progress)
+    return report
+
+
+def _tables(repo: Repository, target: Target, progress: Progress) -> list[CheckResult]:
+    found = []
     for name, table, files in target.tables:
         with progress.step(f"checking table {name}"):
-            report.results += _table(repo, target, name, table, files)
-    return report
+            found += _table(repo, target, name, table, files)
+    return found
 
 
 def _table(repo: Repository, target: Target, name: str, table: VersionRecord, files: list[Path]) -> list[CheckResult]:

@@ -26,8 +26,9 @@ def _query_command(func=None, *, name: str | None = None):
 
 
 def _where(key, column: str | None, table: str | None = None) -> str:
-    shown = "(" + ", ".join(map(str, key)) + ")" if isinstance(key, (list, tuple)) else key
-    return (f"table {table}, " if table else "") + f"key {shown}" + (f", column {column}" if column else "")
+    from ..backends.rowkey import listed
+
+    return (f"table {table}, " if table else "") + f"key {listed(key)}" + (f", column {column}" if column else "")
 
 
 @_query_command(name="open")

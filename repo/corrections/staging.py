@@ -37,10 +37,11 @@ def current(repo: Repository, trial: str, table: str | None = None,
     version = dataset.version()
     tables = [t.name for t in version.record.tables]
     others = {name: version.table(name) for name in tables} if table is None else {}
-    columns = dataset.metadata().columns
+    metadata = dataset.metadata()
+    columns = metadata.columns
     if table is not None and table != version.record.participant_table:
         version = version.table(table)
-        columns = (dataset.metadata().tables.get(table) or {}).get("columns") or []
+        columns = (metadata.tables.get(table) or {}).get("columns") or []
     else:
         table = None
     files = version.part_files()

@@ -34,8 +34,7 @@ def check(repo: Repository, trial: str, records: list[VersionRecord], result, pr
     url, remote = remote_dir(root, remote_name(repo, "restricted"))
     if url and remote is None:
         result.not_checked.append(_note(f"the remote {url}", "not a local directory; its copies were not read"))
-    tables = [(r.table(name), name) for r in records for name in r.table_names]  # the participant table's first
-    wanted = sorted({p.md5 for table, _ in tables for p in table.parts})
+    wanted = sorted({p.md5 for r in records for p in [*r.parts, *(p for t in r.tables for p in t.parts)]})
     missing = [m for m in wanted if not storage.cache_path(root, m).exists()]
     if missing:
         try:

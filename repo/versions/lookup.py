@@ -25,8 +25,13 @@ if TYPE_CHECKING:
 
 def key_type(con: Connection, file: Path, key: str) -> str:
     """The key column's DuckDB type, as stored (so keys cast to it hash to the same part)."""
-    return con.execute(f"SELECT typeof({quote(key)}) FROM read_parquet($file) LIMIT 1",
-                       {"file": str(file)}).fetchall()[0][0]
+    return key_types(con, file, [key])[0]
+
+
+def key_types(con: Connection, file: Path, names: list[str]) -> list[str]:
+    """The DuckDB types of columns ``names``, as stored, read in one query."""
+    typed = ", ".join(f"typeof({quote(c)})" for c in names)
+    return list(con.execute(f"SELECT {typed} FROM read_parquet($file) LIMIT 1", {"file": str(file)}).fetchall()[0])
 
 
 def _keys_sql(sql_type: str) -> str:
@@ -54,7 +59,7 @@ def records(files: dict[str, Path], key: Key, participant: str, nparts: int,
     names = rowkey.columns(key)
     con = connect()
     first = next(iter(files.values()))
-    types = [key_type(con, first, c) for c in names]
+    types = key_types(con, first, names)
     at = names.index(participant)
     columns = [list(keys)] if len(names) == 1 else [[k[i] for k in keys] for i in range(len(names))]
     wanted = sorted({name for name in parts_of(con, columns[at], types[at], nparts).values() if name in files})
