@@ -332,6 +332,9 @@ def test_a_variable_from_a_file_joins_another_table(tmp_repo, tmp_path):
     assert v2["tables"][0]["columns"] == [*EPISODES, "infected", "organism"] and v2["columns"] == BASELINE
     dictionary = yaml.safe_load((root / "datasets/cgd/dataset.yaml").read_text())["tables"]["episodes"]["columns"]
     assert next(c for c in dictionary if c["name"] == "organism")["note"].startswith("supplied later by the trialists")
+    suite = json.loads((root / "expectations/cgd/episodes.json").read_text())
+    columns = next(e for e in suite["expectations"] if e["type"] == "expect_table_columns_to_match_set")
+    assert columns["kwargs"]["column_set"][-1] == "organism" and git(root, "status", "--porcelain") == ""
     assert json.loads(ipd("verify", "--rebuild", "--repo", root, "--json").stdout)["problems"] == []
 
 

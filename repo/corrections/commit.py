@@ -58,7 +58,7 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
     _staged(repo, trial)
     storage.check_remote(repo.root)
     files = layout.trial(trial)
-    paths = [files.folder, files.provenance, files.suite]
+    paths = [files.folder, files.provenance, files.suite, files.table_suites]
     if (store := storage.remote_path_in_tree(repo.root)) is not None:
         paths.append(store)
     with repo.writing(paths) as txn:
@@ -317,19 +317,20 @@ def _check_before(repo: Repository, parent: Version, progress: Progress):
 
 
 def _extend_suite(repo: Repository, trial: str, applied: list[Correction]) -> None:
-    """A variable added by correction joins the suite's expected set of columns."""
+    """A variable added by correction joins the expected set of columns of its table's suite."""
     from ..checks import suite as suites
 
-    added = [e.column for e in applied if e.action == "add_column"]
-    path = suites.suite_path(repo.root, trial)
-    if not added or not path.exists():
-        return
-    suite = suites.load(path)
-    for expectation in suite["expectations"]:
-        if expectation["type"] == "expect_table_columns_to_match_set":
-            names = expectation["kwargs"].get("column_set") or []
-            expectation["kwargs"]["column_set"] = [*names, *(c for c in added if c not in names)]
-    suites.save(path, suite)
+    for table in dict.fromkeys(e.table for e in applied if e.action == "add_column"):
+        added = [e.column for e in applied if e.action == "add_column" and e.table == table]
+        path = suites.table_suite_path(repo.root, trial, table) if table else suites.suite_path(repo.root, trial)
+        if not path.exists():
+            continue
+        suite = suites.load(path)
+        for expectation in suite["expectations"]:
+            if expectation["type"] == "expect_table_columns_to_match_set":
+                names = expectation["kwargs"].get("column_set") or []
+                expectation["kwargs"]["column_set"] = [*names, *(c for c in added if c not in names)]
+        suites.save(path, suite)
 
 
 def _compare_checks(repo: Repository, before, record: VersionRecord, files: list, metadata: dict[str, Any],
