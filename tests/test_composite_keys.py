@@ -242,18 +242,6 @@ def test_a_query_names_a_row_by_its_whole_key(cgd_copy):
     assert one_line_error(missing.stderr) == "error: cgd@v1 has no record with (id, enum) = [1, 99]"
 
 
-# -- releases ---------------------------------------------------------------------------------------------
-
-def test_a_release_plan_is_refused_until_releases_count_participants(cgd):
-    before = git(cgd, "rev-parse", "HEAD"), git(cgd, "status", "--porcelain")
-    result = ipd("release", "plan", "cgd", "--repo", cgd)
-    assert result.exit_code == 2
-    assert one_line_error(result.stderr) == (
-        "error: cgd: a release counts one row a participant, and cgd has several (key (id, enum)); releases of "
-        "such trials are not supported yet")
-    assert (git(cgd, "rev-parse", "HEAD"), git(cgd, "status", "--porcelain")) == before
-
-
 def test_a_corrected_version_keeps_the_participant_column_whatever_its_place_in_the_key(tmp_repo):
     root = tmp_repo.root
     tmp_repo.ingest("cgd", CGD, "--key", "enum", "--key", "id", "--participant", "id")

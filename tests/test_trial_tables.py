@@ -259,13 +259,6 @@ def test_a_pull_writes_every_table(cgd, tmp_path):
     assert (len(episodes), list(episodes.columns)) == (203, [*EPISODES, "infected"])
 
 
-def test_a_release_plan_is_refused_for_now(cgd):
-    root, _ = cgd
-    result = ipd("release", "plan", "cgd", "--repo", root)
-    assert one_line_error(result.stderr) == \
-        "error: cgd: releases of a trial of several tables (participants, episodes) are not supported yet"
-
-
 def test_pbc_and_its_laboratory_visits_delivered_as_a_workbook_of_two_sheets(tmp_repo, tmp_path):
     """Real PBC: 418 participants (106 not randomised) and 1,945 laboratory visits of the 312 randomised."""
     real = CGD.parent

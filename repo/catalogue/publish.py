@@ -108,7 +108,7 @@ def _write(repo: Repository, record: ReleaseRecord, secret: bytes, root: Path, p
     source = repo.root / layout.trial(trial).release_package(name)
     target = root / paths.package(trial, name)
     target.mkdir(parents=True, exist_ok=True)
-    data = set(package.data_names(trial).values())
+    data = {f for f in record.files if package.is_data(trial, f)}
     written: list[str] = []
     for file in sorted(record.files):
         if file in data:
@@ -120,7 +120,7 @@ def _write(repo: Repository, record: ReleaseRecord, secret: bytes, root: Path, p
             written.append(f"{paths.package(trial, name)}/{file}")
     ignore = root / paths.ignore(trial)  # beside the package, not in it: the package holds its files alone
     listed = ignore.read_text().splitlines() if ignore.is_file() else []
-    listed += [f"/{name}/{file}" for file in sorted(data & set(record.files))]
+    listed += [f"/{name}/{file}" for file in sorted(data)]
     ignore.write_text("".join(f"{line}\n" for line in dict.fromkeys(listed)))
     written.append(paths.ignore(trial))
     public = public_record(record, secret)
@@ -152,7 +152,7 @@ def _same_publication(found: Publication, made: Publication, url: str) -> None:
 def package_hashes(root: Path, record: ReleaseRecord) -> dict[str, str]:
     """SHA-256 of the metadata files of a published package (what ``ipd verify`` compares with the record)."""
     folder = root / paths.package(record.trial, record.name)
-    data = set(package.data_names(record.trial).values())
-    return {f: sha256_of(folder / f) for f in sorted(record.files) if f not in data and (folder / f).is_file()}
+    return {f: sha256_of(folder / f) for f in sorted(record.files)
+            if not package.is_data(record.trial, f) and (folder / f).is_file()}
 
 

@@ -43,8 +43,10 @@ from .consent import consent_lists, require_consent
 from .plan import plan_metadata
 from .record import ReleaseRecord, release_name
 from .rules import TIERS
-from .scan import formulas
+from .scan import released_formulas
 from .sealing import seal, sealer
+from .shape import Records
+from .shape import read as read_shape
 
 
 @dataclass(frozen=True)
@@ -91,34 +93,35 @@ def build(repo: Repository, options: BuildOptions, progress: Progress = SILENT) 
         approval, rules = _approval(repo, trial, name, progress)
         require_consent(trial, rules, options.tier)
         excluded_ids = consent_lists(repo.root, trial, rules)
+        metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
         with progress.step(f"reading {trial}@{name}"):
-            table = version.to_arrow()
+            shape = read_shape(version, metadata)
+        table = shape.participants
         linkage, new_ids = _release_ids(repo, table, rules.participant_id, f"{trial}@{name}", options.tier, progress)
         # A rebuild keeps the format it was built in; a new release (or issue) is of the current one.
         package_format = previous.package_format if previous is not None else records.PACKAGE_FORMAT
         if package_format >= codes.RANDOM_CODES_FORMAT:  # centres and technicians new to the tier get their codes
             drawn, _ = codes.assign_all(linkage.codes, rules, table, options.tier, name)
             linkage = dataclasses.replace(linkage, codes=drawn)
-        metadata = plan_metadata(dataset, name)  # the dictionary the plan, and so the approval, used
-        released, figures, fingerprint = deidentified(table, rules, options.tier, linkage, metadata, excluded_ids,
-                                                     progress, package_format)
+        released, figures, fingerprint = deidentified(table, rules, options.tier, linkage, shape.metadata,
+                                                     excluded_ids, progress, package_format, shape.records)
         secret = linkage.secret if package_format >= 2 else None
         about = package.About(trial, name, options.tier, str(metadata.title or ""),
                               str(metadata.get("notes") or ""), sealed_fingerprint(version.record.fingerprint, secret),
                               approval, key_variables(metadata, rules),
                               **described(repo, dataset, metadata, name, options.tier, previous, secret),
                               package_format=package_format)
-        with progress.step("writing the package", total=4) as advance:
+        with progress.step("writing the package", total=3) as advance:
             manifest = package.write(repo.root / folder, released, figures, about, fingerprint, advance)
         files = {**manifest.files, package.MANIFEST: sha256_of(repo.root / folder / package.MANIFEST)}
-        formula_columns = formulas(released.table)
+        formula_columns = released_formulas(released)
         if previous is not None:
             _same_as(previous, files, approval)
             result = BuildResult(previous, False, 0, options.out, formula_columns)
         else:
             _check_changed(latest, files)
             record = ReleaseRecord(trial, name, options.tier, clock.now(), str(repo.scm.identity()),
-                                   version.record.fingerprint, fingerprint, manifest.rows, manifest.columns,
+                                   version.record.fingerprint, fingerprint, released.table.num_rows, manifest.columns,
                                    rules.participant_id, approval, files, dict(released.excluded),
                                    tool(), records.PACKAGE_FORMAT, issue, options.reason.strip())
             _store(repo, record, linkage, release_remote, progress)
@@ -189,17 +192,19 @@ def _approval(repo: Repository, trial: str, version: str, progress: Progress) ->
 
 
 def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, excluded_ids: dict,
-                 progress: Progress, package_format: int = records.PACKAGE_FORMAT):
+                 progress: Progress, package_format: int = records.PACKAGE_FORMAT,
+                 beside: list[Records] | tuple = ()):
     """The tier's release of ``table`` under the tier's release IDs, scanned, with its disclosure figures.
 
     ``package_format``: the format of the release being built (``record.PACKAGE_FORMAT``, or its record's when
     it is rebuilt): from format 3 on, centres and technicians take the tier's codes drawn at random (``codes``,
     in the linkage) and the disclosure figures count centres as quasi-identifiers; before, their codes follow
-    the order of their values and the figures leave centres out, as those releases were built."""
+    the order of their values and the figures leave centres out, as those releases were built.
+    ``beside``: the participants' records beside ``table`` (``shape``), released with it."""
     from ..repository.fingerprint import of_table
     from .deidentify import deidentify
     from .disclosure import disclosure
-    from .scan import scan
+    from .scan import scan_released
 
     with progress.step(f"de-identifying for the {tier} tier"):
         keys = table[rules.participant_id]
@@ -207,10 +212,10 @@ def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, 
         tier_codes = codes.as_table(linkage.codes, tier, list(codes.recoded(rules, table.column_names))) \
             if drawn else None
         released = deidentify(table, rules, tier, linkage.mapping(keys, tier), metadata.columns, excluded_ids,
-                              linkage.secret, linkage.shared(keys), tier_codes)
+                              linkage.secret, linkage.shared(keys), tier_codes, beside)
     with progress.step("scanning the released columns for identifiers"):
         # a column the rules release under a recorded exception (release.exceptions) was looked at and approved
-        found = [(column, what) for column, what in scan(released.table) if column not in rules.exceptions]
+        found = [(column, what) for column, what in scan_released(released) if column not in rules.exceptions]
     if found:
         column, what = found[0]
         raise InvalidInput(f"column {column!r} of the release holds {what}: delete or recode it in the release "
@@ -219,8 +224,14 @@ def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, 
         figures = disclosure(released.table, rules, table, released.excluded, released.modifications, drawn)
     _check_cells(figures, rules)
     with progress.step("fingerprinting the released rows"):
-        fingerprint = of_table(released.table)
+        fingerprint = released_fingerprint(released, of_table)
     return released, figures, fingerprint
+
+
+def released_fingerprint(released, of_table) -> str:
+    """The fingerprint of the released rows (``package.rows_fingerprint``): of the data as written, and, for a
+    trial of several tables, of every table under its name."""
+    return package.rows_fingerprint(of_table(released.data), {n: of_table(t) for n, t in released.tables.items()})
 
 
 def _check_cells(figures, rules) -> None:

@@ -231,7 +231,7 @@ class ColumnPlan:
         if kind not in (DATE, DATETIME):
             raise InvalidInput(f"release.dates.columns: {name} is not a date column ({kind})")
         if dates.mode == "shift":
-            offset = self._offset()
+            offset = self.offset_sql()
             fix = self._anchor(name, c)
             if fix is not None and fix.delta is not None:
                 offset = f"({offset} + {fix.shift()})"
@@ -276,7 +276,7 @@ class ColumnPlan:
         return anchors.remedied(self.con, rule, self.rules, anchors.calendar(self.rules, self.kinds, name), value,
                                 self._key())
 
-    def _offset(self) -> str:
+    def offset_sql(self) -> str:
         """Per participant, a nonzero number of days in ±SHIFT_DAYS from a keyed hash of the release ID.
 
         Release IDs are per tier (``ids``), so the tiers' offsets differ and shifted dates cannot link a

@@ -75,15 +75,24 @@ def text(folder: Path, release: Deidentified, about: About, names: dict[str, str
 
     import frictionless
 
-    schema = frictionless.Schema.from_descriptor(schema_descriptor(release, about, primary_key))
-    resources = [frictionless.resources.TableResource(
-        name=_name(f"{about.trial}-csv"), path=names["csv"], format="csv", mediatype=MEDIA_TYPES["csv"],
-        encoding="utf-8", schema=schema, **_stats(folder / names["csv"], sha256s),
-        description=f"{release.table.num_rows} participants, one row each, identified by {primary_key}")]
-    for fmt in ("parquet", "xpt"):
-        resources.append(frictionless.resources.FileResource(
-            name=_name(f"{about.trial}-{fmt}"), path=names[fmt], format=fmt, mediatype=MEDIA_TYPES[fmt],
-            description=f"the same rows as {names['csv']}", **_stats(folder / names[fmt], sha256s)))
+    from .package import data_names
+
+    if release.joined is None:
+        described = f"{release.table.num_rows} participants, one row each, identified by {primary_key}"
+        keys = [primary_key]
+    else:
+        keys = [primary_key, *release.joined_key] if release.joined_key is not None else []
+        described = (f"{release.data.num_rows} records of {release.table.num_rows} participants, identified by "
+                     f"{', '.join(keys or [primary_key])}")
+    resources = _resources(frictionless, folder, about.trial, names, release.data, release.dictionary,
+                           about.value_labels, keys, described, sha256s)
+    for linked in release.linked:
+        keys = [primary_key, *linked.key] if linked.key is not None else []
+        resources += _resources(frictionless, folder, f"{about.trial}-{linked.name}",
+                                data_names(about.trial, linked.name), linked.table, linked.dictionary,
+                                linked.value_labels, keys,
+                                f"table {linked.name}: {linked.table.num_rows} records; {primary_key} is the "
+                                f"participant's, as in {names['csv']}", sha256s, (_name(f"{about.trial}-csv"), primary_key))
     package = frictionless.Package(
         name=_name(f"{about.trial}-{about.version}-{about.tier}"),
         title=f"{about.title or about.trial} ({about.version}, {about.tier} release)", version=about.version,
@@ -95,10 +104,34 @@ def text(folder: Path, release: Deidentified, about: About, names: dict[str, str
     return json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
-def schema_descriptor(release: Deidentified, about: About, primary_key: str) -> dict[str, Any]:
+def _resources(frictionless, folder: Path, stem: str, names: dict[str, str], table, dictionary: list[dict],
+               labels: dict[str, dict], keys: list[str], description: str, sha256s: dict[str, str],
+               refers: tuple[str, str] | None = None) -> list:
+    """The CSV file of one table as a tabular resource, its Parquet and transport files as files beside it;
+    ``refers``: the participants' resource and the column by which the table's records refer to it."""
+    descriptor = schema_descriptor(table, dictionary, labels, keys)
+    if refers is not None:
+        resource, column = refers
+        descriptor["foreignKeys"] = [{"fields": [csvsafe.cell(column)],
+                                      "reference": {"resource": resource, "fields": [csvsafe.cell(column)]}}]
+    schema = frictionless.Schema.from_descriptor(descriptor)
+    resources = [frictionless.resources.TableResource(
+        name=_name(f"{stem}-csv"), path=names["csv"], format="csv", mediatype=MEDIA_TYPES["csv"],
+        encoding="utf-8", schema=schema, **_stats(folder / names["csv"], sha256s), description=description)]
+    for fmt in ("parquet", "xpt"):
+        resources.append(frictionless.resources.FileResource(
+            name=_name(f"{stem}-{fmt}"), path=names[fmt], format=fmt, mediatype=MEDIA_TYPES[fmt],
+            description=f"the same rows as {names['csv']}", **_stats(folder / names[fmt], sha256s)))
+    return resources
+
+
+def schema_descriptor(table, dictionary: list[dict], labels: dict[str, dict], keys: list[str]) -> dict[str, Any]:
+    """A table's Table Schema; ``labels``: its value labels; ``keys``: its primary key (the release ID, then the
+    rest of its key; none when a part of its key is not released)."""
     fields = []
-    neutralised = set(csvsafe.columns(release.table))
-    for entry in release.dictionary:
+    neutralised = set(csvsafe.columns(table))
+    unique = len(keys) == 1
+    for entry in dictionary:
         name, kind = entry["name"], TYPES.get(entry["type"], "any")
         field: dict[str, Any] = {"name": csvsafe.cell(name), "type": kind}
         if entry.get("label"):
@@ -110,19 +143,20 @@ def schema_descriptor(release: Deidentified, about: About, primary_key: str) -> 
             field["description"] = "; ".join(described)
         if kind in ("datetime", "time"):
             field["format"] = "any"  # as pyarrow writes them: a space, not a T
-        if name == primary_key:
-            field["constraints"] = {"required": True, "unique": True}
-        elif kind in ("string", "integer") and name in about.value_labels:
-            field["categories"] = _categories(release, name, about.value_labels[name], entry.get("recoding"))
+        if name in keys:
+            field["constraints"] = {"required": True, "unique": True} if unique else {"required": True}
+        elif kind in ("string", "integer") and name in labels:
+            field["categories"] = _categories(table, name, labels[name], entry.get("recoding"))
         fields.append(field)
-    return {"fields": fields, "missingValues": MISSING, "primaryKey": [csvsafe.cell(primary_key)]}
+    return {"fields": fields, "missingValues": MISSING, **({"primaryKey": [csvsafe.cell(k) for k in keys]}
+                                                            if keys else {})}
 
 
-def _categories(release: Deidentified, name: str, labels: dict[Any, str], recoding: str | None) -> list[dict]:
+def _categories(table, name: str, labels: dict[Any, str], recoding: str | None) -> list[dict]:
     """The values the released column holds; labelled as the dictionary labels them when it was not recoded."""
     import pyarrow.compute as pc
 
-    values = sorted(v for v in pc.unique(release.table[name]).to_pylist() if v is not None)
+    values = sorted(v for v in pc.unique(table[name]).to_pylist() if v is not None)
     unchanged = recoding in (None, "none")
     return [{"value": csvsafe.cell(v), **({"label": labels[v]} if unchanged and labels.get(v) else {})}
             for v in values]

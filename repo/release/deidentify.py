@@ -12,7 +12,7 @@ million rows take seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..backends.columns import quote, type_class
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from ..backends.sql import Connection
+    from .linked import LinkedRelease
+    from .shape import Records
 
 RELEASE_ID = "release_id"
 
@@ -48,11 +50,24 @@ class Deidentified:
     excluded: dict[str, int]  # {"no_sharing": n, "no_commercial": m} for this tier
     shared_ids: bool = False  # every release ID is a legacy one, the same in every tier (``ids``)
     assessment: Any = None  # risk.Assessment: the risk before and after, against the tier's targets
+    linked: list[LinkedRelease] = field(default_factory=list)  # the records beside the participants (``linked``)
+    joined: pa.Table | None = None  # a one-table trial of several rows a participant: its rows, one a record
+    joined_key: list[str] | None = None  # their key after the release ID (None: a part of it is not released)
+
+    @property
+    def data(self) -> pa.Table:
+        """What the package writes as the trial's data: its rows (the participants, or their records joined)."""
+        return self.joined if self.joined is not None else self.table
+
+    @property
+    def tables(self) -> dict[str, pa.Table]:
+        """The other tables of a trial of several tables, released: name -> rows."""
+        return {r.name: r.table for r in self.linked if r.name}
 
 
 def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dict, columns: list[dict],
                excluded_ids: dict[str, set], secret: bytes | None = None, shared_ids: bool = False,
-               codes: pa.Table | None = None) -> Deidentified:
+               codes: pa.Table | None = None, records: list[Records] | tuple = ()) -> Deidentified:
     """The release of ``table`` for ``tier``.
 
     ``release_ids`` maps original keys to release IDs; ``excluded_ids`` holds the consent ID lists kept
@@ -61,6 +76,7 @@ def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dic
     ``shared_ids``: the release IDs are legacy ones, shared by the tiers, and the dictionary says so.
     ``codes``: the tier's centre and technician codes (``codes.as_table``: column, value, code), drawn at random;
     None: numbered in the sort order of the values, as in releases before package format 3 (and in plans).
+    ``records``: the participants' records beside ``table`` (``shape``), released under their release IDs.
     The same inputs give the same table, byte for byte.
     """
     if tier not in TIERS:
@@ -96,7 +112,44 @@ def deidentify(table: pa.Table, rules: ReleaseRules, tier: str, release_ids: dic
         from .risk import describe_loss
 
         describe_loss(dictionary, assessment)
-    return Deidentified(released, modifications, dictionary, excluded, shared_ids, assessment)
+    linked = _linked(con, plan, records)
+    modifications += [m for r in linked for m in r.modifications]
+    joined = next((r for r in linked if not r.name), None)
+    order = next((r.order for r in records if not r.name), [])
+    if joined is not None:
+        dictionary = _joined_dictionary(dictionary, joined.dictionary, order)
+    return Deidentified(released, modifications, dictionary, excluded, shared_ids, assessment,
+                        [r for r in linked if r.name], _joined(con, released, joined, order) if joined else None,
+                        joined.key if joined else None)
+
+
+def _linked(con: Connection, plan: columnplan.ColumnPlan, records) -> list[LinkedRelease]:
+    from .linked import release
+
+    return [release(con, r, plan, i) for i, r in enumerate(records)]
+
+
+def _joined(con: Connection, released: pa.Table, records: LinkedRelease, order: list[str]) -> pa.Table:
+    """A one-table trial's rows, one a record: each record's released columns beside its participant's, in the
+    columns' order as delivered, ordered as the records are (release ID, then key)."""
+    import pyarrow as pa
+
+    con.register("joined_records", records.table.append_column("__n", pa.array(range(records.table.num_rows),
+                                                                                 pa.int64())))
+    con.register("joined_participants", released)
+    mine = set(records.table.column_names) - {RELEASE_ID}
+    theirs = set(released.column_names) - {RELEASE_ID}
+    columns = [f"p.{quote(c)}" if c in theirs else f"r.{quote(c)}" for c in order if c in mine | theirs]
+    rows = con.sql(f"SELECT r.{RELEASE_ID}{''.join(', ' + c for c in columns)} FROM joined_records r "
+                   f"JOIN joined_participants p USING ({RELEASE_ID}) ORDER BY r.__n").to_arrow_table()
+    return rows.combine_chunks()
+
+
+def _joined_dictionary(participants: list[dict], records: list[dict], order: list[str]) -> list[dict]:
+    """The dictionary of the joined rows: the release ID (as the participant table says it), then each column in
+    the delivered order."""
+    entries = {e["name"]: e for e in records[1:]} | {e["name"]: e for e in participants}
+    return [participants[0], *(entries[c] for c in dict.fromkeys(order) if c in entries and c != RELEASE_ID)]
 
 
 def _assess(con: Connection, rules: ReleaseRules, tier: str, released: pa.Table):

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .disclosure import Disclosure
 
 MANIFEST = "manifest.json"
+FORMATS = ("parquet", "csv", "xpt")
 SHORT_XPT_FORMAT = 4  # packages from this format on write SAS transport version 5: eight-character names
 XPT_STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
 XPT_HEADER_END = b"HEADER RECORD*******OBS"
@@ -57,8 +58,46 @@ class Manifest:
         return cls(**json.loads(text))
 
 
-def data_names(trial: str) -> dict[str, str]:
-    return {fmt: f"{trial}.{fmt}" for fmt in ("parquet", "csv", "xpt")}
+def data_names(trial: str, table: str = "") -> dict[str, str]:
+    """The data files of a release (``table``: of another table of the trial), per format."""
+    stem = f"{trial}.{table}" if table else trial
+    return {fmt: f"{stem}.{fmt}" for fmt in FORMATS}
+
+
+def is_data(trial: str, name: str) -> bool:
+    """Whether ``name`` is a data file of a release of ``trial`` (of its rows, or of another of its tables): the
+    catalogue keeps data files in the release remote, not in git."""
+    stem, _, fmt = name.rpartition(".")
+    return fmt in FORMATS and (stem == trial or stem.startswith(f"{trial}.") and "/" not in stem)
+
+
+def other_tables(trial: str, files) -> list[str]:
+    """The names of the trial's other tables whose data files are among ``files``."""
+    prefix = f"{trial}."
+    return sorted(n[len(prefix):-len(".parquet")] for n in files
+                  if n.startswith(prefix) and n.endswith(".parquet") and n != f"{trial}.parquet")
+
+
+def rows_fingerprint(data: str, tables: dict[str, str]) -> str:
+    """The fingerprint of the released rows from their tables' (``repo.fingerprint``): the data's alone for a
+    release of one table (as it always was), else one over every table by name."""
+    import hashlib
+
+    if not tables:
+        return data
+    every = {"": data, **tables}
+    return hashlib.sha256(json.dumps(every, sort_keys=True).encode()).hexdigest()
+
+
+def package_fingerprint(folder: Path, trial: str, files) -> str:
+    """``rows_fingerprint`` of the Parquet files of a package in ``folder`` (``files``: its file names)."""
+    from ..backends import parquet
+    from ..repository.fingerprint import of_table
+
+    def of(table: str = "") -> str:
+        return of_table(parquet.read(folder / data_names(trial, table)["parquet"]))
+
+    return rows_fingerprint(of(), {t: of(t) for t in other_tables(trial, files)})
 
 
 def write(folder: Path, release: Deidentified, figures: Disclosure, about: About, fingerprint: str,
@@ -68,29 +107,33 @@ def write(folder: Path, release: Deidentified, figures: Disclosure, about: About
         for old in folder.iterdir():
             old.unlink()
     folder.mkdir(parents=True, exist_ok=True)
-    table = release.table
-    labels = {c["name"]: c.get("label") or "" for c in release.dictionary}
+    table = release.data
     names = data_names(about.trial)
     xpt_version = 5 if about.package_format >= SHORT_XPT_FORMAT else _xpt_version(table.column_names)
-    for fmt, name in names.items():
-        formats.write(table, folder / name, fmt, labels, about.title or about.trial, xpt_version)
-        advance(1)
-    _stamp_xpt(folder / names["xpt"], about.approval["when"])
+    _write_data(folder, table, release.dictionary, names, about, xpt_version)
+    advance(1)
+    dictionaries = {t.name: t.dictionary for t in release.linked}
+    for name, other in release.tables.items():
+        _write_data(folder, other, dictionaries[name], data_names(about.trial, name), about, xpt_version,
+                    f"{about.title or about.trial}: {name}")
+    advance(1)
+    every = [*names.values(), *(n for t in release.tables for n in data_names(about.trial, t).values())]
+    tables = {"tables": {t.name: _dictionary(t.table, t.dictionary, about) for t in release.linked}} \
+        if release.tables else {}
     texts = {
         "dictionary.yaml": yaml.safe_dump({"trial": about.trial, "version": about.version, "tier": about.tier,
-                                           "columns": _dictionary(release, about)}, sort_keys=False,
-                                          allow_unicode=True,
-                                          width=100),
+                                           "columns": _dictionary(table, release.dictionary, about), **tables},
+                                          sort_keys=False, allow_unicode=True, width=100),
         "modifications.csv": _modifications_csv(release),
         "modifications.json": _json([asdict(m) for m in release.modifications]),
         "disclosure.json": _json(figures.to_json()),
     }
     described = [datapackage.NAME, crate.NAME, MANIFEST]  # written after the README, in this order
-    texts["README.txt"] = readme.text(about, release, figures, [*names.values(), *texts, "README.txt", *described],
+    texts["README.txt"] = readme.text(about, release, figures, [*every, *texts, "README.txt", *described],
                                       xpt_version=xpt_version)
     for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8")
-    hashed = {name: sha256_of(folder / name) for name in names.values()}  # each file hashed once: the data are big
+    hashed = {name: sha256_of(folder / name) for name in every}  # each file hashed once: the data are big
     (folder / datapackage.NAME).write_text(datapackage.text(folder, release, about, names, RELEASE_ID, hashed),
                                            encoding="utf-8")
     hashed |= {name: sha256_of(folder / name) for name in [*texts, datapackage.NAME]}
@@ -119,14 +162,23 @@ def _modifications_csv(release: Deidentified) -> str:
     return "".join(lines)
 
 
-def _dictionary(release: Deidentified, about: About) -> list[dict[str, Any]]:
-    """The release's dictionary; from package format 4 on, a variable whose SAS transport name differs (eight
+def _write_data(folder: Path, table, dictionary: list[dict], names: dict[str, str], about: About, xpt_version: int,
+                title: str = "") -> None:
+    """``table`` in every format, the transport file stamped with the approval's time."""
+    labels = {c["name"]: c.get("label") or "" for c in dictionary}
+    for fmt, name in names.items():
+        formats.write(table, folder / name, fmt, labels, title or about.title or about.trial, xpt_version)
+    _stamp_xpt(folder / names["xpt"], about.approval["when"])
+
+
+def _dictionary(table, dictionary: list[dict], about: About) -> list[dict[str, Any]]:
+    """A table's dictionary; from package format 4 on, a variable whose SAS transport name differs (eight
     characters, no dots) says it (``xpt_name``), beside its label that carries the name as released."""
     if about.package_format < SHORT_XPT_FORMAT:
-        return release.dictionary
-    renamed = formats.export_names(release.table.column_names, "xpt")
+        return dictionary
+    renamed = formats.export_names(table.column_names, "xpt")
     return [{**entry, "xpt_name": renamed[entry["name"]]}
-            if renamed.get(entry["name"], entry["name"]) != entry["name"] else entry for entry in release.dictionary]
+            if renamed.get(entry["name"], entry["name"]) != entry["name"] else entry for entry in dictionary]
 
 
 def _xpt_version(columns: list[str]) -> int:

@@ -128,19 +128,14 @@ def _digest(fingerprint: str, rules: ReleaseRules, tiers: list[TierPlan]) -> str
 def plan_metadata(dataset: Dataset, version: str) -> Metadata:
     """dataset.yaml now (the curator's rules and roles) with the dictionary the version was cut with."""
     current = dataset.metadata()
-    if current.tables:
-        raise InvalidInput(f"{dataset.trial}: releases of a trial of several tables ({current.participant_table}, "
-                           f"{', '.join(current.tables)}) are not supported yet")
-    if rowkey.composite(current.key or []):
-        raise InvalidInput(f"{dataset.trial}: a release counts one row a participant, and {dataset.trial} has several "
-                           f"(key {rowkey.label(current.key)}); releases of such trials are not supported yet")
     at_version = dataset.metadata(at=version)
     labels = {c["name"]: c for c in current.columns}
     columns = []
     for entry in at_version.columns:
         now = labels.get(entry.get("name"), {})
         columns.append({**entry, **{k: now[k] for k in ("label", "description") if k in now and k not in entry}})
-    return Metadata({**current, "columns": columns})
+    tables = {"tables": at_version.tables} if at_version.tables else {}
+    return Metadata({**current, "columns": columns, **tables})
 
 
 def findings_in(metadata: dict[str, Any], table: pa.Table) -> list[Finding]:
@@ -185,18 +180,19 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     from .consent import consent_lists
     from .deidentify import deidentify
     from .exposure import refuse_released, treated
-    from .scan import formulas
+    from .scan import released_formulas
+    from .shape import read as read_shape
 
     dataset = repo.dataset(trial)
     found = dataset.version(version)
     name = found.record.version
-    metadata = plan_metadata(dataset, name)
     with progress.step(f"reading {trial}@{name}"):
-        table = found.to_arrow()
+        shape = read_shape(found, plan_metadata(dataset, name))
+    table, metadata = shape.participants, shape.metadata
     with progress.step("scanning the values for identifiers and sensitive variables"):
         findings = findings_in(metadata, table)
     if rulebook.has_rules(metadata):
-        rules, source = load_rules(metadata, table.column_names), FROM_FILE
+        rules, source = load_rules(metadata, shape.column_names()), FROM_FILE
     else:
         with progress.step("proposing release rules from the dictionary and the data"):
             rules, source = proposed_rules(metadata, table, findings), PROPOSED
@@ -209,8 +205,9 @@ def plan(repo: Repository, trial: str, version: str | None = None, progress: Pro
     tiers = []
     for tier in TIERS:
         with progress.step(f"de-identifying for the {tier} tier"):
-            done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids)
-        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), formulas(done.table),
+            done = deidentify(table, rules, tier, placeholders, metadata.columns, excluded_ids,
+                              records=shape.records)
+        tiers.append(TierPlan(tier, dict(done.excluded), list(done.modifications), released_formulas(done),
                               exposures(table, done.table, placeholders, rules, follow_up_roles),
                               done.assessment))
     fingerprint = found.record.fingerprint
@@ -222,6 +219,7 @@ def save_proposal(repo: Repository, trial: str, version: str | None = None, repl
                   progress: Progress = SILENT) -> SavedProposal:
     """Write the rules proposed from ``trial@version`` into ``dataset.yaml`` under ``release:``, in one commit."""
     from ..repository.datasets import dump_metadata
+    from .shape import read as read_shape
 
     dataset = repo.dataset(trial)
     relative = layout.trial(trial).metadata
@@ -231,12 +229,11 @@ def save_proposal(repo: Repository, trial: str, version: str | None = None, repl
                            "proposal (--replace)")
     found = dataset.version(version)
     name = found.record.version
-    metadata = plan_metadata(dataset, name)
     with progress.step("proposing release rules from the dictionary and the data"):
-        table = found.to_arrow()
-        rules = proposed_rules(metadata, table)  # keeps the consent recorded, proposes the rest
+        shape = read_shape(found, plan_metadata(dataset, name))
+        rules = proposed_rules(shape.metadata, shape.participants)  # keeps the consent recorded, proposes the rest
     written = rulebook.to_yaml(rules)
-    load_rules({**metadata, "release": written}, table.column_names)  # what is saved must load as it is
+    load_rules({**shape.metadata, "release": written}, shape.column_names())  # what is saved must load as it is
     with repo.writing([relative]):
         current = dataset.metadata()
         had_rules = rulebook.has_rules(current)  # again, under the lock: another curator may have saved meanwhile

@@ -53,7 +53,6 @@ AGE_BANDS = (18, 30, 40, 50, 60, 70, 80, 90)
 
 
 def text(about: About, release: Deidentified, figures: Disclosure, files: list[str], xpt_version: int) -> str:
-    table = release.table
     name, who = TIER_WORDS[about.tier]
     title = f"{about.trial} {about.version}: {name}"
     approval = about.approval
@@ -63,8 +62,8 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
         _section("Study overview", [
             about.title or about.trial, "", *([about.notes.strip(), ""] if about.notes else []),
             f"This release comes from version {about.version} of the trial {about.trial!r} in an ipd repository "
-            f"(version fingerprint {about.version_fingerprint}). It holds {table.num_rows} participants and "
-            f"{table.num_columns} variables.",
+            f"(version fingerprint {about.version_fingerprint}). {_holds(release)}",
+            *_tables(release, about.trial),
         ]),
         _section("This release", [
             f"Tier: {name}: {who}. Participants excluded: {excluded}.",
@@ -76,7 +75,7 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
             f"The plan of modifications was approved by {approval.get('by')} on {approval.get('when')} "
             f"(plan sha256 {approval.get('plan_sha256')}).",
             f"Missing values: {MISSING_NOTE}.",
-            *_formulas_note(table),
+            *_formulas_note(release.data),
         ]),
         *_risk(release, approval),
         _section("Files", [f"{f:<24} {describe(f, xpt_version)}" for f in sorted(files)]),
@@ -86,7 +85,7 @@ def text(about: About, release: Deidentified, figures: Disclosure, files: list[s
             f"with SAS {'6 or later' if xpt_version == 5 else '9.4 or later'} (or R haven, Python pyreadstat). "
             "The files are checked with any SHA-256 tool against manifest.json.",
         ]),
-        _section("Reading the SAS transport file", _sas_code(about.trial, xpt_version)),
+        _section("Reading the SAS transport file", _sas_code(about.trial, xpt_version, list(release.tables))),
         _section("Frequency distributions of key variables", _frequencies(release, about.key_variables)),
     ]
     return "\n\n".join(sections) + "\n"
@@ -123,16 +122,45 @@ def describe(name: str, xpt_version: int) -> str:
     return DESCRIPTIONS.get(suffix, "") + (f"; XPORT version {xpt_version}" if suffix == ".xpt" else "")
 
 
-def _sas_code(trial: str, xpt_version: int) -> list[str]:
+def _sas_code(trial: str, xpt_version: int, tables: list[str] = ()) -> list[str]:
+    code = _sas_file(trial, xpt_version)
+    for table in tables:  # each file holds one member named DATA: copied into a library of its own
+        code += ["", *_sas_file(f"{trial}.{table}", xpt_version, f"<a directory for {table}>",
+                                f"{trial}.{table}.xpt")]
+    return code
+
+
+def _sas_file(stem: str, xpt_version: int, directory: str = "<a directory of your choice>",
+              source: str = "the transport file") -> list[str]:
     if xpt_version == 5:
-        return ["/* Creates the SAS data set OUT.DATA from the transport file. */",
-                f'libname xptfile xport "{trial}.xpt" access=readonly;',
-                'libname out "<a directory of your choice>";',
+        return [f"/* Creates the SAS data set OUT.DATA from {source}. */",
+                f'libname xptfile xport "{stem}.xpt" access=readonly;',
+                f'libname out "{directory}";',
                 "proc copy inlib=xptfile outlib=out memtype=data;",
                 "run;"]
     return ["/* Variable names longer than eight characters need XPORT version 8, read by %XPT2LOC (SAS 9.4). */",
-            'libname out "<a directory of your choice>";',
-            f"%xpt2loc(libref=out, filespec='{trial}.xpt');"]
+            f'libname out "{directory}";',
+            f"%xpt2loc(libref=out, filespec='{stem}.xpt');"]
+
+
+def _holds(release: Deidentified) -> str:
+    table, data = release.table, release.data
+    if release.joined is None:
+        return f"It holds {table.num_rows} participants and {table.num_columns} variables."
+    return (f"It holds {data.num_rows} records of {table.num_rows} participants, one row a record (a participant's "
+            f"own variables repeated on each of their rows), and {data.num_columns} variables.")
+
+
+def _tables(release: Deidentified, trial: str) -> list[str]:
+    """The trial's other tables, each record under its participant's release ID."""
+    if not release.tables:
+        return []
+    listed = "; ".join(f"{name}: {t.num_rows} records, {t.num_columns} variables ({trial}.{name}.csv, .parquet, "
+                       ".xpt)" for name, t in release.tables.items())
+    return ["", f"Beside the participants ({trial}.csv, .parquet, .xpt), the trial's other tables hold their "
+                f"records, each under its participant's release_id: {listed}. Each table's variables and how they "
+                "were recoded are in dictionary.yaml under tables; its changes are in modifications.csv as "
+                "TABLE.VARIABLE."]
 
 
 def _frequencies(release: Deidentified, variables: dict[str, str]) -> list[str]:

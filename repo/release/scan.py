@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from .deidentify import Deidentified
+
 MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|" \
          "august|september|october|november|december"
 # (what, RE2 pattern); patterns are searched anywhere in a value, case-insensitively.
@@ -91,3 +93,19 @@ def formulas(table: pa.Table) -> list[str]:
     from ..backends.csvsafe import columns
 
     return columns(table)
+
+
+def released_formulas(released: Deidentified) -> list[str]:
+    """``formulas`` of every table of a release: its data, then each other table's columns named TABLE.COLUMN."""
+    found = formulas(released.data)
+    for name, table in released.tables.items():
+        found += [f"{name}.{c}" for c in formulas(table)]
+    return found
+
+
+def scan_released(released: Deidentified) -> list[tuple[str, str]]:
+    """``scan`` of every table of a release, other tables' columns named TABLE.COLUMN."""
+    found = scan(released.data)
+    for name, table in released.tables.items():
+        found += [(f"{name}.{c}", what) for c, what in scan(table)]
+    return found

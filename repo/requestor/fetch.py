@@ -16,7 +16,6 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from ..backends import parquet
 from ..backends.hashing import sha256_of
 from ..backends.storage import RELEASE_REMOTE, RemoteRepository
 from ..errors import IntegrityError, InvalidInput, NotFound
@@ -122,10 +121,7 @@ def check(record: ReleaseRecord, folder: Path, label: str) -> None:
     if manifest.files != listed or manifest.fingerprint != record.fingerprint:
         raise IntegrityError(f"{label}: the package's manifest does not agree with the release record")
 
-    from ..repository.fingerprint import of_table
-
-    data = folder / package.data_names(record.trial)["parquet"]
-    if of_table(parquet.read(data)) != record.fingerprint:
+    if package.package_fingerprint(folder, record.trial, record.files) != record.fingerprint:
         raise IntegrityError(f"{label}: the released rows do not match the recorded fingerprint {record.fingerprint}")
 
 

@@ -89,7 +89,7 @@ def _problems(repo: Repository, record: ReleaseRecord, publication: Publication,
     public = catalogue / paths.record(record.trial, record.name)
     if not public.is_file() or public.read_text() != public_record(record, secret).to_json():
         found.append(f"the catalogue's {paths.record(record.trial, record.name)} is not this release record, sealed")
-    listed = {n: h for n, h in record.files.items() if n not in package.data_names(record.trial).values()}
+    listed = {n: h for n, h in record.files.items() if not package.is_data(record.trial, n)}
     if package_hashes(catalogue, record) != listed:
         found.append(f"the catalogue's {paths.package(record.trial, record.name)} does not hold the recorded files")
     return found

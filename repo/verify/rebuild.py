@@ -74,7 +74,7 @@ def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, resu
             advance(1)
     from .releases import rebuild_releases
 
-    rebuild_releases(repo, trial, built, scratch, progress, result)
+    rebuild_releases(repo, trial, built, tables, scratch, progress, result)
 
 
 def _from(record: VersionRecord) -> str:

@@ -22,8 +22,10 @@ from ..release import record as records
 from ..repository import Repository, layout
 
 
-def rebuild_releases(repo: Repository, trial: str, built: dict, scratch: Path, progress: Progress, result) -> None:
-    """``built``: version -> (its rebuilt record, part name -> rebuilt file)."""
+def rebuild_releases(repo: Repository, trial: str, built: dict, tables: dict, scratch: Path, progress: Progress,
+                     result) -> None:
+    """``built``: version -> (its rebuilt record, part name -> rebuilt file); ``tables``: version -> its other
+    tables -> part name -> rebuilt file."""
     found = records.records(repo.root, trial)
     if not found:
         return
@@ -39,6 +41,7 @@ def rebuild_releases(repo: Repository, trial: str, built: dict, scratch: Path, p
             else:
                 try:
                     _compare(release, _rebuild(repo, release, commit, built[release.version][1],
+                                               tables.get(release.version, {}),
                                                scratch / "releases" / release.name), label, result)
                 except RepoError as exc:
                     result.add(label, f"cannot be rebuilt: {exc}")
@@ -57,9 +60,7 @@ def _compare(release: records.ReleaseRecord, made: tuple[str, dict[str, str]], l
 
 
 def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, parts: dict[str, Path],
-             folder: Path) -> tuple[str, dict[str, str]]:
-    import pyarrow as pa
-
+             tables: dict[str, dict[str, Path]], folder: Path) -> tuple[str, dict[str, str]]:
     from ..release.approve import Approval
     from ..release.build import (
         deidentified,
@@ -69,6 +70,7 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     )
     from ..release.consent import consent_lists
     from ..release.plan import plan_metadata
+    from ..release.shape import of
 
     trial, files = release.trial, layout.trial(release.trial)
     approval = _at(repo, commit, files.file(release.approval["file"]))
@@ -76,13 +78,13 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
         raise RepoError(f"{files.file(release.approval['file'])} at commit {commit[:12]} does not hash to the approval "
                         "the release record names")
     rules = Approval.from_json(approval.decode("utf-8")).rules
-    table = pa.concat_tables([parquet.read(parts[name]) for name in sorted(parts)])
     linkage = _linkage(repo, commit, trial)
     as_released = _AsReleased(repo, trial, _at(repo, commit, files.metadata))
     metadata = plan_metadata(as_released, release.version)
+    shape = of(_rows(parts), metadata, lambda name: _rows(tables[name]))
     excluded = consent_lists(_consent_root(repo, commit, trial, rules, folder / "root"), trial, rules)
-    released, figures, fingerprint = deidentified(table, rules, release.tier, linkage, metadata, excluded, SILENT,
-                                                 release.package_format)
+    released, figures, fingerprint = deidentified(shape.participants, rules, release.tier, linkage, shape.metadata,
+                                                 excluded, SILENT, release.package_format, shape.records)
     secret = linkage.secret if release.sealed else None
     about = package.About(trial, release.version, release.tier, str(metadata.title or ""),
                           str(metadata.get("notes") or ""), sealed_fingerprint(release.version_fingerprint, secret),
@@ -94,6 +96,12 @@ def _rebuild(repo: Repository, release: records.ReleaseRecord, commit: str, part
     from ..backends.hashing import sha256_of
 
     return fingerprint, {**manifest.files, package.MANIFEST: sha256_of(out / package.MANIFEST)}
+
+
+def _rows(parts: dict[str, Path]):
+    import pyarrow as pa
+
+    return pa.concat_tables([parquet.read(parts[name]) for name in sorted(parts)])
 
 
 def _at(repo: Repository, commit: str, path: str) -> bytes:
