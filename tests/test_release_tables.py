@@ -203,3 +203,41 @@ def test_one_table_of_episodes_is_released_one_row_an_episode(episodes_table):
     assert table["schema"]["primaryKey"] == ["release_id", "enum"]
     assert table["description"] == "203 records of 128 participants, identified by release_id, enum"
     assert ok("verify", "--rebuild", "--repo", root).stdout.strip().endswith("verified")
+
+
+def release_v2(root: Path) -> dict:
+    """v2 planned, approved and released; its release notes as JSON."""
+    ok("commit", "cgd", "-m", "query round 1", "--repo", root)
+    ok("release", "plan", "cgd@v2", "--repo", root)
+    ok("release", "approve", "cgd@v2", "--by", "Dr A. Director", "--note", "test", "--repo", root)
+    ok("release", "cgd@v2", "--tier", TIER, "--repo", root)
+    return json.loads(ok("release", "notes", "cgd@v2", "--tier", TIER, "--json", "--repo", root).stdout)
+
+
+def release_id_of(root: Path, participant: int) -> str:
+    return next(r for r, k in linkage(root).items() if k == participant)
+
+
+def test_the_notes_of_the_next_release_name_the_changed_record_of_another_table(tables, tmp_path):
+    root, _ = tables
+    copy = tmp_path / "repo"
+    shutil.copytree(root, copy, symlinks=True)
+    ok("correct", "cgd", "--table", "episodes", "--key", "1", "--key", "2", "--column", "tstop", "--value", "270",
+       "--reason", "CRF page 12", "--public-reason", "a transcription error", "--repo", copy)
+    notes = release_v2(copy)
+    assert notes["changes"] == [{"change": "cell", "release_id": release_id_of(copy, 1), "record": "enum=2",
+                                 "table": "episodes", "column": "tstop", "old": "373", "new": "270",
+                                 "reason": "a transcription error"}]
+    markdown = ok("release", "notes", "cgd@v2", "--tier", TIER, "--repo", copy).stdout
+    assert f"| {release_id_of(copy, 1)} (enum=2) | episodes.tstop | 373 | 270 | a transcription error |" \
+        in markdown
+
+
+def test_the_notes_of_a_release_of_one_row_an_episode_name_the_record(episodes_table, tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(episodes_table, copy, symlinks=True)
+    ok("correct", "cgd", "--key", "1", "--key", "2", "--column", "tstop", "--value", "270", "--reason", "CRF page 12",
+       "--public-reason", "a transcription error", "--repo", copy)
+    notes = release_v2(copy)
+    assert notes["changes"] == [{"change": "cell", "release_id": release_id_of(copy, 1), "record": "enum=2",
+                                 "column": "tstop", "old": "373", "new": "270", "reason": "a transcription error"}]

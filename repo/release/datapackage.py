@@ -68,14 +68,12 @@ def value_labels(columns: list[dict[str, Any]], current: list[dict[str, Any]] = 
 
 
 def text(folder: Path, release: Deidentified, about: About, names: dict[str, str], primary_key: str,
-         sha256s: dict[str, str]) -> str:
+         sha256s: dict[str, str], table_names: dict[str, dict[str, str]] | None = None) -> str:
     """The descriptor of the package in ``folder``, whose data files (``fmt -> name``, with their SHA-256s) are
-    written already."""
+    written already; ``table_names``: the data files of each other table of the trial, the same way."""
     import json
 
     import frictionless
-
-    from .package import data_names
 
     if release.joined is None:
         described = f"{release.table.num_rows} participants, one row each, identified by {primary_key}"
@@ -89,7 +87,7 @@ def text(folder: Path, release: Deidentified, about: About, names: dict[str, str
     for linked in release.linked:
         keys = [primary_key, *linked.key] if linked.key is not None else []
         resources += _resources(frictionless, folder, f"{about.trial}-{linked.name}",
-                                data_names(about.trial, linked.name), linked.table, linked.dictionary,
+                                (table_names or {})[linked.name], linked.table, linked.dictionary,
                                 linked.value_labels, keys,
                                 f"table {linked.name}: {linked.table.num_rows} records; {primary_key} is the "
                                 f"participant's, as in {names['csv']}", sha256s, (_name(f"{about.trial}-csv"), primary_key))

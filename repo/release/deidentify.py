@@ -20,6 +20,7 @@ from ..backends.sql import connect
 from ..errors import IntegrityError, InvalidInput
 from . import columnplan, suppress
 from .cells import cell_check, extremes, literal, plain, value_counts
+from .modification import RELEASE_ID, Modification
 from .protect import CODED, NUMERIC
 from .rules import TIERS, ConsentRule, ReleaseRules
 
@@ -30,16 +31,6 @@ if TYPE_CHECKING:
     from .linked import LinkedRelease
     from .shape import Records
 
-RELEASE_ID = "release_id"
-
-
-@dataclass(frozen=True)
-class Modification:
-    variable: str
-    action: str
-    parameters: dict
-    rows_affected: int
-    rationale: str
 
 
 @dataclass

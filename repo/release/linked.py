@@ -22,6 +22,7 @@ from ..backends.columns import DATE, DATETIME, STRING, quote, type_class
 from ..errors import InvalidInput
 from .columnplan import DELETED, SHIFT_DAYS, ColumnPlan
 from .datapackage import value_labels
+from .modification import RELEASE_ID, Modification
 from .risk import quasi_identifier_set
 from .shape import JOINED
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from ..backends.sql import Connection
-    from .deidentify import Modification
     from .shape import Records
 
 WAYS = {"age": "the age", "date": "a date", "consent": "a consent record", "qi": "a quasi-identifier",
@@ -122,8 +122,6 @@ def _date(name: str, kind: str, plan: ColumnPlan) -> Decision:
 
 def release(con: Connection, records: Records, plan: ColumnPlan, index: int) -> LinkedRelease:
     """The released records of the participants released (``rel``, from ``base``), as ``decide`` says."""
-    from .deidentify import RELEASE_ID, Modification
-
     kinds = {f.name: type_class(f.type) for f in records.table.schema}
     decisions = decide(records, plan, kinds)
     source = f"records_{index}"

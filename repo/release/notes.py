@@ -57,67 +57,103 @@ class Change:
     old: str | None = None
     new: str | None = None
     reason: str | None = None  # a correction's public reason; None when none was given or none applies
+    # Of a release of several rows a participant: the rest of the record's key ("enum=2"), and the other table
+    # it is in (None: the trial's data); both left out of the JSON when None, so notes read as they did
+    record: str | None = None
+    table: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None or k not in ("record", "table")}
 
     def sort_key(self) -> tuple:
-        return (ORDER[self.change], self.release_id or "", self.column or "")
+        return (self.table or "", ORDER[self.change], self.release_id or "", self.record or "", self.column or "")
 
 
 # -- comparing two releases' rows -------------------------------------------------------------------
 
-def compare(previous: pa.Table | None, current: pa.Table, key: str = RELEASE_ID) -> list[Change]:
+def compare(previous: pa.Table | None, current: pa.Table, key: str | list[str] = RELEASE_ID,
+            table: str | None = None) -> list[Change]:
     """Records added and removed, cells changed and columns added or removed, sorted (``Change.sort_key``).
 
-    Records are matched by ``key`` in one DuckDB join; only the changed cells are rendered (as Arrow
+    Records are matched by ``key`` (the release ID, then the rest of a record's key where a participant has
+    several) in one DuckDB join; only the changed cells are rendered (as Arrow
     writes them as text, which is how the package's CSV shows them). A column whose type differs
     between the two is compared as that text, so 3 stored as an integer and as a float is no change.
-    Without ``previous``, every record and column is added.
+    Without ``previous``, every record and column is added. ``table``: the other table of the trial compared.
     """
-    _check_key(current, key, "the current release")
+    keys = [key] if isinstance(key, str) else list(key)
+    _check_key(current, keys, "the current release")
     if previous is None:
-        changes = [Change(COLUMN_ADDED, column=c) for c in current.column_names if c != key]
-        changes += [Change(RECORD_ADDED, release_id=rid) for rid in _rendered(current[key])]
+        changes = [Change(COLUMN_ADDED, column=c, table=table) for c in current.column_names if c not in keys]
+        changes += [Change(RECORD_ADDED, **_who(k, keys), table=table) for k in _rendered(_joined(current, keys))]
         return sorted(changes, key=Change.sort_key)
-    _check_key(previous, key, "the previous release")
-    changes = [Change(COLUMN_ADDED, column=c) for c in current.column_names if c not in previous.column_names]
-    changes += [Change(COLUMN_REMOVED, column=c) for c in previous.column_names if c not in current.column_names]
-    common = [c for c in current.column_names if c in previous.column_names and c != key]
-    old, new = _sides(previous, current, key, common)
+    _check_key(previous, keys, "the previous release")
+    changes = [Change(COLUMN_ADDED, column=c, table=table) for c in current.column_names
+               if c not in previous.column_names]
+    changes += [Change(COLUMN_REMOVED, column=c, table=table) for c in previous.column_names
+                if c not in current.column_names]
+    common = [c for c in current.column_names if c in previous.column_names and c not in keys]
+    old, new = _sides(previous, current, keys, common)
     con = connect(progress_bar=False)
     con.register("o", old)
     con.register("n", new)
     with translated("comparing the releases"):
-        _check_unique(con, "o", key, "the previous release")
-        _check_unique(con, "n", key, "the current release")
+        _check_unique(con, "o", keys, "the previous release")
+        _check_unique(con, "n", keys, "the current release")
         for alias, other, kind in (("o", "n", RECORD_REMOVED), ("n", "o", RECORD_ADDED)):
             found = con.sql(f"SELECT {alias}.k FROM {alias} ANTI JOIN {other} ON {alias}.k = {other}.k")
-            changes += [Change(kind, release_id=rid) for rid in _rendered(found.to_arrow_table()["k"])]
+            changes += [Change(kind, **_who(k, keys), table=table)
+                        for k in _rendered(found.to_arrow_table()["k"])]
         if common:
             flags = ", ".join(f"o.c{i} IS DISTINCT FROM n.c{i} AS d{i}" for i in range(len(common)))
             rows = con.sql(f"SELECT * FROM (SELECT o.r AS o_row, n.r AS n_row, {flags} FROM o JOIN n ON o.k = n.k) "
                            f"WHERE {' OR '.join(f'd{i}' for i in range(len(common)))}").to_arrow_table()
-            changes += _cells(rows.combine_chunks(), old, new, common)
+            changes += _cells(rows.combine_chunks(), old, new, common, keys, table)
     return sorted(changes, key=Change.sort_key)
 
 
-def _check_key(table: pa.Table, key: str, what: str) -> None:
-    if key not in table.column_names:
-        raise InvalidInput(f"{what} has no column {key!r} to match records by")
+def _check_key(table: pa.Table, keys: list[str], what: str) -> None:
+    for key in keys:
+        if key not in table.column_names:
+            raise InvalidInput(f"{what} has no column {key!r} to match records by")
 
 
-def _check_unique(con: Connection, alias: str, key: str, what: str) -> None:
+def _check_unique(con: Connection, alias: str, keys: list[str], what: str) -> None:
     [(unique,)] = con.sql(f"SELECT count(DISTINCT k) = count(*) FROM {alias}").fetchall()
     if not unique:
-        raise InvalidInput(f"{key} of {what} is missing or repeated in some rows: records cannot be matched")
+        raise InvalidInput(f"{', '.join(keys)} of {what} is missing or repeated in some rows: records cannot be "
+                           "matched")
 
 
-def _sides(previous: pa.Table, current: pa.Table, key: str, common: list[str]) -> tuple[pa.Table, pa.Table]:
+KEY_SEPARATOR = "\x1f"
+
+
+def _joined(table: pa.Table, keys: list[str]) -> pa.Array | pa.ChunkedArray:
+    """The key of each record: the release ID itself, or (with more columns) their texts joined."""
+    import pyarrow.compute as pc
+
+    if len(keys) == 1:
+        return table[keys[0]]
+    return pc.binary_join_element_wise(*(pc.fill_null(_as_text(table[k]), "") for k in keys), KEY_SEPARATOR)
+
+
+def _who(key: str, keys: list[str]) -> dict[str, str | None]:
+    """A record's release ID and the rest of its key (``record``), from ``_joined``'s text."""
+    if len(keys) == 1:
+        return {"release_id": key}
+    values = key.split(KEY_SEPARATOR)
+    return {"release_id": values[0], "record": ", ".join(f"{k}={v}" for k, v in zip(keys[1:], values[1:]))}
+
+
+def _sides(previous: pa.Table, current: pa.Table, keys: list[str], common: list[str]) -> tuple[pa.Table, pa.Table]:
     """Both tables as k (the key), r (the row), c0, c1, … (the common columns): any column name is safe in SQL.
     Where the types differ, both sides are text."""
     import numpy as np
     import pyarrow as pa
 
     def side(table: pa.Table, other: pa.Table) -> pa.Table:
-        columns = {"k": _as_text(table[key]) if table[key].type != other[key].type else table[key],
+        key = _joined(table, keys)
+        columns = {"k": _as_text(key) if key.type != _joined(other, keys).type else key,
                    "r": pa.array(np.arange(table.num_rows, dtype=np.int64))}
         for i, name in enumerate(common):
             differs = table.schema.field(name).type != other.schema.field(name).type
@@ -127,7 +163,8 @@ def _sides(previous: pa.Table, current: pa.Table, key: str, common: list[str]) -
     return side(previous, current), side(current, previous)
 
 
-def _cells(rows: pa.Table, old: pa.Table, new: pa.Table, common: list[str]) -> list[Change]:
+def _cells(rows: pa.Table, old: pa.Table, new: pa.Table, common: list[str], keys: list[str],
+           table: str | None) -> list[Change]:
     import numpy as np
 
     found = []
@@ -136,10 +173,10 @@ def _cells(rows: pa.Table, old: pa.Table, new: pa.Table, common: list[str]) -> l
         at = np.flatnonzero(rows[f"d{i}"].to_numpy())
         if not len(at):
             continue
-        ids = _rendered(new["k"].take(n_rows[at]))
+        who = [_who(k, keys) for k in _rendered(new["k"].take(n_rows[at]))]
         before = _rendered(old[f"c{i}"].take(o_rows[at]))
         after = _rendered(new[f"c{i}"].take(n_rows[at]))
-        found += [Change(CELL, rid, column, a, b) for rid, a, b in zip(ids, before, after)]
+        found += [Change(CELL, column=column, old=a, new=b, table=table, **w) for w, a, b in zip(who, before, after)]
     return found
 
 
@@ -178,12 +215,21 @@ def publishable_reasons(repo: Repository, trial: str, since_version: str | None,
     low = version_number(since_version) if since_version else 0
     high = version_number(version)
     by_key = {_key(k): rid for k, rid in release_ids.items()}
+    keys = _log_keys(repo, trial)
     found: dict[Any, list[str]] = {}
     for entry in correctionlog.read(repo.root / layout.trial(trial).log):
         if not entry.public_reason or not entry.version or not low < version_number(entry.version) <= high:
             continue
+        columns, participant = keys.get(entry.table or "", ([], None))
         if entry.action == "add_column":
-            target: Any = (None, entry.column)
+            target: Any = (None, entry.column) if not entry.table else (entry.table, None, None, entry.column)
+        elif entry.table or len(columns) > 1:  # a record of several a participant: its table and whole key
+            values = dict(zip(columns, entry.key if isinstance(entry.key, (list, tuple)) else [entry.key]))
+            rid = by_key.get(_key(values.get(participant)))
+            if rid is None:
+                continue
+            record = ", ".join(f"{k}={to_json(v)}" for k, v in values.items() if k != participant) or None
+            target = (entry.table, rid, record) + ((entry.column,) if entry.action == "update" else ())
         else:
             rid = by_key.get(_key(entry.key))
             if rid is None:
@@ -200,8 +246,24 @@ def _key(key: Any) -> str:
     return json.dumps(to_json(key), sort_keys=True)
 
 
+def _log_keys(repo: Repository, trial: str) -> dict[str, tuple[list[str], str | None]]:
+    """Per table ("": the participant table, or the trial's one table) its key columns and participant column."""
+    from ..backends import rowkey
+    from ..repository.metadata import participant_of
+
+    metadata = repo.dataset(trial).metadata()
+    return {name: (rowkey.columns(entry.get("key") or []), participant_of(entry.get("key"), entry.get("participant")))
+            for name, entry in [("", metadata), *metadata.tables.items()]}
+
+
 def _attached(changes: list[Change], reasons: dict) -> list[Change]:
     def reason(change: Change) -> str | None:
+        if change.table or change.record:
+            if change.change == CELL:
+                return reasons.get((change.table, change.release_id, change.record, change.column))
+            if change.change in (RECORD_ADDED, RECORD_REMOVED):
+                return reasons.get((change.table, change.release_id, change.record))
+            return reasons.get((change.table, None, None, change.column))
         if change.change == CELL:
             return reasons.get((change.release_id, change.column))
         if change.change in (RECORD_ADDED, RECORD_REMOVED):
@@ -231,7 +293,7 @@ class ReleaseNotes:
         found = {"trial": self.trial, "tier": self.tier, "version": self.version, "previous": self.previous,
                  "first": self.previous is None, "headline": self.headline(),
                  "counts": dict(sorted(self.counts.items())),
-                 "changes": [asdict(c) for c in self.changes]}
+                 "changes": [c.as_dict() for c in self.changes]}
         if self.issue > 1 or self.previous_issue > 1:  # notes of releases without issues read as they did
             found |= {"issue": self.issue, "previous_issue": self.previous_issue,
                       "reissue_reason": self.reissue_reason or None}
@@ -281,11 +343,15 @@ def _count(n: int, noun: str) -> str:
 
 def _row(change: Change) -> tuple[str, str, str, str, str]:
     reason = change.reason or ""
+    who = f"{change.release_id or ''} ({change.record})" if change.record else change.release_id or ""
+    column = f"{change.table}.{change.column}" if change.table and change.column else change.column or ""
+    whole = f"(whole record of {change.table})" if change.table else "(whole record)"
     if change.change == CELL:
-        return (change.release_id or "", change.column or "", change.old or "", change.new or "", reason)
+        return (who, column, change.old or "", change.new or "", reason)
     if change.change in (RECORD_ADDED, RECORD_REMOVED):
-        return (change.release_id or "", "(whole record)", "", change.change.split("_")[1], reason)
-    return ("(every record)", change.column or "", "", f"column {change.change.split('_')[1]}", reason)
+        return (who, whole, "", change.change.split("_")[1], reason)
+    return (f"(every record of {change.table})" if change.table else "(every record)", column, "",
+            f"column {change.change.split('_')[1]}", reason)
 
 
 def _cell(text: str) -> str:
@@ -306,7 +372,11 @@ def notes(repo: Repository, trial: str, tier: str, version: str, release_ids: di
     reissue = {"issue": current.issue, "reissue_reason": current.reissue_reason}
     if previous is None:
         return ReleaseNotes(trial, tier, version, None, counts, [], **reissue)
-    changes = compare(released_rows(repo, previous), table)
+    keys = record_keys(repo, current)
+    changes = compare(released_rows(repo, previous), table, keys.get("", RELEASE_ID))
+    for name in package.other_tables(trial, current.files):
+        before = released_rows(repo, previous, name) if name in package.other_tables(trial, previous.files) else None
+        changes += compare(before, released_rows(repo, current, name), keys.get(name, RELEASE_ID), name)
     changes = _attached(changes, publishable_reasons(repo, trial, previous.version, version, release_ids))
     for kind, name in ((CELL, "cells_changed"), (RECORD_ADDED, "records_added"), (RECORD_REMOVED, "records_removed"),
                        (COLUMN_ADDED, "columns_added"), (COLUMN_REMOVED, "columns_removed")):
@@ -338,11 +408,28 @@ def releases(repo: Repository, trial: str, tier: str, version: str | None,
     return current, before(shelf, current)
 
 
-def released_rows(repo: Repository, release: ReleaseRecord) -> pa.Table:
-    """The package's Parquet rows, checked out from the release remote where the work tree lacks them,
-    and checked against the release record (notes must describe what was released)."""
+def record_keys(repo: Repository, release: ReleaseRecord) -> dict[str, list[str]]:
+    """How the records of a release are matched, per table ("": the trial's data): by release ID, then the rest
+    of the key where a participant has several records (as the version's dictionary gives it), as released."""
+    from ..backends import rowkey
+    from ..repository.metadata import participant_of
+
+    metadata = repo.dataset(release.trial).metadata(at=release.version)
+    found = {}
+    for name, entry in [("", metadata), *metadata.tables.items()]:
+        key = rowkey.columns(entry.get("key") or [])
+        participant = participant_of(entry.get("key"), entry.get("participant"))
+        if name or rowkey.composite(entry.get("key") or []) and not metadata.tables:
+            found[name] = [RELEASE_ID, *(k for k in key if k != participant)]
+    return found
+
+
+def released_rows(repo: Repository, release: ReleaseRecord, table: str = "") -> pa.Table:
+    """The package's Parquet rows (``table``: of another table of the trial), checked out from the release
+    remote where the work tree lacks them, and checked against the release record (notes must describe what
+    was released)."""
     folder = layout.trial(release.trial).release_package(release.name)
-    name = package.data_names(release.trial)["parquet"]
+    name = package.data_names(release.trial, table)["parquet"]
     path = repo.root / folder / name
     if not path.is_file():
         remote = repo.settings.get("remotes", {}).get("release", storage.RELEASE_REMOTE)

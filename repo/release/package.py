@@ -134,8 +134,9 @@ def write(folder: Path, release: Deidentified, figures: Disclosure, about: About
     for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8")
     hashed = {name: sha256_of(folder / name) for name in every}  # each file hashed once: the data are big
-    (folder / datapackage.NAME).write_text(datapackage.text(folder, release, about, names, RELEASE_ID, hashed),
-                                           encoding="utf-8")
+    table_files = {name: data_names(about.trial, name) for name in release.tables}
+    (folder / datapackage.NAME).write_text(datapackage.text(folder, release, about, names, RELEASE_ID, hashed,
+                                                            table_files), encoding="utf-8")
     hashed |= {name: sha256_of(folder / name) for name in [*texts, datapackage.NAME]}
     descriptions = {name: readme.describe(name, xpt_version) for name in [*hashed, *described]}
     (folder / crate.NAME).write_text(crate.text(folder, about, hashed, descriptions, [MANIFEST],

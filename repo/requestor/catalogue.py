@@ -80,25 +80,27 @@ def net_changes(notes: list[dict[str, Any] | None]) -> NetChanges:
     """Changes of consecutive releases' notes combined: a cell changed and changed back is no change."""
     if any(n is None for n in notes):
         return NetChanges(None, None, None, None, None, {})
-    cells: dict[tuple[str, str], list[str]] = {}  # (release ID, column) -> [first old, last new]
-    records: dict[str, list[bool]] = {}  # release ID -> [existed at the pin, exists now]
+    cells: dict[tuple, list[str]] = {}  # (record, column) -> [first old, last new]
+    records: dict[tuple, list[bool]] = {}  # record -> [existed at the pin, exists now]
     columns: dict[str, list[bool]] = {}
     reasons: dict[str, int] = {}
     for change in (c for n in notes for c in n["changes"]):
         kind = change["change"]
+        # a record: its table (None: the trial's data), release ID and the rest of its key, if any
+        record = (change.get("table"), change.get("release_id"), change.get("record"))
         if kind == "cell":
-            cells.setdefault((change["release_id"], change["column"]), [change["old"], change["new"]])[1] = \
-                change["new"]
+            cells.setdefault((record, change["column"]), [change["old"], change["new"]])[1] = change["new"]
         elif kind in ("record_added", "record_removed"):
-            records.setdefault(change["release_id"], [kind == "record_removed", True])[1] = kind == "record_added"
+            records.setdefault(record, [kind == "record_removed", True])[1] = kind == "record_added"
         else:
-            columns.setdefault(change["column"], [kind == "column_removed", True])[1] = kind == "column_added"
+            column = f"{change['table']}.{change['column']}" if change.get("table") else change["column"]
+            columns.setdefault(column, [kind == "column_removed", True])[1] = kind == "column_added"
         if change.get("reason"):
             reasons[change["reason"]] = reasons.get(change["reason"], 0) + 1
-    gone = {rid for rid, (_, now) in records.items() if not now}
+    gone = {record for record, (_, now) in records.items() if not now}
     return NetChanges(
-        sum(1 for (rid, _), (old, new) in cells.items() if old != new and rid not in gone and
-            records.get(rid, [True])[0]),
+        sum(1 for (record, _), (old, new) in cells.items() if old != new and record not in gone and
+            records.get(record, [True])[0]),
         sum(1 for before, now in records.values() if now and not before),
         sum(1 for before, now in records.values() if before and not now),
         sorted(c for c, (before, now) in columns.items() if now and not before),
