@@ -69,6 +69,8 @@ demo: $(STAMP)
 	@echo "== the project's own example catalogue (.catalogue.git, beside its release remote): a holder pulls GBSG-2 from it"
 	$(IPD) pull gbsg2@v1 --tier noncommercial --from .catalogue.git --out $(SCRATCH)/example-release
 	$(IPD) status $(SCRATCH)/example-release
+	@echo "== ... and PBC, delivered as two tables: the participants and their laboratory visits, under the same release IDs"
+	$(IPD) pull pbc@v1 --tier noncommercial --from .catalogue.git --out $(SCRATCH)/example-pbc
 	@echo "== done: everything is under $(SCRATCH)"
 
 test: $(STAMP)

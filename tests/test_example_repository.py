@@ -14,6 +14,8 @@ from conftest import ACTG175, DATA, GBSG2, PROJECT, ipd
 CGD = DATA / "real" / "cgd.csv"
 
 RELEASED = {"actg175": ACTG175, "gbsg2": GBSG2}  # trial -> the delivery as received (lifelines)
+# released trials of several records a participant: their data files and rows (CGD: one row an episode)
+RECORDS = {"cgd": {"cgd.csv": 203}, "pbc": {"pbc.csv": 418, "pbc.pbcseq.csv": 1945}}
 ORIGINALS = {**RELEASED, "cgd": CGD,  # R's survival: CGD, one row per infection episode; PBC, two tables
              "pbc": [DATA / "real" / "pbc.csv", DATA / "real" / "pbcseq.csv"]}
 
@@ -109,6 +111,21 @@ def test_the_example_catalogue_passes_its_audit(fresh_clone):
     assert result.exit_code == 0, result.stdout[-2000:] + result.stderr
     report = json.loads(result.stdout)
     assert report["success"] and report["findings"] == [] and report["not_checked"] == []
-    assert report["objects"] > 0 and sorted(report["releases"]) == [
-        f"{trial}@v1-{tier}{issue}" for trial in sorted(RELEASED) for tier in ("commercial", "noncommercial")
-        for issue in ("", "-2")]
+    assert report["objects"] > 0 and sorted(report["releases"]) == sorted(
+        [f"{trial}@v1-{tier}{issue}" for trial in RELEASED for tier in ("commercial", "noncommercial")
+         for issue in ("", "-2")] + [f"{trial}@v1-{tier}" for trial in RECORDS for tier in ("commercial", "noncommercial")])
+
+
+@pytest.mark.parametrize("trial", sorted(RECORDS))
+def test_a_holder_pulls_a_release_of_several_records_a_participant_from_the_catalogue(catalogue_only, tmp_path,
+                                                                                       trial):
+    """PBC's visits and CGD's episodes come out under the participants' release IDs, every file checked."""
+    out = tmp_path / "out"
+    result = ipd("pull", f"{trial}@v1", "--tier", "noncommercial", "--from", catalogue_only, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    data = {name: (out / name).read_text().splitlines() for name in RECORDS[trial]}
+    assert {name: len(lines) - 1 for name, lines in data.items()} == RECORDS[trial]
+    participants = {line.split(",")[0] for line in data[f"{trial}.csv"][1:]}
+    for lines in data.values():
+        assert lines[0].startswith('"release_id"') and '"id"' not in lines[0]
+        assert {line.split(",")[0] for line in lines[1:]} <= participants
