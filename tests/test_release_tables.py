@@ -241,3 +241,42 @@ def test_the_notes_of_a_release_of_one_row_an_episode_name_the_record(episodes_t
     notes = release_v2(copy)
     assert notes["changes"] == [{"change": "cell", "release_id": release_id_of(copy, 1), "record": "enum=2",
                                  "column": "tstop", "old": "373", "new": "270", "reason": "a transcription error"}]
+
+
+def pulled(root: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "held"
+    ok("pull", "cgd@v1", "--tier", TIER, "--from", root, "--out", out)
+    return out
+
+
+def test_a_holder_proposes_a_date_of_another_table_and_the_curator_gets_the_calendar_date(tables, tmp_path):
+    root, episodes = tables
+    copy = tmp_path / "repo"
+    shutil.copytree(root, copy, symlinks=True)
+    held = pulled(copy, tmp_path)
+    rid = release_id_of(copy, 1)
+    proposal = tmp_path / "proposal.json"
+    ok("query", "propose", held, "--table", "episodes", "--id", rid, "--record", "enum=2", "--column", "infected",
+       "--value", "370", "--text", "the second infection was on day 370", "--out", proposal, "--requestor", "R <r@x.org>")
+    (query,) = json.loads(ok("query", "import", proposal, "--json", "--repo", copy).stdout)["queries"]
+    randomised = pd.read_csv(CGD).query("id == 1")["random"].iloc[0]
+    expected = (pd.Timestamp(randomised) + pd.Timedelta(days=370)).date().isoformat()
+    assert (query["table"], query["key"], query["column"]) == ("episodes", [1, 2], "infected")
+    assert (query["origin"]["released"], query["origin"]["stored"]) == (373, expected)
+
+
+def test_a_holder_proposes_a_value_of_one_episode_of_many(episodes_table, tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(episodes_table, copy, symlinks=True)
+    held = pulled(copy, tmp_path)
+    rid = release_id_of(copy, 1)
+    proposal = tmp_path / "proposal.json"
+    vague = ipd("query", "propose", held, "--id", rid, "--column", "tstop", "--value", "370", "--text", "x",
+                "--out", proposal, "--requestor", "R <r@x.org>")
+    episodes = len(pd.read_csv(CGD).query("id == 1"))
+    assert one_line_error(vague.stderr) == (f"error: {held / 'cgd.parquet'} has {episodes} records of {rid}: name one "
+                                            "with --record COLUMN=VALUE (the rest of its key)")
+    ok("query", "propose", held, "--id", rid, "--record", "enum=2", "--column", "tstop", "--value", "370",
+       "--text", "x", "--out", proposal, "--requestor", "R <r@x.org>")
+    (query,) = json.loads(ok("query", "import", proposal, "--json", "--repo", copy).stdout)["queries"]
+    assert (query["key"], query["column"], query["origin"]["stored"]) == ([1, 2], "tstop", 370)

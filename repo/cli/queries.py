@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..errors import InvalidInput
 from .console import emit_json, out
 from .ipd import JsonOption, RepoOption, app, command, open_repository
 
@@ -52,24 +53,76 @@ def open_(
 
 @_query_command(name="list")
 def list_queries(
-    trial: Annotated[str, typer.Argument(help="Trial name.")],
+    trial: Annotated[Optional[str], typer.Argument(help="Trial name (default: every trial).")] = None,
     status: StatusOption = None,
+    requestor: Annotated[Optional[str], typer.Option(
+        "--from", metavar="REQUESTOR",
+        help="Only the queries a release holder proposed whose name or e-mail contains this.")] = None,
     repo: RepoOption = Path("."),
     json: JsonOption = False,
 ) -> None:
-    """The trial's queries, with their state and latest answer."""
+    """Queries, with their state and latest answer (and who proposed them, for a release holder's)."""
     from ..corrections.queries import queries
 
-    found = queries(open_repository(repo), trial, status)
+    found_repo = open_repository(repo)
+    found = [q for t in ([trial] if trial else found_repo.trials()) for q in queries(found_repo, t, status)
+             if requestor is None or requestor.casefold() in (q.requestor or "").casefold()]
     if json:
         emit_json([q.to_json() for q in found])
         return
-    table = Table("query", "status", "key", "column", "question", "answer", "opened")
+    table = Table("query", "status", "key", "column", "question", "answer", "opened", "from")
     for q in found:
-        table.add_row(q.id, q.status, (f"{q.table}: " if q.table else "") + _where(q.key, None).removeprefix("key "),
-                      q.column or "", escape(q.text), escape(q.answer or ""),
-                      q.opened[:10])
+        where = "(a variable request)" if q.variable_request else \
+            (f"{q.table}: " if q.table else "") + _where(q.key, None).removeprefix("key ")
+        table.add_row(q.id, q.status, where, q.column or q.variable_request or "", escape(q.text),
+                      escape(q.answer or ""), q.opened[:10], escape(q.requestor or ""))
     out.print(table)
+
+
+@_query_command
+def propose(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Your pulled release (`ipd pull … --tier`).")],
+    release_id: Annotated[Optional[str], typer.Option("--id", metavar="RELEASE_ID",
+                                                      help="The record, by its release ID.")] = None,
+    record: Annotated[Optional[list[str]], typer.Option(
+        "--record", metavar="COLUMN=VALUE",
+        help="The rest of the record's key as released, where a participant has several records.")] = None,
+    column: Annotated[Optional[str], typer.Option("--column", help="The variable in question (default: the "
+                                                                   "whole record).")] = None,
+    value: Annotated[Optional[str], typer.Option("--value", help="The value you propose, on the released scale.")
+                     ] = None,
+    table: Annotated[Optional[str], typer.Option("--table", help="Another table of the release.")] = None,
+    text: Annotated[str, typer.Option("--text", help="What you found, and why it looks wrong.")] = "",
+    variable: Annotated[Optional[str], typer.Option(
+        "--request-variable", metavar="NAME", help="Ask for a variable the release lacks (say why with --text).")
+                        ] = None,
+    file: Annotated[Optional[Path], typer.Option(
+        "--file", help="Many findings: a CSV with release_id,column,text[,value,table,record,request_variable].")
+                    ] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--out", help="The proposal file to write or add to (default: DIR/ipd-proposal.json).")] = None,
+    requestor: Annotated[Optional[str], typer.Option(
+        "--requestor", metavar="'NAME <E-MAIL>'", help="Who proposes (default: git's user.name and user.email).")
+                         ] = None,
+) -> None:
+    """Propose queries about the release you hold, to send to its curator (who runs `ipd query import FILE`)."""
+    from ..requestor.proposal import (
+        Finding,
+        findings_from_csv,
+        parse_record,
+        requestor_identity,
+    )
+    from ..requestor.proposal import propose as run
+
+    findings = findings_from_csv(file) if file is not None else []
+    if release_id is not None or variable is not None:
+        findings.append(Finding(text, release_id, column, value, table, parse_record(record or []), variable))
+    elif any(v is not None for v in (column, value, record or None, table)):
+        raise InvalidInput("name the record with --id RELEASE_ID")
+    target = output or directory / "ipd-proposal.json"
+    made = run(directory, findings, target, requestor if requestor is not None else requestor_identity())
+    out.print(f"{escape(str(target))}: {len(made.findings)} finding(s) on {escape(made.release.label)} by "
+              f"{escape(made.requestor)}; send this file to the curator")
 
 
 @_query_command
@@ -127,13 +180,45 @@ def export(
 
 @_query_command(name="import")
 def import_(
-    trial: Annotated[str, typer.Argument(help="Trial name.")],
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="The exported CSV with the answer column filled in.")],
+    first: Annotated[str, typer.Argument(
+        metavar="TRIAL FILE | PROPOSAL",
+        help="A trial and the exported CSV with the answer column filled in; or a release holder's proposal "
+             "file (`ipd query propose`).")],
+    file: Annotated[Optional[Path], typer.Argument(metavar="", show_default=False)] = None,
     repo: RepoOption = Path("."),
+    json: JsonOption = False,
 ) -> None:
-    """Record the answers the trialists wrote into an exported CSV (all of them, or none)."""
+    """Record the trialists' answers from an exported CSV, or open the queries a release holder proposed."""
+    if file is None:
+        _import_proposal(Path(first), repo, json)
+        return
     from ..corrections.querycsv import import_answers
 
-    result = import_answers(open_repository(repo), trial, file)
+    result = import_answers(open_repository(repo), first, file)
     named = f": {', '.join(q.id for q in result.answered)}" if result.answered else ""
     out.print(f"{len(result.answered)} answer(s) recorded{named}; {result.unchanged} row(s) without a new answer")
+
+
+def _import_proposal(path: Path, repo: Path, json: bool) -> None:
+    from ..corrections.proposals import import_proposal
+
+    done = import_proposal(open_repository(repo), path)
+    if json:
+        emit_json({"release": done.release, "requestor": done.requestor, "queries": [q.to_json() for q in done.queries]})
+        return
+    out.print(f"{len(done.queries)} quer{'y' if len(done.queries) == 1 else 'ies'} opened from "
+              f"{escape(done.requestor)}'s proposal on {escape(done.release)}:")
+    for q in done.queries:
+        origin = q.origin or {}
+        what = f"asks for the variable {origin['request_variable']}" if q.variable_request else \
+            escape(_where(q.key, q.column, q.table)) + _proposed(origin)
+        out.print(f"  {q.id}: {what}")
+
+
+def _proposed(origin: dict) -> str:
+    """The value proposed, on the stored scale where it maps back exactly."""
+    if "proposed" not in origin:
+        return ""
+    if "stored" in origin:
+        return f"; proposed {origin['proposed']} as released, {origin['stored']} as stored"
+    return f"; proposed {origin['proposed']} as released (not exact on the stored scale)"

@@ -99,7 +99,7 @@ def commit(repo: Repository, options: CommitOptions, progress: Progress = SILENT
                 storage.make_private(repo.root, files.source)
         record = replace(record, changes=found.changes, override=found.override)
         _log(repo, trial, applied)
-        cut(repo, record, found.metadata, paths, entries=applied)
+        cut(repo, record, found.metadata, paths, entries=applied, origins=_origins(repo, trial, applied))
     return CommitResult(record, applied, len(rewritten.parts), *found.outcome)
 
 
@@ -411,3 +411,12 @@ def _log(repo: Repository, trial: str, applied: list[Correction]) -> None:
     if staged_files.is_dir() and not any(staged_files.iterdir()):
         staged_files.rmdir()
 
+
+def _origins(repo: Repository, trial: str, applied: list[Correction]) -> dict[str, dict]:
+    """The queries release holders proposed that the applied entries answer: query id -> its origin."""
+    from .queries import by_id
+
+    named = {e.query for e in applied if e.query}
+    if not named:
+        return {}
+    return {qid: q.origin for qid, q in by_id(repo, trial).items() if qid in named and q.origin}

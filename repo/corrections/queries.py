@@ -12,6 +12,7 @@ the changes they lead to are staged as corrections (``ipd correct --query``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -50,6 +51,18 @@ class Query:
     answers: list[Answer] = field(default_factory=list)
     closed: str | None = None
     table: str | None = None  # another table of a trial of several; None: the participant table
+    # A query a release holder proposed (``proposals``): who, from which release and proposal file, the record and
+    # value as released and the value on the stored scale where it maps back exactly; None: the curator's own
+    origin: dict[str, Any] | None = None
+
+    @property
+    def requestor(self) -> str | None:
+        return (self.origin or {}).get("requestor")
+
+    @property
+    def variable_request(self) -> str | None:
+        """The variable a release holder asked to be released (the query is about no record)."""
+        return (self.origin or {}).get("request_variable")
 
     @property
     def number(self) -> int:
@@ -62,8 +75,9 @@ class Query:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        if data["table"] is None:  # a query about the participant table reads as it always did
-            del data["table"]
+        for optional in ("table", "origin"):  # a curator's query about the participant table reads as it did
+            if data[optional] is None:
+                del data[optional]
         return {"query": data.pop("id"), **data}
 
 
@@ -86,7 +100,8 @@ def _fold(trial: str, text: str, label: str) -> dict[str, Query]:
             raise InvalidInput(f"{where}: unknown event {kind!r}")
         if kind == "open":
             found[qid] = Query(qid, trial, event.get("key"), event.get("column"), said, event.get("check"),
-                               event.get("version"), "open", when, who, table=event.get("table"))
+                               event.get("version"), "open", when, who, table=event.get("table"),
+                               origin=event.get("origin"))
             continue
         query = found.get(qid)
         if query is None:
@@ -149,6 +164,7 @@ class Ask(NamedTuple):
     text: str
     check: str | None = None
     table: str | None = None  # another table of the trial
+    origin: dict[str, Any] | None = None  # a release holder's proposal (``Query.origin``)
 
 
 def new_event(repo: Repository, qid: str, kind: str, text: str, when: str, **opening: Any) -> dict[str, Any]:
@@ -194,16 +210,20 @@ def open_query(repo: Repository, trial: str, key: str, column: str | None, text:
     return open_queries(repo, trial, [ask], record.version, "query {first} opened")[0]
 
 
-def open_queries(repo: Repository, trial: str, asks: list[Ask], version: str, message: str) -> list[Query]:
+def open_queries(repo: Repository, trial: str, asks: list[Ask], version: str, message: str,
+                 guard: Callable[[list[Query]], None] | None = None) -> list[Query]:
     """Open queries, numbered under the lock, in one commit; ``message`` may name ``{first}`` and ``{count}``.
 
     A check's query is not opened again while the same check's query about the same key and
     column is still open or answered, so running a check twice does not ask the trialists twice.
+    ``guard`` sees the queries there are, under the lock, and may refuse (a proposal imported already).
     """
     path = layout.trial(trial).queries
     when, opened, events = clock.now(), [], []
     with repo.writing([path]):
         current = list(by_id(repo, trial).values())
+        if guard is not None:
+            guard(current)
         pending = {_identity(q.key, q.column, q.check, q.table) for q in current if q.check and q.status != "closed"}
         number = max((q.number for q in current), default=0)
         for ask in asks:
@@ -214,9 +234,10 @@ def open_queries(repo: Repository, trial: str, asks: list[Ask], version: str, me
             number += 1
             qid = f"{trial}-q{number}"
             events.append(new_event(repo, qid, "open", ask.text, when, key=ask.key, column=ask.column,
-                                    check=ask.check, version=version, **({"table": ask.table} if ask.table else {})))
+                                    check=ask.check, version=version, **({"table": ask.table} if ask.table else {}),
+                                    **({"origin": ask.origin} if ask.origin else {})))
             opened.append(Query(qid, trial, ask.key, ask.column, ask.text, ask.check, version, "open", when,
-                                events[-1]["author"], table=ask.table))
+                                events[-1]["author"], table=ask.table, origin=ask.origin))
         if events:
             append(repo, trial, events)
             first = opened[0].id.rsplit("-", 1)[1]

@@ -31,20 +31,28 @@ LINE_END = "\r\n"  # as csv.writer ends lines, and spreadsheets on every system 
 
 
 def export_csv(repo: Repository, trial: str, path: Path, status: str | None = None) -> list[Query]:
-    """Write the queries as CSV for the trialists; they fill in the ``answer`` column."""
-    chosen = queries(repo, trial, status)
+    """Write the queries as CSV for the trialists; they fill in the ``answer`` column. A release holder's request
+    for a variable is the curator's to settle, not the trialists', and stays out; the value a holder proposed
+    is given on the stored scale where it maps back exactly."""
+    chosen = [q for q in queries(repo, trial, status) if not q.variable_request]
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with tmp.open("w", newline="", encoding="utf-8") as handle:
             handle.write(csvsafe.row(EXPORT_COLUMNS, end=LINE_END))
             for q in chosen:
-                handle.write(csvsafe.row([q.id, q.key, q.column or "", q.text, q.status, q.answer or ""],
+                handle.write(csvsafe.row([q.id, q.key, q.column or "", _question(q), q.status, q.answer or ""],
                                          end=LINE_END))
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise InvalidInput(f"{path}: cannot write ({exc.strerror})") from exc
     return chosen
+
+
+def _question(query: Query) -> str:
+    """The question, with the value a release holder proposed where it maps back to the stored scale."""
+    stored = (query.origin or {}).get("stored")
+    return f"{query.text} (proposed value: {stored})" if stored is not None else query.text
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,13 @@ class Validation:
 
 def version_document(record: VersionRecord, curator: Identity, previous_hash: str | None, *,
                      suite_sha256: str | None = None, validation: Validation | None = None,
-                     entries: list[Correction] | None = None) -> str:
+                     entries: list[Correction] | None = None, origins: dict[str, dict] | None = None) -> str:
     """PROV-JSON for the activity that made ``record`` (an ingest or a commit), and for its checks.
 
     ``entries`` are the correction log entries the commit applied (their line hashes are recorded);
-    ``validation`` is given when the command ran the checks on the new version.
+    ``validation`` is given when the command ran the checks on the new version; ``origins``: the queries
+    release holders proposed that those entries answer (query id -> ``Query.origin``), each an entity the log
+    derives from, attributed to its requestor.
     """
     doc, pm = _document()
     trial, version = record.trial, record.version
@@ -98,6 +100,8 @@ def version_document(record: VersionRecord, curator: Identity, previous_hash: st
         doc.used(activity, log, created)
         doc.used(activity, f"ipd:{trial}/{record.parent}", created)
         doc.wasDerivedFrom(entity, log, activity)
+        for qid, origin in sorted((origins or {}).items()):
+            _requestor_query(doc, pm, trial, qid, origin, log)
     if suite_sha256:
         suite = doc.entity(f"ipd:{trial}/expectations.json#{version}", {
             "prov:type": "ipd:ExpectationSuite", "ipd:path": layout.trial(trial).suite, "ipd:sha256": suite_sha256})
@@ -194,6 +198,18 @@ def _document():
 
 def _curator(doc: pm.ProvDocument, pm, curator: Identity):
     return doc.agent(f"ipd:curator/{curator.email}", {"prov:type": pm.PROV["Person"], "ipd:name": curator.name})
+
+
+def _requestor_query(doc: pm.ProvDocument, pm, trial: str, qid: str, origin: dict, log) -> None:
+    """A release holder's proposed query, the origin of the log entries that answer it."""
+    query = doc.entity(f"ipd:{trial}/queries.jsonl#{qid}", {
+        "prov:type": "ipd:RequestorQuery", "ipd:release": origin.get("release", ""),
+        "ipd:proposalSha256": origin.get("proposal", "")})
+    name, _, email = str(origin.get("requestor", "")).rpartition(" <")
+    person = doc.agent(f"ipd:requestor/{_slug(email.rstrip('>') or origin.get('requestor', ''))}", {
+        "prov:type": pm.PROV["Person"], "ipd:name": name or str(origin.get("requestor", ""))})
+    doc.wasAttributedTo(query, person)
+    doc.wasDerivedFrom(log, query)
 
 
 def _tool(doc: pm.ProvDocument, pm, tool: dict[str, str]):

@@ -203,7 +203,8 @@ def _rendered(values: pa.ChunkedArray | pa.Array) -> list[str]:
 
 def publishable_reasons(repo: Repository, trial: str, since_version: str | None, version: str,
                         release_ids: dict) -> dict:
-    """The ``public_reason`` of each correction applied after ``since_version`` up to ``version``.
+    """The ``public_reason`` of each correction applied after ``since_version`` up to ``version``, crediting a
+    finding a release holder proposed (``corrections.proposals``).
 
     Keyed by (release ID, column) for an updated cell, by release ID for a record removed or
     added, and by (None, column) for a variable added; ``release_ids`` maps the trial's own keys
@@ -211,7 +212,9 @@ def publishable_reasons(repo: Repository, trial: str, since_version: str | None,
     public reason, or of a participant without a release ID, gives nothing.
     """
     from ..corrections import log as correctionlog
+    from ..corrections.queries import by_id
 
+    proposed = {qid for qid, q in by_id(repo, trial).items() if q.origin}  # found by release holders
     low = version_number(since_version) if since_version else 0
     high = version_number(version)
     by_key = {_key(k): rid for k, rid in release_ids.items()}
@@ -236,8 +239,9 @@ def publishable_reasons(repo: Repository, trial: str, since_version: str | None,
                 continue
             target = (rid, entry.column) if entry.action == "update" else rid
         reasons = found.setdefault(target, [])
-        if entry.public_reason not in reasons:
-            reasons.append(entry.public_reason)
+        said = entry.public_reason + (f" (found by a data requestor, {entry.query})" if entry.query in proposed else "")
+        if said not in reasons:
+            reasons.append(said)
     return {target: "; ".join(reasons) for target, reasons in found.items()}
 
 

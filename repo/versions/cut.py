@@ -40,13 +40,14 @@ def written(schema: pa.Schema, parts: list[Part]) -> dict[str, Any]:
 
 
 def cut(repo: Repository, record: VersionRecord, metadata: dict[str, Any], paths: list[str],
-        entries: list[Correction] | None = None) -> str:
+        entries: list[Correction] | None = None, origins: dict[str, dict] | None = None) -> str:
     """Write dataset.yaml, the version record and its PROV record, commit ``paths`` and tag the version.
 
     Runs inside the caller's ``repo.writing(paths)``, after the parts are stored: a failure
     anywhere leaves the repository as it was. The checks run on the new version here (their
     report is kept, so the curator's next ``ipd check`` is instant) and the PROV record names
-    their result. ``entries`` are the correction log entries a commit applied. Returns the commit.
+    their result. ``entries`` are the correction log entries a commit applied, ``origins`` the release
+    holders' queries they answer (``provenance.version_document``). Returns the commit.
     """
     trial, version = record.trial, record.version
     files = layout.trial(trial)
@@ -55,7 +56,7 @@ def cut(repo: Repository, record: VersionRecord, metadata: dict[str, Any], paths
     _write(repo.root / files.provenance_record(version), provenance.version_document(
         record, repo.scm.identity(), provenance.previous_record_hash(repo.root, trial, record.parent),
         suite_sha256=provenance.suite_sha256(repo.root, trial),
-        validation=provenance.validation(repo, trial, version), entries=entries))
+        validation=provenance.validation(repo, trial, version), entries=entries, origins=origins))
     commit = repo.scm.commit(paths, f"{trial} {version}: {record.message}")
     repo.scm.tag(tag_name(trial, version), commit, f"{trial} {version} ({record.fingerprint})")
     return commit
