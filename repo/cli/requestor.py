@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,9 @@ from rich.table import Table
 from ..errors import InvalidInput
 from .console import Bars, emit_json, out, short
 from .ipd import JsonOption, command
+
+if TYPE_CHECKING:
+    from ..requestor.catalogue import CellChange, Listing, RecordChange
 
 SourceOption = Annotated[Optional[str], typer.Option(
     "--from", help="The repository: a path or a git URL (with --upgrade or status: default, the pinned source).")]
@@ -100,7 +103,8 @@ def status(
     source: SourceOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Whether a pulled version is superseded, and what changed since: counts and the corrections' reasons."""
+    """Whether a pulled version is superseded, and what changed since: counts, the corrections' reasons, and (for a
+    release from a catalogue) which of your cells and records."""
     from ..requestor.status import status as run
 
     state = run(directory, source, Bars())
@@ -115,6 +119,7 @@ def status(
     latest = state.latest + (f" (issue {state.latest_issue})" if state.latest_issue > 1 else "")
     newer = f"the {state.tier} release of {latest}" if state.tier else latest
     out.print(f"{label} is superseded by {newer}: {_changes(state)}")
+    _print_listing(state.listing)
     if state.versions:
         versions = Table("version", "created (UTC)", "kind", "message", title="newer versions", title_justify="left")
         for v in state.versions:
@@ -128,6 +133,36 @@ def status(
     for note in state.notes:
         out.print(f"note: {escape(note)}")
     out.print(f"Run `ipd pull --upgrade {escape(str(directory))}` to move it to {latest}.")
+
+
+SHOWN = 20  # rows of the changes a holder sees; --json has them all
+
+
+def _print_listing(listing: Listing | None) -> None:
+    """The holder's changed cells, then the records removed and added, as the release notes' table shows them."""
+    if listing is None or listing.cells is None:  # not from a catalogue, or unknown (and the counts say so)
+        return
+    rows = [(_who(c), _column(c.table, c.column), c.was, c.now, "; ".join(c.reasons)) for c in listing.cells]
+    for kind, records in (("removed", listing.removed or []), ("added", listing.added or [])):
+        rows += [(_who(r), f"(whole record of {r.table})" if r.table else "(whole record)", "", kind,
+                  "; ".join(r.reasons)) for r in records]
+    if not rows:
+        return
+    table = Table("release ID", "column", "in your copy", "now", "reason", title="what changed in your copy",
+                  title_justify="left")
+    for row in rows[:SHOWN]:
+        table.add_row(*map(escape, row))
+    out.print(table)
+    if len(rows) > SHOWN:
+        out.print(f"… and {len(rows) - SHOWN} more (see --json)")
+
+
+def _who(change: CellChange | RecordChange) -> str:
+    return f"{change.release_id} ({change.record})" if change.record else change.release_id
+
+
+def _column(table: str | None, column: str) -> str:
+    return f"{table}.{column}" if table else column
 
 
 def _changes(state) -> str:

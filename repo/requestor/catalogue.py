@@ -2,7 +2,9 @@
 
 A catalogue holds no version records and no correction log, so what a holder
 learns of newer releases comes from the releases themselves and from their
-notes, which speak of released values only (``release.notes``).
+notes, which speak of released values only (``release.notes``). Netted over the releases since the holder's,
+the notes say which of the holder's cells changed (from the value in their copy to the latest), and which of
+their records are gone.
 """
 
 from __future__ import annotations
@@ -64,6 +66,54 @@ def read_shelf(source: str, trial: str, tier: str) -> Shelf:
     return Shelf(releases, notes)
 
 
+Record = tuple[str | None, str | None, str | None]  # (table, None: the trial's data; release ID; rest of its key)
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """A record the holder has that the latest release has not (removed), or the other way round (added)."""
+
+    release_id: str
+    record: str | None = None  # the rest of its key, where a participant has several records ("enum=2")
+    table: str | None = None  # another table of the trial; None: the trial's data
+    reasons: tuple[str, ...] = ()  # the public reasons the notes gave, in order
+
+    def to_json(self) -> dict[str, Any]:
+        return {"release_id": self.release_id, "record": self.record, "table": self.table,
+                "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class CellChange:
+    """One of the holder's released cells whose value now differs: ``was`` as in their copy, ``now`` as in the
+    latest release (as the notes render values: text, "" for missing)."""
+
+    release_id: str
+    column: str
+    was: str
+    now: str
+    record: str | None = None
+    table: str | None = None
+    reasons: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"release_id": self.release_id, "record": self.record, "table": self.table, "column": self.column,
+                "was": self.was, "now": self.now, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The holder's changed cells and removed records one by one, and the records added; each None when a
+    release in between was published without notes."""
+
+    cells: list[CellChange] | None
+    removed: list[RecordChange] | None
+    added: list[RecordChange] | None
+
+
+UNKNOWN = Listing(None, None, None)
+
+
 @dataclass(frozen=True)
 class NetChanges:
     """What changed for a holder of one release by a later one: the net of the notes in between."""
@@ -74,35 +124,86 @@ class NetChanges:
     columns_added: list[str] | None
     columns_removed: list[str] | None
     reasons: dict[str, int]  # public reason -> how many changes it explains
+    listing: Listing = UNKNOWN
+
+
+@dataclass
+class _Net:
+    """The notes' changes folded in order: per cell its first old and last new value, per record and column
+    whether it existed at the pin and exists now, and the public reasons given for each cell and record."""
+
+    cells: dict[tuple[Record, str], list[str]] = field(default_factory=dict)  # -> [first old, last new]
+    records: dict[Record, list[bool]] = field(default_factory=dict)  # -> [existed at the pin, exists now]
+    columns: dict[str, list[bool]] = field(default_factory=dict)  # TABLE.COLUMN for another table
+    reasons: dict[str, int] = field(default_factory=dict)
+    explained: dict[tuple, list[str]] = field(default_factory=dict)  # a cell or record -> its reasons
+
+    def add(self, change: dict[str, Any]) -> None:
+        kind = change["change"]
+        record = (change.get("table"), change.get("release_id"), change.get("record"))
+        target: tuple | None = None
+        if kind == "cell":
+            target = (record, change["column"])
+            self.cells.setdefault(target, [change["old"], change["new"]])[1] = change["new"]
+        elif kind in ("record_added", "record_removed"):
+            target = record
+            self.records.setdefault(record, [kind == "record_removed", True])[1] = kind == "record_added"
+        else:
+            self.columns.setdefault(_column(change.get("table"), change["column"]),
+                                    [kind == "column_removed", True])[1] = kind == "column_added"
+        if reason := change.get("reason"):
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+            if target is not None and reason not in (said := self.explained.setdefault(target, [])):
+                said.append(reason)
+
+    def held(self, record: Record) -> bool:
+        """Whether the holder has the record and the latest release still does."""
+        return self.records.get(record, [True, True]) == [True, True]
+
+    def changed(self) -> dict[tuple[Record, str], list[str]]:
+        """The cells counted as changed (as ever: any column, so one added or removed since the pin too)."""
+        return {cell: values for cell, values in self.cells.items()
+                if values[0] != values[1] and self.held(cell[0])}
+
+    def listing(self) -> Listing:
+        """The changed cells of columns the holder has and the latest release still has (a column added or
+        removed since is reported as such, not cell by cell), and the records removed and added."""
+        cells = [CellChange(record[1], column, was, now, record[2], record[0], self._said((record, column)))
+                 for (record, column), (was, now) in self.changed().items()
+                 if self.columns.get(_column(record[0], column), [True, True]) == [True, True]]
+
+        def records(removed: bool) -> list[RecordChange]:
+            return [RecordChange(record[1], record[2], record[0], self._said(record))
+                    for record, (before, now) in self.records.items() if (before, now) == (removed, not removed)]
+
+        return Listing(*(sorted(found, key=_order) for found in (cells, records(True), records(False))))
+
+    def _said(self, target: tuple) -> tuple[str, ...]:
+        return tuple(self.explained.get(target, ()))
+
+
+def _column(table: str | None, column: str) -> str:
+    return f"{table}.{column}" if table else column
+
+
+def _order(change: CellChange | RecordChange) -> tuple[str, ...]:
+    """As the notes sort their changes: by table, release ID, the rest of the key, column."""
+    return (change.table or "", change.release_id or "", change.record or "", getattr(change, "column", ""))
 
 
 def net_changes(notes: list[dict[str, Any] | None]) -> NetChanges:
     """Changes of consecutive releases' notes combined: a cell changed and changed back is no change."""
     if any(n is None for n in notes):
         return NetChanges(None, None, None, None, None, {})
-    cells: dict[tuple, list[str]] = {}  # (record, column) -> [first old, last new]
-    records: dict[tuple, list[bool]] = {}  # record -> [existed at the pin, exists now]
-    columns: dict[str, list[bool]] = {}
-    reasons: dict[str, int] = {}
+    net = _Net()
     for change in (c for n in notes for c in n["changes"]):
-        kind = change["change"]
-        # a record: its table (None: the trial's data), release ID and the rest of its key, if any
-        record = (change.get("table"), change.get("release_id"), change.get("record"))
-        if kind == "cell":
-            cells.setdefault((record, change["column"]), [change["old"], change["new"]])[1] = change["new"]
-        elif kind in ("record_added", "record_removed"):
-            records.setdefault(record, [kind == "record_removed", True])[1] = kind == "record_added"
-        else:
-            column = f"{change['table']}.{change['column']}" if change.get("table") else change["column"]
-            columns.setdefault(column, [kind == "column_removed", True])[1] = kind == "column_added"
-        if change.get("reason"):
-            reasons[change["reason"]] = reasons.get(change["reason"], 0) + 1
-    gone = {record for record, (_, now) in records.items() if not now}
+        net.add(change)
+    records, columns = net.records.values(), net.columns.items()
     return NetChanges(
-        sum(1 for (record, _), (old, new) in cells.items() if old != new and record not in gone and
-            records.get(record, [True])[0]),
-        sum(1 for before, now in records.values() if now and not before),
-        sum(1 for before, now in records.values() if before and not now),
-        sorted(c for c, (before, now) in columns.items() if now and not before),
-        sorted(c for c, (before, now) in columns.items() if before and not now),
-        dict(sorted(reasons.items(), key=lambda item: (-item[1], item[0]))))
+        len(net.changed()),
+        sum(1 for before, now in records if now and not before),
+        sum(1 for before, now in records if before and not now),
+        sorted(c for c, (before, now) in columns if now and not before),
+        sorted(c for c, (before, now) in columns if before and not now),
+        dict(sorted(net.reasons.items(), key=lambda item: (-item[1], item[0]))),
+        net.listing())

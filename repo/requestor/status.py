@@ -14,7 +14,9 @@ version for the same tier; the changes counted are those of the versions in
 between, and a newer version not yet released for the tier is noted. A
 release is also superseded by a later issue of it (``release.record``: a
 reissue, same version and tier); each reissue after the pin is noted with its
-reason.
+reason. A release pulled from a catalogue is counted from the release notes
+instead (``catalogue.net_changes``), which also list the holder's changed
+cells and records one by one (``Status.listing``).
 
 Problems with the pin itself are errors, not a status: a pinned version the
 source no longer has is NotFound (exit 2); one whose fingerprint differs from
@@ -27,7 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backends import values
 from ..backends.storage import RemoteRepository, is_local
@@ -41,6 +43,9 @@ from ..repository import layout
 from ..repository.records import VersionRecord
 from ..repository.refs import version_number
 from .pin import Pin, read_pin
+
+if TYPE_CHECKING:
+    from .catalogue import Listing
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class Status:
     issue: int = 1  # the pinned release's issue
     latest_issue: int = 1  # the latest release's
     reissues: list[dict[str, Any]] = field(default_factory=list)  # reissues after the pin: name, version, issue, reason
+    listing: Listing | None = None  # from a catalogue's notes: the holder's changed cells, records removed and added
 
     @property
     def superseded(self) -> bool:
@@ -97,7 +103,17 @@ class Status:
                 "source": self.source, "versions": [v.to_json() for v in self.versions],
                 "reasons": [{"reason": r.reason, "count": r.count} for r in self.reasons], "notes": self.notes,
                 **({"tier": self.tier, "relations": self.relations, "issue": self.issue,
-                    "latest_issue": self.latest_issue, "reissues": self.reissues} if self.tier else {})}
+                    "latest_issue": self.latest_issue, "reissues": self.reissues} if self.tier else {}),
+                **(_listed(self.listing) if self.listing is not None else {})}
+
+
+def _listed(listing: Listing) -> dict[str, Any]:
+    """The changed cells and the records removed and added, one by one (None each: unknown)."""
+    def each(found: list | None) -> list[dict[str, Any]] | None:
+        return None if found is None else [f.to_json() for f in found]
+
+    return {"cells": each(listing.cells), "records_removed_ids": each(listing.removed),
+            "records_added_ids": each(listing.added)}
 
 
 @dataclass(frozen=True)
@@ -199,7 +215,7 @@ def _catalogue_status(pin: Pin, source: str, directory: Path, progress: Progress
     return Status(directory, pin.trial, pin.version, pin.fingerprint, latest.version, source, versions,
                   net.cells, net.added, net.removed, net.columns_added, net.columns_removed,
                   [Reason(text, count) for text, count in net.reasons.items()], notes, pin.tier, related,
-                  pin.issue, latest.issue, reissued)
+                  pin.issue, latest.issue, reissued, net.listing)
 
 
 def _relations(pin: Pin, metadata: SourceMetadata, notes: list[str]) -> list[dict[str, Any]]:
