@@ -121,6 +121,9 @@ def test_the_round_trip(zones, tmp_path):
     status = json.loads(ok("status", holder, "--from", catalogue, "--json").stdout)
     assert (status["superseded"], status["latest"], status["cells_changed"], status["records_removed"]) == \
         (True, "v2", 1, 1)
+    assert [(c["release_id"], c["column"], c["was"], c["now"]) for c in status["cells"]] == \
+        [(first, "recdate", str(recdate), str(recdate + 10))]
+    assert [r["release_id"] for r in status["removed_records"]] == [duplicate]
     ok("pull", "--upgrade", holder, "--from", catalogue)
     assert int(held(holder, first)["recdate"]) == recdate + 10
     assert duplicate not in set(pd.read_parquet(holder / "gbsg2.parquet")["release_id"])

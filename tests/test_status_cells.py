@@ -106,8 +106,8 @@ def test_after_one_correction_and_a_new_release_the_holder_is_told_exactly_that_
     status, ids = shelf["after_v2"], shelf["ids"]
     assert (status["latest"], status["superseded"], status["cells_changed"]) == ("v2", True, 1)
     assert status["cells"] == [_cell(ids, FIXED, CD4[FIXED], 999, "CD4 from the CRF")]
-    assert (status["records_removed_ids"], status["records_added_ids"]) == ([], [])
-    assert set(status) == EXISTING_KEYS | {"cells", "records_removed_ids", "records_added_ids"}
+    assert (status["removed_records"], status["added_records"]) == ([], [])
+    assert set(status) == EXISTING_KEYS | {"cells", "removed_records", "added_records"}
     held = {row["release_id"]: row["cd4"] for row in pq.read_table(shelf["holders"]["v1"] / "t.parquet").to_pylist()}
     assert str(held[ids[FIXED]]) == status["cells"][0]["was"]  # as in the holder's own copy
 
@@ -123,14 +123,14 @@ def test_the_text_lists_the_changed_cells_and_removed_records_after_the_counts(s
                            [ids[TOGGLED], "cd4", str(CD4[TOGGLED]), "555", "typo"]]) + \
         [[ids[WITHDRAWN], "(whole record)", "", "removed", "withdrew"]]
     assert "more (see --json)" not in shelf["after_v3"]["text"]
-    assert shelf["after_v3"]["json"]["records_removed_ids"] == [_record(ids, WITHDRAWN, "withdrew")]
+    assert shelf["after_v3"]["json"]["removed_records"] == [_record(ids, WITHDRAWN, "withdrew")]
 
 
 def test_a_value_changed_and_changed_back_is_not_listed(shelf):
     ids, holders = shelf["ids"], shelf["holders"]
     status = _status(holders["v1"])
     assert status["cells"] == _by_id([_cell(ids, FIXED, CD4[FIXED], 999, "CD4 from the CRF"), *_bulk(ids)])
-    assert status["records_removed_ids"] == [_record(ids, WITHDRAWN, "withdrew")]
+    assert status["removed_records"] == [_record(ids, WITHDRAWN, "withdrew")]
     assert status["cells_changed"] == len(BULK) + 1
     assert status["reasons"] == [{"reason": "CD4 from the CRF", "count": 1}, {"reason": "typo", "count": 1},
                                  {"reason": "typo undone", "count": 1}, {"reason": "withdrew", "count": 1}]
@@ -139,7 +139,7 @@ def test_a_value_changed_and_changed_back_is_not_listed(shelf):
     assert (for_v2["cells_changed"], for_v2["records_removed"]) == (len(BULK), 1)
     for_v3 = _status(holders["v3"])  # who holds the changed value is told it changed back
     assert for_v3["cells"] == _by_id([_cell(ids, TOGGLED, 555, CD4[TOGGLED], "typo undone"), *_bulk(ids)])
-    assert for_v3["records_removed_ids"] == []
+    assert for_v3["removed_records"] == []
 
 
 def test_the_text_shows_the_first_rows_and_says_how_many_more_the_json_has(shelf):
@@ -161,8 +161,8 @@ def test_cells_are_unknown_when_a_release_in_between_has_no_notes(shelf, tmp_pat
     git(clone, "commit", "-qm", "v3 published without notes")
     git(clone, "push", "-q")
     status = _status(shelf["holders"]["v1"], "--from", source)
-    assert (status["latest"], status["cells_changed"], status["cells"], status["records_removed_ids"],
-            status["records_added_ids"]) == ("v4", None, None, None, None)
+    assert (status["latest"], status["cells_changed"], status["cells"], status["removed_records"],
+            status["added_records"]) == ("v4", None, None, None, None)
     result = run("status", shelf["holders"]["v1"], "--from", source).stdout
     assert "changes unknown (see the note below)" in result and "what changed in your copy" not in result
     assert "note: v3-noncommercial was published without release notes, so the changes are unknown" in result

@@ -112,8 +112,8 @@ def _listed(listing: Listing) -> dict[str, Any]:
     def each(found: list | None) -> list[dict[str, Any]] | None:
         return None if found is None else [f.to_json() for f in found]
 
-    return {"cells": each(listing.cells), "records_removed_ids": each(listing.removed),
-            "records_added_ids": each(listing.added)}
+    return {"cells": each(listing.cells), "removed_records": each(listing.removed),
+            "added_records": each(listing.added)}
 
 
 @dataclass(frozen=True)
