@@ -5,11 +5,11 @@ the message on one line and exits non-zero. Commands live in the modules
 named for what they serve: ``versions`` (init, ingest, list, log, show),
 ``checking`` (suites, checks, validation), ``corrections`` (correct, commit),
 ``queries``, ``diffing`` (diff), ``requestor`` (pull, status), ``release``,
-``catalogue`` (the release zone: audit) and ``verifying`` (verify).
+``catalogue`` (the release zone: audit), ``verifying`` (verify) and ``topics`` (topic, analyse).
 """
 
 from .ipd import app  # noqa: I001 - the app first: the modules below register their commands on it
-from . import versions, checking, corrections, queries, diffing, requestor, release, release_plan, release_consent, catalogue, lineage, verifying  # noqa: E402,F401,I001 - registers their commands, in this order
+from . import versions, checking, corrections, queries, diffing, requestor, release, release_plan, release_consent, catalogue, lineage, verifying, topics  # noqa: E402,F401,I001 - registers their commands, in this order
 
 __all__ = ["app", "main"]
 

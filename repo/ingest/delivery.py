@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .. import provenance
 from ..backends import clock, formats, rowkey, storage
@@ -48,6 +49,11 @@ class IngestOptions:
     participant: str | None = None  # the participant column of a composite key
     participant_table: str | None = None  # of a delivery of several tables, the one of one row a participant
     table_keys: dict[str, Key] = field(default_factory=dict)  # the other tables' keys, by table
+    # A topic's pooled rows (``topics.build``): roles beyond arm and randomisation, the trial versions and
+    # mappings they were pooled from, and the suite from the topic's dictionary (written whatever is there)
+    roles: dict[str, Any] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    suite: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ def _check_roles(options: IngestOptions, previous: Metadata | None,
                  columns: list[str]) -> dict[str, str]:
     """The roles of columns, as given now or kept from earlier deliveries; each must name a column."""
     given = {role: column for role, column in
-             {"arm": options.arm, "randomised": options.randomised}.items() if column}
+             {"arm": options.arm, "randomised": options.randomised, **options.roles}.items() if column}
     roles = {**((previous.get("roles") or {}) if previous else {}), **given}  # as written: a status keeps its codes
     for role, named in role_columns(roles).items():
         for column in named if isinstance(named, list) else [named]:  # baseline and events list columns
@@ -108,12 +114,13 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         record = VersionRecord(
             trial=trial, version=version, created=clock.now(), author=str(repo.scm.identity()),
             message=options.message or f"{'Re-delivery' if parent else 'Delivery'} {options.file.name}",
-            kind="redelivery" if parent else "delivery", parent=parent.version if parent else None,
+            kind="pooled" if options.sources else "redelivery" if parent else "delivery",
+            parent=parent.version if parent else None,
             columns=delivery.table.column_names, key=key, nparts=nparts, **written(delivery.table.schema, parts),
             participant=participant if rowkey.composite(key) else None,
             delivery={**source, "format": delivery.format, **({"origin": options.origin} if options.origin else {})},
             tool=provenance.tool(), reader=formats.READER, participant_table=main if others else None,
-            tables=table_records,
+            tables=table_records, sources=list(options.sources),
         )
         if parent and record.identity == parent.identity:
             raise InvalidInput(f"{options.file}: the same rows as {trial}@{parent.version} (fingerprint "
@@ -127,7 +134,9 @@ def ingest(repo: Repository, options: IngestOptions, progress: Progress = SILENT
         participants = _participants(delivery.table, key, participant)
         delivery = others = None  # the rows are in the parts now: the checks below read them from there
         suite_path = suites.suite_path(repo.root, trial)
-        if not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
+        if options.suite is not None:  # a topic's, from its dictionary
+            suites.save(suite_path, options.suite)
+        elif not suite_path.exists():  # a curated suite is never overwritten by a re-delivery
             suites.save(suite_path, suites.baseline(trial, metadata, version))
         for name, entry in metadata.tables.items():
             path = repo.root / files.table_suite(name)

@@ -50,6 +50,9 @@ class Validation:
         return cls(report.success, len(report.results), [r.name for r in report.results if not r.success])
 
 
+KINDS = {"correction": "Commit", "pooled": "Pool"}  # the activity that made a version, by its kind
+
+
 def version_document(record: VersionRecord, curator: Identity, previous_hash: str | None, *,
                      suite_sha256: str | None = None, validation: Validation | None = None,
                      entries: list[Correction] | None = None, origins: dict[str, dict] | None = None) -> str:
@@ -70,7 +73,7 @@ def version_document(record: VersionRecord, curator: Identity, previous_hash: st
         **({"ipd:previousRecordSha256": previous_hash} if previous_hash else {}),
     })
     activity = doc.activity(f"ipd:{record.kind}/{trial}/{version}", created, created, {
-        "prov:type": f"ipd:{'Commit' if record.kind == 'correction' else 'Ingest'}",
+        "prov:type": f"ipd:{KINDS.get(record.kind, 'Ingest')}",
         "ipd:message": record.message,
         **({"ipd:corrections": ",".join(record.corrections)} if record.corrections else {}),
         **({"ipd:acceptedFailures": ";".join(record.override["new_failures"]),
@@ -92,6 +95,8 @@ def version_document(record: VersionRecord, curator: Identity, previous_hash: st
         doc.wasDerivedFrom(entity, source, activity)
     if record.parent:
         doc.wasRevisionOf(entity, f"ipd:{trial}/{record.parent}")
+    for source in record.sources:  # a pooled version: each trial version, through its mapping
+        _pooled_from(doc, trial, source, entity, activity, created)
     if record.corrections:  # the log entries applied, and the version they were applied to
         log = doc.entity(f"ipd:{trial}/corrections.jsonl#{version}", {
             "prov:type": "ipd:CorrectionLog", "ipd:entries": ",".join(record.corrections),
@@ -198,6 +203,17 @@ def _document():
 
 def _curator(doc: pm.ProvDocument, pm, curator: Identity):
     return doc.agent(f"ipd:curator/{curator.email}", {"prov:type": pm.PROV["Person"], "ipd:name": curator.name})
+
+
+def _pooled_from(doc: pm.ProvDocument, topic: str, source: dict, entity, activity, when: dt.datetime) -> None:
+    """A topic's pooled version derives from a trial version, through the mapping (by its hash) it used."""
+    version = doc.entity(f"ipd:{source['trial']}/{source['version']}", {
+        "prov:type": "ipd:Version", "ipd:fingerprint": source["fingerprint"]})
+    mapping = doc.entity(f"ipd:{topic}/{source['mapping']}#{source['mapping_sha256'][:12]}", {
+        "prov:type": "ipd:TopicMapping", "ipd:sha256": source["mapping_sha256"]})
+    doc.used(activity, version, when)
+    doc.used(activity, mapping, when)
+    doc.wasDerivedFrom(entity, version, activity)
 
 
 def _requestor_query(doc: pm.ProvDocument, pm, trial: str, qid: str, origin: dict, log) -> None:

@@ -121,7 +121,19 @@ def lineage(root: Path, text: str) -> Lineage:
         paths.append(path)
         docs.append(record.doc)
         version = parent
+    for source in _sources(root, ref.trial, start):  # a topic's pooled version: each trial version's chain
+        pooled_from = lineage(root, f"{source['trial']}@{source['version']}")
+        steps += pooled_from.steps
+        paths += [p for p in pooled_from.records if p not in paths]
+        docs.append(pooled_from.document)
     return Lineage(str(LineageRef(ref.trial, start, ref.tier, issue)), steps, paths, _merge(docs))
+
+
+def _sources(root: Path, trial: str, version: str) -> list[dict[str, Any]]:
+    """The trial versions a topic's pooled version was pooled from (none for a trial's version)."""
+    import json
+
+    return json.loads((root / layout.trial(trial).version_record(version)).read_text()).get("sources") or []
 
 
 def _latest(root: Path, trial: str) -> str:

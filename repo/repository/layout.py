@@ -25,6 +25,8 @@
     releases/approvals/vN.json      .approval()         the approval of a version's release plan
     linkage/                        .linkage            original key <-> release ID (DVC: linkage.dvc; restricted)
     .gitignore                      .gitignore          DVC's entries for the tracked folders
+    topic.yaml                      .topic              a topic's data dictionary (a topic is a dataset of pooled versions)
+    mappings/TRIAL.yaml             .mapping()          how one trial maps onto the topic's dictionary
   expectations/<trial>.json         .suite              the expectation suite (GX's JSON format)
   expectations/<trial>/TABLE.json   .table_suite()      the suite of each of its other tables
   provenance/<trial>/vN.json        .provenance_record()  a version's W3C PROV record (and vN-TIER.json a release's)
@@ -63,6 +65,7 @@ from dataclasses import dataclass
 
 SETTINGS = "ipd.toml"
 DATASETS = "datasets"
+TOPIC, MAPPINGS = "topic.yaml", "mappings"
 EXPECTATIONS = "expectations"
 PROVENANCE = "provenance"
 FOLDERS = (DATASETS, EXPECTATIONS, PROVENANCE)  # created by `ipd init`, kept in git while empty
@@ -224,6 +227,19 @@ class TrialPaths:
     def table_suite(self, table: str) -> str:
         """The expectation suite of one of the trial's other tables."""
         return f"{self.table_suites}/{table}.json"
+
+    @property
+    def topic(self) -> str:
+        """A topic's data dictionary (a topic is kept as a dataset of pooled versions)."""
+        return self.file(TOPIC)
+
+    @property
+    def mappings(self) -> str:
+        return self.file(MAPPINGS)
+
+    def mapping(self, trial: str) -> str:
+        """How trial ``trial`` maps onto the topic's dictionary."""
+        return f"{self.mappings}/{trial}.yaml"
 
     @property
     def provenance(self) -> str:

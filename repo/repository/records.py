@@ -64,7 +64,7 @@ class VersionRecord:
     created: str
     author: str
     message: str
-    kind: str  # "delivery", "redelivery" or "correction"
+    kind: str  # "delivery", "redelivery", "correction" or "pooled" (a topic's)
     parent: str | None
     rows: int
     columns: list[str]
@@ -85,6 +85,9 @@ class VersionRecord:
     # A trial of several tables: the participant table's name (the rows above are its) and the others.
     participant_table: str | None = None
     tables: list[TableRecord] = field(default_factory=list)
+    # A topic's pooled version (kind "pooled"): each trial version and mapping it was pooled from
+    # ({trial, version, fingerprint, mapping, mapping_sha256}); none for a trial's versions.
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def number(self) -> int:
@@ -121,8 +124,9 @@ class VersionRecord:
 
     def to_json(self) -> str:
         data = asdict(self)
-        for optional in ("participant", "participant_table", "tables"):  # records of one table, one-column
-            if not data[optional]:  # keys read as they always did
+        # records of one table, one-column keys and no sources read as they always did
+        for optional in ("participant", "participant_table", "tables", "sources"):
+            if not data[optional]:
                 del data[optional]
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 

@@ -64,6 +64,8 @@ def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, resu
                 if made[0].fingerprint != record.fingerprint:
                     result.add(label, f"rebuilt from {_from(record)}, its rows have fingerprint "
                                       f"{made[0].fingerprint}, but the version record says {record.fingerprint}")
+                if record.sources:
+                    _repool(repo, record, label, result)
                 for table, rebuilt in zip(record.tables, made[0].tables):
                     if rebuilt.fingerprint != table.fingerprint:
                         result.add(f"{label} table {table.name}", f"rebuilt from {_from(record)}, its rows have "
@@ -75,6 +77,22 @@ def _trial(repo: Repository, trial: str, scratch: Path, progress: Progress, resu
     from .releases import rebuild_releases
 
     rebuild_releases(repo, trial, built, tables, scratch, progress, result)
+
+
+def _repool(repo: Repository, record: VersionRecord, label: str, result: Verification) -> None:
+    """A topic's pooled version pooled again from the trial versions and mappings it names (``topics.repool``)."""
+    from ..topics.repool import repooled_fingerprint
+
+    try:
+        commit = repo.dataset(record.trial).version(record.version).commit()
+        found = repooled_fingerprint(repo, record, commit)
+    except RepoError as exc:
+        result.add(label, f"cannot be pooled again: {exc}")
+        return
+    if found != record.fingerprint:
+        named = ", ".join(f"{s['trial']}@{s['version']}" for s in record.sources)
+        result.add(label, f"pooled again from {named} and its mappings, its rows have fingerprint {found}, but the "
+                          f"version record says {record.fingerprint}")
 
 
 def _from(record: VersionRecord) -> str:

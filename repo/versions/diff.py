@@ -243,7 +243,12 @@ def diff(repo: Repository, trial: str, a: str, b: str) -> Diff:
     forward = new.record.number >= old.record.number
     for name, table in result.tables.items():
         result.tables[name] = explain(table, [e for e in entries if e.table == name], forward)
-    return explain(result, [e for e in entries if e.table is None], forward)
+    result = explain(result, [e for e in entries if e.table is None], forward)
+    if old.record.sources and new.record.sources:  # a topic's pooled versions: traced to the trials' corrections
+        from ..topics.trace import explain as trace
+
+        result = trace(repo, result, old.record, new.record)
+    return result
 
 
 def _number(version: str) -> int:
