@@ -1,0 +1,1 @@
+"""Topic repositories: trials harmonised to one dictionary, pooled into one table, and meta-analysed."""
