@@ -204,6 +204,13 @@ def test_a_correction_makes_the_topic_stale_and_the_rebuild_changes_the_traced_c
     new = old - (pd.Timestamp("1993-06-30") - pd.Timestamp("1993-01-31")).days
     assert diff["cells"] == [{"key": "udca:5", "column": "days", "old": old, "new": new, "correction": "udca:c1"}]
     assert diff["corrections"]["udca:c1"]["reason"] == "CRF"
+    compared = json.loads(ok("analyse", f"{TOPIC}@v2", "--treatment", "arm", "--active", "active", "--outcome",
+                             "days,event", "--compare", "v1", "--json", "--repo", copy).stdout)
+    now, before = ({t["trial"]: t for t in r["trials"]} for r in (compared, compared["compare"]))
+    assert (compared["version"], compared["compare"]["version"]) == ("v2", "v1")
+    assert (now["udca"]["version"], before["udca"]["version"]) == ("v2", "v1")
+    assert now["udca"]["estimate"] != before["udca"]["estimate"]  # the correction moved udca's hazard ratio
+    assert now["pbc"]["estimate"] == before["pbc"]["estimate"]
     again = ipd("topic", "build", TOPIC, "--repo", copy)
     assert one_line_error(again.stderr) == (f"error: {TOPIC}@v2 is pooled from pbc@v1, udca@v2 with these mappings "
                                             "already: nothing to build")
@@ -215,3 +222,36 @@ def test_a_correction_makes_the_topic_stale_and_the_rebuild_changes_the_traced_c
     found = ipd("verify", "--rebuild", "--repo", copy)
     assert found.exit_code != 0
     assert f"{TOPIC}@v2: cannot be pooled again: udca@v2 has fingerprint" in found.stdout + found.stderr
+
+
+def test_analyse_fits_each_trial_and_pools_by_inverse_variance(topic, tmp_path):
+    import numpy as np
+    from lifelines import CoxPHFitter
+
+    plot = tmp_path / "forest.png"
+    result = json.loads(ok("analyse", TOPIC, "--treatment", "arm", "--active", "active", "--outcome", "days,event",
+                           "--plot", plot, "--json", "--repo", topic).stdout)
+    assert (result["topic"], result["version"], result["method"]) == (TOPIC, "v1", "cox")
+    rows = pooled(topic)
+    estimates, variances = [], []
+    for trial in result["trials"]:
+        mine = rows[rows["trial"] == trial["trial"]].assign(active=lambda r: (r["arm"] == "active").astype(int))
+        fitted = CoxPHFitter().fit(mine[["days", "event", "active"]], "days", "event")
+        assert (trial["version"], trial["n"], trial["events"]) == ("v1", len(mine), int(mine["event"].sum()))
+        assert trial["estimate"] == pytest.approx(fitted.params_["active"], rel=1e-9)
+        assert trial["se"] == pytest.approx(fitted.standard_errors_["active"], rel=1e-9)
+        estimates.append(trial["estimate"])
+        variances.append(trial["se"] ** 2)
+    y, w = np.array(estimates), 1 / np.array(variances)
+    fixed = (w * y).sum() / w.sum()
+    q = (w * (y - fixed) ** 2).sum()
+    tau2 = max(0.0, (q - (len(y) - 1)) / (w.sum() - (w ** 2).sum() / w.sum()))
+    assert result["fixed"]["estimate"] == pytest.approx(fixed, rel=1e-9)
+    assert result["fixed"]["se"] == pytest.approx(np.sqrt(1 / w.sum()), rel=1e-9)
+    assert result["random"]["tau2"] == pytest.approx(tau2, rel=1e-9, abs=1e-12)
+    random = 1 / (np.array(variances) + tau2)
+    assert result["random"]["estimate"] == pytest.approx((random * y).sum() / random.sum(), rel=1e-9)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    refused = ipd("analyse", "udca", "--treatment", "trt", "--active", "1", "--outcome", "days,event", "--repo", topic)
+    assert one_line_error(refused.stderr) == "error: udca is not a topic: `ipd analyse` meta-analyses a topic's " \
+                                             "pooled versions"
