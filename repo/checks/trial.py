@@ -114,9 +114,13 @@ class Trial:
 
 
 def missing_variables(trial: Trial) -> list[pa.Field]:
-    """Every variable but the key and the arm; DuckDB cannot name a column whose name is empty, so such
-    a column cannot be counted."""
-    return [f for f in trial.schema if f.name and f.name not in (trial.key, trial.roles["arm"])]
+    """Every variable but the key, the arm and the dates of events (the ``death`` and ``events`` roles: such a
+    date is missing when the event did not happen, so its missing share by arm is the treatment's effect, not
+    missing data); DuckDB cannot name a column whose name is empty, so such a column cannot be counted."""
+    events = trial.roles.get("events") or []
+    skipped = {trial.key, trial.roles["arm"], trial.roles.get("death"),
+               *(events if isinstance(events, list) else [events])}
+    return [f for f in trial.schema if f.name and f.name not in skipped]
 
 
 def present(f: pa.Field) -> str:
