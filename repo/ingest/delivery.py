@@ -54,6 +54,7 @@ class IngestOptions:
     roles: dict[str, Any] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
     suite: dict[str, Any] | None = None
+    described: dict[str, str] = field(default_factory=dict)  # title and notes, where dataset.yaml has none yet
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,8 @@ def _metadata(trial: str, options: IngestOptions, roles: dict[str, str], nparts:
         columns = dictionary.merge_curated(columns, previous.columns)
     if delivery.file_label and "title" not in metadata:
         metadata["title"] = delivery.file_label
+    for name, text in options.described.items():
+        metadata.setdefault(name, text)
     metadata["key"] = record.key
     if record.participant:
         metadata["participant"] = record.participant

@@ -165,7 +165,8 @@ def build(repo: Repository, topic: str, message: str | None = None, pinned: bool
         parquet.write(made.table, file)
         options = IngestOptions(topic, file, POOLED_ID, arm=roles.pop("arm", None), message=message or
                                 f"Pooled from {named}", origin=f"topic {topic}: pooled from {named}",
-                                roles=roles, sources=made.sources, suite=suite)
+                                roles=roles, sources=made.sources, suite=suite,
+                                described={k: v for k, v in (("title", found.title), ("notes", found.notes)) if v})
         try:
             return ingest(repo, options, progress).record
         except InvalidInput as exc:  # said of the scratch file: say it of the pooled rows

@@ -57,6 +57,7 @@ class TopicDictionary:
     topic: str
     title: str
     variables: list[Variable] = field(default_factory=list)
+    notes: str = ""  # how the trials differ, and what pooling them means
 
     def variable(self, name: str) -> Variable | None:
         return next((v for v in self.variables if v.name == name), None)
@@ -95,7 +96,8 @@ def parse(data: Any, where: str) -> TopicDictionary:
                                "one at most")
     if not any(v.role == "participant" for v in variables):
         raise InvalidInput(f"{where}: no variable has the role participant (the participant's ID within its trial)")
-    return TopicDictionary(str(data.get("topic") or ""), str(data.get("title") or ""), variables)
+    return TopicDictionary(str(data.get("topic") or ""), str(data.get("title") or ""), variables,
+                           str(data.get("notes") or ""))
 
 
 def _variable(name: Any, spec: Any, where: str) -> Variable:
