@@ -17,11 +17,12 @@ RELEASED = {"actg175": ACTG175, "gbsg2": GBSG2}  # trial -> the delivery as rece
 # released trials of several records a participant: their data files and rows (CGD: one row an episode)
 RECORDS = {"cgd": {"cgd.csv": 203}, "pbc": {"pbc.csv": 418, "pbc.pbcseq.csv": 1945}}
 ORIGINALS = {**RELEASED, "cgd": CGD,  # R's survival: CGD, one row per infection episode; PBC, two tables
-             "pbc": [DATA / "real" / "pbc.csv", DATA / "real" / "pbcseq.csv"]}
+             "pbc": [DATA / "real" / "pbc.csv", DATA / "real" / "pbcseq.csv"], "udca": DATA / "real" / "udca.csv"}
+TOPIC = "pbc-treatment"  # PBC and UDCA pooled
 
 
 def test_example_trials_are_there():
-    assert repo.open(PROJECT).trials() == ["actg175", "cgd", "gbsg2", "pbc"]
+    assert repo.open(PROJECT).trials() == ["actg175", "cgd", "gbsg2", "pbc", "pbc-treatment", "udca"]
 
 
 @pytest.mark.parametrize("trial", sorted(ORIGINALS))
@@ -129,3 +130,17 @@ def test_a_holder_pulls_a_release_of_several_records_a_participant_from_the_cata
     for lines in data.values():
         assert lines[0].startswith('"release_id"') and '"id"' not in lines[0]
         assert {line.split(",")[0] for line in lines[1:]} <= participants
+
+
+def test_the_example_topic_pools_pbc_and_udca_and_is_analysed_from_a_fresh_clone(fresh_clone, tmp_path):
+    """The pooled version pools again from its trial versions and mappings; the analysis runs on it."""
+    record = repo.open(fresh_clone).dataset(TOPIC).version("v1").record
+    assert [(s["trial"], s["version"]) for s in record.sources] == [("pbc", "v1"), ("udca", "v1")]
+    assert record.rows == 312 + 170
+    result = ipd("analyse", TOPIC, "--treatment", "arm", "--active", "active", "--outcome", "days,event", "--json",
+                 "--repo", fresh_clone)
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert [(t["trial"], t["n"], t["events"]) for t in found["trials"]] == [("pbc", 312, 144), ("udca", 170, 28)]
+    status = json.loads(ipd("topic", "status", TOPIC, "--json", "--repo", fresh_clone).stdout)
+    assert status["stale"] is False

@@ -191,6 +191,10 @@ def _render(done) -> None:
     random = result["random"]
     out.print(f"heterogeneity: tau² {random['tau2']:.4g}, I² {random['i2']:.1%}" +
               (f", Q {random['q']:.3f}" if random.get("q") is not None else ""))
+    if result.get("one_stage"):
+        one = result["one_stage"]
+        out.print(f"one-stage (Cox stratified by trial): {math.exp(one['estimate']):.3f} "
+                  f"({math.exp(one['ci_low']):.3f}–{math.exp(one['ci_high']):.3f})")
     if done.earlier is not None:
         before = done.earlier.to_json()
         out.print(f"on {result['topic']}@{before['version']}: fixed {math.exp(before['fixed']['estimate']):.3f}, "
