@@ -66,6 +66,22 @@ demo: $(STAMP)
 	$(IPD) lineage actg175@v2/noncommercial -C $(SCRATCH)/repository
 	$(IPD) verify --rebuild -C $(SCRATCH)/repository
 	$(IPD) catalogue audit -C $(SCRATCH)/repository
+	@echo "== a topic: two PBC trials (R's survival: D-penicillamine and UDCA, each against placebo) pooled to one dictionary"
+	$(IPD) ingest pbc tests/data/real/pbc.csv --key id --arm trt -C $(SCRATCH)/repository
+	$(IPD) ingest udca tests/data/real/udca.csv --key id --arm trt --randomised entry.dt -C $(SCRATCH)/repository
+	$(IPD) topic init pbc-treatment --dictionary datasets/pbc-treatment/topic.yaml -C $(SCRATCH)/repository
+	$(IPD) topic map pbc-treatment pbc@v1 --mapping datasets/pbc-treatment/mappings/pbc.yaml -C $(SCRATCH)/repository
+	$(IPD) topic map pbc-treatment udca@v1 --mapping datasets/pbc-treatment/mappings/udca.yaml -C $(SCRATCH)/repository
+	$(IPD) topic build pbc-treatment -m "PBC and UDCA pooled" -C $(SCRATCH)/repository
+	$(IPD) topic check pbc-treatment -C $(SCRATCH)/repository
+	$(IPD) analyse pbc-treatment --treatment arm --active active --outcome days,event --plot $(SCRATCH)/forest.png -C $(SCRATCH)/repository
+	@echo "== a correction in UDCA (an illustration): the topic is stale, is built again, and the analysis moves"
+	$(IPD) correct udca --key 5 --column last.dt --value 1993-01-31 --reason "illustration: CRF date" -C $(SCRATCH)/repository
+	$(IPD) commit udca -m "illustration" -C $(SCRATCH)/repository
+	$(IPD) topic status pbc-treatment -C $(SCRATCH)/repository
+	$(IPD) topic build pbc-treatment -m "udca corrected" -C $(SCRATCH)/repository
+	$(IPD) diff pbc-treatment@v1 v2 -C $(SCRATCH)/repository
+	$(IPD) analyse pbc-treatment@v2 --treatment arm --active active --outcome days,event --compare v1 -C $(SCRATCH)/repository
 	@echo "== the project's own example catalogue (.catalogue.git, beside its release remote): a holder pulls GBSG-2 from it"
 	$(IPD) pull gbsg2@v1 --tier noncommercial --from .catalogue.git --out $(SCRATCH)/example-release
 	$(IPD) status $(SCRATCH)/example-release
