@@ -21,7 +21,7 @@ class About:
     approval: dict[str, Any]  # by, when, plan_sha256
     key_variables: dict[str, str]  # role (arm, sex, race, age) -> released column
     license: str = ""  # dataset.yaml's, if it gives one
-    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)  # see datapackage.value_labels
+    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)  # see labels.value_labels
     relations: list[dict[str, Any]] = field(default_factory=list)  # DataCite's, see relations.at_build
     curator: str = ""  # "Name <email>" of who built the release first
     tool: dict[str, str] = field(default_factory=dict)  # name, version of the tool that built it first

@@ -266,14 +266,15 @@ def described(repo: Repository, dataset, metadata: dict, version: str, tier: str
     With ``secret``, the version and its delivery are named by sealed identifiers (``sealing``): a package
     leaves the restricted zone, and their hashes and file names stay in it (None: a package of format 1).
     """
-    from . import datapackage, relations
+    from . import relations
+    from .labels import value_labels
 
     shelf = records.records(repo.root, dataset.trial, tier)
     known = relations.at_build(dataset.records(), shelf, dataset.trial, version, tier,
                                _recorded_before(repo, previous, shelf) if previous else None,
                                sealer(secret) if secret is not None else None)
     return {"license": str(metadata.get("license") or ""),
-            "value_labels": datapackage.value_labels(metadata.columns, dataset.metadata().columns),
+            "value_labels": value_labels(metadata.columns, dataset.metadata().columns),
             "relations": known,
             "curator": previous.author if previous else str(repo.scm.identity()),
             "tool": (previous.tool if previous and previous.tool else tool())}

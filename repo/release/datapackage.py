@@ -50,23 +50,6 @@ MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "
 MISSING = [""]  # pyarrow writes a missing value as an empty field
 
 
-def value_labels(columns: list[dict[str, Any]], current: list[dict[str, Any]] = ()) -> dict[str, dict[Any, str]]:
-    """Column -> {value: label} of the dictionary's categorical columns (those with a value set).
-
-    ``columns``: the dictionary the version was cut with; ``current``: dataset.yaml
-    now, whose labels fill in those the version's dictionary lacks (as
-    ``plan.plan_metadata`` does for column labels).
-    """
-    found = {c["name"]: {v["value"]: str(v.get("label") or "") for v in c["values"]}
-             for c in columns if isinstance(c.get("values"), list)}
-    for column in current:
-        labels = found.get(column.get("name"), {})
-        for value in column.get("values") or []:
-            if value.get("label") and value.get("value") in labels and not labels[value["value"]]:
-                labels[value["value"]] = str(value["label"])
-    return found
-
-
 def text(folder: Path, release: Deidentified, about: About, names: dict[str, str], primary_key: str,
          sha256s: dict[str, str], table_names: dict[str, dict[str, str]] | None = None) -> str:
     """The descriptor of the package in ``folder``, whose data files (``fmt -> name``, with their SHA-256s) are

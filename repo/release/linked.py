@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.columns import DATE, DATETIME, STRING, quote, type_class
 from ..errors import InvalidInput
 from .columnplan import DELETED, SHIFT_DAYS, ColumnPlan
-from .datapackage import value_labels
+from .labels import value_labels
 from .modification import RELEASE_ID, Modification
 from .risk import quasi_identifier_set
 from .shape import JOINED

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from ..corrections.log import Correction
     from ..repository import Repository
     from ..repository.records import VersionRecord
-    from ..versions.diff import Diff
 
 
-def explain(repo: Repository, result: Diff, old: VersionRecord, new: VersionRecord) -> Diff:
-    """``result`` (a diff of two pooled versions) with each cell and record traced to its trial correction."""
+def explain(repo: Repository, result: Any, old: VersionRecord, new: VersionRecord) -> Any:
+    """``result`` (a ``versions.diff.Diff`` of two pooled versions, which imports this module: hence ``Any``) with
+    each cell and record traced to its trial correction."""
     before = {s["trial"]: s["version"] for s in old.sources}
     after = {s["trial"]: s["version"] for s in new.sources}
     entries: dict[str, dict[str, Correction]] = {}  # "TRIAL:PARTICIPANT" -> the last entry about them
