@@ -90,12 +90,12 @@ class Trial:
             key = quote(self.key)
             extremes = f"min({key}), max({key})" if type_class(self.schema.field(self.key).type) == INTEGER \
                 else "NULL, NULL"
-            rows = self._by_arm([f"count(*), {extremes}"])
-            if self.count_missing:
-                counts = [f"count(*) - count({present(f)})" for f in missing_variables(self)]
-                for start in range(0, len(counts), MISSING_BATCH):
-                    more = self._by_arm(counts[start:start + MISSING_BATCH])
-                    rows = [(*row, *extra[1:]) for row, extra in zip(rows, more)]
+            counts = [f"count(*) - count({present(f)})" for f in missing_variables(self)] if self.count_missing \
+                else []
+            rows = self._by_arm([f"count(*), {extremes}", *counts[:MISSING_BATCH]])  # the first batch in the same pass
+            for start in range(MISSING_BATCH, len(counts), MISSING_BATCH):
+                more = self._by_arm(counts[start:start + MISSING_BATCH])
+                rows = [(*row, *extra[1:]) for row, extra in zip(rows, more)]
             self._profile = {r[0]: r[1:] for r in rows}
         return self._profile
 
