@@ -126,6 +126,10 @@ def test_the_pooled_version_is_checked_against_the_dictionary_s_suite_and_traced
     assert {k for k, v in prov["entity"].items() if v["prov:type"] == "ipd:TopicMapping"} == {
         f"ipd:{TOPIC}/mappings/{t}.yaml#{hashlib.sha256((topic / f'datasets/{TOPIC}/mappings/{t}.yaml').read_bytes()).hexdigest()[:12]}"
         for t in ("pbc", "udca")}
+    shown = ok("show", TOPIC, "--repo", topic).stdout
+    assert "  kind         pooled" in shown and "  pooled from  pbc@v1 (fingerprint " in shown
+    described = json.loads(ok("show", TOPIC, "--json", "--repo", topic).stdout)
+    assert [(s["trial"], s["version"]) for s in described["sources"]] == [("pbc", "v1"), ("udca", "v1")]
     lineage = ok("lineage", TOPIC, "--repo", topic).stdout
     assert "version pbc@v1" in lineage and "version udca@v1" in lineage
     assert "pbc, pbc-treatment, udca: verified" in ok("verify", "--rebuild", "--repo", topic).stdout

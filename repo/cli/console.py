@@ -80,6 +80,9 @@ def render_summary(summary: dict) -> None:
     if summary.get("delivery"):
         d = summary["delivery"]
         facts.append(("delivery", f"{d['file']} ({d['format']}, sha256 {d['sha256'][:12]})"))
+    facts += [("pooled from", f"{s['trial']}@{s['version']} (fingerprint "
+                              f"{s['fingerprint'].removeprefix('sha256:')[:12]}), mapping {s['mapping']} (sha256 "
+                              f"{s['mapping_sha256'][:12]})") for s in summary.get("sources") or []]
     if summary.get("tables"):
         facts.insert(5, ("table", f"{summary['participant_table']}: the participant table (the rows above)"))
         facts += [("table", f"{t['name']}: {t['rows']} × {t['columns']} columns, key {rowkey.label(t['key'])}")

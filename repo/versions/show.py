@@ -29,4 +29,5 @@ def describe(repo: Repository, ref: Ref) -> dict[str, Any]:
         **({"participant_table": record.participant_table,
             "tables": [{"name": t.name, "key": t.key, "rows": t.rows, "columns": len(t.columns),
                         "fingerprint": t.fingerprint} for t in record.tables]} if record.tables else {}),
+        **({"sources": record.sources} if record.sources else {}),  # a topic's pooled version
     }
