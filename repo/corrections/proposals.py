@@ -97,9 +97,16 @@ class _Mapper:
                          for name in ["", *package.other_tables(release.trial, release.files)]}
         folder = repo.root / layout.trial(release.trial).release_package(release.name)
         self.modifications = _modifications(folder / "modifications.json")
+        self.stored_rows: dict[str, pa.Table] = {}  # the version's rows by table, read once for every finding
         linkage = ids.read(repo.root, release.trial)
         serving = linkage.table.to_pylist() if linkage is not None else []
         self.participants = {r["release_id"]: r["key"] for r in serving if r.get(ids.TIER) in (None, release.tier)}
+
+    def rows(self, table: str) -> pa.Table:
+        """The version's rows of ``table`` ("": the participant table's)."""
+        if table not in self.stored_rows:
+            self.stored_rows[table] = self.version.table(table).to_arrow()
+        return self.stored_rows[table]
 
     def ask(self, number: int, finding: Finding, proposal: Proposal) -> Ask:
         origin = {"requestor": proposal.requestor, "proposal": proposal.digest(), "finding": number,
@@ -122,7 +129,7 @@ class _Mapper:
             origin["released"] = released
         if finding.value is not None:
             origin["proposed"] = finding.value
-            exact = self._stored(table, finding.column, finding.value, participant, stored)
+            exact = self._stored(table, finding.column, finding.value, participant)
             origin |= {"stored": to_json(exact[1])} if exact[0] else {"not_exact": self._why_not(table, finding.column)}
         return Ask(key, finding.column, finding.text, table=table or None, origin=origin)
 
@@ -134,8 +141,7 @@ class _Mapper:
         pid, column = self.release.participant_id, self.version.record.participant_column
         if pid == column:
             return key
-        rows = self.version.to_arrow([pid, column]).to_pylist()
-        return next(r[column] for r in rows if str(r[pid]) == str(key))
+        return next(r[column] for r in self.rows("").select([pid, column]).to_pylist() if str(r[pid]) == str(key))
 
     def _record(self, where: str, stored: Version, table: str, participant: Any, finding: Finding) -> Any:
         """The stored record's key: the participant's, and the rest of its key mapped back."""
@@ -143,12 +149,12 @@ class _Mapper:
         columns, part = rowkey.columns(record.key), record.participant_column
         wanted = {part: participant}
         for column, value in (finding.record or {}).items():
-            ok, mapped = self._stored(table, column, value, participant, stored)
+            ok, mapped = self._stored(table, column, value, participant)
             if column not in columns or not ok:
                 raise InvalidInput(f"{where}: --record {column}={value} is not part of the key of "
                                    f"{self.label}{f' table {table}' if table else ''} as released")
             wanted[column] = mapped
-        rows = _rows_where(stored.to_arrow(), wanted)
+        rows = _rows_where(self.rows(table), wanted)
         if len(rows) != 1:
             what = "no record" if not rows else f"{len(rows)} records"
             raise InvalidInput(f"{where}: {self.label} has {what} of {finding.release_id}"
@@ -165,12 +171,12 @@ class _Mapper:
                                f"{''.join(f', {k}={v}' for k, v in (finding.record or {}).items())}")
         return to_json(found[0].get(finding.column)) if finding.column else None
 
-    def _stored(self, table: str, column: str, value: str, participant: Any, stored: Version) -> tuple[bool, Any]:
+    def _stored(self, table: str, column: str, value: str, participant: Any) -> tuple[bool, Any]:
         """(True, the value on the stored scale) where the release maps back exactly; else (False, None)."""
         import pyarrow as pa
 
         actions = self.modifications.get(_named(table, column), [])
-        arrow_type = _stored_type(stored, column)
+        arrow_type = self.rows(table).schema.field(column).type
         if value == "":
             return (not actions, None)
         if not actions:
@@ -192,19 +198,13 @@ class _Mapper:
         return f"the release changed {column} ({', '.join(actions)}): the proposed value is on the released scale"
 
     def _reference(self, column: str, participant: Any):
-        rows = _rows_where(self.version.to_arrow(), {self.version.record.participant_column: participant})
+        rows = _rows_where(self.rows(""), {self.version.record.participant_column: participant})
         value = rows[0].get(column) if rows else None
         return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _named(table: str, column: str) -> str:
     return f"{table}.{column}" if table else column
-
-
-def _stored_type(stored: Version, column: str) -> pa.DataType:
-    from ..backends import parquet
-
-    return parquet.read_schema(next(iter(stored.part_files().values()))).field(column).type
 
 
 def _modifications(path: Path) -> dict[str, list[dict[str, Any]]]:

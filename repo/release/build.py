@@ -201,7 +201,6 @@ def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, 
     in the linkage) and the disclosure figures count centres as quasi-identifiers; before, their codes follow
     the order of their values and the figures leave centres out, as those releases were built.
     ``beside``: the participants' records beside ``table`` (``shape``), released with it."""
-    from ..repository.fingerprint import of_table
     from .deidentify import deidentify
     from .disclosure import disclosure
     from .scan import scan_released
@@ -224,13 +223,15 @@ def deidentified(table, rules, tier: str, linkage: ids.Linkage, metadata: dict, 
         figures = disclosure(released.table, rules, table, released.excluded, released.modifications, drawn)
     _check_cells(figures, rules)
     with progress.step("fingerprinting the released rows"):
-        fingerprint = released_fingerprint(released, of_table)
+        fingerprint = released_fingerprint(released)
     return released, figures, fingerprint
 
 
-def released_fingerprint(released, of_table) -> str:
+def released_fingerprint(released) -> str:
     """The fingerprint of the released rows (``package.rows_fingerprint``): of the data as written, and, for a
     trial of several tables, of every table under its name."""
+    from ..repository.fingerprint import of_table
+
     return package.rows_fingerprint(of_table(released.data), {n: of_table(t) for n, t in released.tables.items()})
 
 

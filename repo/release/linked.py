@@ -91,8 +91,9 @@ def decide(records: Records, plan: ColumnPlan, kinds: dict[str, str]) -> list[De
 
 
 def _deleted_by_name(name: str, rules) -> str | None:
-    for way in ("identifier", "free_text", "sensitive"):
-        if name in getattr(rules, {"identifier": "identifiers"}.get(way, way)):
+    for way, named in (("identifier", rules.identifiers), ("free_text", rules.free_text),
+                       ("sensitive", rules.sensitive)):
+        if name in named:
             return DELETED[way]
     for way, named in (("centre", rules.centres), ("technician", rules.technicians)):
         if name in named:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
+    from ..backends.sql import Connection
     from ..repository.metadata import Metadata
     from ..repository.records import Version
 
@@ -87,8 +88,10 @@ def of(table: pa.Table, metadata: Metadata, other: Callable[[str], pa.Table]) ->
     if not rowkey.composite(metadata.key or []):
         return Shape(table, metadata, [])
     participant = metadata.participant or key[0]
-    same = same_on_every_row(table, participant, key)
-    view = _one_row_each(table, participant, same, key)
+    con = connect()
+    con.register("t", table)
+    same = same_on_every_row(con, table, participant, key)
+    view = _one_row_each(con, table, participant, same, key)
     varying = [c for c in table.column_names if c == participant or c not in same]
     records = Records(JOINED, table.select(varying), participant, key,
                       [c for c in metadata.columns if c.get("name") in varying], table.column_names)
@@ -103,11 +106,9 @@ def _participant(entry: dict[str, Any]) -> str:
     return participant_of(entry.get("key"), entry.get("participant"))
 
 
-def same_on_every_row(table: pa.Table, participant: str, key: list[str]) -> list[str]:
-    """The columns (participant first) whose value, missing or not, is the same on all of each participant's rows;
-    the rest of the key is not among them, whatever its values."""
-    con = connect()
-    con.register("t", table)
+def same_on_every_row(con: Connection, table: pa.Table, participant: str, key: list[str]) -> list[str]:
+    """The columns (participant first) whose value, missing or not, is the same on all of each participant's rows
+    of ``table`` (registered as ``t`` on ``con``); the rest of the key is not among them, whatever its values."""
     candidates = [c for c in table.column_names if c != participant and c not in key]
     if not candidates:
         return [participant]
@@ -120,10 +121,8 @@ def same_on_every_row(table: pa.Table, participant: str, key: list[str]) -> list
     return [participant, *(c for c, same in zip(candidates, flags) if same)]
 
 
-def _one_row_each(table: pa.Table, participant: str, columns: list[str], key: list[str]) -> pa.Table:
+def _one_row_each(con: Connection, table: pa.Table, participant: str, columns: list[str], key: list[str]) -> pa.Table:
     """``columns`` of each participant's first row by key: the same on all its rows, so any would do."""
-    con = connect()
-    con.register("t", table)
     order = ", ".join(quote(c) for c in key)
     selected = ", ".join(quote(c) for c in columns)
     return con.sql(f"SELECT {selected} FROM (SELECT *, row_number() OVER (PARTITION BY {quote(participant)} "

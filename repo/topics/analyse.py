@@ -81,9 +81,8 @@ def _analysed(repo: Repository, version: Version, request: AnalysisRequest) -> D
             raise InvalidInput(f"{what} {name}: not a variable of {topic}@{version.record.version} "
                                f"({', '.join(dictionary.names)})")
     rows = version.to_arrow().to_pandas()
-    active = _active(rows, request.treatment, request.active)
     versions = {s["trial"]: s["version"] for s in version.record.sources}
-    analysis = analyse(rows, request.treatment, active, time, status, versions=versions, one_stage=request.one_stage)
+    analysis = analyse(rows, request.treatment, request.active, time, status, versions=versions, one_stage=request.one_stage)
     return Done(topic, version.record.version, analysis)
 
 
@@ -95,11 +94,3 @@ def _outcome(text: str) -> tuple[str | None, str]:
         return parts[0], parts[1]
     raise InvalidInput(f"--outcome {text!r}: give TIME,STATUS (time to event) or STATUS (a binary outcome)")
 
-
-def _active(rows, column: str, given: str) -> Any:
-    """The active arm's code as the column holds it (the command line gives text)."""
-    present = [v for v in rows[column].dropna().unique().tolist()]
-    for value in present:
-        if str(value) == given:
-            return value
-    raise InvalidInput(f"--active {given}: {column} holds {', '.join(sorted(str(v) for v in present))}")

@@ -58,10 +58,11 @@ def explain(repo: Repository, result: Any, old: VersionRecord, new: VersionRecor
 
 def _participant_of(repo: Repository, trial: str):
     """The participant's value in a log entry's key (a key of several columns names it among them)."""
+    from ..repository.metadata import participant_of
+
     metadata = repo.dataset(trial).metadata()
     columns = rowkey.columns(metadata.key or [])
-    participant = metadata.participant or (columns[0] if columns else None)
-    index = columns.index(participant) if participant in columns else 0
+    index = columns.index(participant_of(metadata.key, metadata.participant))
 
     def of(key: Any) -> Any:
         return key[index] if isinstance(key, (list, tuple)) else key
